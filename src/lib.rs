@@ -1,0 +1,2 @@
+//! The cluster manager: master, allocator, registrar, replicated log, agent,
+//! executor and scheduler driver, each a process on the `actors` runtime.
