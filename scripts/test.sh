@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need, checks format
+# and lints, then runs every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --all-targets
