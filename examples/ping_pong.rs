@@ -175,7 +175,9 @@ fn run_both(count: u64) -> anyhow::Result<()> {
     let stdout = child.stdout.take().context("no stdout from pong")?;
     let guard = ChildGuard(child);
     let mut lines = std::io::BufReader::new(stdout).lines();
-    let first = lines.next().context("pong exited before announcing itself")??;
+    let first = lines
+        .next()
+        .context("pong exited before announcing itself")??;
     let to: Pid = first.parse().context("pong announced a bad pid")?;
     println!("ping: pong process {} listens as {to}", guard.0.id());
     // Echo the pong process's output as it comes.

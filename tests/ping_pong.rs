@@ -12,11 +12,22 @@ fn ping_pong_runs_across_two_processes() {
         Duration::from_secs(60),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "exit {:?}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     for seq in 1..=4 {
-        assert!(stdout.contains(&format!("ping: got pong {seq} from pong@")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("ping: got pong {seq} from pong@")),
+            "{stdout}"
+        );
     }
-    assert!(stdout.contains("4 round trips across two processes done"), "{stdout}");
+    assert!(
+        stdout.contains("4 round trips across two processes done"),
+        "{stdout}"
+    );
     // The two sides are different OS processes.
     let pong_pid: u32 = stdout
         .lines()

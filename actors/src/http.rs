@@ -266,7 +266,7 @@ impl Node {
             self.inner.stats.http_not_found.inc();
             return Response::not_found();
         };
-        if !entry.routes.iter().any(|r| *r == route) {
+        if !entry.routes.contains(&route) {
             self.inner.stats.http_not_found.inc();
             return Response::not_found();
         }

@@ -255,7 +255,9 @@ impl<P: Process> Handler<RouteRequest> for ProcessActor<P> {
 }
 
 /// Runs a closure on the process's state, in mailbox order.
-struct Call<P: Process, R>(Box<dyn FnOnce(&mut P, &mut Cx<'_, P>) -> R + Send>);
+type CallFn<P, R> = Box<dyn FnOnce(&mut P, &mut Cx<'_, P>) -> R + Send>;
+
+struct Call<P: Process, R>(CallFn<P, R>);
 
 impl<P: Process, R: Send + 'static> actix::Message for Call<P, R> {
     type Result = R;

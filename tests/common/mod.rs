@@ -40,7 +40,10 @@ pub fn run_with_deadline(command: &mut Command, deadline: Duration) -> Output {
         if let Some(_status) = guard.0.try_wait().expect("wait") {
             break;
         }
-        assert!(Instant::now() < end, "{command:?} did not finish within {deadline:?}");
+        assert!(
+            Instant::now() < end,
+            "{command:?} did not finish within {deadline:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let child = std::mem::replace(&mut guard.0, Command::new("true").spawn().expect("true"));
