@@ -1,2 +1,4 @@
 //! The cluster manager: master, allocator, registrar, replicated log, agent,
 //! executor and scheduler driver, each a process on the `actors` runtime.
+
+pub mod flags;

@@ -7,6 +7,7 @@
 //! these bytes, the `mesos` crate gives them meaning.
 
 pub mod codec;
+pub mod resources;
 
 pub use codec::{Frame, FrameError, Preamble, DEFAULT_MAX_FRAME, MAGIC, VERSION};
 
