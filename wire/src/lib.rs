@@ -7,7 +7,9 @@
 //! these bytes, the `mesos` crate gives them meaning.
 
 pub mod codec;
+pub mod ids;
 pub mod resources;
+pub mod task;
 
 pub use codec::{Frame, FrameError, Preamble, DEFAULT_MAX_FRAME, MAGIC, VERSION};
 
