@@ -6,9 +6,13 @@
 //! This crate does no I/O and knows no runtime: the `actors` crate moves
 //! these bytes, the `mesos` crate gives them meaning.
 
+pub mod agent;
 pub mod codec;
+pub mod executor;
 pub mod ids;
+pub mod mesos;
 pub mod resources;
+pub mod scheduler;
 pub mod task;
 
 pub use codec::{Frame, FrameError, Preamble, DEFAULT_MAX_FRAME, MAGIC, VERSION};
@@ -49,7 +53,13 @@ macro_rules! messages {
 
 /// Every wire name this crate defines, for the uniqueness check.
 pub fn all_names() -> Vec<&'static str> {
-    codec::control::NAMES.to_vec()
+    [
+        codec::control::NAMES,
+        agent::NAMES,
+        scheduler::NAMES,
+        executor::NAMES,
+    ]
+    .concat()
 }
 
 /// Returns the names that occur more than once in `names`.
