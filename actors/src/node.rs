@@ -51,6 +51,9 @@ pub struct NodeConfig {
     pub peer_timeout: Duration,
     /// How long to wait for a connection and the peer's preamble.
     pub connect_timeout: Duration,
+    /// Bytes queued for one peer beyond which new messages to it are
+    /// dropped (and counted) instead of queued.
+    pub max_outbox: usize,
 }
 
 impl Default for NodeConfig {
@@ -65,6 +68,7 @@ impl Default for NodeConfig {
             heartbeat_interval: Duration::from_secs(2),
             peer_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
+            max_outbox: 256 * 1024 * 1024,
         }
     }
 }
@@ -90,6 +94,7 @@ pub(crate) struct Stats {
     pub(crate) refused_peers: Counter,
     pub(crate) unencodable: Counter,
     pub(crate) dropped_on_disconnect: Counter,
+    pub(crate) outbox_full: Counter,
     pub(crate) http_bad_requests: Counter,
     pub(crate) http_not_found: Counter,
     pub(crate) http_too_large: Counter,
@@ -106,6 +111,7 @@ impl Stats {
             refused_peers: m.counter("actors/connections/refused"),
             unencodable: m.counter("actors/dropped_messages/unencodable"),
             dropped_on_disconnect: m.counter("actors/dropped_messages/disconnected"),
+            outbox_full: m.counter("actors/dropped_messages/outbox_full"),
             http_bad_requests: m.counter("actors/http/bad_requests"),
             http_not_found: m.counter("actors/http/not_found"),
             http_too_large: m.counter("actors/http/too_large"),

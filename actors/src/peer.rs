@@ -88,6 +88,12 @@ impl Session {
             inner.stats.dropped_on_disconnect.inc();
             return;
         }
+        if out.buf.len() >= inner.config.max_outbox {
+            // The peer does not keep up: drop rather than grow without bound.
+            drop(out);
+            inner.stats.outbox_full.inc();
+            return;
+        }
         let was_empty = out.buf.is_empty();
         if let Err(e) = Frame::encode(
             &mut out.buf,
@@ -247,6 +253,13 @@ pub(crate) async fn accept(node: Node, mut stream: TcpStream, remote: SocketAddr
         tracing::warn!(%remote, address = preamble.address, "refusing connection: announced address is not ip:port");
         return;
     };
+    if peer == node.address() {
+        // Registering it would make its close look like losing this very
+        // node, firing every local link.
+        node.inner.stats.refused_peers.inc();
+        tracing::warn!(%remote, "refusing connection: peer announces this node's own address");
+        return;
+    }
     let session = Arc::new(Session::new(peer));
     lock(&node.inner.peers)
         .entry(peer)
@@ -283,9 +296,17 @@ async fn write_loop(node: Node, session: Arc<Session>, mut wr: OwnedWriteHalf) {
                 max,
             );
         }
-        if let Err(e) = wr.write_all(&spare).await {
-            tracing::debug!(peer = %session.peer, "write failed: {e}");
-            break;
+        // A peer that stops reading must not stall the writer forever.
+        match tokio::time::timeout(node.inner.config.peer_timeout, wr.write_all(&spare)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(peer = %session.peer, "write failed: {e}");
+                break;
+            }
+            Err(_) => {
+                tracing::warn!(peer = %session.peer, "peer stopped reading; closing the connection");
+                break;
+            }
         }
         spare.clear();
         if spare.capacity() > MAX_SPARE {
@@ -305,19 +326,22 @@ async fn read_loop(node: Node, session: Arc<Session>, mut rd: OwnedReadHalf, mut
             match Frame::decode(&buf[pos..], max) {
                 Ok(Some((frame, used))) => {
                     if let Err(e) = node.dispatch(session.peer, frame, &mut cache) {
+                        // Counted by `dispatch` as undecodable.
                         break Err(e);
                     }
                     pos += used;
                 }
                 Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
+                Err(e) => {
+                    match e {
+                        FrameError::TooLarge { .. } => node.inner.stats.oversized_frames.inc(),
+                        _ => node.inner.stats.malformed_frames.inc(),
+                    }
+                    break Err(e);
+                }
             }
         };
         if let Err(e) = decoded {
-            match e {
-                FrameError::TooLarge { .. } => node.inner.stats.oversized_frames.inc(),
-                _ => node.inner.stats.malformed_frames.inc(),
-            }
             tracing::warn!(peer = %session.peer, "closing connection: {e}");
             break;
         }
@@ -395,6 +419,11 @@ impl Node {
     }
 
     fn dispatch_control(&self, peer: SocketAddr, frame: Frame<'_>) -> Result<(), FrameError> {
+        self.control(peer, frame)
+            .inspect_err(|_| self.inner.stats.undecodable.inc())
+    }
+
+    fn control(&self, peer: SocketAddr, frame: Frame<'_>) -> Result<(), FrameError> {
         match frame.name {
             control::Heartbeat::NAME => {}
             control::Link::NAME => {

@@ -86,6 +86,17 @@ impl Handle<Pong> for Recorder {
     }
 }
 
+/// Records the exits it is told about through links.
+struct Watcher {
+    exited: Arc<Mutex<Vec<Pid>>>,
+}
+
+impl Process for Watcher {
+    fn exited(&mut self, pid: &Pid, _cx: &mut Cx<'_, Self>) {
+        self.exited.lock().unwrap().push(pid.clone());
+    }
+}
+
 /// The node under attack, its ponger's log, and a panic watch.
 struct Target {
     node: Node,
@@ -455,14 +466,22 @@ async fn silent_and_truncated_handshakes_are_closed() {
 
 #[actix::test]
 async fn a_silent_peer_is_dropped_after_the_peer_timeout() {
+    let timeout = Duration::from_secs(1);
     let t = Target::start(NodeConfig {
-        peer_timeout: Duration::from_millis(500),
+        peer_timeout: timeout,
         ..small_caps()
     })
     .await;
     let mut peer = Peer::connect(&t.node).await;
     peer.ping_pong(1).await;
+    // The node last heard from us before it sent the pong.
+    let quiet_since = std::time::Instant::now();
     expect_closed(&mut peer.stream, "silence after the handshake").await;
+    let waited = quiet_since.elapsed();
+    assert!(
+        waited >= timeout / 2,
+        "closed after {waited:?}, before the peer timeout of {timeout:?}"
+    );
     t.still_serves().await;
 }
 
@@ -623,6 +642,8 @@ async fn an_undecodable_payload_closes_the_connection() {
         expect_closed(&mut peer.stream, case).await;
         t.expect_count(UNDECODABLE, i as u64 + 1, case).await;
     }
+    // The frames themselves were sound: counted once, as undecodable.
+    assert_eq!(t.count(MALFORMED), 0);
     assert!(t.pings().is_empty());
     t.still_serves().await;
 }
@@ -711,5 +732,42 @@ async fn unknown_http_paths_get_a_404_and_are_counted() {
         assert_eq!(status, Some(404), "{path} answered {text:?}");
         t.expect_count(HTTP_NOT_FOUND, i as u64 + 1, path).await;
     }
+    t.still_serves().await;
+}
+
+#[actix::test]
+async fn a_peer_announcing_the_nodes_own_address_cannot_cancel_local_links() {
+    let t = Target::start(small_caps()).await;
+    let exited = Arc::new(Mutex::new(Vec::new()));
+    let watcher = Watcher {
+        exited: exited.clone(),
+    };
+    let watcher = t.node.spawn("watcher", watcher).unwrap();
+    let linkee = Watcher {
+        exited: Arc::new(Mutex::new(Vec::new())),
+    };
+    let linkee = t.node.spawn("linkee", linkee).unwrap();
+    t.node.link(watcher.pid(), linkee.pid());
+
+    // A stranger claims to be this very node (a forged or misconfigured
+    // advertise address), then goes away. Whether the node refuses it or
+    // serves it, its leaving must not look like this node's processes
+    // becoming unreachable.
+    let mut stream = connect(&t.node).await;
+    let mut bytes = Vec::new();
+    Preamble::encode(&t.node.address().to_string(), &mut bytes);
+    stream.write_all(&bytes).await.unwrap();
+    read_preamble(&mut stream, &mut Vec::new()).await;
+    stream.shutdown().await.unwrap();
+    expect_closed(&mut stream, "a preamble with the node's own address").await;
+
+    t.node.terminate(linkee.pid());
+    let fired = wait_until(DEADLINE, || exited.lock().unwrap().len() == 1).await;
+    assert!(
+        fired,
+        "the local link was lost: closing a connection that announced the \
+         node's own address dropped every local link (Node::peer_lost)"
+    );
+    assert_eq!(*exited.lock().unwrap(), vec![linkee.pid().clone()]);
     t.still_serves().await;
 }
