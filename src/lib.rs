@@ -2,4 +2,5 @@
 //! executor and scheduler driver, each a process on the `actors` runtime.
 
 pub mod agent;
+pub mod executor;
 pub mod flags;
