@@ -299,7 +299,10 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
             .await
             .map(|s| ExitStatus::from_raw(s.into_raw()))
             .map_err(|e| e.to_string());
-        // The leader is gone: so is the container.
+        // The leader is gone: so is the container. Its id cannot name
+        // anyone else while stragglers still use it as their group or
+        // session; once none do, only a pid wraparound between the reap
+        // above and this call could make it another's.
         signal_container(pid, leads_session, libc::SIGKILL);
         tx.send_replace(Some(result));
     });
