@@ -1,4 +1,6 @@
 //! The cluster manager: master, allocator, registrar, replicated log, agent,
 //! executor and scheduler driver, each a process on the `actors` runtime.
 
+pub mod agent;
+pub mod executor;
 pub mod flags;

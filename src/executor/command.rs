@@ -1,0 +1,468 @@
+//! The command executor (`mesos-executor`; Mesos's `CommandExecutor` in
+//! `src/launcher/executor.cpp`): the executor the agent starts for a task
+//! that brings a command instead of an executor of its own.
+//!
+//! It runs exactly one task. On launch it sends TASK_STARTING, starts the
+//! command (`/bin/sh -c <value>`, or the exec form) in the sandbox in a
+//! process group of its own, with the executor's stdout and stderr (which
+//! the agent points at the sandbox files), and sends TASK_RUNNING. When the
+//! command exits it sends TASK_FINISHED (status 0), TASK_KILLED (killed on
+//! request) or TASK_FAILED, with `Command exited with status N` or
+//! `Command terminated with signal S` as the message.
+//!
+//! A kill sends TASK_KILLING (to frameworks with the TASK_KILLING_STATE
+//! capability), SIGTERM to the task's group, and SIGKILL after the task's
+//! `kill_grace_period` (3 s by default). Shutdown kills the task the same
+//! way. Once the terminal update is acknowledged by the agent (or after
+//! [`ACK_WAIT`] without one), the executor stops its driver.
+
+use std::time::Duration;
+
+use wire::ids::TaskId;
+use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskStatus};
+use wire::task::TaskState;
+
+use crate::agent::containerizer::{
+    self, Container, ExitStatus, Grouping, Output, SpawnOptions, WaitError,
+};
+use crate::executor::driver::{Driver, Executor};
+
+/// How long a task gets between SIGTERM and SIGKILL unless it says.
+pub const DEFAULT_KILL_GRACE_PERIOD: Duration = Duration::from_secs(3);
+
+/// How long to wait for the agent to acknowledge the terminal update
+/// before stopping anyway.
+pub const ACK_WAIT: Duration = Duration::from_secs(5);
+
+/// The executor of one command task. See the module docs.
+#[derive(Default)]
+pub struct CommandExecutor {
+    /// From registration: whether to send TASK_KILLING.
+    framework: Option<FrameworkInfo>,
+    /// The one task, from its launch on.
+    task: Option<Task>,
+    /// The uuid of our task's terminal update, until the agent acknowledges
+    /// it. (A refused second task's TASK_FAILED is not ours.)
+    terminal: Option<Vec<u8>>,
+}
+
+struct Task {
+    id: TaskId,
+    /// While the command runs; `None` before it starts and after it ended.
+    container: Option<Container>,
+    kill_grace: Duration,
+    /// A kill was requested: the command's end is reported as TASK_KILLED.
+    killed: bool,
+}
+
+impl CommandExecutor {
+    pub fn new() -> CommandExecutor {
+        CommandExecutor::default()
+    }
+
+    fn send(&mut self, driver: &mut Driver<'_, Self>, status: TaskStatus) -> Option<Vec<u8>> {
+        match driver.send_status_update(status) {
+            Ok(uuid) => Some(uuid),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot send a status update");
+                None
+            }
+        }
+    }
+
+    /// Ends the task with a terminal update, then waits (bounded) for its
+    /// acknowledgement.
+    fn finish(&mut self, driver: &mut Driver<'_, Self>, status: TaskStatus) {
+        tracing::info!(task = %status.task_id, state = %status.state,
+            message = status.message.as_deref().unwrap_or(""), "task ended");
+        let Some(uuid) = self.send(driver, status) else {
+            driver.stop();
+            return;
+        };
+        self.terminal = Some(uuid);
+        driver.delay(ACK_WAIT, |me: &mut Self, driver| {
+            if me.terminal.is_some() {
+                tracing::warn!(wait = ?ACK_WAIT, "no acknowledgement of the terminal update; stopping");
+                driver.stop();
+            }
+        });
+    }
+
+    fn failed(task_id: &TaskId, message: String) -> TaskStatus {
+        let mut status = TaskStatus::new(task_id.clone(), TaskState::Failed);
+        status.message = Some(message);
+        status
+    }
+
+    /// The command ended (or could not be waited for).
+    fn reaped(&mut self, driver: &mut Driver<'_, Self>, result: Result<ExitStatus, WaitError>) {
+        let Some(task) = self.task.as_mut() else {
+            return;
+        };
+        task.container = None;
+        let (state, message) = match result {
+            Ok(status) if status.success() => (TaskState::Finished, format!("Command {status}")),
+            Ok(status) if task.killed => (TaskState::Killed, format!("Command {status}")),
+            Ok(status) => (TaskState::Failed, format!("Command {status}")),
+            Err(e) => (
+                TaskState::Failed,
+                format!("Failed to wait for the command: {e}"),
+            ),
+        };
+        let mut status = TaskStatus::new(task.id.clone(), state);
+        status.message = Some(message);
+        self.finish(driver, status);
+    }
+
+    /// SIGTERM to the task's group, SIGKILL after `grace`.
+    fn kill(&mut self, driver: &mut Driver<'_, Self>, grace: Duration) {
+        let killing_state = self
+            .framework
+            .as_ref()
+            .is_some_and(|f| f.has_capability(capability::TASK_KILLING_STATE));
+        let Some(task) = self.task.as_mut() else {
+            return;
+        };
+        let Some(container) = task.container.clone() else {
+            return;
+        };
+        if task.killed {
+            return;
+        }
+        task.killed = true;
+        tracing::info!(task = %task.id, ?grace, "killing the task");
+        let task_id = task.id.clone();
+        if killing_state {
+            self.send(driver, TaskStatus::new(task_id, TaskState::Killing));
+        }
+        // The end is reported by the wait started at launch.
+        driver.defer(async move { container.destroy(grace).await }, |_, _, _| {});
+    }
+}
+
+impl Executor for CommandExecutor {
+    fn registered(
+        &mut self,
+        _driver: &mut Driver<'_, Self>,
+        executor_info: &ExecutorInfo,
+        framework_info: &FrameworkInfo,
+        agent_info: &AgentInfo,
+    ) {
+        tracing::info!(executor = %executor_info.executor_id, framework = %framework_info.name,
+            agent = %agent_info.hostname, "command executor registered");
+        self.framework = Some(framework_info.clone());
+    }
+
+    fn launch_task(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo) {
+        if self.task.is_some() {
+            let message = "Attempted to run multiple tasks using a \"command\" executor";
+            tracing::warn!(task = %task.task_id, message);
+            self.send(driver, Self::failed(&task.task_id, message.to_owned()));
+            return;
+        }
+        let kill_grace = task
+            .kill_grace_period
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
+        self.task = Some(Task {
+            id: task.task_id.clone(),
+            container: None,
+            kill_grace,
+            killed: false,
+        });
+        let Some(command) = task.command else {
+            let status = Self::failed(&task.task_id, "The task has no command".to_owned());
+            self.finish(driver, status);
+            return;
+        };
+        self.send(
+            driver,
+            TaskStatus::new(task.task_id.clone(), TaskState::Starting),
+        );
+        let options = SpawnOptions {
+            cwd: Some(driver.config().sandbox.clone()),
+            env: command.environment.clone(),
+            output: Output::Inherit,
+            grouping: Grouping::NewGroup,
+        };
+        let container = match containerizer::spawn(&command, options) {
+            Ok(container) => container,
+            Err(e) => {
+                let status = Self::failed(&task.task_id, format!("Failed to launch command: {e}"));
+                self.finish(driver, status);
+                return;
+            }
+        };
+        tracing::info!(task = %task.task_id, pid = container.pid(), "task started");
+        if let Some(t) = self.task.as_mut() {
+            t.container = Some(container.clone());
+        }
+        self.send(driver, TaskStatus::new(task.task_id, TaskState::Running));
+        driver.defer(
+            async move { container.wait().await },
+            |me: &mut Self, driver, result| me.reaped(driver, result),
+        );
+    }
+
+    fn kill_task(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId) {
+        match &self.task {
+            Some(task) if task.id == *task_id => {
+                let grace = task.kill_grace;
+                self.kill(driver, grace);
+            }
+            _ => {
+                tracing::warn!(task = %task_id, "ignoring a kill of a task this executor does not run")
+            }
+        }
+    }
+
+    fn acknowledged(&mut self, driver: &mut Driver<'_, Self>, _task_id: &TaskId, uuid: &[u8]) {
+        if self.terminal.as_deref() == Some(uuid) {
+            tracing::info!("terminal update acknowledged; stopping");
+            self.terminal = None;
+            driver.stop();
+        }
+    }
+
+    fn shutdown(&mut self, driver: &mut Driver<'_, Self>) {
+        let running = self
+            .task
+            .as_ref()
+            .and_then(|t| t.container.as_ref().map(|_| t.kill_grace));
+        match running {
+            Some(grace) => {
+                // Leave the driver part of its own grace period to report
+                // the kill before it gives up.
+                let limit = driver.config().shutdown_grace_period.mul_f64(0.8);
+                self.kill(driver, grace.min(limit));
+            }
+            None => driver.stop(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use wire::mesos::CommandInfo;
+    use wire::task::Source;
+
+    use super::*;
+    use crate::executor::driver::DriverStatus;
+    use crate::executor::fake_agent::{
+        command_task, gone, read_pid, Harness, Order, Setup, AGENT_ID, EXECUTOR_ID, FRAMEWORK_ID,
+    };
+
+    use TaskState::{Failed, Finished, Killed, Killing, Running, Starting};
+
+    async fn run_one(task: TaskInfo, setup: Setup) -> Harness<CommandExecutor> {
+        let setup = Setup {
+            tasks: vec![task],
+            ..setup
+        };
+        Harness::start(CommandExecutor::new(), setup).await
+    }
+
+    fn shell_task(command: &str) -> TaskInfo {
+        command_task("task-1", CommandInfo::shell(command))
+    }
+
+    #[actix::test]
+    async fn a_command_that_succeeds_finishes_and_the_executor_stops() {
+        let h = run_one(shell_task("echo hi"), Setup::default()).await;
+        h.expect_states("task-1", &[Starting, Running, Finished])
+            .await;
+        assert_eq!(
+            h.log.last_message("task-1").as_deref(),
+            Some("Command exited with status 0")
+        );
+        // The driver filled in what the agent relies on.
+        let driver_pid = h.driver.pid().to_string();
+        for m in h.log.updates() {
+            let u = &m.update;
+            assert_eq!(m.pid.as_deref(), Some(driver_pid.as_str()));
+            assert_eq!(u.framework_id.as_str(), FRAMEWORK_ID);
+            assert_eq!(
+                u.executor_id.as_ref().map(|e| e.as_str()),
+                Some(EXECUTOR_ID)
+            );
+            assert_eq!(u.agent_id.as_ref().map(|a| a.as_str()), Some(AGENT_ID));
+            assert_eq!(u.uuid.as_ref().map(Vec::len), Some(16));
+            assert_eq!(u.status.uuid, u.uuid);
+            assert_eq!(u.status.source, Some(Source::Executor));
+            assert_eq!(u.status.executor_id, u.executor_id);
+            assert!(u.timestamp > 0.0);
+        }
+        assert_eq!(h.log.registrations(), vec![h.driver.pid().clone()]);
+        assert!(h.driver.pid().id().starts_with("executor("));
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn a_command_that_exits_non_zero_fails_with_its_status() {
+        let h = run_one(shell_task("exit 3"), Setup::default()).await;
+        h.expect_states("task-1", &[Starting, Running, Failed])
+            .await;
+        assert_eq!(
+            h.log.last_message("task-1").as_deref(),
+            Some("Command exited with status 3")
+        );
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn the_task_runs_in_the_sandbox_with_its_environment() {
+        let mut command = CommandInfo::shell("echo \"$GREETING\" > greeting; pwd > where");
+        command.environment = vec![("GREETING".into(), "hello".into())];
+        let h = run_one(command_task("task-1", command), Setup::default()).await;
+        h.expect_states("task-1", &[Starting, Running, Finished])
+            .await;
+        let dir = h.sandbox.path().to_owned();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("greeting")).unwrap(),
+            "hello\n"
+        );
+        let pwd = std::fs::read_to_string(dir.join("where")).unwrap();
+        assert_eq!(
+            std::fs::canonicalize(pwd.trim()).unwrap(),
+            std::fs::canonicalize(&dir).unwrap()
+        );
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn a_command_that_cannot_start_fails_with_the_reason() {
+        let mut command = CommandInfo::shell("/nonexistent/program");
+        command.shell = false;
+        let h = run_one(command_task("task-1", command), Setup::default()).await;
+        h.expect_states("task-1", &[Starting, Failed]).await;
+        let message = h.log.last_message("task-1").unwrap_or_default();
+        assert!(
+            message.starts_with("Failed to launch command: cannot start '/nonexistent/program'"),
+            "{message}"
+        );
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn a_killed_task_is_reported_killing_then_killed_within_its_grace() {
+        let mut setup = Setup::default();
+        setup
+            .framework
+            .capabilities
+            .push(capability::TASK_KILLING_STATE.to_owned());
+        let h = run_one(shell_task("echo $$ > task.pid; sleep 100"), setup).await;
+        h.expect_states("task-1", &[Starting, Running]).await;
+        let pid = read_pid(&h.sandbox.path().join("task.pid")).await;
+        let asked = Instant::now();
+        h.order(Order::Kill(TaskId::new("task-1")));
+        h.expect_states("task-1", &[Starting, Running, Killing, Killed])
+            .await;
+        assert!(
+            asked.elapsed() < DEFAULT_KILL_GRACE_PERIOD,
+            "SIGTERM was enough"
+        );
+        assert_eq!(
+            h.log.last_message("task-1").as_deref(),
+            Some("Command terminated with signal Terminated")
+        );
+        assert!(gone(pid).await, "the task's shell survived");
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn a_task_that_ignores_sigterm_is_killed_after_its_grace() {
+        let mut task = shell_task("trap '' TERM; echo $$ > task.pid; sleep 100");
+        task.kill_grace_period = Some(0.5);
+        let h = run_one(task, Setup::default()).await;
+        h.expect_states("task-1", &[Starting, Running]).await;
+        let pid = read_pid(&h.sandbox.path().join("task.pid")).await;
+        let asked = Instant::now();
+        h.order(Order::Kill(TaskId::new("task-1")));
+        // No TASK_KILLING: the framework lacks the capability.
+        h.expect_states("task-1", &[Starting, Running, Killed])
+            .await;
+        assert!(
+            asked.elapsed() >= Duration::from_millis(500),
+            "killed before the grace"
+        );
+        assert_eq!(
+            h.log.last_message("task-1").as_deref(),
+            Some("Command terminated with signal Killed")
+        );
+        assert!(gone(pid).await);
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn a_second_task_is_refused() {
+        let h = run_one(shell_task("sleep 100"), Setup::default()).await;
+        h.expect_states("task-1", &[Starting, Running]).await;
+        let second = command_task("task-2", CommandInfo::shell("true"));
+        h.order(Order::Run(Box::new(second)));
+        h.expect_states("task-2", &[Failed]).await;
+        assert_eq!(
+            h.log.last_message("task-2").as_deref(),
+            Some("Attempted to run multiple tasks using a \"command\" executor")
+        );
+        h.order(Order::Kill(TaskId::new("task-1")));
+        h.expect_states("task-1", &[Starting, Running, Killed])
+            .await;
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn shutdown_kills_the_task_and_stops() {
+        let h = run_one(
+            shell_task("echo $$ > task.pid; sleep 100"),
+            Setup::default(),
+        )
+        .await;
+        h.expect_states("task-1", &[Starting, Running]).await;
+        let pid = read_pid(&h.sandbox.path().join("task.pid")).await;
+        h.order(Order::Shutdown);
+        h.expect_states("task-1", &[Starting, Running, Killed])
+            .await;
+        assert!(gone(pid).await);
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn losing_the_agent_without_checkpointing_shuts_the_executor_down() {
+        let setup = Setup {
+            shutdown_grace_period: Duration::from_secs(1),
+            ..Setup::default()
+        };
+        let h = run_one(shell_task("echo $$ > task.pid; sleep 100"), setup).await;
+        h.expect_states("task-1", &[Starting, Running]).await;
+        let pid = read_pid(&h.sandbox.path().join("task.pid")).await;
+        h.agent_node.shutdown();
+        // TASK_KILLED cannot reach the agent, so no acknowledgement comes:
+        // the grace period ends the driver.
+        assert_eq!(h.join().await, DriverStatus::Aborted);
+        assert!(gone(pid).await, "the task outlived its executor");
+    }
+
+    #[actix::test]
+    async fn without_an_acknowledgement_the_executor_stops_after_a_bounded_wait() {
+        let setup = Setup {
+            auto_ack: false,
+            ..Setup::default()
+        };
+        let h = run_one(shell_task("true"), setup).await;
+        h.expect_states("task-1", &[Starting, Running, Finished])
+            .await;
+        let unacked = h.driver.unacknowledged_updates().await;
+        assert_eq!(
+            unacked.iter().map(|u| u.status.state).collect::<Vec<_>>(),
+            [Starting, Running, Finished]
+        );
+        let started = Instant::now();
+        let status = tokio::time::timeout(ACK_WAIT * 2, h.driver.join())
+            .await
+            .expect("the executor waited too long for an acknowledgement");
+        assert_eq!(status, DriverStatus::Stopped);
+        assert!(started.elapsed() < ACK_WAIT + Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,1010 @@
+//! The executor driver: what connects an executor to the agent that
+//! launched it (Mesos's `MesosExecutorDriver` and its `ExecutorProcess`, v0).
+//!
+//! The driver is a process, `executor(1)`, on a node of its own bound to
+//! `LIBPROCESS_IP` (default 127.0.0.1) on a free port. It finds its agent
+//! through the environment the agent sets ([`DriverConfig::from_env`]), or
+//! takes the same facts explicitly ([`DriverConfig::new`]).
+//!
+//! Messages (all with the agent, `slave(1)@ip:port`):
+//!
+//! | direction | message | executor callback |
+//! |---|---|---|
+//! | sends | `executor::RegisterExecutor` (at start) | |
+//! | receives | `executor::ExecutorRegistered` | [`Executor::registered`] |
+//! | receives | `agent::RunTask` | [`Executor::launch_task`] |
+//! | receives | `agent::KillTask` | [`Executor::kill_task`] |
+//! | sends | `agent::StatusUpdateMessage` | [`Driver::send_status_update`] |
+//! | receives | `agent::StatusUpdateAcknowledgement` | [`Executor::acknowledged`] |
+//! | sends | `agent::ExecutorToFramework` | [`Driver::send_framework_message`] |
+//! | receives | `agent::FrameworkToExecutor` | [`Executor::framework_message`] |
+//! | receives | `agent::ShutdownExecutor` | [`Executor::shutdown`] |
+//!
+//! The driver links to the agent. If the connection breaks and the
+//! framework does not checkpoint, the executor is shut down, as in Mesos; a
+//! checkpointing executor waits `MESOS_RECOVERY_TIMEOUT` for the agent first.
+//! Once shutdown begins, the executor has `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`
+//! to stop the driver; then the driver stops itself ([`DriverStatus::Aborted`]).
+//!
+//! Status updates are sent once: the agent is the reliable hop (it
+//! checkpoints and retries towards the master). The driver keeps the
+//! updates the agent has not acknowledged, as Mesos does for
+//! re-registration.
+//!
+//! Callbacks run inside the driver's handlers and must not block. Work that
+//! waits is handed to [`Driver::defer`] (or [`Driver::delay`]), whose
+//! continuation runs later as another callback on the executor.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process, ProcessRef, SpawnError};
+use tokio::sync::oneshot;
+use wire::agent::{
+    ExecutorToFramework, FrameworkToExecutor, KillTask, RunTask, ShutdownExecutor,
+    StatusUpdateAcknowledgement, StatusUpdateMessage,
+};
+use wire::executor::{ExecutorRegistered, RegisterExecutor};
+use wire::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
+use wire::mesos::{
+    now_secs, AgentInfo, ExecutorInfo, FrameworkInfo, StatusUpdate, TaskInfo, TaskStatus,
+};
+use wire::task::{Source, TaskState};
+
+use crate::flags::parse_duration;
+
+/// Mesos's `DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD`.
+pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
+/// Mesos's `DEFAULT_RECOVERY_TIMEOUT` (the agent's `--recovery_timeout`).
+pub const DEFAULT_RECOVERY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// An executor: what the driver calls as the agent's messages arrive.
+/// Each callback gets the [`Driver`] to send updates and messages, to stop,
+/// and to wait for things without blocking.
+pub trait Executor: Sized + Send + Unpin + 'static {
+    /// The agent accepted the registration.
+    fn registered(
+        &mut self,
+        driver: &mut Driver<'_, Self>,
+        executor_info: &ExecutorInfo,
+        framework_info: &FrameworkInfo,
+        agent_info: &AgentInfo,
+    );
+
+    /// Run `task`; report its progress with status updates.
+    fn launch_task(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo);
+
+    /// Kill the task (it ends with TASK_KILLED).
+    fn kill_task(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId);
+
+    /// The agent has safely received the update `uuid` of `task_id`.
+    fn acknowledged(&mut self, _driver: &mut Driver<'_, Self>, _task_id: &TaskId, _uuid: &[u8]) {}
+
+    /// Data from the framework's scheduler.
+    fn framework_message(&mut self, _driver: &mut Driver<'_, Self>, _data: Vec<u8>) {}
+
+    /// Kill every task and stop the driver: the agent asked, or was lost.
+    /// The executor has the shutdown grace period to do so.
+    fn shutdown(&mut self, driver: &mut Driver<'_, Self>);
+
+    /// The driver hit an error it cannot continue after; it stops once this
+    /// returns.
+    fn error(&mut self, _driver: &mut Driver<'_, Self>, message: &str) {
+        tracing::error!(message, "executor driver error");
+    }
+}
+
+/// How a driver ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverStatus {
+    /// The executor stopped it ([`Driver::stop`]) or it was asked to stop.
+    Stopped,
+    /// It stopped on its own: an error, or a shutdown that took too long.
+    Aborted,
+}
+
+/// Why a driver could not start, or a call was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("the driver is stopping")]
+    NotRunning,
+    #[error("executors may not send TASK_STAGING updates")]
+    StagingUpdate,
+    #[error("the agent id is not known yet (not registered, and no MESOS_SLAVE_ID)")]
+    NoAgentId,
+    #[error("cannot generate a status update uuid: {0}")]
+    Random(String),
+    #[error("cannot bind the executor's node on {ip}: {source}")]
+    Bind {
+        ip: IpAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+}
+
+/// Why the environment does not describe an executor run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("expecting '{0}' in the environment: executors are started by an agent")]
+    Missing(&'static str),
+    #[error("bad {name}='{value}': {reason}")]
+    Bad {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+/// What the driver needs to know about its run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverConfig {
+    /// The agent's pid (`MESOS_SLAVE_PID`).
+    pub agent: Pid,
+    /// Until registration tells it (`MESOS_SLAVE_ID`).
+    pub agent_id: Option<AgentId>,
+    /// `MESOS_FRAMEWORK_ID`.
+    pub framework_id: FrameworkId,
+    /// `MESOS_EXECUTOR_ID`.
+    pub executor_id: ExecutorId,
+    /// The sandbox on the host (`MESOS_DIRECTORY`).
+    pub directory: PathBuf,
+    /// The sandbox as the executor sees it (`MESOS_SANDBOX`; the directory
+    /// if unset).
+    pub sandbox: PathBuf,
+    /// The agent's `ip:port` (`MESOS_AGENT_ENDPOINT`).
+    pub agent_endpoint: Option<String>,
+    /// Whether the framework checkpoints (`MESOS_CHECKPOINT=1`).
+    pub checkpoint: bool,
+    /// How long the executor has to stop once shutdown begins
+    /// (`MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`).
+    pub shutdown_grace_period: Duration,
+    /// How long a checkpointing executor waits for a lost agent
+    /// (`MESOS_RECOVERY_TIMEOUT`).
+    pub recovery_timeout: Duration,
+    /// Where the driver's node listens (`LIBPROCESS_IP`, `LIBPROCESS_PORT`).
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl DriverConfig {
+    /// A run with Mesos's defaults for everything not given.
+    pub fn new(
+        agent: Pid,
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        directory: PathBuf,
+    ) -> DriverConfig {
+        DriverConfig {
+            agent,
+            agent_id: None,
+            framework_id,
+            executor_id,
+            sandbox: directory.clone(),
+            directory,
+            agent_endpoint: None,
+            checkpoint: false,
+            shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
+            recovery_timeout: DEFAULT_RECOVERY_TIMEOUT,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+        }
+    }
+
+    /// Reads the environment the agent gives its executors.
+    pub fn from_env() -> Result<DriverConfig, ConfigError> {
+        DriverConfig::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// As [`DriverConfig::from_env`], with the variables from `var`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<DriverConfig, ConfigError> {
+        let required = |name: &'static str| {
+            var(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let bad = |name: &'static str, value: &str, reason: String| ConfigError::Bad {
+            name,
+            value: value.to_owned(),
+            reason,
+        };
+        let duration = |name: &'static str, default: Duration| match var(name) {
+            Some(v) => parse_duration(&v).map_err(|reason| bad(name, &v, reason)),
+            None => Ok(default),
+        };
+        let pid_text = required("MESOS_SLAVE_PID")?;
+        let agent: Pid = pid_text
+            .parse()
+            .map_err(|e: actors::PidError| bad("MESOS_SLAVE_PID", &pid_text, e.to_string()))?;
+        let mut config = DriverConfig::new(
+            agent,
+            FrameworkId::new(required("MESOS_FRAMEWORK_ID")?),
+            ExecutorId::new(required("MESOS_EXECUTOR_ID")?),
+            PathBuf::from(required("MESOS_DIRECTORY")?),
+        );
+        config.agent_id = var("MESOS_SLAVE_ID")
+            .filter(|v| !v.is_empty())
+            .map(AgentId::new);
+        if let Some(sandbox) = var("MESOS_SANDBOX").filter(|v| !v.is_empty()) {
+            config.sandbox = PathBuf::from(sandbox);
+        }
+        config.agent_endpoint = var("MESOS_AGENT_ENDPOINT");
+        config.checkpoint = var("MESOS_CHECKPOINT").as_deref() == Some("1");
+        config.shutdown_grace_period = duration(
+            "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+            DEFAULT_SHUTDOWN_GRACE_PERIOD,
+        )?;
+        config.recovery_timeout = duration("MESOS_RECOVERY_TIMEOUT", DEFAULT_RECOVERY_TIMEOUT)?;
+        if let Some(ip) = var("LIBPROCESS_IP").filter(|v| !v.is_empty()) {
+            config.ip = ip
+                .parse()
+                .map_err(|e: std::net::AddrParseError| bad("LIBPROCESS_IP", &ip, e.to_string()))?;
+        }
+        if let Some(port) = var("LIBPROCESS_PORT").filter(|v| !v.is_empty()) {
+            config.port = port.parse().map_err(|e: std::num::ParseIntError| {
+                bad("LIBPROCESS_PORT", &port, e.to_string())
+            })?;
+        }
+        Ok(config)
+    }
+}
+
+/// Binds the driver's node, spawns the driver with `executor` and
+/// registers with the agent. Must run inside an actix system.
+pub async fn start<E: Executor>(
+    config: DriverConfig,
+    executor: E,
+) -> Result<DriverHandle<E>, DriverError> {
+    let ip = config.ip;
+    let node = Node::bind(NodeConfig {
+        ip,
+        port: config.port,
+        ..NodeConfig::default()
+    })
+    .await
+    .map_err(|source| DriverError::Bind { ip, source })?;
+    let (done_tx, done) = oneshot::channel();
+    let state = State {
+        config,
+        agent_id: None,
+        connected: false,
+        shutting_down: false,
+        stopping: false,
+        status: DriverStatus::Stopped,
+        error: None,
+        tasks: HashMap::new(),
+        updates: Vec::new(),
+        done: Some(done_tx),
+    };
+    let id = node.generate_id("executor");
+    let process = node.spawn(id, ExecutorDriver { state, executor })?;
+    Ok(DriverHandle {
+        node,
+        process,
+        done,
+    })
+}
+
+/// [`start`], then wait until the driver stops.
+pub async fn run<E: Executor>(
+    config: DriverConfig,
+    executor: E,
+) -> Result<DriverStatus, DriverError> {
+    Ok(start(config, executor).await?.join().await)
+}
+
+/// A running driver.
+pub struct DriverHandle<E: Executor> {
+    node: Node,
+    process: ProcessRef<ExecutorDriver<E>>,
+    done: oneshot::Receiver<DriverStatus>,
+}
+
+impl<E: Executor> DriverHandle<E> {
+    /// The driver's pid (`executor(1)@ip:port`).
+    pub fn pid(&self) -> &Pid {
+        self.process.pid()
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Stops the driver from outside (the executor is dropped with it).
+    pub fn stop(&self) {
+        self.node.terminate(self.process.pid());
+    }
+
+    /// The updates the agent has not acknowledged yet, oldest first.
+    pub async fn unacknowledged_updates(&self) -> Vec<StatusUpdate> {
+        self.process
+            .call(|driver: &mut ExecutorDriver<E>, _cx| driver.state.updates.clone())
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Waits until the driver stops, then closes its node.
+    pub async fn join(self) -> DriverStatus {
+        let status = self.done.await.unwrap_or(DriverStatus::Aborted);
+        self.node.shutdown();
+        status
+    }
+}
+
+/// The driver process: its bookkeeping and the executor it calls.
+pub struct ExecutorDriver<E: Executor> {
+    state: State,
+    executor: E,
+}
+
+struct State {
+    config: DriverConfig,
+    /// From registration, else from the environment.
+    agent_id: Option<AgentId>,
+    /// Registered, and the link to the agent holds.
+    connected: bool,
+    /// Shutdown began: no new tasks, kills or framework messages.
+    shutting_down: bool,
+    /// The process stops after the current callback.
+    stopping: bool,
+    /// Reported to `join` when the process stops.
+    status: DriverStatus,
+    /// An error to report through `Executor::error` after the current
+    /// callback, after which the driver aborts.
+    error: Option<String>,
+    /// Tasks launched that have no acknowledged update yet.
+    tasks: HashMap<TaskId, TaskInfo>,
+    /// Updates sent and not yet acknowledged, oldest first.
+    updates: Vec<StatusUpdate>,
+    /// Fired when the process stops.
+    done: Option<oneshot::Sender<DriverStatus>>,
+}
+
+/// What an executor's callbacks can do. See the module docs.
+pub struct Driver<'a, E: Executor> {
+    state: &'a mut State,
+    node: &'a Node,
+    handle: &'a ProcessRef<ExecutorDriver<E>>,
+}
+
+impl<E: Executor> Driver<'_, E> {
+    pub fn config(&self) -> &DriverConfig {
+        &self.state.config
+    }
+
+    /// The driver's pid.
+    pub fn pid(&self) -> &Pid {
+        self.handle.pid()
+    }
+
+    /// The agent's id, once known.
+    pub fn agent_id(&self) -> Option<&AgentId> {
+        self.state.agent_id.as_ref()
+    }
+
+    /// Whether the agent accepted the registration and is still reachable.
+    pub fn is_connected(&self) -> bool {
+        self.state.connected
+    }
+
+    /// The updates the agent has not acknowledged yet, oldest first.
+    pub fn unacknowledged_updates(&self) -> &[StatusUpdate] {
+        &self.state.updates
+    }
+
+    /// The tasks launched that have no acknowledged update yet.
+    pub fn unacknowledged_tasks(&self) -> impl Iterator<Item = &TaskInfo> {
+        self.state.tasks.values()
+    }
+
+    /// Sends `status` to the agent, filling in a fresh uuid, the source
+    /// (executor), the executor and agent ids and the timestamps. Returns
+    /// the uuid, which the acknowledgement will carry.
+    pub fn send_status_update(&mut self, mut status: TaskStatus) -> Result<Vec<u8>, DriverError> {
+        if self.state.stopping {
+            return Err(DriverError::NotRunning);
+        }
+        if status.state == TaskState::Staging {
+            // As Mesos: a protocol violation aborts the driver.
+            self.state.error = Some("Attempted to send TASK_STAGING status update".to_owned());
+            return Err(DriverError::StagingUpdate);
+        }
+        let uuid = new_uuid()?;
+        let now = now_secs();
+        let config = &self.state.config;
+        status.uuid = Some(uuid.clone());
+        status.source = Some(Source::Executor);
+        status.executor_id = Some(config.executor_id.clone());
+        status.agent_id = self.state.agent_id.clone();
+        if status.timestamp <= 0.0 {
+            status.timestamp = now;
+        }
+        let update = StatusUpdate {
+            framework_id: config.framework_id.clone(),
+            executor_id: Some(config.executor_id.clone()),
+            agent_id: self.state.agent_id.clone(),
+            status,
+            timestamp: now,
+            uuid: Some(uuid.clone()),
+            latest_state: None,
+        };
+        tracing::info!(
+            task = %update.status.task_id,
+            state = %update.status.state,
+            "sending status update"
+        );
+        self.state.updates.push(update.clone());
+        let message = StatusUpdateMessage {
+            update,
+            pid: Some(self.pid().to_string()),
+        };
+        self.send(message);
+        Ok(uuid)
+    }
+
+    /// Sends `data` to the framework's scheduler.
+    pub fn send_framework_message(&mut self, data: Vec<u8>) -> Result<(), DriverError> {
+        if self.state.stopping {
+            return Err(DriverError::NotRunning);
+        }
+        let agent_id = self.state.agent_id.clone().ok_or(DriverError::NoAgentId)?;
+        let config = &self.state.config;
+        let message = ExecutorToFramework {
+            agent_id,
+            framework_id: config.framework_id.clone(),
+            executor_id: config.executor_id.clone(),
+            data,
+        };
+        self.send(message);
+        Ok(())
+    }
+
+    /// Stops the driver after the current callback; `join` then returns
+    /// [`DriverStatus::Stopped`] (unless it had aborted).
+    pub fn stop(&mut self) {
+        self.state.stopping = true;
+    }
+
+    /// Runs `work` without blocking the driver, then calls `then` with its
+    /// output as a callback on the executor (if the driver still runs).
+    pub fn defer<F, T>(
+        &mut self,
+        work: F,
+        then: impl FnOnce(&mut E, &mut Driver<'_, E>, T) + Send + 'static,
+    ) where
+        F: Future<Output = T> + 'static,
+        T: Send + 'static,
+    {
+        let handle = self.handle.clone();
+        actix::spawn(async move {
+            let output = work.await;
+            let me = handle.pid().clone();
+            handle.tell(&me, Continue::<E>(Box::new(move |e, d| then(e, d, output))));
+        });
+    }
+
+    /// Calls `then` as a callback on the executor after `after`.
+    pub fn delay(
+        &mut self,
+        after: Duration,
+        then: impl FnOnce(&mut E, &mut Driver<'_, E>) + Send + 'static,
+    ) {
+        self.defer(tokio::time::sleep(after), move |e, d, ()| then(e, d));
+    }
+
+    fn send<M: wire::Message>(&self, message: M) {
+        self.node
+            .send(self.handle.pid(), &self.state.config.agent, message);
+    }
+}
+
+/// A continuation of deferred work, run on the executor.
+type ContinueFn<E> = Box<dyn for<'a> FnOnce(&mut E, &mut Driver<'a, E>) + Send>;
+
+struct Continue<E: Executor>(ContinueFn<E>);
+
+/// The shutdown grace period passed.
+struct ShutdownTimeout;
+
+/// The recovery timeout passed after the agent was lost.
+struct RecoveryTimeout;
+
+impl<E: Executor> ExecutorDriver<E> {
+    /// Calls the executor, then reports a pending error and stops if asked.
+    fn call(&mut self, cx: &mut Cx<'_, Self>, f: impl FnOnce(&mut E, &mut Driver<'_, E>)) {
+        let handle = cx.handle();
+        let node = cx.node().clone();
+        let ExecutorDriver { state, executor } = self;
+        f(
+            executor,
+            &mut Driver {
+                state,
+                node: &node,
+                handle: &handle,
+            },
+        );
+        if let Some(message) = state.error.take() {
+            executor.error(
+                &mut Driver {
+                    state,
+                    node: &node,
+                    handle: &handle,
+                },
+                &message,
+            );
+            state.status = DriverStatus::Aborted;
+            state.stopping = true;
+        }
+        if state.stopping {
+            cx.stop();
+        }
+    }
+
+    /// Whether a message claiming to be from the agent is.
+    fn is_from_agent(&self, from: &Pid, what: &str) -> bool {
+        if *from == self.state.config.agent {
+            return true;
+        }
+        tracing::warn!(%from, what, "ignoring a message that is not from our agent");
+        false
+    }
+
+    /// Asks the executor to shut down and gives it the grace period.
+    fn shut_down(&mut self, cx: &mut Cx<'_, Self>) {
+        if self.state.shutting_down {
+            return;
+        }
+        self.state.shutting_down = true;
+        let grace = self.state.config.shutdown_grace_period;
+        cx.delay(grace, ShutdownTimeout);
+        self.call(cx, |e, d| e.shutdown(d));
+    }
+}
+
+impl<E: Executor> Process for ExecutorDriver<E> {
+    fn install(i: &mut Install<Self>) {
+        i.message::<ExecutorRegistered>()
+            .message::<RunTask>()
+            .message::<KillTask>()
+            .message::<StatusUpdateAcknowledgement>()
+            .message::<ShutdownExecutor>()
+            .message::<FrameworkToExecutor>()
+            .local::<Continue<E>>()
+            .local::<ShutdownTimeout>()
+            .local::<RecoveryTimeout>();
+    }
+
+    fn started(&mut self, cx: &mut Cx<'_, Self>) {
+        self.state.agent_id = self.state.config.agent_id.clone();
+        let config = &self.state.config;
+        tracing::info!(
+            executor = %config.executor_id,
+            framework = %config.framework_id,
+            agent = %config.agent,
+            pid = %cx.me(),
+            "registering with the agent"
+        );
+        cx.link(&config.agent);
+        let register = RegisterExecutor {
+            framework_id: config.framework_id.clone(),
+            executor_id: config.executor_id.clone(),
+        };
+        cx.send(&config.agent, register);
+    }
+
+    fn exited(&mut self, pid: &Pid, cx: &mut Cx<'_, Self>) {
+        if *pid != self.state.config.agent || self.state.shutting_down {
+            return;
+        }
+        let was_connected = std::mem::replace(&mut self.state.connected, false);
+        if self.state.config.checkpoint && was_connected {
+            let timeout = self.state.config.recovery_timeout;
+            tracing::info!(
+                ?timeout,
+                "agent exited, but the framework checkpoints: waiting for it to recover"
+            );
+            cx.delay(timeout, RecoveryTimeout);
+            return;
+        }
+        tracing::info!("agent exited; shutting down (the framework does not checkpoint)");
+        self.shut_down(cx);
+    }
+
+    fn stopped(&mut self) {
+        tracing::info!(status = ?self.state.status, "executor driver stopped");
+        if let Some(done) = self.state.done.take() {
+            let _ = done.send(self.state.status);
+        }
+    }
+}
+
+impl<E: Executor> Handle<ExecutorRegistered> for ExecutorDriver<E> {
+    fn handle(&mut self, m: ExecutorRegistered, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_from_agent(from, "ExecutorRegistered") || self.state.shutting_down {
+            return;
+        }
+        tracing::info!(agent_id = %m.agent_id, "registered with the agent");
+        self.state.connected = true;
+        self.state.agent_id = Some(m.agent_id.clone());
+        self.call(cx, |e, d| {
+            e.registered(d, &m.executor_info, &m.framework_info, &m.agent_info)
+        });
+    }
+}
+
+impl<E: Executor> Handle<RunTask> for ExecutorDriver<E> {
+    fn handle(&mut self, m: RunTask, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_from_agent(from, "RunTask") {
+            return;
+        }
+        if self.state.shutting_down {
+            tracing::warn!(task = %m.task.task_id, "ignoring a task sent during shutdown");
+            return;
+        }
+        tracing::debug!(task = %m.task.task_id, "launching task");
+        self.state
+            .tasks
+            .insert(m.task.task_id.clone(), m.task.clone());
+        self.call(cx, |e, d| e.launch_task(d, m.task));
+    }
+}
+
+impl<E: Executor> Handle<KillTask> for ExecutorDriver<E> {
+    fn handle(&mut self, m: KillTask, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_from_agent(from, "KillTask") || self.state.shutting_down {
+            return;
+        }
+        tracing::debug!(task = %m.task_id, "killing task");
+        self.call(cx, |e, d| e.kill_task(d, &m.task_id));
+    }
+}
+
+impl<E: Executor> Handle<StatusUpdateAcknowledgement> for ExecutorDriver<E> {
+    // Delivered during shutdown too, so an executor can stop as soon as its
+    // last update is safe with the agent.
+    fn handle(&mut self, m: StatusUpdateAcknowledgement, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_from_agent(from, "StatusUpdateAcknowledgement") {
+            return;
+        }
+        let before = self.state.updates.len();
+        self.state
+            .updates
+            .retain(|u| u.uuid.as_deref() != Some(m.uuid.as_slice()));
+        if self.state.updates.len() == before {
+            tracing::warn!(task = %m.task_id, "ignoring an acknowledgement of an unknown update");
+            return;
+        }
+        tracing::debug!(task = %m.task_id, "status update acknowledged");
+        self.state.tasks.remove(&m.task_id);
+        self.call(cx, |e, d| e.acknowledged(d, &m.task_id, &m.uuid));
+    }
+}
+
+impl<E: Executor> Handle<ShutdownExecutor> for ExecutorDriver<E> {
+    fn handle(&mut self, _: ShutdownExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_from_agent(from, "ShutdownExecutor") {
+            return;
+        }
+        tracing::info!("the agent asked the executor to shut down");
+        self.shut_down(cx);
+    }
+}
+
+impl<E: Executor> Handle<FrameworkToExecutor> for ExecutorDriver<E> {
+    fn handle(&mut self, m: FrameworkToExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_from_agent(from, "FrameworkToExecutor") || self.state.shutting_down {
+            return;
+        }
+        self.call(cx, |e, d| e.framework_message(d, m.data));
+    }
+}
+
+impl<E: Executor> Handle<Continue<E>> for ExecutorDriver<E> {
+    fn handle(&mut self, Continue(then): Continue<E>, _from: &Pid, cx: &mut Cx<'_, Self>) {
+        self.call(cx, then);
+    }
+}
+
+impl<E: Executor> Handle<ShutdownTimeout> for ExecutorDriver<E> {
+    fn handle(&mut self, _: ShutdownTimeout, _from: &Pid, cx: &mut Cx<'_, Self>) {
+        tracing::warn!(
+            grace = ?self.state.config.shutdown_grace_period,
+            "the executor did not stop within the shutdown grace period; stopping the driver"
+        );
+        self.state.status = DriverStatus::Aborted;
+        cx.stop();
+    }
+}
+
+impl<E: Executor> Handle<RecoveryTimeout> for ExecutorDriver<E> {
+    fn handle(&mut self, _: RecoveryTimeout, _from: &Pid, cx: &mut Cx<'_, Self>) {
+        if self.state.connected {
+            return;
+        }
+        tracing::info!("the agent did not recover in time; shutting down");
+        self.shut_down(cx);
+    }
+}
+
+/// 16 random bytes shaped as a version 4 UUID, as Mesos's `UUID::random`.
+pub fn new_uuid() -> Result<Vec<u8>, DriverError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| DriverError::Random(e.to_string()))?;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Ok(bytes.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use actors::testing::wait_until;
+    use wire::mesos::CommandInfo;
+
+    use super::*;
+    use crate::executor::fake_agent::{command_task, Harness, Order, Setup, DEADLINE};
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const REQUIRED: &[(&str, &str)] = &[
+        ("MESOS_SLAVE_PID", "slave(1)@10.0.0.7:5051"),
+        ("MESOS_FRAMEWORK_ID", "m-0001"),
+        ("MESOS_EXECUTOR_ID", "web"),
+        ("MESOS_DIRECTORY", "/var/lib/mesos/sandbox"),
+    ];
+
+    #[test]
+    fn the_agents_environment_configures_the_driver() {
+        let c = DriverConfig::from_vars(vars(REQUIRED)).unwrap();
+        assert_eq!(c.agent.to_string(), "slave(1)@10.0.0.7:5051");
+        assert_eq!(c.framework_id.as_str(), "m-0001");
+        assert_eq!(c.executor_id.as_str(), "web");
+        assert_eq!(c.sandbox, PathBuf::from("/var/lib/mesos/sandbox"));
+        assert_eq!(c.directory, c.sandbox);
+        assert_eq!(c.agent_id, None);
+        assert!(!c.checkpoint);
+        assert_eq!(c.shutdown_grace_period, Duration::from_secs(5));
+        assert_eq!(c.ip, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(c.port, 0);
+
+        let mut all = REQUIRED.to_vec();
+        all.extend([
+            ("MESOS_SLAVE_ID", "m-S3"),
+            ("MESOS_SANDBOX", "/mnt/mesos/sandbox"),
+            ("MESOS_AGENT_ENDPOINT", "10.0.0.7:5051"),
+            ("MESOS_CHECKPOINT", "1"),
+            ("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "8secs"),
+            ("MESOS_RECOVERY_TIMEOUT", "1mins"),
+            ("LIBPROCESS_IP", "10.0.0.8"),
+            ("LIBPROCESS_PORT", "0"),
+        ]);
+        let c = DriverConfig::from_vars(vars(&all)).unwrap();
+        assert_eq!(c.agent_id, Some(AgentId::new("m-S3")));
+        assert_eq!(c.sandbox, PathBuf::from("/mnt/mesos/sandbox"));
+        assert_eq!(c.directory, PathBuf::from("/var/lib/mesos/sandbox"));
+        assert_eq!(c.agent_endpoint.as_deref(), Some("10.0.0.7:5051"));
+        assert!(c.checkpoint);
+        assert_eq!(c.shutdown_grace_period, Duration::from_secs(8));
+        assert_eq!(c.recovery_timeout, Duration::from_secs(60));
+        assert_eq!(c.ip.to_string(), "10.0.0.8");
+    }
+
+    #[test]
+    fn a_missing_or_bad_variable_is_a_clear_error() {
+        for (i, (name, _)) in REQUIRED.iter().enumerate() {
+            let mut some = REQUIRED.to_vec();
+            some.remove(i);
+            let err = DriverConfig::from_vars(vars(&some)).unwrap_err();
+            assert_eq!(err, ConfigError::Missing(name));
+            assert!(err.to_string().contains(name));
+        }
+        for (name, value) in [
+            ("MESOS_SLAVE_PID", "slave(1)"),
+            ("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "5"),
+            ("LIBPROCESS_IP", "localhost"),
+            ("LIBPROCESS_PORT", "99999"),
+        ] {
+            let mut bad = REQUIRED.to_vec();
+            bad.retain(|(n, _)| *n != name);
+            bad.push((name, value));
+            assert!(
+                matches!(DriverConfig::from_vars(vars(&bad)), Err(ConfigError::Bad { name: n, .. }) if n == name),
+                "{name}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn uuids_are_random_version_4() {
+        let a = new_uuid().unwrap();
+        assert_eq!(a.len(), 16);
+        assert_eq!(a.get(6).map(|b| b >> 4), Some(4));
+        assert_eq!(a.get(8).map(|b| b >> 6), Some(2));
+        assert_ne!(a, new_uuid().unwrap());
+    }
+
+    /// Records its callbacks; echoes framework messages; reports RUNNING
+    /// for each task (and tries TASK_STAGING for a task named "staging").
+    #[derive(Clone, Default)]
+    struct Probe(Arc<Mutex<Vec<String>>>);
+
+    impl Probe {
+        fn note(&self, s: String) {
+            self.0.lock().unwrap().push(s);
+        }
+        fn seen(&self) -> Vec<String> {
+            self.0.lock().unwrap().clone()
+        }
+        async fn wait_for(&self, what: &str) -> bool {
+            wait_until(DEADLINE, || self.seen().iter().any(|s| s == what)).await
+        }
+    }
+
+    impl Executor for Probe {
+        fn registered(
+            &mut self,
+            d: &mut Driver<'_, Self>,
+            _: &ExecutorInfo,
+            framework: &FrameworkInfo,
+            agent: &AgentInfo,
+        ) {
+            assert!(d.is_connected());
+            self.note(format!("registered {} {}", framework.name, agent.hostname));
+        }
+        fn launch_task(&mut self, d: &mut Driver<'_, Self>, task: TaskInfo) {
+            self.note(format!("launch {}", task.task_id));
+            assert_eq!(d.unacknowledged_tasks().count(), 1);
+            let state = if task.name == "staging" {
+                TaskState::Staging
+            } else {
+                TaskState::Running
+            };
+            let sent = d.send_status_update(TaskStatus::new(task.task_id, state));
+            self.note(format!("sent {}", sent.is_ok()));
+        }
+        fn kill_task(&mut self, _: &mut Driver<'_, Self>, task_id: &TaskId) {
+            self.note(format!("kill {task_id}"));
+        }
+        fn acknowledged(&mut self, d: &mut Driver<'_, Self>, task_id: &TaskId, _: &[u8]) {
+            assert_eq!(d.unacknowledged_tasks().count(), 0);
+            self.note(format!("ack {task_id}"));
+        }
+        fn framework_message(&mut self, d: &mut Driver<'_, Self>, data: Vec<u8>) {
+            self.note(format!("message {}", String::from_utf8_lossy(&data)));
+            d.send_framework_message(b"pong".to_vec()).unwrap();
+        }
+        fn shutdown(&mut self, d: &mut Driver<'_, Self>) {
+            self.note("shutdown".into());
+            d.stop();
+        }
+        fn error(&mut self, _: &mut Driver<'_, Self>, message: &str) {
+            self.note(format!("error {message}"));
+        }
+    }
+
+    fn plain_task(name: &str) -> TaskInfo {
+        let mut task = command_task(name, CommandInfo::shell("true"));
+        task.name = name.to_owned();
+        task
+    }
+
+    #[actix::test]
+    async fn framework_messages_flow_both_ways_and_shutdown_reaches_the_executor() {
+        let probe = Probe::default();
+        let h = Harness::start(probe.clone(), Setup::default()).await;
+        assert!(probe.wait_for("registered test framework localhost").await);
+        h.order(Order::Message(b"ping".to_vec()));
+        assert!(probe.wait_for("message ping").await);
+        let log = h.log.clone();
+        assert!(wait_until(DEADLINE, || log.framework_messages() == [b"pong".to_vec()]).await);
+        h.order(Order::Kill(TaskId::new("t")));
+        assert!(probe.wait_for("kill t").await);
+        h.order(Order::Shutdown);
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+        assert!(probe.seen().contains(&"shutdown".to_owned()));
+    }
+
+    #[actix::test]
+    async fn updates_are_kept_until_the_agent_acknowledges_them() {
+        let probe = Probe::default();
+        let setup = Setup {
+            auto_ack: false,
+            tasks: vec![plain_task("t")],
+            ..Setup::default()
+        };
+        let h = Harness::start(probe.clone(), setup).await;
+        h.expect_states("t", &[TaskState::Running]).await;
+        let unacked = h.driver.unacknowledged_updates().await;
+        assert_eq!(unacked.len(), 1);
+        assert_eq!(
+            unacked.first().map(|u| u.status.state),
+            Some(TaskState::Running)
+        );
+        h.order(Order::AckAll);
+        assert!(probe.wait_for("ack t").await);
+        assert!(h.driver.unacknowledged_updates().await.is_empty());
+        // A second acknowledgement of the same update is ignored.
+        h.order(Order::AckAll);
+        h.order(Order::Shutdown);
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+        assert_eq!(
+            probe.seen().iter().filter(|s| s.starts_with("ack")).count(),
+            1
+        );
+    }
+
+    #[actix::test]
+    async fn a_staging_update_is_refused_and_aborts_the_driver() {
+        let probe = Probe::default();
+        let setup = Setup {
+            tasks: vec![plain_task("staging")],
+            ..Setup::default()
+        };
+        let h = Harness::start(probe.clone(), setup).await;
+        assert_eq!(h.join().await, DriverStatus::Aborted);
+        let seen = probe.seen();
+        assert!(seen.contains(&"sent false".to_owned()), "{seen:?}");
+        assert!(seen.contains(&"error Attempted to send TASK_STAGING status update".to_owned()));
+    }
+
+    #[actix::test]
+    async fn a_checkpointing_executor_waits_for_a_lost_agent_before_shutting_down() {
+        let probe = Probe::default();
+        let recovery = Duration::from_millis(500);
+        let setup = Setup {
+            checkpoint: true,
+            recovery_timeout: recovery,
+            ..Setup::default()
+        };
+        let h = Harness::start(probe.clone(), setup).await;
+        assert!(probe.wait_for("registered test framework localhost").await);
+        let lost = Instant::now();
+        h.agent_node.shutdown();
+        assert!(probe.wait_for("shutdown").await);
+        assert!(
+            lost.elapsed() >= recovery,
+            "shut down before the recovery timeout"
+        );
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn an_executor_that_does_not_stop_is_stopped_after_the_grace_period() {
+        /// Ignores shutdown.
+        struct Stubborn;
+        impl Executor for Stubborn {
+            fn registered(
+                &mut self,
+                _: &mut Driver<'_, Self>,
+                _: &ExecutorInfo,
+                _: &FrameworkInfo,
+                _: &AgentInfo,
+            ) {
+            }
+            fn launch_task(&mut self, _: &mut Driver<'_, Self>, _: TaskInfo) {}
+            fn kill_task(&mut self, _: &mut Driver<'_, Self>, _: &TaskId) {}
+            fn shutdown(&mut self, _: &mut Driver<'_, Self>) {}
+        }
+        let setup = Setup {
+            shutdown_grace_period: Duration::from_millis(300),
+            ..Setup::default()
+        };
+        let h = Harness::start(Stubborn, setup).await;
+        let log = h.log.clone();
+        assert!(wait_until(DEADLINE, || !log.registrations().is_empty()).await);
+        h.order(Order::Shutdown);
+        assert_eq!(h.join().await, DriverStatus::Aborted);
+    }
+}
