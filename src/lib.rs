@@ -2,3 +2,4 @@
 //! executor and scheduler driver, each a process on the `actors` runtime.
 
 pub mod flags;
+pub mod scheduler;
