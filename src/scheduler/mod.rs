@@ -1,5 +1,7 @@
 //! The Rust scheduler driver: how a framework written in Rust plugs into a
-//! running cluster (Mesos's `MesosSchedulerDriver`, `src/sched/sched.cpp`).
+//! running cluster (Mesos's `MesosSchedulerDriver`, `src/sched/sched.cpp`),
+//! and `mesos-execute`, the one-task framework built on it
+//! (`src/cli/execute.cpp`).
 //!
 //! A framework implements [`Scheduler`]; the driver is a process
 //! (`scheduler-<uuid>`) that registers the framework with the master
@@ -31,9 +33,11 @@
 //! | `driver.rs` | the [`Scheduler`] trait, [`SchedulerDriver`], [`DriverHandle`]: calls to messages |
 //! | `process.rs` | the driver process: registration, events to callbacks, acknowledgements |
 //! | `start.rs` | [`start`], [`run`], `--master` parsing, the driver's node address |
+//! | `execute.rs` | `mesos-execute`'s flags and its one-task scheduler |
 //! | `offers.rs` | [`pick_resources`]: a task's resources out of an offer |
 
 mod driver;
+pub mod execute;
 mod offers;
 mod process;
 mod start;
