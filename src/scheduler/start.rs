@@ -147,7 +147,8 @@ pub fn current_user() -> Option<String> {
 /// Runs a driver to its end: an actix system, a node (see
 /// [`node_config_from_env`]), the driver process registering `framework`
 /// with `master`. Returns how the driver ended and the scheduler, whose
-/// state the caller may read (for an exit code, say).
+/// state the caller may read (for an exit code, say). It creates its own
+/// runtime, so it must not be called from inside one: there, use [`start`].
 pub fn run<S: Scheduler>(
     master: &str,
     framework: FrameworkInfo,
@@ -165,16 +166,14 @@ pub fn run_with<S: Scheduler>(
 ) -> Result<(Status, S), DriverError> {
     let master = parse_master(master)?;
     let config = node_config_from_env(std::env::vars())?;
-    let system = actix::System::new();
-    let result = system.block_on(async move {
+    actix::System::new().block_on(async move {
         let node = Node::bind(config).await.map_err(DriverError::Bind)?;
         let driver = start(&node, master, framework, scheduler, options)?;
         let ended = driver.join().await;
         tokio::time::sleep(FLUSH_GRACE).await;
         node.shutdown();
         ended
-    });
-    result
+    })
 }
 
 /// Spawns a driver process on `node` (inside its actix system) and starts
@@ -189,10 +188,12 @@ pub fn start<S: Scheduler>(
     if framework.user.is_empty() {
         framework.user = current_user().unwrap_or_default();
     }
+    // Mesos treats an empty id as none: a new framework, not a failover.
+    framework.id = framework.id.filter(|id| !id.value.is_empty());
     let id = format!("scheduler-{}", uuid::Uuid::new_v4());
     let me = Pid::new(id.as_str(), node.address());
     let (done_tx, done) = oneshot::channel();
-    let failover = framework.id.as_ref().is_some_and(|id| !id.value.is_empty());
+    let failover = framework.id.is_some();
     let process = SchedulerProcess {
         scheduler: Some(Box::new(scheduler)),
         driver: SchedulerDriver {
