@@ -4,3 +4,4 @@
 pub mod agent;
 pub mod executor;
 pub mod flags;
+pub mod scheduler;
