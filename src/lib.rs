@@ -1,4 +1,5 @@
 //! The cluster manager: master, allocator, registrar, replicated log, agent,
 //! executor and scheduler driver, each a process on the `actors` runtime.
 
+pub mod allocator;
 pub mod flags;
