@@ -2,6 +2,7 @@
 //! executor and scheduler driver, each a process on the `actors` runtime.
 
 pub mod agent;
+pub mod allocator;
 pub mod executor;
 pub mod flags;
 pub mod scheduler;

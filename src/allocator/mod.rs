@@ -1,0 +1,31 @@
+//! The allocator: decides which framework is offered which agent's
+//! resources. It corresponds to Mesos's `HierarchicalDRFAllocator`
+//! (`src/master/allocator/mesos/hierarchical.cpp` and `sorter/drf/`).
+//!
+//! | file | owns |
+//! |---|---|
+//! | `sorter.rs` | [`DrfSorter`]: clients ordered by weighted dominant share |
+//! | `state.rs` | [`HierarchicalAllocator`]: agents, frameworks, filters, suppression and the allocation cycle; no I/O, no clock |
+//! | `process.rs` | [`AllocatorProcess`]: the actor the master talks to; batch and prompt cycles, metrics |
+//!
+//! Messages in (local, from the master): [`AddFramework`], [`RemoveFramework`],
+//! [`ActivateFramework`], [`DeactivateFramework`], [`AddAgent`], [`RemoveAgent`],
+//! [`ActivateAgent`], [`DeactivateAgent`], [`UpdateAgentTotal`],
+//! [`RecoverResources`], [`Suppress`], [`Revive`], [`UpdateWeights`].
+//! Out: batches of [`Allocation`] through the callback given at
+//! construction, which the master turns into offers.
+
+mod process;
+mod sorter;
+mod state;
+
+pub use process::{
+    ActivateAgent, ActivateFramework, AddAgent, AddFramework, AllocatorProcess, DeactivateAgent,
+    DeactivateFramework, OfferCallback, RecoverResources, RemoveAgent, RemoveFramework, Revive,
+    Suppress, UpdateAgentTotal, UpdateWeights,
+};
+pub use sorter::{DrfSorter, Quantities, SortKey};
+pub use state::{
+    default_min_allocatable, refuse_from_seconds, Allocation, AllocatorConfig, AllocatorError,
+    HierarchicalAllocator, DEFAULT_ALLOCATION_INTERVAL, DEFAULT_REFUSE, MAX_REFUSE,
+};

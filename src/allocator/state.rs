@@ -1,0 +1,1425 @@
+//! The hierarchical DRF allocator as pure bookkeeping: Mesos's
+//! `HierarchicalAllocatorProcess` (`src/master/allocator/mesos/hierarchical.cpp`)
+//! without the process around it. It does no I/O and reads no clock: the
+//! caller passes `now` (time since any fixed epoch) to whatever depends on
+//! time, and sends the [`Allocation`]s that [`HierarchicalAllocator::allocate`]
+//! returns.
+//!
+//! It owns which agents and frameworks exist, what each agent has and what
+//! each framework holds on it (offered or used by tasks: "allocated" either
+//! way, until [`HierarchicalAllocator::recover_resources`]), refused-offer
+//! filters, suppressed roles, and two levels of [`DrfSorter`]: one over
+//! roles, one per role over its frameworks.
+//!
+//! Not modelled (yet): quota, hierarchical roles (`eng/backend` is one flat
+//! name here, and reservations go to exactly their role), revocable and
+//! shared resources, maintenance and inverse offers, agent whitelists,
+//! framework capabilities and per-framework `offer_filters`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use wire::ids::{AgentId, FrameworkId};
+use wire::resources::{Resource, Resources, Value};
+
+use super::sorter::{DrfSorter, Quantities, SortKey};
+
+/// Mesos's `--allocation_interval` default.
+pub const DEFAULT_ALLOCATION_INTERVAL: Duration = Duration::from_secs(1);
+
+/// `Filters.refuse_seconds` when a scheduler gives none or a bad one.
+pub const DEFAULT_REFUSE: Duration = Duration::from_secs(5);
+
+/// The longest refused-offer filter Mesos installs.
+pub const MAX_REFUSE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// How the allocator decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocatorConfig {
+    /// Role weights (`--weights`); roles not named weigh 1.0.
+    pub weights: HashMap<String, f64>,
+    /// An offer is made only if it holds at least one of these sets
+    /// (`--min_allocatable_resources`); empty means anything non-empty.
+    pub min_allocatable: Vec<Resources>,
+    /// Kinds ignored when computing shares
+    /// (`--fair_sharing_excluded_resource_names`).
+    pub fair_sharing_excluded_resource_names: Vec<String>,
+    /// The batch allocation period (`--allocation_interval`); refused-offer
+    /// filters last at least this long.
+    pub allocation_interval: Duration,
+    /// Seeds the order in which agents are visited; one seed gives one
+    /// sequence of orders, which tests rely on.
+    pub seed: u64,
+}
+
+impl Default for AllocatorConfig {
+    fn default() -> Self {
+        AllocatorConfig {
+            weights: HashMap::new(),
+            min_allocatable: default_min_allocatable(),
+            fair_sharing_excluded_resource_names: Vec::new(),
+            allocation_interval: DEFAULT_ALLOCATION_INTERVAL,
+            seed: 0x5eed,
+        }
+    }
+}
+
+/// Mesos's default `--min_allocatable_resources`: `cpus:0.01|mem:32`.
+pub fn default_min_allocatable() -> Vec<Resources> {
+    [
+        Resource::scalar("cpus", 0.01),
+        Resource::scalar("mem", 32.0),
+    ]
+    .into_iter()
+    .map(|r| {
+        let mut set = Resources::new();
+        // Fresh scalars of one kind cannot clash.
+        let _ = set.add(r);
+        set
+    })
+    .collect()
+}
+
+/// The filter duration Mesos derives from a scheduler's `refuse_seconds`:
+/// negative, NaN or unrepresentable means the default 5 s, more than 365
+/// days means 365 days, and 0 means no filter (`None`).
+pub fn refuse_from_seconds(seconds: f64) -> Option<Duration> {
+    if seconds.is_nan() || seconds < 0.0 {
+        return Some(DEFAULT_REFUSE);
+    }
+    if seconds == 0.0 {
+        return None;
+    }
+    if seconds > MAX_REFUSE.as_secs_f64() {
+        return Some(MAX_REFUSE);
+    }
+    Some(Duration::try_from_secs_f64(seconds).unwrap_or(DEFAULT_REFUSE))
+}
+
+/// Why the allocator refused a request.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AllocatorError {
+    #[error("framework {0} is already known to the allocator")]
+    FrameworkExists(FrameworkId),
+    #[error("agent {0} is already known to the allocator")]
+    AgentExists(AgentId),
+    #[error("the weight of role '{role}' must be a positive number, not {weight}")]
+    BadWeight { role: String, weight: f64 },
+}
+
+/// Resources of one agent handed to one framework for one of its roles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allocation {
+    pub framework_id: FrameworkId,
+    pub role: String,
+    pub agent_id: AgentId,
+    pub resources: Resources,
+}
+
+/// Refused resources not to offer again before `expires`.
+#[derive(Debug, Clone)]
+struct Filter {
+    resources: Resources,
+    expires: Duration,
+}
+
+#[derive(Debug)]
+struct Agent {
+    id: AgentId,
+    /// What the agent has; the sorters' totals include it.
+    total: Resources,
+    /// What each framework (by id, added to the allocator or not yet) holds
+    /// here, by role; no entry is empty.
+    holdings: HashMap<String, HashMap<String, Resources>>,
+    /// The sum of `holdings`.
+    allocated: Resources,
+    /// `total - allocated`, kept so a fully allocated agent costs nothing.
+    available: Resources,
+    /// Deactivated agents are never offered.
+    active: bool,
+}
+
+impl Agent {
+    fn hold(&mut self, framework: &str, role: &str, resources: &Resources) {
+        let by_role = match self.holdings.get_mut(framework) {
+            Some(by_role) => by_role,
+            None => self.holdings.entry(framework.to_owned()).or_default(),
+        };
+        match by_role.get_mut(role) {
+            Some(held) => add_into(held, resources),
+            None => {
+                by_role.insert(role.to_owned(), resources.clone());
+            }
+        }
+        add_into(&mut self.allocated, resources);
+        self.available = self.available.minus(resources);
+    }
+
+    /// Gives back what `framework` holds of `resources` under `role` and
+    /// returns that part.
+    fn release(&mut self, framework: &str, role: &str, resources: &Resources) -> Resources {
+        let Some(by_role) = self.holdings.get_mut(framework) else {
+            return Resources::new();
+        };
+        let Some(held) = by_role.get_mut(role) else {
+            return Resources::new();
+        };
+        let released = intersection(held, resources);
+        *held = held.minus(&released);
+        if held.is_empty() {
+            by_role.remove(role);
+        }
+        if by_role.is_empty() {
+            self.holdings.remove(framework);
+        }
+        self.give_back(&released);
+        released
+    }
+
+    fn give_back(&mut self, released: &Resources) {
+        self.allocated = self.allocated.minus(released);
+        // Recomputed rather than added to, so `available` never exceeds
+        // `total` whatever the caller recovered.
+        self.available = self.total.minus(&self.allocated);
+    }
+}
+
+#[derive(Debug)]
+struct Framework {
+    id: FrameworkId,
+    /// The roles it subscribed to; its client is in each one's sorter.
+    roles: BTreeSet<String>,
+    /// Deactivated frameworks are in no sorter's order.
+    active: bool,
+    /// A subset of `roles` that gets no offers until revived.
+    suppressed: BTreeSet<String>,
+    /// Refused-offer filters by role, then agent; no list is empty.
+    filters: HashMap<String, HashMap<AgentId, Vec<Filter>>>,
+}
+
+impl Framework {
+    fn eligible(&self, role: &str) -> bool {
+        self.active && self.roles.contains(role) && !self.suppressed.contains(role)
+    }
+
+    fn is_filtered(&self, role: &str, agent: &AgentId, offer: &Resources, now: Duration) -> bool {
+        self.filters
+            .get(role)
+            .and_then(|by_agent| by_agent.get(agent))
+            .is_some_and(|filters| {
+                filters
+                    .iter()
+                    .any(|f| f.expires > now && f.resources.contains(offer))
+            })
+    }
+}
+
+/// Mesos's hierarchical DRF allocator, minus the process. See the module
+/// docs.
+#[derive(Debug)]
+pub struct HierarchicalAllocator {
+    /// Fixed at construction except `weights`, which follows
+    /// `update_weights`.
+    config: AllocatorConfig,
+    /// Every agent, in no meaningful order; `agent_index` maps ids here.
+    agents: Vec<Agent>,
+    /// Agent id to its position in `agents`, for every agent.
+    agent_index: HashMap<AgentId, usize>,
+    /// Every added framework, by id text (the name of its sorter clients).
+    frameworks: HashMap<String, Framework>,
+    /// Agents holding resources of frameworks not added yet, by framework
+    /// id text; consumed when the framework is added. May name agents that
+    /// no longer hold anything for it.
+    awaiting: HashMap<String, BTreeSet<AgentId>>,
+    /// Every role some framework is tracked under; always active.
+    roles: DrfSorter,
+    /// One sorter per client of `roles`, over the frameworks tracked under
+    /// that role; never empty.
+    framework_sorters: HashMap<String, DrfSorter>,
+    /// The scalars of every agent's total.
+    total: Quantities,
+    /// The scalars of every agent's `allocated`.
+    allocated: Quantities,
+    /// State of the generator that shuffles agents.
+    rng: u64,
+}
+
+impl HierarchicalAllocator {
+    pub fn new(config: AllocatorConfig) -> Result<HierarchicalAllocator, AllocatorError> {
+        validate_weights(&config.weights)?;
+        let mut roles = DrfSorter::new(config.fair_sharing_excluded_resource_names.clone());
+        for (role, weight) in &config.weights {
+            roles.set_weight(role, *weight);
+        }
+        Ok(HierarchicalAllocator {
+            rng: config.seed,
+            config,
+            agents: Vec::new(),
+            agent_index: HashMap::new(),
+            frameworks: HashMap::new(),
+            awaiting: HashMap::new(),
+            roles,
+            framework_sorters: HashMap::new(),
+            total: Quantities::default(),
+            allocated: Quantities::default(),
+        })
+    }
+
+    pub fn config(&self) -> &AllocatorConfig {
+        &self.config
+    }
+
+    /// Adds a framework subscribed to `roles`. `used` lists what it holds
+    /// (by agent and role); an agent's part of it may already have come
+    /// with that agent's [`add_agent`](Self::add_agent), and is not counted
+    /// twice. Holdings on agents not added yet are ignored: they come with
+    /// the agent.
+    pub fn add_framework(
+        &mut self,
+        id: FrameworkId,
+        roles: Vec<String>,
+        used: Vec<(AgentId, String, Resources)>,
+        active: bool,
+    ) -> Result<(), AllocatorError> {
+        let key = id.value.clone();
+        if self.frameworks.contains_key(&key) {
+            return Err(AllocatorError::FrameworkExists(id));
+        }
+        let framework = Framework {
+            id,
+            roles: roles.into_iter().collect(),
+            active,
+            suppressed: BTreeSet::new(),
+            filters: HashMap::new(),
+        };
+        let subscribed: Vec<String> = framework.roles.iter().cloned().collect();
+        self.frameworks.insert(key.clone(), framework);
+        for role in &subscribed {
+            self.track(&key, role);
+        }
+        let mut holding: BTreeSet<AgentId> = self.awaiting.remove(&key).unwrap_or_default();
+        for (agent_id, role, resources) in used {
+            let Some(agent) = self.agent_mut(&agent_id) else {
+                continue;
+            };
+            let known = agent
+                .holdings
+                .get(&key)
+                .and_then(|by_role| by_role.get(&role))
+                .cloned()
+                .unwrap_or_default();
+            let missing = resources.minus(&known);
+            if !missing.is_empty() {
+                agent.hold(&key, &role, &missing);
+                self.allocated.add(&missing);
+            }
+            holding.insert(agent_id);
+        }
+        for agent_id in holding {
+            let held: Vec<(String, Resources)> = self
+                .agent(&agent_id)
+                .and_then(|a| a.holdings.get(&key))
+                .map(|by_role| {
+                    by_role
+                        .iter()
+                        .map(|(r, x)| (r.clone(), x.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (role, resources) in held {
+                self.track(&key, &role);
+                self.track_allocated(&key, &role, &resources);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a framework; everything it held goes back to its agents.
+    pub fn remove_framework(&mut self, id: &FrameworkId) {
+        let key = id.as_str();
+        if self.frameworks.remove(key).is_none() {
+            return;
+        }
+        for agent in &mut self.agents {
+            let Some(by_role) = agent.holdings.remove(key) else {
+                continue;
+            };
+            for (role, resources) in by_role {
+                agent.give_back(&resources);
+                self.allocated.subtract(&resources);
+                self.roles.unallocated(&role, &resources);
+            }
+        }
+        let roles = &mut self.roles;
+        self.framework_sorters.retain(|role, sorter| {
+            sorter.remove(key);
+            let keep = !sorter.is_empty();
+            if !keep {
+                roles.remove(role);
+            }
+            keep
+        });
+    }
+
+    pub fn activate_framework(&mut self, id: &FrameworkId) {
+        self.set_framework_active(id, true);
+    }
+
+    /// Stops offers to the framework and drops its filters; it keeps what
+    /// it holds.
+    pub fn deactivate_framework(&mut self, id: &FrameworkId) {
+        self.set_framework_active(id, false);
+    }
+
+    /// Adds an agent with its total and what frameworks (added or not yet)
+    /// already hold on it, by framework and role.
+    pub fn add_agent(
+        &mut self,
+        id: AgentId,
+        total: Resources,
+        used: Vec<(FrameworkId, String, Resources)>,
+    ) -> Result<(), AllocatorError> {
+        if self.agent_index.contains_key(&id) {
+            return Err(AllocatorError::AgentExists(id));
+        }
+        let mut agent = Agent {
+            id: id.clone(),
+            available: total.clone(),
+            total,
+            holdings: HashMap::new(),
+            allocated: Resources::new(),
+            active: true,
+        };
+        self.add_total(&agent.total);
+        let mut tracked = Vec::new();
+        for (framework_id, role, resources) in used {
+            agent.hold(framework_id.as_str(), &role, &resources);
+            self.allocated.add(&resources);
+            if self.frameworks.contains_key(framework_id.as_str()) {
+                tracked.push((framework_id.value, role, resources));
+            } else {
+                self.awaiting
+                    .entry(framework_id.value)
+                    .or_default()
+                    .insert(id.clone());
+            }
+        }
+        self.agent_index.insert(id, self.agents.len());
+        self.agents.push(agent);
+        for (framework, role, resources) in tracked {
+            self.track(&framework, &role);
+            self.track_allocated(&framework, &role, &resources);
+        }
+        Ok(())
+    }
+
+    /// Forgets an agent, what was held on it, and the filters naming it.
+    pub fn remove_agent(&mut self, id: &AgentId) {
+        let Some(index) = self.agent_index.remove(id) else {
+            return;
+        };
+        if index >= self.agents.len() {
+            return;
+        }
+        let agent = self.agents.swap_remove(index);
+        if let Some(moved) = self.agents.get(index) {
+            self.agent_index.insert(moved.id.clone(), index);
+        }
+        for (framework, by_role) in &agent.holdings {
+            if !self.frameworks.contains_key(framework) {
+                continue;
+            }
+            for (role, resources) in by_role {
+                self.untrack_allocated(framework, role, resources);
+            }
+        }
+        self.allocated.subtract(&agent.allocated);
+        self.remove_total(&agent.total);
+        for framework in self.frameworks.values_mut() {
+            framework.filters.retain(|_, by_agent| {
+                by_agent.remove(id);
+                !by_agent.is_empty()
+            });
+        }
+    }
+
+    pub fn activate_agent(&mut self, id: &AgentId) {
+        if let Some(agent) = self.agent_mut(id) {
+            agent.active = true;
+        }
+    }
+
+    /// Stops offers of the agent; what is held there stays held.
+    pub fn deactivate_agent(&mut self, id: &AgentId) {
+        if let Some(agent) = self.agent_mut(id) {
+            agent.active = false;
+        }
+    }
+
+    /// Replaces an agent's total (its resources changed on restart, or
+    /// were reserved). What is held there stays held.
+    pub fn update_agent_total(&mut self, id: &AgentId, total: Resources) {
+        let Some(agent) = self.agent_mut(id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut agent.total, total.clone());
+        agent.available = agent.total.minus(&agent.allocated);
+        self.remove_total(&old);
+        self.add_total(&total);
+    }
+
+    /// `resources` that `framework` held on `agent` under `role` come back:
+    /// an offer declined, rescinded or timed out, the unused part of an
+    /// accept, or a finished task's resources. With `refuse` longer than
+    /// zero, the framework is not offered those resources on that agent for
+    /// that role again until `now + max(refuse, allocation_interval)`
+    /// (`refuse` capped at 365 days).
+    pub fn recover_resources(
+        &mut self,
+        framework: &FrameworkId,
+        agent: &AgentId,
+        role: &str,
+        resources: &Resources,
+        refuse: Option<Duration>,
+        now: Duration,
+    ) {
+        if resources.is_empty() {
+            return;
+        }
+        let key = framework.as_str();
+        let Some(index) = self.agent_index.get(agent).copied() else {
+            return;
+        };
+        let Some(agent_state) = self.agents.get_mut(index) else {
+            return;
+        };
+        let released = agent_state.release(key, role, resources);
+        self.allocated.subtract(&released);
+        if !self.frameworks.contains_key(key) {
+            return;
+        }
+        self.untrack_allocated(key, role, &released);
+        let Some(refuse) = refuse.filter(|d| !d.is_zero()) else {
+            return;
+        };
+        let timeout = refuse.min(MAX_REFUSE).max(self.config.allocation_interval);
+        if let Some(framework) = self.frameworks.get_mut(key) {
+            framework
+                .filters
+                .entry(role.to_owned())
+                .or_default()
+                .entry(agent.clone())
+                .or_default()
+                .push(Filter {
+                    resources: resources.clone(),
+                    expires: now.saturating_add(timeout),
+                });
+        }
+    }
+
+    /// Stops offers to the framework for `roles` (all its roles when empty).
+    pub fn suppress(&mut self, framework: &FrameworkId, roles: Vec<String>) {
+        let Some(f) = self.frameworks.get_mut(framework.as_str()) else {
+            return;
+        };
+        let roles = if roles.is_empty() {
+            f.roles.iter().cloned().collect()
+        } else {
+            roles
+        };
+        for role in roles {
+            if f.roles.contains(&role) {
+                f.suppressed.insert(role);
+            }
+        }
+        self.sync_activity(framework.as_str());
+    }
+
+    /// Clears the framework's filters for `roles` (all its roles when
+    /// empty) and lifts their suppression.
+    pub fn revive(&mut self, framework: &FrameworkId, roles: Vec<String>) {
+        let Some(f) = self.frameworks.get_mut(framework.as_str()) else {
+            return;
+        };
+        let roles = if roles.is_empty() {
+            f.roles.iter().cloned().collect()
+        } else {
+            roles
+        };
+        for role in roles {
+            f.filters.remove(&role);
+            f.suppressed.remove(&role);
+        }
+        self.sync_activity(framework.as_str());
+    }
+
+    /// Sets the weights of the roles named; others keep theirs. Nothing
+    /// changes if any weight is not a positive number.
+    pub fn update_weights(&mut self, weights: HashMap<String, f64>) -> Result<(), AllocatorError> {
+        validate_weights(&weights)?;
+        for (role, weight) in weights {
+            self.roles.set_weight(&role, weight);
+            self.config.weights.insert(role, weight);
+        }
+        Ok(())
+    }
+
+    /// One allocation cycle over every agent (`None`) or over the agents
+    /// named. Each agent's available resources go, whole, to the first
+    /// framework in DRF order (roles first, then the role's frameworks) that
+    /// is not filtered; reservations go only to their role's frameworks.
+    pub fn allocate(&mut self, now: Duration, agents: Option<&[AgentId]>) -> Vec<Allocation> {
+        let mut order: Vec<usize> = match agents {
+            None => {
+                self.expire_filters(now);
+                (0..self.agents.len()).collect()
+            }
+            Some(ids) => {
+                let mut order: Vec<usize> = ids
+                    .iter()
+                    .filter_map(|id| self.agent_index.get(id).copied())
+                    .collect();
+                order.sort_unstable();
+                order.dedup();
+                order
+            }
+        };
+        shuffle(&mut order, &mut self.rng);
+
+        let HierarchicalAllocator {
+            config,
+            agents,
+            frameworks,
+            roles,
+            framework_sorters,
+            allocated,
+            ..
+        } = self;
+        let min = &config.min_allocatable;
+        let mut out = Vec::new();
+        for index in order {
+            let Some(agent) = agents.get_mut(index) else {
+                continue;
+            };
+            if !agent.active || !allocatable(min, &agent.available) {
+                continue;
+            }
+            let mut role_cursor: Option<SortKey> = None;
+            while let Some(role_key) = roles.next_after(role_cursor.as_ref()) {
+                let role = role_key.name();
+                if let Some(sorter) = framework_sorters.get_mut(role) {
+                    if let Some(chosen) =
+                        choose_framework(sorter, frameworks, role, agent, min, now)
+                    {
+                        let (framework_id, offer) = chosen;
+                        agent.hold(framework_id.as_str(), role, &offer);
+                        allocated.add(&offer);
+                        sorter.allocated(framework_id.as_str(), &offer);
+                        roles.allocated(role, &offer);
+                        out.push(Allocation {
+                            framework_id,
+                            role: role.to_owned(),
+                            agent_id: agent.id.clone(),
+                            resources: offer,
+                        });
+                    }
+                }
+                role_cursor = Some(role_key);
+                if !allocatable(min, &agent.available) {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Drops every filter that has expired by `now`.
+    pub fn expire_filters(&mut self, now: Duration) {
+        for framework in self.frameworks.values_mut() {
+            framework.filters.retain(|_, by_agent| {
+                by_agent.retain(|_, filters| {
+                    filters.retain(|f| f.expires > now);
+                    !filters.is_empty()
+                });
+                !by_agent.is_empty()
+            });
+        }
+    }
+
+    /// The cluster's total of scalar `kind`.
+    pub fn total(&self, kind: &str) -> f64 {
+        self.total.get(kind) as f64 / 1000.0
+    }
+
+    /// How much of scalar `kind` is offered or used, cluster-wide.
+    pub fn offered_or_allocated(&self, kind: &str) -> f64 {
+        self.allocated.get(kind) as f64 / 1000.0
+    }
+
+    /// What the agent has that nobody holds.
+    pub fn available(&self, agent: &AgentId) -> Option<&Resources> {
+        self.agent(agent).map(|a| &a.available)
+    }
+
+    /// What the framework holds on the agent, across its roles.
+    pub fn held(&self, framework: &FrameworkId, agent: &AgentId) -> Resources {
+        let mut out = Resources::new();
+        if let Some(by_role) = self
+            .agent(agent)
+            .and_then(|a| a.holdings.get(framework.as_str()))
+        {
+            for resources in by_role.values() {
+                add_into(&mut out, resources);
+            }
+        }
+        out
+    }
+
+    /// The role's weighted dominant share, if some framework is under it.
+    pub fn role_share(&self, role: &str) -> Option<f64> {
+        self.roles.share(role)
+    }
+
+    pub fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+
+    pub fn framework_count(&self) -> usize {
+        self.frameworks.len()
+    }
+
+    fn agent(&self, id: &AgentId) -> Option<&Agent> {
+        self.agent_index
+            .get(id)
+            .and_then(|&index| self.agents.get(index))
+    }
+
+    fn agent_mut(&mut self, id: &AgentId) -> Option<&mut Agent> {
+        self.agent_index
+            .get(id)
+            .and_then(|&index| self.agents.get_mut(index))
+    }
+
+    fn add_total(&mut self, resources: &Resources) {
+        self.total.add(resources);
+        self.roles.add_total(resources);
+        for sorter in self.framework_sorters.values_mut() {
+            sorter.add_total(resources);
+        }
+    }
+
+    fn remove_total(&mut self, resources: &Resources) {
+        self.total.subtract(resources);
+        self.roles.remove_total(resources);
+        for sorter in self.framework_sorters.values_mut() {
+            sorter.remove_total(resources);
+        }
+    }
+
+    /// Makes `framework` a client of `role`'s sorter (creating the role),
+    /// active exactly when it should get offers for that role.
+    fn track(&mut self, framework: &str, role: &str) {
+        if !self.framework_sorters.contains_key(role) {
+            let mut sorter =
+                DrfSorter::new(self.config.fair_sharing_excluded_resource_names.clone());
+            sorter.set_total(self.total.clone());
+            self.framework_sorters.insert(role.to_owned(), sorter);
+            self.roles.add(role);
+            self.roles.activate(role);
+        }
+        let eligible = self
+            .frameworks
+            .get(framework)
+            .is_some_and(|f| f.eligible(role));
+        if let Some(sorter) = self.framework_sorters.get_mut(role) {
+            sorter.add(framework);
+            sorter.set_active(framework, eligible);
+        }
+    }
+
+    fn track_allocated(&mut self, framework: &str, role: &str, resources: &Resources) {
+        if let Some(sorter) = self.framework_sorters.get_mut(role) {
+            sorter.allocated(framework, resources);
+        }
+        self.roles.allocated(role, resources);
+    }
+
+    fn untrack_allocated(&mut self, framework: &str, role: &str, resources: &Resources) {
+        if let Some(sorter) = self.framework_sorters.get_mut(role) {
+            sorter.unallocated(framework, resources);
+        }
+        self.roles.unallocated(role, resources);
+    }
+
+    fn set_framework_active(&mut self, id: &FrameworkId, active: bool) {
+        let Some(f) = self.frameworks.get_mut(id.as_str()) else {
+            return;
+        };
+        f.active = active;
+        if !active {
+            // As Mesos: a framework that comes back starts without filters.
+            f.filters.clear();
+        }
+        self.sync_activity(id.as_str());
+    }
+
+    /// Brings the framework's place in every role's order in line with its
+    /// state.
+    fn sync_activity(&mut self, framework: &str) {
+        let Some(f) = self.frameworks.get(framework) else {
+            return;
+        };
+        for (role, sorter) in &mut self.framework_sorters {
+            if sorter.contains(framework) {
+                sorter.set_active(framework, f.eligible(role));
+            }
+        }
+    }
+}
+
+/// The first framework of `role`, in DRF order, that may take what `agent`
+/// has for that role, with what it takes. Frameworks come out of the sorter
+/// only while active and unsuppressed, so only filters remain to check.
+fn choose_framework(
+    sorter: &mut DrfSorter,
+    frameworks: &HashMap<String, Framework>,
+    role: &str,
+    agent: &Agent,
+    min: &[Resources],
+    now: Duration,
+) -> Option<(FrameworkId, Resources)> {
+    let mut cursor = sorter.next_after(None)?;
+    let offer = agent.available.allocatable_to(role);
+    if !allocatable(min, &offer) {
+        return None;
+    }
+    loop {
+        if let Some(framework) = frameworks.get(cursor.name()) {
+            if !framework.is_filtered(role, &agent.id, &offer, now) {
+                return Some((framework.id.clone(), offer));
+            }
+        }
+        cursor = sorter.next_after(Some(&cursor))?;
+    }
+}
+
+/// Whether `resources` are worth an offer: they hold one of the `min` sets
+/// (by quantity, whatever the roles), or anything when `min` is empty.
+fn allocatable(min: &[Resources], resources: &Resources) -> bool {
+    if resources.is_empty() {
+        return false;
+    }
+    min.is_empty()
+        || min.iter().any(|set| {
+            set.iter()
+                .all(|need| quantity(resources, &need.name) >= amount(&need.value))
+        })
+}
+
+/// The amount of `name` in `resources` across roles: a scalar's value, the
+/// number of ports in ranges, the number of items in a set.
+fn quantity(resources: &Resources, name: &str) -> f64 {
+    resources
+        .iter()
+        .filter(|r| r.name == name)
+        .map(|r| amount(&r.value))
+        .sum()
+}
+
+fn amount(value: &Value) -> f64 {
+    match value {
+        Value::Scalar(m) => m.as_f64(),
+        Value::Ranges(ranges) => ranges
+            .iter()
+            .map(|(b, e)| e.saturating_sub(*b).saturating_add(1) as f64)
+            .sum(),
+        Value::Set(items) => items.len() as f64,
+    }
+}
+
+fn add_into(to: &mut Resources, from: &Resources) {
+    for r in from.iter() {
+        // Both sides come from one agent's resources, so kinds agree; a
+        // mismatch would be the agent's error and is left out.
+        let _ = to.add(r.clone());
+    }
+}
+
+/// What `a` and `b` have in common (the smaller scalar, common ranges and
+/// items), role by role.
+fn intersection(a: &Resources, b: &Resources) -> Resources {
+    a.minus(&a.minus(b))
+}
+
+fn validate_weights(weights: &HashMap<String, f64>) -> Result<(), AllocatorError> {
+    match weights.iter().find(|(_, w)| !(w.is_finite() && **w > 0.0)) {
+        Some((role, weight)) => Err(AllocatorError::BadWeight {
+            role: role.clone(),
+            weight: *weight,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Fisher-Yates with splitmix64: Mesos shuffles agents each cycle so none
+/// is always first; a seeded generator keeps runs reproducible.
+fn shuffle<T>(items: &mut [T], state: &mut u64) {
+    for i in (1..items.len()).rev() {
+        let j = (next_random(state) % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    fn res(text: &str) -> Resources {
+        Resources::parse(text, "*").unwrap()
+    }
+
+    fn fw(n: &str) -> FrameworkId {
+        FrameworkId::new(n)
+    }
+
+    fn ag(n: &str) -> AgentId {
+        AgentId::new(n)
+    }
+
+    fn allocator() -> HierarchicalAllocator {
+        HierarchicalAllocator::new(AllocatorConfig::default()).unwrap()
+    }
+
+    /// `frameworks` as (id, role), `agents` identical agents `a0..`.
+    fn cluster(frameworks: &[(&str, &str)], agents: usize, each: &str) -> HierarchicalAllocator {
+        let mut a = allocator();
+        for (id, role) in frameworks {
+            a.add_framework(fw(id), vec![role.to_string()], vec![], true)
+                .unwrap();
+        }
+        for i in 0..agents {
+            a.add_agent(ag(&format!("a{i}")), res(each), vec![])
+                .unwrap();
+        }
+        a
+    }
+
+    fn count_by_framework(allocations: &[Allocation]) -> HashMap<String, usize> {
+        let mut out = HashMap::new();
+        for x in allocations {
+            *out.entry(x.framework_id.value.clone()).or_default() += 1;
+        }
+        out
+    }
+
+    fn recover_all(a: &mut HierarchicalAllocator, allocations: &[Allocation]) {
+        for x in allocations {
+            a.recover_resources(
+                &x.framework_id,
+                &x.agent_id,
+                &x.role,
+                &x.resources,
+                None,
+                Duration::ZERO,
+            );
+        }
+    }
+
+    #[test]
+    fn identical_agents_are_split_evenly_between_two_frameworks() {
+        let mut a = cluster(&[("f1", "*"), ("f2", "*")], 10, "cpus:4;mem:4096");
+        let out = a.allocate(Duration::ZERO, None);
+        assert_eq!(out.len(), 10);
+        let counts = count_by_framework(&out);
+        assert_eq!(counts["f1"], 5);
+        assert_eq!(counts["f2"], 5);
+        assert!(a.allocate(Duration::ZERO, None).is_empty(), "all allocated");
+    }
+
+    #[test]
+    fn each_agent_goes_whole_to_one_framework() {
+        let total = "cpus:4;mem:4096;disk:100;ports:[31000-32000]";
+        let mut a = cluster(&[("f1", "*")], 2, total);
+        let out = a.allocate(Duration::ZERO, None);
+        assert_eq!(out.len(), 2);
+        for x in &out {
+            assert_eq!(x.resources, res(total));
+            assert_eq!(x.role, "*");
+            assert_eq!(a.held(&fw("f1"), &x.agent_id), res(total));
+            assert_eq!(a.available(&x.agent_id), Some(&Resources::new()));
+        }
+        assert_eq!(a.total("cpus"), 8.0);
+        assert_eq!(a.offered_or_allocated("cpus"), 8.0);
+    }
+
+    #[test]
+    fn weights_scale_what_a_role_gets() {
+        // (weight of role a, agents a gets, agents b gets) out of 30.
+        for (weight, want_a, want_b) in [(1.0, 15, 15), (2.0, 20, 10), (5.0, 25, 5)] {
+            let mut a = cluster(&[("fa", "a"), ("fb", "b")], 0, "");
+            a.update_weights(HashMap::from([("a".to_string(), weight)]))
+                .unwrap();
+            for i in 0..30 {
+                a.add_agent(ag(&format!("a{i}")), res("cpus:1;mem:100"), vec![])
+                    .unwrap();
+            }
+            let counts = count_by_framework(&a.allocate(Duration::ZERO, None));
+            let (got_a, got_b) = (counts["fa"], counts["fb"]);
+            assert!(
+                got_a.abs_diff(want_a) <= 1 && got_b.abs_diff(want_b) <= 1,
+                "weight {weight}: a got {got_a}, b got {got_b}"
+            );
+        }
+    }
+
+    #[test]
+    fn weights_from_the_config_apply_and_bad_weights_are_refused() {
+        let config = AllocatorConfig {
+            weights: HashMap::from([("a".to_string(), 3.0)]),
+            ..AllocatorConfig::default()
+        };
+        let mut a = HierarchicalAllocator::new(config).unwrap();
+        a.add_framework(fw("fa"), vec!["a".into()], vec![], true)
+            .unwrap();
+        a.add_agent(ag("x"), res("cpus:3;mem:300"), vec![]).unwrap();
+        a.allocate(Duration::ZERO, None);
+        assert_eq!(a.role_share("a"), Some(1.0 / 3.0));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let err = a
+                .update_weights(HashMap::from([("a".to_string(), bad)]))
+                .unwrap_err();
+            assert!(matches!(err, AllocatorError::BadWeight { .. }), "{bad}");
+        }
+        assert_eq!(a.role_share("a"), Some(1.0 / 3.0), "unchanged");
+        let bad = AllocatorConfig {
+            weights: HashMap::from([("a".to_string(), 0.0)]),
+            ..AllocatorConfig::default()
+        };
+        assert!(HierarchicalAllocator::new(bad).is_err());
+    }
+
+    #[test]
+    fn refused_resources_are_filtered_until_the_filter_expires() {
+        let total = "cpus:4;mem:4096";
+        // (refuse, allocation interval, last time still filtered, first time offered again)
+        let day = 24 * 60 * 60 * SEC;
+        let cases = [
+            (Some(5 * SEC), SEC, 4 * SEC, 5 * SEC),
+            // Shorter than the interval: the interval wins.
+            (Some(SEC / 2), SEC, SEC * 9 / 10, SEC),
+            (Some(400 * day), SEC, 364 * day, 365 * day),
+            // No filter at all.
+            (Some(Duration::ZERO), SEC, Duration::ZERO, Duration::ZERO),
+            (None, SEC, Duration::ZERO, Duration::ZERO),
+        ];
+        for (refuse, interval, filtered_at, offered_at) in cases {
+            let config = AllocatorConfig {
+                allocation_interval: interval,
+                ..AllocatorConfig::default()
+            };
+            let mut a = HierarchicalAllocator::new(config).unwrap();
+            a.add_framework(fw("f"), vec!["*".into()], vec![], true)
+                .unwrap();
+            a.add_agent(ag("x"), res(total), vec![]).unwrap();
+            assert_eq!(a.allocate(Duration::ZERO, None).len(), 1);
+            a.recover_resources(&fw("f"), &ag("x"), "*", &res(total), refuse, Duration::ZERO);
+            if filtered_at > Duration::ZERO {
+                assert!(
+                    a.allocate(filtered_at, None).is_empty(),
+                    "{refuse:?}: filtered at {filtered_at:?}"
+                );
+            }
+            let out = a.allocate(offered_at, None);
+            assert_eq!(out.len(), 1, "{refuse:?}: offered at {offered_at:?}");
+        }
+    }
+
+    #[test]
+    fn a_filter_hides_only_what_it_covers() {
+        let mut a = cluster(&[("f", "*"), ("g", "*")], 1, "cpus:4;mem:4096");
+        let out = a.allocate(Duration::ZERO, None);
+        let first = &out[0];
+        // The first framework declines everything for a minute.
+        a.recover_resources(
+            &first.framework_id,
+            &first.agent_id,
+            "*",
+            &first.resources,
+            Some(60 * SEC),
+            Duration::ZERO,
+        );
+        // Filtered for it, the agent goes to the other framework.
+        let out = a.allocate(SEC, None);
+        assert_eq!(out.len(), 1);
+        assert_ne!(out[0].framework_id, first.framework_id);
+        // The other takes half and frees the rest; what is left (less than
+        // what was refused) stays filtered for the first framework.
+        let other = out[0].clone();
+        a.recover_resources(
+            &other.framework_id,
+            &other.agent_id,
+            "*",
+            &res("cpus:2;mem:2048"),
+            Some(60 * SEC),
+            SEC,
+        );
+        assert!(a.allocate(2 * SEC, None).is_empty());
+        // Once the agent has more than was refused, the filter no longer
+        // covers the offer.
+        a.update_agent_total(&ag("a0"), res("cpus:8;mem:8192"));
+        let out = a.allocate(3 * SEC, None);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].framework_id, first.framework_id);
+        assert_eq!(out[0].resources, res("cpus:6;mem:6144"));
+    }
+
+    #[test]
+    fn suppressed_roles_get_nothing_until_revived_and_revive_clears_filters() {
+        let mut a = cluster(&[("f", "*")], 1, "cpus:4;mem:4096");
+        a.suppress(&fw("f"), vec![]);
+        assert!(a.allocate(Duration::ZERO, None).is_empty());
+        a.revive(&fw("f"), vec![]);
+        let out = a.allocate(Duration::ZERO, None);
+        assert_eq!(out.len(), 1);
+        a.recover_resources(
+            &fw("f"),
+            &ag("a0"),
+            "*",
+            &out[0].resources,
+            Some(3600 * SEC),
+            Duration::ZERO,
+        );
+        assert!(a.allocate(SEC, None).is_empty(), "filtered");
+        a.revive(&fw("f"), vec!["*".into()]);
+        assert_eq!(a.allocate(SEC, None).len(), 1, "revive dropped the filter");
+    }
+
+    #[test]
+    fn suppressing_one_role_leaves_the_others() {
+        let mut a = allocator();
+        a.add_framework(fw("f"), vec!["a".into(), "b".into()], vec![], true)
+            .unwrap();
+        a.add_agent(ag("x"), res("cpus:1;mem:64"), vec![]).unwrap();
+        a.suppress(&fw("f"), vec!["a".into()]);
+        let out = a.allocate(Duration::ZERO, None);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].role, "b");
+    }
+
+    #[test]
+    fn deactivated_frameworks_and_agents_get_nothing() {
+        type Step = fn(&mut HierarchicalAllocator);
+        let cases: [(&str, Step, Step); 2] = [
+            (
+                "framework",
+                |a| a.deactivate_framework(&fw("f")),
+                |a| a.activate_framework(&fw("f")),
+            ),
+            (
+                "agent",
+                |a| a.deactivate_agent(&ag("a0")),
+                |a| a.activate_agent(&ag("a0")),
+            ),
+        ];
+        for (what, deactivate, activate) in cases {
+            let mut a = cluster(&[("f", "*")], 1, "cpus:4;mem:4096");
+            deactivate(&mut a);
+            assert!(a.allocate(Duration::ZERO, None).is_empty(), "{what}");
+            activate(&mut a);
+            assert_eq!(a.allocate(Duration::ZERO, None).len(), 1, "{what}");
+        }
+        let mut a = allocator();
+        a.add_framework(fw("f"), vec!["*".into()], vec![], false)
+            .unwrap();
+        a.add_agent(ag("x"), res("cpus:1;mem:64"), vec![]).unwrap();
+        assert!(
+            a.allocate(Duration::ZERO, None).is_empty(),
+            "added inactive"
+        );
+    }
+
+    #[test]
+    fn offers_must_hold_the_minimum_allocatable_resources() {
+        let custom = vec![res("cpus:1;mem:100"), res("gpus:1")];
+        // (min sets, agent, offered?)
+        let cases = [
+            (default_min_allocatable(), "cpus:0.01", true),
+            (default_min_allocatable(), "mem:32", true),
+            (default_min_allocatable(), "cpus:0.009;mem:31", false),
+            (default_min_allocatable(), "disk:1000;ports:[1-1000]", false),
+            (custom.clone(), "cpus:1;mem:100", true),
+            (custom.clone(), "cpus:1;mem:99", false),
+            (custom.clone(), "gpus:1", true),
+            (vec![res("ports:[1-10]")], "ports:[5-14]", true),
+            (vec![res("ports:[1-10]")], "ports:[5-13]", false),
+            (vec![], "disk:1", true),
+        ];
+        for (min, agent, offered) in cases {
+            let config = AllocatorConfig {
+                min_allocatable: min,
+                ..AllocatorConfig::default()
+            };
+            let mut a = HierarchicalAllocator::new(config).unwrap();
+            a.add_framework(fw("f"), vec!["*".into()], vec![], true)
+                .unwrap();
+            a.add_agent(ag("x"), res(agent), vec![]).unwrap();
+            let out = a.allocate(Duration::ZERO, None);
+            assert_eq!(!out.is_empty(), offered, "{agent}");
+        }
+    }
+
+    #[test]
+    fn reserved_resources_go_only_to_their_role() {
+        let mut a = allocator();
+        a.add_framework(fw("db"), vec!["db".into()], vec![], true)
+            .unwrap();
+        a.add_framework(fw("web"), vec!["web".into()], vec![], true)
+            .unwrap();
+        a.add_agent(
+            ag("x"),
+            res("cpus(web):2;mem(web):512;cpus:1;mem:256"),
+            vec![],
+        )
+        .unwrap();
+        let out = a.allocate(Duration::ZERO, None);
+        let by_fw: HashMap<&str, &Allocation> =
+            out.iter().map(|x| (x.framework_id.as_str(), x)).collect();
+        // "db" sorts first (equal shares): it takes the unreserved part only.
+        assert_eq!(by_fw["db"].resources, res("cpus:1;mem:256"));
+        assert_eq!(by_fw["db"].role, "db");
+        assert_eq!(
+            by_fw["web"].resources,
+            res("cpus(web):2;mem(web):512"),
+            "the reservation still goes to its role"
+        );
+        // With only a reservation left, other roles are not offered it.
+        let mut a = allocator();
+        a.add_framework(fw("db"), vec!["db".into()], vec![], true)
+            .unwrap();
+        a.add_agent(ag("x"), res("cpus(web):2;mem(web):512"), vec![])
+            .unwrap();
+        assert!(a.allocate(Duration::ZERO, None).is_empty());
+    }
+
+    #[test]
+    fn recovered_resources_are_offered_in_the_next_cycle() {
+        let mut a = cluster(&[("f", "*")], 3, "cpus:2;mem:2048");
+        let out = a.allocate(Duration::ZERO, None);
+        assert_eq!(out.len(), 3);
+        assert!(a.allocate(SEC, None).is_empty());
+        // A task used part of one agent; the rest comes back.
+        let x = &out[0];
+        a.recover_resources(
+            &x.framework_id,
+            &x.agent_id,
+            "*",
+            &res("cpus:1;mem:1024"),
+            None,
+            SEC,
+        );
+        assert_eq!(a.offered_or_allocated("cpus"), 5.0);
+        let again = a.allocate(2 * SEC, None);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].agent_id, x.agent_id);
+        assert_eq!(again[0].resources, res("cpus:1;mem:1024"));
+        // Recovering what is not held changes nothing.
+        a.recover_resources(&fw("f"), &ag("nope"), "*", &res("cpus:1"), None, SEC);
+        a.recover_resources(&fw("nope"), &x.agent_id, "*", &res("cpus:1"), None, SEC);
+        assert_eq!(a.offered_or_allocated("cpus"), 6.0);
+    }
+
+    #[test]
+    fn prompt_allocation_visits_only_the_agents_named() {
+        let mut a = cluster(&[("f", "*")], 4, "cpus:1;mem:64");
+        let out = a.allocate(
+            Duration::ZERO,
+            Some(&[ag("a1"), ag("a3"), ag("a3"), ag("zz")]),
+        );
+        let mut agents: Vec<&str> = out.iter().map(|x| x.agent_id.as_str()).collect();
+        agents.sort();
+        assert_eq!(agents, ["a1", "a3"]);
+        assert_eq!(a.allocate(Duration::ZERO, None).len(), 2, "the rest");
+    }
+
+    #[test]
+    fn the_next_agent_goes_to_whoever_has_the_lowest_share_now() {
+        let mut a = cluster(&[("big", "*"), ("small", "*")], 0, "");
+        a.add_agent(
+            ag("held"),
+            res("cpus:8;mem:8192"),
+            vec![(fw("big"), "*".into(), res("cpus:8;mem:8192"))],
+        )
+        .unwrap();
+        for i in 0..3 {
+            a.add_agent(ag(&format!("a{i}")), res("cpus:2;mem:2048"), vec![])
+                .unwrap();
+        }
+        // "big" holds 8 of 14 cpus; "small" gets agents until it passes it.
+        let counts = count_by_framework(&a.allocate(Duration::ZERO, None));
+        assert_eq!(counts.get("small"), Some(&3));
+        assert_eq!(counts.get("big"), None);
+    }
+
+    #[test]
+    fn used_resources_count_whichever_of_agent_and_framework_comes_first() {
+        let used = res("cpus:3;mem:3072");
+        // The agent re-registers before the framework.
+        let mut a = allocator();
+        a.add_agent(
+            ag("x"),
+            res("cpus:4;mem:4096"),
+            vec![(fw("f"), "r".into(), used.clone())],
+        )
+        .unwrap();
+        a.add_framework(
+            fw("f"),
+            vec!["r".into()],
+            vec![(ag("x"), "r".into(), used.clone())],
+            true,
+        )
+        .unwrap();
+        assert_eq!(a.role_share("r"), Some(0.75));
+        assert_eq!(a.available(&ag("x")), Some(&res("cpus:1;mem:1024")));
+        assert_eq!(a.offered_or_allocated("cpus"), 3.0);
+        // The framework comes first.
+        let mut b = allocator();
+        b.add_framework(
+            fw("f"),
+            vec!["r".into()],
+            vec![(ag("x"), "r".into(), used.clone())],
+            true,
+        )
+        .unwrap();
+        b.add_agent(
+            ag("x"),
+            res("cpus:4;mem:4096"),
+            vec![(fw("f"), "r".into(), used.clone())],
+        )
+        .unwrap();
+        assert_eq!(b.role_share("r"), Some(0.75));
+        assert_eq!(b.available(&ag("x")), Some(&res("cpus:1;mem:1024")));
+        assert_eq!(b.offered_or_allocated("cpus"), 3.0);
+        assert!(matches!(
+            b.add_agent(ag("x"), Resources::new(), vec![]),
+            Err(AllocatorError::AgentExists(_))
+        ));
+        assert!(matches!(
+            b.add_framework(fw("f"), vec![], vec![], true),
+            Err(AllocatorError::FrameworkExists(_))
+        ));
+    }
+
+    #[test]
+    fn removing_a_framework_frees_what_it_held() {
+        let mut a = cluster(&[("f", "*"), ("g", "*")], 2, "cpus:1;mem:64");
+        let out = a.allocate(Duration::ZERO, None);
+        assert_eq!(out.len(), 2);
+        a.remove_framework(&fw("f"));
+        assert_eq!(a.framework_count(), 1);
+        assert_eq!(a.offered_or_allocated("cpus"), 1.0);
+        let again = a.allocate(SEC, None);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].framework_id, fw("g"));
+        a.remove_framework(&fw("g"));
+        assert_eq!(
+            a.role_share("*"),
+            None,
+            "the role left with its last framework"
+        );
+    }
+
+    #[test]
+    fn removing_an_agent_takes_its_resources_out_of_the_shares() {
+        let mut a = cluster(&[("f", "*")], 2, "cpus:1;mem:64");
+        let out = a.allocate(Duration::ZERO, None);
+        assert_eq!(a.role_share("*"), Some(1.0));
+        a.recover_resources(
+            &fw("f"),
+            &out[0].agent_id,
+            "*",
+            &out[0].resources,
+            Some(60 * SEC),
+            Duration::ZERO,
+        );
+        assert_eq!(a.role_share("*"), Some(0.5));
+        a.remove_agent(&out[1].agent_id);
+        assert_eq!(a.agent_count(), 1);
+        assert_eq!(a.total("cpus"), 1.0);
+        assert_eq!(a.offered_or_allocated("cpus"), 0.0);
+        assert_eq!(a.role_share("*"), Some(0.0));
+        // The removed agent's id is free again, without the old filter.
+        a.remove_agent(&out[0].agent_id);
+        a.add_agent(out[0].agent_id.clone(), res("cpus:1;mem:64"), vec![])
+            .unwrap();
+        assert_eq!(a.allocate(SEC, None).len(), 1);
+    }
+
+    #[test]
+    fn a_framework_in_two_roles_gets_one_allocation_per_role() {
+        let mut a = allocator();
+        a.add_framework(fw("f"), vec!["a".into(), "b".into()], vec![], true)
+            .unwrap();
+        a.add_agent(ag("x"), res("cpus(a):1;cpus(b):2;cpus:1;mem:64"), vec![])
+            .unwrap();
+        let mut out = a.allocate(Duration::ZERO, None);
+        out.sort_by(|x, y| x.role.cmp(&y.role));
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0].role.as_str(), out[1].role.as_str()), ("a", "b"));
+        assert_eq!(out[0].resources, res("cpus(a):1;cpus:1;mem:64"));
+        assert_eq!(out[1].resources, res("cpus(b):2"));
+    }
+
+    #[test]
+    fn refuse_seconds_follow_mesos_rules() {
+        let cases = [
+            (5.0, Some(5 * SEC)),
+            (0.0, None),
+            (-1.0, Some(DEFAULT_REFUSE)),
+            (f64::NAN, Some(DEFAULT_REFUSE)),
+            (1e12, Some(MAX_REFUSE)),
+            (0.25, Some(SEC / 4)),
+        ];
+        for (seconds, want) in cases {
+            assert_eq!(refuse_from_seconds(seconds), want, "{seconds}");
+        }
+    }
+
+    #[test]
+    fn the_agent_order_changes_between_cycles() {
+        let mut a = cluster(&[("f", "*")], 20, "cpus:1;mem:64");
+        let first: Vec<AgentId> = a
+            .allocate(Duration::ZERO, None)
+            .iter()
+            .map(|x| x.agent_id.clone())
+            .collect();
+        let out = a.allocate(Duration::ZERO, None);
+        assert!(out.is_empty());
+        let all: Vec<Allocation> = first
+            .iter()
+            .map(|id| Allocation {
+                framework_id: fw("f"),
+                role: "*".into(),
+                agent_id: id.clone(),
+                resources: res("cpus:1;mem:64"),
+            })
+            .collect();
+        recover_all(&mut a, &all);
+        let second: Vec<AgentId> = a
+            .allocate(Duration::ZERO, None)
+            .iter()
+            .map(|x| x.agent_id.clone())
+            .collect();
+        assert_eq!(first.len(), 20);
+        assert_ne!(first, second);
+    }
+}
