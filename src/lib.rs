@@ -3,6 +3,10 @@
 
 pub mod agent;
 pub mod allocator;
+pub mod daemon;
 pub mod executor;
 pub mod flags;
+pub mod master;
+pub mod model;
+pub mod run;
 pub mod scheduler;

@@ -2,12 +2,21 @@
 //! itself to the master, runs executors in containers and relays their
 //! status updates.
 //!
-//! So far this module holds the pieces the agent process builds on:
-//!
 //! | file | owns | Mesos |
 //! |---|---|---|
+//! | `process.rs` | the agent process: registration, executors, task relay | `slave/slave.cpp` |
+//! | `status_updates.rs` | ordered, acknowledged, retried status update streams | `TaskStatusUpdateManager` |
+//! | `flags.rs` | `mesos-agent` flags | `slave/flags.cpp` |
+//! | `http.rs` | `/state`, `/flags`, `/health` | `slave/http.cpp` |
 //! | `containerizer.rs` | sandbox directories, launching an executor in a session of its own, waiting for it, destroying it | `slave/paths.cpp`, `MesosContainerizer` with the posix launcher |
 //! | `resources.rs` | the agent's resources: `--resources` plus what the machine has | `Containerizer::resources` |
 
 pub mod containerizer;
+pub mod flags;
+pub mod http;
+pub mod process;
 pub mod resources;
+pub mod status_updates;
+
+pub use flags::AgentFlags;
+pub use process::{Agent, AGENT_ID};

@@ -1,0 +1,216 @@
+//! `mesos-agent` flags: names, defaults and checks as Mesos has them.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::flags::{FlagError, Flags, Spec};
+
+pub const SPECS: &[Spec] = &[
+    Spec::value(
+        "master",
+        None,
+        "host:port of the master (zk:// and file:// come with high availability)",
+    ),
+    Spec::value("ip", None, "IP address to listen on"),
+    Spec::value("port", Some("5051"), "Port to listen on"),
+    Spec::value("hostname", None, "Hostname to advertise (default: the IP)"),
+    Spec::value("advertise_ip", None, "IP address other nodes should use"),
+    Spec::value("advertise_port", None, "Port other nodes should use"),
+    Spec::value(
+        "work_dir",
+        None,
+        "Where sandboxes and checkpoints live (required)",
+    ),
+    Spec::value(
+        "log_dir",
+        None,
+        "Directory for log files (default: stderr only)",
+    ),
+    Spec::value("logging_level", Some("INFO"), "INFO, WARNING or ERROR"),
+    Spec::value(
+        "resources",
+        None,
+        "e.g. cpus:4;mem:4096;ports(*):[31000-32000], or JSON",
+    ),
+    Spec::value("attributes", None, "e.g. rack:a;zone:b"),
+    Spec::value(
+        "default_role",
+        Some("*"),
+        "Role of resources given without one",
+    ),
+    Spec::value(
+        "executor_registration_timeout",
+        Some("1mins"),
+        "Time an executor has to register",
+    ),
+    Spec::value(
+        "executor_shutdown_grace_period",
+        Some("5secs"),
+        "Time between SIGTERM and SIGKILL for executors",
+    ),
+    Spec::value(
+        "registration_backoff_factor",
+        Some("1secs"),
+        "Initial backoff of registration retries",
+    ),
+    Spec::value(
+        "containerizers",
+        Some("mesos"),
+        "Comma-separated containerizers (mesos)",
+    ),
+    Spec::value("isolation", Some("posix/cpu,posix/mem"), "Isolators"),
+    Spec::value(
+        "launcher_dir",
+        None,
+        "Directory holding mesos-executor (default: this binary's)",
+    ),
+    Spec::value(
+        "zk_session_timeout",
+        Some("10secs"),
+        "ZooKeeper session timeout",
+    ),
+];
+
+/// Typed agent settings.
+#[derive(Debug, Clone)]
+pub struct AgentFlags {
+    pub master: String,
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+    pub hostname: Option<String>,
+    pub advertise_ip: Option<IpAddr>,
+    pub advertise_port: Option<u16>,
+    pub work_dir: PathBuf,
+    pub log_dir: Option<String>,
+    pub logging_level: String,
+    pub resources: Option<String>,
+    pub attributes: Option<String>,
+    pub default_role: String,
+    pub executor_registration_timeout: Duration,
+    pub executor_shutdown_grace_period: Duration,
+    pub registration_backoff_factor: Duration,
+    pub launcher_dir: PathBuf,
+    /// Every flag as text, for `/flags`.
+    pub all: Flags,
+}
+
+impl AgentFlags {
+    pub fn from_flags(f: Flags) -> Result<AgentFlags, FlagError> {
+        let bad = |name: &str, reason: String| FlagError::Bad {
+            name: name.to_owned(),
+            reason,
+        };
+        let required =
+            |name: &str, d: Option<Duration>| d.ok_or_else(|| FlagError::Missing(name.to_owned()));
+        let master = f.string("master")?;
+        if master.starts_with("zk://") || master.starts_with("file://") {
+            return Err(bad(
+                "master",
+                format!("'{master}': only host:port is supported so far"),
+            ));
+        }
+        let containerizers = f.string("containerizers")?;
+        for c in containerizers.split(',').map(str::trim) {
+            match c {
+                "mesos" => {}
+                "docker" => {
+                    return Err(bad(
+                        "containerizers",
+                        "the docker containerizer needs a Docker engine, and none answers on this machine".into(),
+                    ))
+                }
+                other => return Err(bad("containerizers", format!("unknown containerizer '{other}'"))),
+            }
+        }
+        let isolation = f.string("isolation")?;
+        for i in isolation.split(',').map(str::trim) {
+            if !matches!(i, "posix/cpu" | "posix/mem" | "posix/disk") {
+                return Err(bad("isolation", format!("unsupported isolator '{i}'")));
+            }
+        }
+        let launcher_dir = match f.get("launcher_dir") {
+            Some(d) => PathBuf::from(d),
+            None => std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from(".")),
+        };
+        Ok(AgentFlags {
+            master,
+            ip: f.parse("ip")?,
+            port: f.parse("port")?.unwrap_or(5051),
+            hostname: f.get("hostname").map(str::to_owned),
+            advertise_ip: f.parse("advertise_ip")?,
+            advertise_port: f.parse("advertise_port")?,
+            work_dir: PathBuf::from(f.string("work_dir")?),
+            log_dir: f.get("log_dir").map(str::to_owned),
+            logging_level: f.string("logging_level")?,
+            resources: f.get("resources").map(str::to_owned),
+            attributes: f.get("attributes").map(str::to_owned),
+            default_role: f.string("default_role")?,
+            executor_registration_timeout: required(
+                "executor_registration_timeout",
+                f.duration("executor_registration_timeout")?,
+            )?,
+            executor_shutdown_grace_period: required(
+                "executor_shutdown_grace_period",
+                f.duration("executor_shutdown_grace_period")?,
+            )?,
+            registration_backoff_factor: required(
+                "registration_backoff_factor",
+                f.duration("registration_backoff_factor")?,
+            )?,
+            launcher_dir,
+            all: f,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::Outcome;
+
+    fn load(args: &[&str]) -> Result<AgentFlags, FlagError> {
+        match Flags::load(SPECS, args.iter().map(|s| s.to_string()), Vec::new())? {
+            Outcome::Run(f) => AgentFlags::from_flags(f),
+            _ => panic!("not run"),
+        }
+    }
+
+    #[test]
+    fn defaults_match_mesos() {
+        let a = load(&["--master=127.0.0.1:5050", "--work_dir=/tmp/x"]).unwrap();
+        assert_eq!(a.port, 5051);
+        assert_eq!(a.executor_registration_timeout, Duration::from_secs(60));
+        assert_eq!(a.executor_shutdown_grace_period, Duration::from_secs(5));
+        assert_eq!(a.default_role, "*");
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_do() {
+        assert!(matches!(
+            load(&["--work_dir=/tmp/x"]),
+            Err(FlagError::Missing(_))
+        ));
+        assert!(matches!(
+            load(&["--master=m:5050"]),
+            Err(FlagError::Missing(_))
+        ));
+        let docker = load(&[
+            "--master=m:5050",
+            "--work_dir=/x",
+            "--containerizers=docker,mesos",
+        ])
+        .unwrap_err();
+        assert!(docker.to_string().contains("Docker engine"), "{docker}");
+        assert!(load(&[
+            "--master=m:5050",
+            "--work_dir=/x",
+            "--isolation=cgroups/cpu"
+        ])
+        .is_err());
+        assert!(load(&["--master=zk://h:2181/mesos", "--work_dir=/x"]).is_err());
+    }
+}

@@ -1,0 +1,1186 @@
+//! The agent process (`slave(1)`): registers with the master, runs each
+//! task's executor in a sandbox, relays launches, kills and framework
+//! messages to executors, and carries status updates reliably to the master
+//! through the status update manager.
+//!
+//! Receives from the master: AgentRegistered, AgentReregistered, PingAgent,
+//! RunTask, KillTask, StatusUpdateAcknowledgement, ShutdownFramework,
+//! ShutdownExecutor, FrameworkToExecutor, UpdateFramework, ShutdownAgent.
+//! Receives from executors: RegisterExecutor, StatusUpdateMessage,
+//! ExecutorToFramework. Sends to the master: RegisterAgent,
+//! ReregisterAgent, PongAgent, StatusUpdateMessage, ExitedExecutor,
+//! ExecutorToFramework. Sends to executors: ExecutorRegistered, RunTask,
+//! KillTask, StatusUpdateAcknowledgement, ShutdownExecutor,
+//! FrameworkToExecutor.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actors::actix::SpawnHandle;
+use actors::{Cx, Handle, Install, Pid, Process};
+use wire::agent::*;
+use wire::executor::{ExecutorRegistered, RegisterExecutor};
+use wire::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
+use wire::mesos::{
+    now_secs, AgentInfo, CommandInfo, ExecutorInfo, FrameworkInfo, StatusUpdate, Task, TaskInfo,
+    TaskStatus, VERSION,
+};
+use wire::task::{Reason, Source, TaskState};
+
+use super::containerizer;
+use super::flags::AgentFlags;
+use super::status_updates::{Forward, StatusUpdateManager};
+
+/// The agent's process id, as Mesos names it.
+pub const AGENT_ID: &str = "slave(1)";
+
+/// Longest wait between registration attempts.
+const REGISTER_RETRY_MAX: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutorPhase {
+    Registering,
+    Running,
+    Terminating,
+}
+
+pub struct ExecutorRecord {
+    pub info: ExecutorInfo,
+    pub container_id: ContainerId,
+    pub directory: PathBuf,
+    pub phase: ExecutorPhase,
+    /// Whether the agent made this executor to run a command task.
+    pub command_executor: bool,
+    /// The executor's process id once it registered.
+    pub pid: Option<Pid>,
+    /// The executor's container while it runs (dropping the last handle of
+    /// a running container kills it).
+    pub container: Option<containerizer::Container>,
+    /// Tasks waiting for the executor to register.
+    pub queued: Vec<TaskInfo>,
+    /// Tasks handed to the executor, with their latest state.
+    pub tasks: HashMap<TaskId, Task>,
+    registration_timer: Option<SpawnHandle>,
+}
+
+pub struct FrameworkRecord {
+    pub info: FrameworkInfo,
+    pub pid: Option<String>,
+    pub executors: HashMap<ExecutorId, ExecutorRecord>,
+}
+
+pub struct Agent {
+    flags: AgentFlags,
+    /// What the master is told about this agent; `id` set once registered.
+    info: AgentInfo,
+    master: Pid,
+    registered: bool,
+    /// Current registration backoff; doubles up to a minute.
+    backoff: Duration,
+    /// Fires when the master has not pinged for the total ping timeout.
+    ping_watchdog: Option<SpawnHandle>,
+    ping_timeout: Duration,
+    pub frameworks: HashMap<FrameworkId, FrameworkRecord>,
+    updates: StatusUpdateManager,
+    start_time: f64,
+}
+
+struct RegistrationRetry;
+struct PingTimeout;
+struct RetryUpdate(FrameworkId, TaskId, Vec<u8>);
+struct ExecutorExited {
+    framework_id: FrameworkId,
+    executor_id: ExecutorId,
+    container_id: ContainerId,
+    status: i32,
+    message: String,
+}
+struct RegistrationTimeout(FrameworkId, ExecutorId, ContainerId);
+/// The shutdown grace period of this executor run is over.
+struct KillContainer(FrameworkId, ExecutorId, ContainerId);
+
+impl Agent {
+    pub fn new(flags: AgentFlags, info: AgentInfo, master: Pid) -> Agent {
+        Agent {
+            backoff: flags.registration_backoff_factor,
+            flags,
+            info,
+            master,
+            registered: false,
+            ping_watchdog: None,
+            ping_timeout: Duration::from_secs(75),
+            frameworks: HashMap::new(),
+            updates: StatusUpdateManager::default(),
+            start_time: now_secs(),
+        }
+    }
+
+    pub fn info(&self) -> &AgentInfo {
+        &self.info
+    }
+
+    pub fn flags(&self) -> &AgentFlags {
+        &self.flags
+    }
+
+    pub fn start_time(&self) -> f64 {
+        self.start_time
+    }
+
+    pub fn master(&self) -> &Pid {
+        &self.master
+    }
+
+    pub fn is_registered(&self) -> bool {
+        self.registered
+    }
+
+    fn agent_id(&self) -> Option<&AgentId> {
+        self.info.id.as_ref()
+    }
+
+    fn register(&mut self, cx: &mut Cx<'_, Self>) {
+        if self.registered {
+            return;
+        }
+        cx.link(&self.master);
+        match self.agent_id() {
+            None => cx.send(
+                &self.master,
+                RegisterAgent {
+                    info: self.info.clone(),
+                    version: VERSION.into(),
+                },
+            ),
+            Some(_) => {
+                let (tasks, executors, frameworks) = self.report();
+                cx.send(
+                    &self.master,
+                    ReregisterAgent {
+                        info: self.info.clone(),
+                        version: VERSION.into(),
+                        tasks,
+                        executors,
+                        frameworks,
+                    },
+                );
+            }
+        }
+        let delay = random_upto(self.backoff);
+        self.backoff = (self.backoff * 2).min(REGISTER_RETRY_MAX);
+        cx.delay(delay, RegistrationRetry);
+    }
+
+    /// What this agent runs, for re-registration.
+    fn report(&self) -> (Vec<Task>, Vec<ExecutorInfo>, Vec<FrameworkInfo>) {
+        let mut tasks = Vec::new();
+        let mut executors = Vec::new();
+        let mut frameworks = Vec::new();
+        for f in self.frameworks.values() {
+            frameworks.push(f.info.clone());
+            for e in f.executors.values() {
+                executors.push(e.info.clone());
+                tasks.extend(e.tasks.values().cloned());
+                for q in &e.queued {
+                    if let (Some(fid), Some(aid)) = (&f.info.id, self.agent_id()) {
+                        tasks.push(staging_task(q, fid, aid, &e.info.executor_id));
+                    }
+                }
+            }
+        }
+        (tasks, executors, frameworks)
+    }
+
+    fn is_master(&self, from: &Pid) -> bool {
+        from == &self.master
+    }
+
+    fn reset_ping_watchdog(&mut self, cx: &mut Cx<'_, Self>) {
+        if let Some(t) = self.ping_watchdog.take() {
+            cx.cancel(t);
+        }
+        self.ping_watchdog = Some(cx.delay(self.ping_timeout, PingTimeout));
+    }
+
+    /// A new update about a task, from an executor or made here: into its
+    /// stream, and to the master if it is the stream's head.
+    fn forward_update(&mut self, update: StatusUpdate, cx: &mut Cx<'_, Self>) {
+        let forward = self.updates.update(update);
+        self.send_forward(forward, cx);
+    }
+
+    fn send_forward(&mut self, forward: Forward, cx: &mut Cx<'_, Self>) {
+        let Forward::Send(update, backoff) = forward else {
+            return;
+        };
+        let update = *update;
+        if let Some(uuid) = update.uuid.clone() {
+            cx.delay(
+                backoff,
+                RetryUpdate(
+                    update.framework_id.clone(),
+                    update.status.task_id.clone(),
+                    uuid,
+                ),
+            );
+        }
+        if self.registered {
+            let pid = cx.me().to_string();
+            cx.send(
+                &self.master,
+                StatusUpdateMessage {
+                    update,
+                    pid: Some(pid),
+                },
+            );
+        }
+    }
+
+    /// An update the agent itself makes (launch failures, lost executors).
+    fn agent_update(
+        &mut self,
+        (framework_id, executor_id, task_id): (&FrameworkId, Option<&ExecutorId>, &TaskId),
+        state: TaskState,
+        reason: Reason,
+        message: &str,
+        cx: &mut Cx<'_, Self>,
+    ) {
+        let uuid = new_uuid();
+        let mut status = TaskStatus::new(task_id.clone(), state);
+        status.source = Some(Source::Agent);
+        status.reason = Some(reason);
+        status.message = Some(message.to_owned());
+        status.agent_id = self.agent_id().cloned();
+        status.executor_id = executor_id.cloned();
+        status.uuid = Some(uuid.clone());
+        self.set_task_state(framework_id, executor_id, task_id, state);
+        let update = StatusUpdate {
+            framework_id: framework_id.clone(),
+            executor_id: executor_id.cloned(),
+            agent_id: self.agent_id().cloned(),
+            timestamp: status.timestamp,
+            status,
+            uuid: Some(uuid),
+            latest_state: Some(state),
+        };
+        self.forward_update(update, cx);
+    }
+
+    fn set_task_state(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: Option<&ExecutorId>,
+        task_id: &TaskId,
+        state: TaskState,
+    ) {
+        let Some(executor_id) = executor_id else {
+            return;
+        };
+        if let Some(task) = self
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.executors.get_mut(executor_id))
+            .and_then(|e| e.tasks.get_mut(task_id))
+        {
+            if !task.state.is_terminal() {
+                task.state = state;
+            }
+        }
+    }
+
+    fn executor_env(
+        &self,
+        framework: &FrameworkInfo,
+        executor: &ExecutorInfo,
+        directory: &std::path::Path,
+        me: &Pid,
+    ) -> Vec<(String, String)> {
+        let grace = executor
+            .shutdown_grace_period
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or(self.flags.executor_shutdown_grace_period);
+        let mut env = vec![
+            (
+                "MESOS_FRAMEWORK_ID".into(),
+                framework
+                    .id
+                    .as_ref()
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default(),
+            ),
+            (
+                "MESOS_EXECUTOR_ID".into(),
+                executor.executor_id.value.clone(),
+            ),
+            ("MESOS_DIRECTORY".into(), directory.display().to_string()),
+            ("MESOS_SANDBOX".into(), directory.display().to_string()),
+            (
+                "MESOS_SLAVE_ID".into(),
+                self.agent_id().map(|i| i.value.clone()).unwrap_or_default(),
+            ),
+            ("MESOS_SLAVE_PID".into(), me.to_string()),
+            ("MESOS_AGENT_ENDPOINT".into(), me.address().to_string()),
+            (
+                "MESOS_CHECKPOINT".into(),
+                if framework.checkpoint { "1" } else { "0" }.into(),
+            ),
+            ("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into()),
+            (
+                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(),
+                crate::flags::format_duration(grace),
+            ),
+            ("LIBPROCESS_PORT".into(), "0".into()),
+            ("LIBPROCESS_IP".into(), me.address().ip().to_string()),
+        ];
+        env.extend(executor.command.environment.iter().cloned());
+        env
+    }
+
+    /// Starts an executor's container for `task`'s framework.
+    fn launch_executor(
+        &mut self,
+        framework: &FrameworkInfo,
+        executor: ExecutorInfo,
+        command_executor: bool,
+        cx: &mut Cx<'_, Self>,
+    ) -> Result<(), String> {
+        let (Some(framework_id), Some(agent_id)) = (framework.id.clone(), self.agent_id().cloned())
+        else {
+            return Err("agent is not registered".into());
+        };
+        let container_id = ContainerId::new(uuid_string());
+        let directory = containerizer::create_sandbox(
+            &self.flags.work_dir,
+            &agent_id,
+            &framework_id,
+            &executor.executor_id,
+            &container_id,
+        )
+        .map_err(|e| format!("cannot create the sandbox: {e}"))?;
+        let env = self.executor_env(framework, &executor, &directory, cx.me());
+        let container = containerizer::launch(containerizer::LaunchSpec {
+            command: executor.command.clone(),
+            sandbox: directory.clone(),
+            env,
+        })
+        .map_err(|e| format!("cannot launch the executor: {e}"))?;
+        let os_pid = container.pid();
+        tracing::info!(framework = %framework_id, executor = %executor.executor_id, container = %container_id, os_pid, "launched executor");
+        let timer = cx.delay(
+            self.flags.executor_registration_timeout,
+            RegistrationTimeout(
+                framework_id.clone(),
+                executor.executor_id.clone(),
+                container_id.clone(),
+            ),
+        );
+        let (fid, eid, cid) = (
+            framework_id.clone(),
+            executor.executor_id.clone(),
+            container_id.clone(),
+        );
+        let waited = container.clone();
+        cx.defer(async move { waited.wait().await }, move |exit| {
+            let (status, message) = match exit {
+                Ok(status) => (status.raw(), status.to_string()),
+                Err(e) => (-1, e.to_string()),
+            };
+            ExecutorExited {
+                framework_id: fid,
+                executor_id: eid,
+                container_id: cid,
+                status,
+                message,
+            }
+        });
+        let record = ExecutorRecord {
+            info: executor.clone(),
+            container_id,
+            directory,
+            phase: ExecutorPhase::Registering,
+            command_executor,
+            pid: None,
+            container: Some(container),
+            queued: Vec::new(),
+            tasks: HashMap::new(),
+            registration_timer: Some(timer),
+        };
+        if let Some(f) = self.frameworks.get_mut(&framework_id) {
+            f.executors.insert(executor.executor_id, record);
+        }
+        Ok(())
+    }
+
+    /// The executor a task runs under: its own, or a command executor made
+    /// for it (executor id = task id), as Mesos does.
+    fn executor_for(&self, task: &TaskInfo, framework_id: &FrameworkId) -> (ExecutorInfo, bool) {
+        if let Some(e) = &task.executor {
+            let mut e = e.clone();
+            e.framework_id = Some(framework_id.clone());
+            return (e, false);
+        }
+        let program = self
+            .flags
+            .launcher_dir
+            .join("mesos-executor")
+            .display()
+            .to_string();
+        let shown = task
+            .command
+            .as_ref()
+            .and_then(|c| c.value.clone())
+            .unwrap_or_default();
+        let mut command = CommandInfo {
+            value: Some(program.clone()),
+            shell: false,
+            arguments: vec![program],
+            environment: Vec::new(),
+            uris: Vec::new(),
+            user: None,
+        };
+        if let Some(c) = &task.command {
+            command.environment = c.environment.clone();
+        }
+        (
+            ExecutorInfo {
+                executor_id: ExecutorId::new(task.task_id.value.clone()),
+                framework_id: Some(framework_id.clone()),
+                command,
+                resources: wire::resources::Resources::new(),
+                name: Some(format!(
+                    "Command Executor (Task: {}) (Command: sh -c '{shown}')",
+                    task.task_id
+                )),
+                shutdown_grace_period: None,
+            },
+            true,
+        )
+    }
+
+    /// Asks an executor to shut down, and kills its group after the grace
+    /// period.
+    fn shutdown_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        cx: &mut Cx<'_, Self>,
+    ) {
+        let grace = self.flags.executor_shutdown_grace_period;
+        let Some(e) = self
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.executors.get_mut(executor_id))
+        else {
+            return;
+        };
+        if e.phase == ExecutorPhase::Terminating {
+            return;
+        }
+        e.phase = ExecutorPhase::Terminating;
+        let queued: Vec<TaskId> = e.queued.drain(..).map(|t| t.task_id).collect();
+        let pid = e.pid.clone();
+        let container_id = e.container_id.clone();
+        let grace = e
+            .info
+            .shutdown_grace_period
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or(grace);
+        match pid {
+            Some(pid) => {
+                cx.send(
+                    &pid,
+                    ShutdownExecutor {
+                        framework_id: framework_id.clone(),
+                        executor_id: executor_id.clone(),
+                    },
+                );
+                cx.delay(
+                    grace,
+                    KillContainer(framework_id.clone(), executor_id.clone(), container_id),
+                );
+            }
+            None => {
+                if let Some(c) = &e.container {
+                    c.signal(libc::SIGKILL);
+                }
+            }
+        }
+        for task_id in queued {
+            self.agent_update(
+                (framework_id, Some(executor_id), &task_id),
+                TaskState::Killed,
+                Reason::TaskKilledDuringLaunch,
+                "Executor shut down before the task launched",
+                cx,
+            );
+        }
+    }
+
+    /// Forgets executors that ended and whose tasks' updates are all
+    /// acknowledged, and frameworks left with no executor.
+    fn garbage_collect(&mut self) {
+        let updates = &self.updates;
+        for (fid, f) in self.frameworks.iter_mut() {
+            f.executors.retain(|_, e| {
+                let alive = e.phase != ExecutorPhase::Terminating || e.container.is_some();
+                alive || e.tasks.keys().any(|t| updates.has_pending(fid, t))
+            });
+        }
+        self.frameworks.retain(|_, f| !f.executors.is_empty());
+    }
+}
+
+fn staging_task(
+    t: &TaskInfo,
+    framework_id: &FrameworkId,
+    agent_id: &AgentId,
+    executor_id: &ExecutorId,
+) -> Task {
+    Task {
+        name: t.name.clone(),
+        task_id: t.task_id.clone(),
+        framework_id: framework_id.clone(),
+        executor_id: Some(executor_id.clone()),
+        agent_id: agent_id.clone(),
+        state: TaskState::Staging,
+        resources: t.resources.clone(),
+        statuses: Vec::new(),
+        status_update_state: None,
+        status_update_uuid: None,
+        role: "*".into(),
+    }
+}
+
+/// 16 random bytes, as Mesos's status update uuids.
+pub fn new_uuid() -> Vec<u8> {
+    uuid::Uuid::new_v4().as_bytes().to_vec()
+}
+
+fn uuid_string() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A random duration in [0, max].
+fn random_upto(max: Duration) -> Duration {
+    let r = uuid::Uuid::new_v4().as_u128() % 1_000_000;
+    max.mul_f64(r as f64 / 1_000_000.0)
+}
+
+impl Process for Agent {
+    fn install(i: &mut Install<Self>) {
+        i.message::<AgentRegistered>()
+            .message::<AgentReregistered>()
+            .message::<PingAgent>()
+            .message::<RunTask>()
+            .message::<KillTask>()
+            .message::<StatusUpdateAcknowledgement>()
+            .message::<ShutdownFramework>()
+            .message::<ShutdownExecutor>()
+            .message::<FrameworkToExecutor>()
+            .message::<UpdateFramework>()
+            .message::<ShutdownAgent>()
+            .message::<RegisterExecutor>()
+            .message::<StatusUpdateMessage>()
+            .message::<ExecutorToFramework>()
+            .local::<RegistrationRetry>()
+            .local::<PingTimeout>()
+            .local::<RetryUpdate>()
+            .local::<ExecutorExited>()
+            .local::<RegistrationTimeout>()
+            .local::<KillContainer>();
+        super::http::install(i);
+    }
+
+    fn started(&mut self, cx: &mut Cx<'_, Self>) {
+        tracing::info!(master = %self.master, resources = %self.info.resources, "agent started");
+        // Mesos waits a random part of the backoff before the first try.
+        let first = random_upto(self.flags.registration_backoff_factor);
+        cx.delay(first, RegistrationRetry);
+    }
+
+    fn exited(&mut self, pid: &Pid, cx: &mut Cx<'_, Self>) {
+        if pid == &self.master {
+            if self.registered {
+                tracing::warn!(master = %pid, "lost the master; registering again");
+            }
+            self.registered = false;
+            self.backoff = self.flags.registration_backoff_factor;
+            cx.delay(random_upto(self.backoff), RegistrationRetry);
+        }
+    }
+}
+
+impl Handle<RegistrationRetry> for Agent {
+    fn handle(&mut self, _: RegistrationRetry, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.register(cx);
+    }
+}
+
+impl Agent {
+    fn on_registered(&mut self, agent_id: AgentId, total_ping: f64, cx: &mut Cx<'_, Self>) {
+        if self.registered {
+            return;
+        }
+        tracing::info!(agent = %agent_id, "registered with the master");
+        self.info.id = Some(agent_id);
+        self.registered = true;
+        self.backoff = self.flags.registration_backoff_factor;
+        self.ping_timeout =
+            Duration::try_from_secs_f64(total_ping).unwrap_or(Duration::from_secs(75));
+        self.reset_ping_watchdog(cx);
+        // Updates that waited for a master go out now.
+        let pid = cx.me().to_string();
+        for update in self.updates.heads() {
+            cx.send(
+                &self.master,
+                StatusUpdateMessage {
+                    update,
+                    pid: Some(pid.clone()),
+                },
+            );
+        }
+    }
+}
+
+impl Handle<AgentRegistered> for Agent {
+    fn handle(&mut self, msg: AgentRegistered, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if self.is_master(from) {
+            self.on_registered(msg.agent_id, msg.total_ping_timeout_seconds, cx);
+        }
+    }
+}
+
+impl Handle<AgentReregistered> for Agent {
+    fn handle(&mut self, msg: AgentReregistered, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if self.is_master(from) {
+            self.on_registered(msg.agent_id, msg.total_ping_timeout_seconds, cx);
+        }
+    }
+}
+
+impl Handle<PingAgent> for Agent {
+    fn handle(&mut self, msg: PingAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if from.address() != self.master.address() {
+            return;
+        }
+        cx.send(from, PongAgent);
+        if self.registered {
+            self.reset_ping_watchdog(cx);
+            if !msg.connected {
+                // The master forgot us: register again.
+                self.registered = false;
+                self.register(cx);
+            }
+        }
+    }
+}
+
+impl Handle<PingTimeout> for Agent {
+    fn handle(&mut self, _: PingTimeout, _: &Pid, cx: &mut Cx<'_, Self>) {
+        if self.registered {
+            tracing::warn!(
+                "no ping from the master for {:?}; registering again",
+                self.ping_timeout
+            );
+            self.registered = false;
+            self.register(cx);
+        }
+    }
+}
+
+impl Handle<RunTask> for Agent {
+    fn handle(&mut self, msg: RunTask, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_master(from) || !self.registered {
+            tracing::warn!(%from, "ignoring RunTask not from the registered master");
+            return;
+        }
+        let Some(framework_id) = msg.framework.id.clone() else {
+            return;
+        };
+        let task = msg.task;
+        let framework = self
+            .frameworks
+            .entry(framework_id.clone())
+            .or_insert_with(|| FrameworkRecord {
+                info: msg.framework.clone(),
+                pid: msg.framework_pid.clone(),
+                executors: HashMap::new(),
+            });
+        framework.info = msg.framework.clone();
+        framework.pid = msg.framework_pid.clone();
+        let (executor, command_executor) = self.executor_for(&task, &framework_id);
+        let executor_id = executor.executor_id.clone();
+        let phase = self
+            .frameworks
+            .get(&framework_id)
+            .and_then(|f| f.executors.get(&executor_id))
+            .map(|e| e.phase);
+        match phase {
+            Some(ExecutorPhase::Terminating) => {
+                self.agent_update(
+                    (&framework_id, Some(&executor_id), &task.task_id),
+                    TaskState::Lost,
+                    Reason::ExecutorTerminated,
+                    "Executor is terminating",
+                    cx,
+                );
+            }
+            Some(ExecutorPhase::Running) => {
+                let Some(e) = self
+                    .frameworks
+                    .get_mut(&framework_id)
+                    .and_then(|f| f.executors.get_mut(&executor_id))
+                else {
+                    return;
+                };
+                if let Some(agent_id) = self.info.id.clone() {
+                    e.tasks.insert(
+                        task.task_id.clone(),
+                        staging_task(&task, &framework_id, &agent_id, &executor_id),
+                    );
+                }
+                if let Some(pid) = e.pid.clone() {
+                    cx.send(
+                        &pid,
+                        RunTask {
+                            framework: msg.framework,
+                            framework_pid: msg.framework_pid,
+                            task,
+                        },
+                    );
+                }
+            }
+            Some(ExecutorPhase::Registering) => {
+                if let Some(e) = self
+                    .frameworks
+                    .get_mut(&framework_id)
+                    .and_then(|f| f.executors.get_mut(&executor_id))
+                {
+                    e.queued.push(task);
+                }
+            }
+            None => {
+                let task_id = task.task_id.clone();
+                match self.launch_executor(&msg.framework, executor, command_executor, cx) {
+                    Ok(()) => {
+                        if let Some(e) = self
+                            .frameworks
+                            .get_mut(&framework_id)
+                            .and_then(|f| f.executors.get_mut(&executor_id))
+                        {
+                            e.queued.push(task);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(framework = %framework_id, task = %task_id, "launch failed: {e}");
+                        self.agent_update(
+                            (&framework_id, Some(&executor_id), &task_id),
+                            TaskState::Failed,
+                            Reason::ContainerLaunchFailed,
+                            &e,
+                            cx,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Handle<RegisterExecutor> for Agent {
+    fn handle(&mut self, msg: RegisterExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
+        let (Some(agent_id), true) = (self.info.id.clone(), self.registered) else {
+            return;
+        };
+        let agent_info = self.info.clone();
+        let Some(f) = self.frameworks.get_mut(&msg.framework_id) else {
+            tracing::warn!(%from, "executor registration for an unknown framework; shutting it down");
+            cx.send(
+                from,
+                ShutdownExecutor {
+                    framework_id: msg.framework_id,
+                    executor_id: msg.executor_id,
+                },
+            );
+            return;
+        };
+        let framework_info = f.info.clone();
+        let Some(e) = f.executors.get_mut(&msg.executor_id) else {
+            cx.send(
+                from,
+                ShutdownExecutor {
+                    framework_id: msg.framework_id,
+                    executor_id: msg.executor_id,
+                },
+            );
+            return;
+        };
+        if e.phase != ExecutorPhase::Registering {
+            cx.send(
+                from,
+                ShutdownExecutor {
+                    framework_id: msg.framework_id,
+                    executor_id: msg.executor_id,
+                },
+            );
+            return;
+        }
+        e.phase = ExecutorPhase::Running;
+        e.pid = Some(from.clone());
+        if let Some(t) = e.registration_timer.take() {
+            cx.cancel(t);
+        }
+        cx.link(from);
+        tracing::info!(framework = %msg.framework_id, executor = %msg.executor_id, pid = %from, "executor registered");
+        cx.send(
+            from,
+            ExecutorRegistered {
+                executor_info: e.info.clone(),
+                framework_id: msg.framework_id.clone(),
+                framework_info: framework_info.clone(),
+                agent_id: agent_id.clone(),
+                agent_info,
+            },
+        );
+        let framework_pid = f.pid.clone();
+        for task in std::mem::take(&mut e.queued) {
+            e.tasks.insert(
+                task.task_id.clone(),
+                staging_task(&task, &msg.framework_id, &agent_id, &msg.executor_id),
+            );
+            cx.send(
+                from,
+                RunTask {
+                    framework: framework_info.clone(),
+                    framework_pid: framework_pid.clone(),
+                    task,
+                },
+            );
+        }
+    }
+}
+
+impl Handle<RegistrationTimeout> for Agent {
+    fn handle(
+        &mut self,
+        RegistrationTimeout(fid, eid, cid): RegistrationTimeout,
+        _: &Pid,
+        cx: &mut Cx<'_, Self>,
+    ) {
+        let Some(e) = self
+            .frameworks
+            .get_mut(&fid)
+            .and_then(|f| f.executors.get_mut(&eid))
+        else {
+            return;
+        };
+        if e.container_id != cid || e.phase != ExecutorPhase::Registering {
+            return;
+        }
+        tracing::warn!(framework = %fid, executor = %eid, "executor did not register in time; destroying it");
+        e.phase = ExecutorPhase::Terminating;
+        let queued: Vec<TaskId> = e.queued.drain(..).map(|t| t.task_id).collect();
+        if let Some(c) = &e.container {
+            c.signal(libc::SIGKILL);
+        }
+        for task in queued {
+            self.agent_update(
+                (&fid, Some(&eid), &task),
+                TaskState::Failed,
+                Reason::ExecutorRegistrationTimeout,
+                "Executor did not register within the timeout",
+                cx,
+            );
+        }
+    }
+}
+
+impl Handle<KillContainer> for Agent {
+    fn handle(
+        &mut self,
+        KillContainer(fid, eid, cid): KillContainer,
+        _: &Pid,
+        _: &mut Cx<'_, Self>,
+    ) {
+        let run = self
+            .frameworks
+            .get(&fid)
+            .and_then(|f| f.executors.get(&eid))
+            .filter(|e| e.container_id == cid);
+        if let Some(container) = run.and_then(|e| e.container.as_ref()) {
+            tracing::info!(framework = %fid, executor = %eid, "shutdown grace period over; killing the executor");
+            container.signal(libc::SIGKILL);
+        }
+    }
+}
+
+impl Handle<ExecutorExited> for Agent {
+    fn handle(&mut self, msg: ExecutorExited, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let Some(e) = self
+            .frameworks
+            .get_mut(&msg.framework_id)
+            .and_then(|f| f.executors.get_mut(&msg.executor_id))
+        else {
+            return;
+        };
+        if e.container_id != msg.container_id {
+            return;
+        }
+        tracing::info!(framework = %msg.framework_id, executor = %msg.executor_id, "executor exited: {}", msg.message);
+        e.phase = ExecutorPhase::Terminating;
+        e.container = None;
+        if let Some(t) = e.registration_timer.take() {
+            cx.cancel(t);
+        }
+        let command_executor = e.command_executor;
+        let mut unfinished: Vec<TaskId> = e.queued.drain(..).map(|t| t.task_id).collect();
+        unfinished.extend(
+            e.tasks
+                .values()
+                .filter(|t| !t.state.is_terminal())
+                .map(|t| t.task_id.clone()),
+        );
+        let reason = if command_executor {
+            Reason::CommandExecutorFailed
+        } else {
+            Reason::ExecutorTerminated
+        };
+        let message = format!("Executor terminated: {}", msg.message);
+        for task in unfinished {
+            self.agent_update(
+                (&msg.framework_id, Some(&msg.executor_id), &task),
+                TaskState::Failed,
+                reason,
+                &message,
+                cx,
+            );
+        }
+        if !command_executor {
+            if let Some(agent_id) = self.info.id.clone() {
+                cx.send(
+                    &self.master,
+                    ExitedExecutor {
+                        agent_id,
+                        framework_id: msg.framework_id.clone(),
+                        executor_id: msg.executor_id.clone(),
+                        status: msg.status,
+                    },
+                );
+            }
+        }
+        self.garbage_collect();
+    }
+}
+
+impl Handle<StatusUpdateMessage> for Agent {
+    fn handle(&mut self, msg: StatusUpdateMessage, from: &Pid, cx: &mut Cx<'_, Self>) {
+        let mut update = msg.update;
+        let Some(executor_id) = update.executor_id.clone() else {
+            return;
+        };
+        let known = self
+            .frameworks
+            .get(&update.framework_id)
+            .and_then(|f| f.executors.get(&executor_id))
+            .is_some_and(|e| e.pid.as_ref() == Some(from));
+        let Some(uuid) = update.uuid.clone() else {
+            return;
+        };
+        if !known {
+            tracing::warn!(%from, task = %update.status.task_id, "status update from an unknown executor; dropping");
+            return;
+        }
+        // The agent acknowledges at once: from here it is responsible.
+        if let Some(agent_id) = self.info.id.clone() {
+            cx.send(
+                from,
+                StatusUpdateAcknowledgement {
+                    agent_id,
+                    framework_id: update.framework_id.clone(),
+                    task_id: update.status.task_id.clone(),
+                    uuid: uuid.clone(),
+                },
+            );
+        }
+        self.set_task_state(
+            &update.framework_id,
+            Some(&executor_id),
+            &update.status.task_id,
+            update.status.state,
+        );
+        if let Some(task) = self
+            .frameworks
+            .get_mut(&update.framework_id)
+            .and_then(|f| f.executors.get_mut(&executor_id))
+            .and_then(|e| e.tasks.get_mut(&update.status.task_id))
+        {
+            task.statuses.push(update.status.clone());
+            update.latest_state = Some(task.state);
+        }
+        update.agent_id = self.info.id.clone();
+        update.status.agent_id = self.info.id.clone();
+        update.status.uuid = Some(uuid);
+        self.forward_update(update, cx);
+    }
+}
+
+impl Handle<RetryUpdate> for Agent {
+    fn handle(&mut self, RetryUpdate(f, t, uuid): RetryUpdate, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let forward = self.updates.retry(&f, &t, &uuid);
+        self.send_forward(forward, cx);
+    }
+}
+
+impl Handle<StatusUpdateAcknowledgement> for Agent {
+    fn handle(&mut self, msg: StatusUpdateAcknowledgement, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_master(from) {
+            return;
+        }
+        match self
+            .updates
+            .acknowledge(&msg.framework_id, &msg.task_id, &msg.uuid)
+        {
+            Ok(forward) => self.send_forward(forward, cx),
+            Err(e) => tracing::warn!(task = %msg.task_id, "{e}"),
+        }
+        self.garbage_collect();
+    }
+}
+
+impl Handle<KillTask> for Agent {
+    fn handle(&mut self, msg: KillTask, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_master(from) {
+            return;
+        }
+        let found = self.frameworks.get_mut(&msg.framework_id).and_then(|f| {
+            f.executors.iter_mut().find_map(|(eid, e)| {
+                if let Some(i) = e.queued.iter().position(|t| t.task_id == msg.task_id) {
+                    e.queued.remove(i);
+                    return Some((eid.clone(), None));
+                }
+                e.tasks
+                    .contains_key(&msg.task_id)
+                    .then(|| (eid.clone(), e.pid.clone()))
+            })
+        });
+        match found {
+            Some((eid, None)) => {
+                self.agent_update(
+                    (&msg.framework_id, Some(&eid), &msg.task_id),
+                    TaskState::Killed,
+                    Reason::TaskKilledDuringLaunch,
+                    "Killed before the executor registered",
+                    cx,
+                );
+                let empty = self
+                    .frameworks
+                    .get(&msg.framework_id)
+                    .and_then(|f| f.executors.get(&eid))
+                    .is_some_and(|e| e.queued.is_empty() && e.tasks.is_empty());
+                if empty {
+                    self.shutdown_executor(&msg.framework_id, &eid, cx);
+                }
+            }
+            Some((_, Some(pid))) => cx.send(&pid, msg),
+            None => {
+                // The master thinks the task is here; it is not.
+                let executor = ExecutorId::new(msg.task_id.value.clone());
+                self.agent_update(
+                    (&msg.framework_id, Some(&executor), &msg.task_id),
+                    TaskState::Lost,
+                    Reason::TaskUnknown,
+                    "Task is unknown to the agent",
+                    cx,
+                );
+            }
+        }
+    }
+}
+
+impl Handle<ShutdownFramework> for Agent {
+    fn handle(&mut self, msg: ShutdownFramework, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_master(from) {
+            return;
+        }
+        let executors: Vec<ExecutorId> = self
+            .frameworks
+            .get(&msg.framework_id)
+            .map(|f| f.executors.keys().cloned().collect())
+            .unwrap_or_default();
+        tracing::info!(framework = %msg.framework_id, "shutting down framework");
+        for e in executors {
+            self.shutdown_executor(&msg.framework_id, &e, cx);
+        }
+        self.updates.forget_framework(&msg.framework_id);
+    }
+}
+
+impl Handle<ShutdownExecutor> for Agent {
+    fn handle(&mut self, msg: ShutdownExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if self.is_master(from) {
+            self.shutdown_executor(&msg.framework_id, &msg.executor_id, cx);
+        }
+    }
+}
+
+impl Handle<FrameworkToExecutor> for Agent {
+    fn handle(&mut self, msg: FrameworkToExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_master(from) {
+            return;
+        }
+        let pid = self
+            .frameworks
+            .get(&msg.framework_id)
+            .and_then(|f| f.executors.get(&msg.executor_id))
+            .and_then(|e| e.pid.clone());
+        match pid {
+            Some(pid) => cx.send(&pid, msg),
+            None => {
+                tracing::warn!(executor = %msg.executor_id, "dropping framework message for an unknown executor")
+            }
+        }
+    }
+}
+
+impl Handle<ExecutorToFramework> for Agent {
+    fn handle(&mut self, mut msg: ExecutorToFramework, from: &Pid, cx: &mut Cx<'_, Self>) {
+        let known = self
+            .frameworks
+            .get(&msg.framework_id)
+            .and_then(|f| f.executors.get(&msg.executor_id))
+            .is_some_and(|e| e.pid.as_ref() == Some(from));
+        let Some(agent_id) = self.info.id.clone() else {
+            return;
+        };
+        if known {
+            msg.agent_id = agent_id;
+            cx.send(&self.master, msg);
+        }
+    }
+}
+
+impl Handle<UpdateFramework> for Agent {
+    fn handle(&mut self, msg: UpdateFramework, from: &Pid, _: &mut Cx<'_, Self>) {
+        if self.is_master(from) {
+            if let Some(f) = self.frameworks.get_mut(&msg.framework_id) {
+                f.pid = msg.framework_pid;
+            }
+        }
+    }
+}
+
+impl Handle<ShutdownAgent> for Agent {
+    fn handle(&mut self, msg: ShutdownAgent, from: &Pid, _: &mut Cx<'_, Self>) {
+        if !self.is_master(from) {
+            return;
+        }
+        tracing::warn!("the master asked this agent to shut down: {}", msg.message);
+        for executor in self.frameworks.values().flat_map(|f| f.executors.values()) {
+            if let Some(c) = &executor.container {
+                c.signal(libc::SIGKILL);
+            }
+        }
+        actors::actix::System::current().stop();
+    }
+}

@@ -1,0 +1,23 @@
+//! `mesos-agent`: the agent daemon.
+
+use mesos::agent::{flags, AgentFlags};
+use mesos::daemon;
+
+const PROGRAM: &str = "mesos-agent";
+
+fn main() {
+    let f = daemon::load_flags(PROGRAM, flags::SPECS);
+    let flags = daemon::check(PROGRAM, AgentFlags::from_flags(f));
+    if let Err(e) = daemon::init_logging(PROGRAM, &flags.logging_level, flags.log_dir.as_deref()) {
+        daemon::fail(PROGRAM, &e);
+    }
+    let system = actix::System::new();
+    let started = system.block_on(async move { mesos::run::start_agent(flags, None).await });
+    match started {
+        Ok(running) => {
+            println!("Agent started at http://{}", running.address);
+            system.block_on(daemon::shutdown_signal());
+        }
+        Err(e) => daemon::fail(PROGRAM, &e),
+    }
+}

@@ -1,0 +1,157 @@
+//! `mesos-local`: a master and `--num_slaves` agents in one process, the
+//! embedded default. Agents keep their sandboxes under
+//! `<work_dir>/agents/<n>`.
+
+use std::time::Duration;
+
+use mesos::agent::{flags as agent_flags, AgentFlags};
+use mesos::daemon;
+use mesos::flags::{Flags, Outcome, Spec};
+use mesos::master::{flags as master_flags, MasterFlags};
+
+const PROGRAM: &str = "mesos-local";
+
+const SPECS: &[Spec] = &[
+    Spec::value("num_slaves", Some("1"), "Number of agents to run"),
+    Spec::value("ip", Some("127.0.0.1"), "IP address to listen on"),
+    Spec::value("port", Some("5050"), "Port to listen on"),
+    Spec::value(
+        "work_dir",
+        Some("/tmp/mesos-local"),
+        "Where the agents keep their sandboxes",
+    ),
+    Spec::value(
+        "resources",
+        None,
+        "Resources of each agent (default: detected)",
+    ),
+    Spec::value("attributes", None, "Attributes of each agent"),
+    Spec::value(
+        "allocation_interval",
+        Some("1secs"),
+        "Interval between batch allocations",
+    ),
+    Spec::value(
+        "offer_timeout",
+        None,
+        "Rescind offers not used within this duration",
+    ),
+    Spec::value(
+        "agent_ping_timeout",
+        Some("15secs"),
+        "Time to wait for a pong from an agent",
+    ),
+    Spec::value(
+        "max_agent_ping_timeouts",
+        Some("5"),
+        "Missed pongs before an agent is unreachable",
+    ),
+    Spec::value(
+        "executor_registration_timeout",
+        Some("1mins"),
+        "Time an executor has to register",
+    ),
+    Spec::value(
+        "executor_shutdown_grace_period",
+        Some("5secs"),
+        "Time between SIGTERM and SIGKILL",
+    ),
+    Spec::value(
+        "log_dir",
+        None,
+        "Directory for log files (default: stderr only)",
+    ),
+    Spec::value("logging_level", Some("INFO"), "INFO, WARNING or ERROR"),
+];
+
+/// Loads a daemon's typed flags from `name=value` pairs through its own table.
+fn sub_flags(specs: &[Spec], pairs: &[(&str, Option<&str>)]) -> Flags {
+    let args: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| format!("--{k}={v}")))
+        .collect();
+    match Flags::load(specs, args, Vec::new()) {
+        Ok(Outcome::Run(f)) => f,
+        Ok(_) => daemon::fail(PROGRAM, &"unexpected --help or --version"),
+        Err(e) => daemon::fail(PROGRAM, &e),
+    }
+}
+
+fn main() {
+    let f = daemon::load_flags(PROGRAM, SPECS);
+    let get = |n: &str| f.get(n);
+    let num: usize = daemon::check(PROGRAM, f.parse("num_slaves")).unwrap_or(1);
+    if num == 0 {
+        daemon::fail(
+            PROGRAM,
+            &"Failed to load flag 'num_slaves': must be at least 1",
+        );
+    }
+    let level = get("logging_level").unwrap_or("INFO").to_owned();
+    if let Err(e) = daemon::init_logging(PROGRAM, &level, get("log_dir")) {
+        daemon::fail(PROGRAM, &e);
+    }
+    let master = sub_flags(
+        master_flags::SPECS,
+        &[
+            ("ip", get("ip")),
+            ("port", get("port")),
+            ("allocation_interval", get("allocation_interval")),
+            ("offer_timeout", get("offer_timeout")),
+            ("agent_ping_timeout", get("agent_ping_timeout")),
+            ("max_agent_ping_timeouts", get("max_agent_ping_timeouts")),
+            ("registry", Some("in_memory")),
+            ("logging_level", Some(&level)),
+        ],
+    );
+    let master = daemon::check(PROGRAM, MasterFlags::from_flags(master));
+    let work_dir = get("work_dir").unwrap_or("/tmp/mesos-local").to_owned();
+    let system = actix::System::new();
+    let result = system.block_on(async {
+        let running = mesos::run::start_master(master).await?;
+        let address = running.address.to_string();
+        for n in 1..=num {
+            let dir = format!("{work_dir}/agents/{n}");
+            let agent = sub_flags(
+                agent_flags::SPECS,
+                &[
+                    ("master", Some(&address)),
+                    ("work_dir", Some(&dir)),
+                    ("resources", get("resources")),
+                    ("attributes", get("attributes")),
+                    (
+                        "executor_registration_timeout",
+                        get("executor_registration_timeout"),
+                    ),
+                    (
+                        "executor_shutdown_grace_period",
+                        get("executor_shutdown_grace_period"),
+                    ),
+                    ("registration_backoff_factor", Some("100ms")),
+                ],
+            );
+            let agent = AgentFlags::from_flags(agent).map_err(|e| e.to_string())?;
+            mesos::run::spawn_agent(&running.node, agent, Some(format!("slave({n})")))?;
+        }
+        Ok::<_, String>(running)
+    });
+    match result {
+        Ok(running) => {
+            println!("mesos-local: master and {num} agent(s) running");
+            println!(
+                "Master started at http://{0} (state: http://{0}/master/state)",
+                running.address
+            );
+            println!(
+                "Run a task: mesos-execute --master={} --name=hi --command='echo hi'",
+                running.address
+            );
+            system.block_on(async {
+                daemon::shutdown_signal().await;
+                // Let agents kill their executors before the process ends.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            });
+        }
+        Err(e) => daemon::fail(PROGRAM, &e),
+    }
+}

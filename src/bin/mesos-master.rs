@@ -1,0 +1,23 @@
+//! `mesos-master`: the master daemon.
+
+use mesos::daemon;
+use mesos::master::{flags, MasterFlags};
+
+const PROGRAM: &str = "mesos-master";
+
+fn main() {
+    let f = daemon::load_flags(PROGRAM, flags::SPECS);
+    let flags = daemon::check(PROGRAM, MasterFlags::from_flags(f));
+    if let Err(e) = daemon::init_logging(PROGRAM, &flags.logging_level, flags.log_dir.as_deref()) {
+        daemon::fail(PROGRAM, &e);
+    }
+    let system = actix::System::new();
+    let started = system.block_on(async move { mesos::run::start_master(flags).await });
+    match started {
+        Ok(running) => {
+            println!("Master started at http://{}", running.address);
+            system.block_on(daemon::shutdown_signal());
+        }
+        Err(e) => daemon::fail(PROGRAM, &e),
+    }
+}

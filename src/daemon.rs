@@ -1,0 +1,167 @@
+//! What every daemon does before it runs: read flags (answering `--help`
+//! and `--version`), set up logging, pick the address to listen on, and
+//! wait for a signal to stop.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+use std::sync::Mutex;
+
+use crate::flags::{usage, FlagError, Flags, Outcome, Spec};
+
+/// Loads flags from the process's arguments and environment. Prints help
+/// or the version and exits 0 when asked; prints one line and exits 1 on a
+/// bad flag.
+pub fn load_flags(program: &str, specs: &[Spec]) -> Flags {
+    let args = std::env::args().skip(1);
+    match Flags::load(specs, args, std::env::vars()) {
+        Ok(Outcome::Run(f)) => f,
+        Ok(Outcome::Help) => {
+            print!("{}", usage(program, specs));
+            std::process::exit(0);
+        }
+        Ok(Outcome::Version) => {
+            println!("{program} {}", wire::mesos::VERSION);
+            std::process::exit(0);
+        }
+        Err(e) => fail(program, &e),
+    }
+}
+
+/// Prints `program: error` as one line and exits 1.
+pub fn fail(program: &str, error: &dyn std::fmt::Display) -> ! {
+    eprintln!("{program}: {error}");
+    std::process::exit(1);
+}
+
+/// Turns a typed-flag error into the same one-line exit.
+pub fn check<T>(program: &str, r: Result<T, FlagError>) -> T {
+    r.unwrap_or_else(|e| fail(program, &e))
+}
+
+/// Logs to stderr and, with `--log_dir`, also to `<log_dir>/<program>.log`.
+/// `--logging_level` takes Mesos's names (INFO, WARNING, ERROR);
+/// `RUST_LOG`, when set, wins.
+pub fn init_logging(program: &str, level: &str, log_dir: Option<&str>) -> Result<(), String> {
+    let level = match level.to_ascii_uppercase().as_str() {
+        "INFO" => "info",
+        "WARNING" => "warn",
+        "ERROR" => "error",
+        other => {
+            return Err(format!(
+                "Failed to load flag 'logging_level': '{other}' is not INFO, WARNING or ERROR"
+            ))
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let file = match log_dir {
+        None => None,
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create --log_dir '{dir}': {e}"))?;
+            let path = std::path::Path::new(dir).join(format!("{program}.log"));
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("cannot open log file '{}': {e}", path.display()))?;
+            Some(std::sync::Arc::new(Mutex::new(f)))
+        }
+    };
+    let writer = move || -> Box<dyn Write> {
+        match &file {
+            Some(f) => Box::new(Tee(f.clone())),
+            None => Box::new(std::io::stderr()),
+        }
+    };
+    // A second initialisation (tests) keeps the first.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_target(false)
+        .try_init();
+    Ok(())
+}
+
+/// Writes to stderr and to a shared log file.
+struct Tee(std::sync::Arc<Mutex<std::fs::File>>);
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        let mut f = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The address to listen on when `--ip` is not given: the first IPv4
+/// address the host name resolves to, else loopback (as Mesos resolves its
+/// hostname).
+pub fn default_ip() -> IpAddr {
+    let host = hostname();
+    (host.as_str(), 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.find(|a| a.is_ipv4()).map(|a| a.ip()))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+/// This machine's host name.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Resolves `host:port` (or `id@host:port`) to the pid of process `id`
+/// (`master` when not given).
+pub fn resolve_pid(text: &str, default_id: &str) -> Result<actors::Pid, String> {
+    let (id, address) = match text.split_once('@') {
+        Some((id, address)) => (id, address),
+        None => (default_id, text),
+    };
+    let address = address
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve '{address}': {e}"))?
+        .find(|a| a.is_ipv4())
+        .ok_or_else(|| format!("'{address}' has no IPv4 address"))?;
+    Ok(actors::Pid::new(id, address))
+}
+
+/// Resolves when the process gets SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids_resolve_from_host_port() {
+        let pid = resolve_pid("127.0.0.1:5050", "master").unwrap();
+        assert_eq!(pid.to_string(), "master@127.0.0.1:5050");
+        let pid = resolve_pid("m@localhost:5050", "master").unwrap();
+        assert_eq!(pid.id(), "m");
+        assert!(resolve_pid("no-port", "master").is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! The master's link to its allocator: spawns the allocator process and
+//! turns the master's events into the allocator's messages. The allocator
+//! is a separate process, as in Mesos, so allocation cycles never hold up
+//! the master's mailbox; allocations come back as a message to the master.
+
+use std::time::Duration;
+
+use actors::{Node, ProcessRef};
+use wire::ids::{AgentId, FrameworkId};
+use wire::resources::Resources;
+
+use super::flags::MasterFlags;
+use crate::allocator::{self as msg, AllocatorConfig, AllocatorProcess};
+
+pub use crate::allocator::Allocation;
+
+/// A handle on the allocator process.
+pub struct AllocatorHandle {
+    process: ProcessRef<AllocatorProcess>,
+}
+
+impl AllocatorHandle {
+    /// Spawns the allocator on `node`; `deliver` receives each batch.
+    pub fn spawn(
+        node: &Node,
+        flags: &MasterFlags,
+        deliver: impl Fn(Vec<Allocation>) + Send + 'static,
+    ) -> Result<AllocatorHandle, String> {
+        let config = AllocatorConfig {
+            weights: flags.weights.clone(),
+            allocation_interval: flags.allocation_interval,
+            seed: uuid::Uuid::new_v4().as_u64_pair().0,
+            ..AllocatorConfig::default()
+        };
+        let process =
+            AllocatorProcess::new(config, Box::new(deliver)).map_err(|e| e.to_string())?;
+        let process = node
+            .spawn(node.generate_id("allocator"), process)
+            .map_err(|e| e.to_string())?;
+        Ok(AllocatorHandle { process })
+    }
+
+    fn tell<M: Send + 'static>(&self, m: M)
+    where
+        AllocatorProcess: actors::Handle<M>,
+    {
+        self.process.tell(self.process.pid(), m);
+    }
+
+    pub fn add_agent(
+        &self,
+        agent_id: &AgentId,
+        total: Resources,
+        used: Vec<(FrameworkId, String, Resources)>,
+    ) {
+        self.tell(msg::AddAgent {
+            agent_id: agent_id.clone(),
+            total,
+            used,
+        });
+    }
+
+    pub fn remove_agent(&self, agent_id: &AgentId) {
+        self.tell(msg::RemoveAgent {
+            agent_id: agent_id.clone(),
+        });
+    }
+
+    pub fn activate_agent(&self, agent_id: &AgentId) {
+        self.tell(msg::ActivateAgent {
+            agent_id: agent_id.clone(),
+        });
+    }
+
+    pub fn deactivate_agent(&self, agent_id: &AgentId) {
+        self.tell(msg::DeactivateAgent {
+            agent_id: agent_id.clone(),
+        });
+    }
+
+    pub fn add_framework(
+        &self,
+        framework_id: &FrameworkId,
+        roles: Vec<String>,
+        used: Vec<(AgentId, String, Resources)>,
+        active: bool,
+    ) {
+        self.tell(msg::AddFramework {
+            framework_id: framework_id.clone(),
+            roles,
+            used,
+            active,
+        });
+    }
+
+    pub fn remove_framework(&self, framework_id: &FrameworkId) {
+        self.tell(msg::RemoveFramework {
+            framework_id: framework_id.clone(),
+        });
+    }
+
+    pub fn activate_framework(&self, framework_id: &FrameworkId) {
+        self.tell(msg::ActivateFramework {
+            framework_id: framework_id.clone(),
+        });
+    }
+
+    pub fn deactivate_framework(&self, framework_id: &FrameworkId) {
+        self.tell(msg::DeactivateFramework {
+            framework_id: framework_id.clone(),
+        });
+    }
+
+    /// Resources of `role` held by a framework on an agent come back; with
+    /// `refuse`, they are not offered to it again for that long.
+    pub fn recover(
+        &self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        role: &str,
+        resources: Resources,
+        refuse: Option<Duration>,
+    ) {
+        if resources.is_empty() {
+            return;
+        }
+        self.tell(msg::RecoverResources {
+            framework_id: framework_id.clone(),
+            agent_id: agent_id.clone(),
+            role: role.to_owned(),
+            resources,
+            refuse,
+        });
+    }
+
+    pub fn suppress(&self, framework_id: &FrameworkId, roles: Vec<String>) {
+        self.tell(msg::Suppress {
+            framework_id: framework_id.clone(),
+            roles,
+        });
+    }
+
+    pub fn revive(&self, framework_id: &FrameworkId, roles: Vec<String>) {
+        self.tell(msg::Revive {
+            framework_id: framework_id.clone(),
+            roles,
+        });
+    }
+}

@@ -1,0 +1,106 @@
+//! The master's counters under Mesos's metric keys (`master/...`).
+
+use actors::metrics::{Counter, Metrics};
+use wire::mesos::TaskStatus;
+use wire::task::TaskState;
+
+pub struct MasterMetrics {
+    metrics: Metrics,
+    pub dropped_messages: Counter,
+    pub slave_registrations: Counter,
+    pub slave_reregistrations: Counter,
+    pub slave_removals: Counter,
+    pub slave_unreachable_completed: Counter,
+    pub messages_register_slave: Counter,
+    pub messages_reregister_slave: Counter,
+    pub messages_register_framework: Counter,
+    pub messages_unregister_framework: Counter,
+    pub messages_deactivate_framework: Counter,
+    pub messages_launch_tasks: Counter,
+    pub messages_decline_offers: Counter,
+    pub messages_revive_offers: Counter,
+    pub messages_suppress_offers: Counter,
+    pub messages_kill_task: Counter,
+    pub messages_status_update: Counter,
+    pub messages_status_update_acknowledgement: Counter,
+    pub messages_reconcile_tasks: Counter,
+    pub valid_status_updates: Counter,
+    pub invalid_status_updates: Counter,
+    pub valid_status_update_acknowledgements: Counter,
+    pub invalid_status_update_acknowledgements: Counter,
+    pub valid_framework_to_executor_messages: Counter,
+    pub invalid_framework_to_executor_messages: Counter,
+    pub valid_executor_to_framework_messages: Counter,
+    pub invalid_executor_to_framework_messages: Counter,
+}
+
+impl MasterMetrics {
+    pub fn new(m: &Metrics) -> MasterMetrics {
+        let c = |name: &str| m.counter(&format!("master/{name}"));
+        let metrics = MasterMetrics {
+            metrics: m.clone(),
+            dropped_messages: c("dropped_messages"),
+            slave_registrations: c("slave_registrations"),
+            slave_reregistrations: c("slave_reregistrations"),
+            slave_removals: c("slave_removals"),
+            slave_unreachable_completed: c("slave_unreachable_completed"),
+            messages_register_slave: c("messages_register_slave"),
+            messages_reregister_slave: c("messages_reregister_slave"),
+            messages_register_framework: c("messages_register_framework"),
+            messages_unregister_framework: c("messages_unregister_framework"),
+            messages_deactivate_framework: c("messages_deactivate_framework"),
+            messages_launch_tasks: c("messages_launch_tasks"),
+            messages_decline_offers: c("messages_decline_offers"),
+            messages_revive_offers: c("messages_revive_offers"),
+            messages_suppress_offers: c("messages_suppress_offers"),
+            messages_kill_task: c("messages_kill_task"),
+            messages_status_update: c("messages_status_update"),
+            messages_status_update_acknowledgement: c("messages_status_update_acknowledgement"),
+            messages_reconcile_tasks: c("messages_reconcile_tasks"),
+            valid_status_updates: c("valid_status_updates"),
+            invalid_status_updates: c("invalid_status_updates"),
+            valid_status_update_acknowledgements: c("valid_status_update_acknowledgements"),
+            invalid_status_update_acknowledgements: c("invalid_status_update_acknowledgements"),
+            valid_framework_to_executor_messages: c("valid_framework_to_executor_messages"),
+            invalid_framework_to_executor_messages: c("invalid_framework_to_executor_messages"),
+            valid_executor_to_framework_messages: c("valid_executor_to_framework_messages"),
+            invalid_executor_to_framework_messages: c("invalid_executor_to_framework_messages"),
+        };
+        for state in TaskState::ALL.iter().filter(|s| s.is_terminal()) {
+            metrics.terminal_counter(*state);
+        }
+        metrics
+    }
+
+    fn terminal_counter(&self, state: TaskState) -> Counter {
+        let name = state
+            .name()
+            .trim_start_matches("TASK_")
+            .to_ascii_lowercase();
+        self.metrics.counter(&format!("master/tasks_{name}"))
+    }
+
+    /// Counts a task reaching a terminal state, in total and by source and
+    /// reason (`master/task_lost/source_master/reason_invalid_offers`).
+    pub fn count_terminal(&self, state: TaskState, status: &TaskStatus) {
+        if !state.is_terminal() {
+            return;
+        }
+        self.terminal_counter(state).inc();
+        let source = status
+            .source
+            .and_then(|s| serde_json::to_value(s).ok())
+            .and_then(|v| v.as_str().map(str::to_ascii_lowercase));
+        let reason = status
+            .reason
+            .and_then(|r| serde_json::to_value(r).ok())
+            .and_then(|v| v.as_str().map(str::to_ascii_lowercase));
+        if let (Some(source), Some(reason)) = (source, reason) {
+            let key = format!(
+                "master/{}/{source}/{reason}",
+                state.name().to_ascii_lowercase()
+            );
+            self.metrics.counter(&key).inc();
+        }
+    }
+}

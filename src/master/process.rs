@@ -1,0 +1,1464 @@
+//! The master process (`master`): admits agents, registers frameworks,
+//! turns the allocator's allocations into offers, launches tasks, relays
+//! status updates and acknowledgements, reconciles, and notices lost agents
+//! (ping/pong) and lost frameworks (links, failover timeouts).
+//!
+//! Receives from agents: RegisterAgent, ReregisterAgent, UnregisterAgent,
+//! PongAgent, StatusUpdateMessage, ExitedExecutor, ExecutorToFramework.
+//! Receives from schedulers: Subscribe, Accept, Decline, Revive, Suppress,
+//! Kill, Acknowledge, Reconcile, SendFrameworkMessage, Teardown, Deactivate.
+//! Sends to agents: AgentRegistered, AgentReregistered, PingAgent, RunTask,
+//! KillTask, StatusUpdateAcknowledgement, ShutdownFramework,
+//! FrameworkToExecutor, UpdateFramework, ShutdownAgent. Sends to schedulers:
+//! FrameworkRegistered, FrameworkReregistered, FrameworkError,
+//! ResourceOffers, RescindOffer, StatusUpdateMessage, AgentLost,
+//! ExitedExecutor, ExecutorToFramework.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use actors::actix::SpawnHandle;
+use actors::{Cx, Handle, Install, Pid, Process};
+use wire::agent::*;
+use wire::ids::{AgentId, FrameworkId, OfferId};
+use wire::mesos::{now_secs, MasterInfo, Offer, Operation, StatusUpdate, Task, TaskStatus};
+use wire::resources::Resources;
+use wire::scheduler::*;
+use wire::task::{Reason, TaskState};
+
+use super::allocation::{Allocation, AllocatorHandle};
+use super::flags::MasterFlags;
+use super::metrics::MasterMetrics;
+use super::state::{
+    master_status, reconcile_one, validate_task, AgentRecord, FrameworkRecord, State,
+};
+
+/// The master's process id, fixed as in Mesos.
+pub const MASTER_ID: &str = "master";
+
+pub struct Master {
+    flags: MasterFlags,
+    /// What frameworks and agents are told about this master.
+    info: MasterInfo,
+    state: State,
+    /// Set in `started`: the allocator process this master drives.
+    allocator: Option<AllocatorHandle>,
+    /// Pending failover timeouts of disconnected frameworks.
+    failover_timers: HashMap<FrameworkId, SpawnHandle>,
+    /// Pending `--offer_timeout` rescinds.
+    offer_timers: HashMap<OfferId, SpawnHandle>,
+    metrics: Option<MasterMetrics>,
+    start_time: f64,
+}
+
+/// Allocations from the allocator process.
+pub struct Allocated(pub Vec<Allocation>);
+/// Time to ping every agent and count missed pongs.
+struct PingTick;
+/// An offer outlived `--offer_timeout`.
+struct OfferExpired(OfferId);
+/// A disconnected framework did not come back within its failover timeout.
+struct FailoverExpired(FrameworkId);
+
+impl Master {
+    pub fn new(flags: MasterFlags, info: MasterInfo) -> Master {
+        Master {
+            state: State::new(&info.id),
+            flags,
+            info,
+            allocator: None,
+            failover_timers: HashMap::new(),
+            offer_timers: HashMap::new(),
+            metrics: None,
+            start_time: now_secs(),
+        }
+    }
+
+    pub fn info(&self) -> &MasterInfo {
+        &self.info
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn flags(&self) -> &MasterFlags {
+        &self.flags
+    }
+
+    pub fn start_time(&self) -> f64 {
+        self.start_time
+    }
+
+    fn allocator(&self) -> Option<&AllocatorHandle> {
+        self.allocator.as_ref()
+    }
+
+    fn metrics(&self) -> Option<&MasterMetrics> {
+        self.metrics.as_ref()
+    }
+
+    fn dropped(&self, what: &str, from: &Pid) {
+        if let Some(m) = self.metrics() {
+            m.dropped_messages.inc();
+        }
+        tracing::warn!(%from, "dropping {what}: sender is not a registered agent or framework");
+    }
+
+    /// The framework whose scheduler is `from`, if `id` names it.
+    fn framework_from(&self, id: &FrameworkId, from: &Pid) -> Option<&FrameworkRecord> {
+        self.state
+            .frameworks
+            .get(id)
+            .filter(|f| f.pid.as_deref() == Some(from.to_string().as_str()))
+    }
+
+    fn send_to_framework<M: wire::Message>(
+        &self,
+        framework_id: &FrameworkId,
+        message: M,
+        cx: &Cx<'_, Self>,
+    ) {
+        let Some(pid) = self
+            .state
+            .frameworks
+            .get(framework_id)
+            .filter(|f| f.connected)
+            .and_then(|f| f.pid.as_deref())
+            .and_then(|p| p.parse::<Pid>().ok())
+        else {
+            return;
+        };
+        cx.send(&pid, message);
+    }
+
+    fn send_to_agent<M: wire::Message>(&self, agent_id: &AgentId, message: M, cx: &Cx<'_, Self>) {
+        if let Some(pid) = self
+            .state
+            .agents
+            .get(agent_id)
+            .and_then(|a| a.pid.parse::<Pid>().ok())
+        {
+            cx.send(&pid, message);
+        }
+    }
+
+    /// Sends a master-generated update (never acknowledged) to a framework.
+    fn send_master_update(
+        &self,
+        framework_id: &FrameworkId,
+        status: TaskStatus,
+        cx: &Cx<'_, Self>,
+    ) {
+        let update = StatusUpdate {
+            framework_id: framework_id.clone(),
+            executor_id: status.executor_id.clone(),
+            agent_id: status.agent_id.clone(),
+            timestamp: status.timestamp,
+            status,
+            uuid: None,
+            latest_state: None,
+        };
+        self.send_to_framework(framework_id, StatusUpdateMessage { update, pid: None }, cx);
+    }
+
+    /// Takes back an offer: the framework is told if `tell`, and the
+    /// resources return to the allocator without a filter.
+    fn rescind_offer(&mut self, id: &OfferId, tell: bool, cx: &mut Cx<'_, Self>) {
+        if let Some(timer) = self.offer_timers.remove(id) {
+            cx.cancel(timer);
+        }
+        let Some(offer) = self.state.remove_offer(id) else {
+            return;
+        };
+        if tell {
+            self.send_to_framework(
+                &offer.framework_id,
+                RescindOffer {
+                    offer_id: id.clone(),
+                },
+                cx,
+            );
+        }
+        if let Some(a) = self.allocator() {
+            a.recover(
+                &offer.framework_id,
+                &offer.agent_id,
+                &offer.role,
+                offer.resources,
+                None,
+            );
+        }
+    }
+
+    fn rescind_offers_where(&mut self, which: impl Fn(&Offer) -> bool, cx: &mut Cx<'_, Self>) {
+        let ids: Vec<OfferId> = self
+            .state
+            .offers
+            .values()
+            .filter(|o| which(o))
+            .map(|o| o.id.clone())
+            .collect();
+        for id in ids {
+            self.rescind_offer(&id, true, cx);
+        }
+    }
+
+    fn ping_agents(&mut self, cx: &mut Cx<'_, Self>) {
+        let max = self.flags.max_agent_ping_timeouts;
+        let mut lost = Vec::new();
+        for agent in self.state.agents.values_mut() {
+            if agent.pings_missed >= max {
+                lost.push(agent.id.clone());
+                continue;
+            }
+            agent.pings_missed += 1;
+            if let Ok(pid) = agent.pid.parse::<Pid>() {
+                cx.send(&pid, PingAgent { connected: true });
+            }
+        }
+        for id in lost {
+            tracing::warn!(agent = %id, "agent did not answer {max} pings; marking it unreachable");
+            self.mark_unreachable(&id, cx);
+        }
+        cx.delay(self.flags.agent_ping_timeout, PingTick);
+    }
+
+    /// Removes an agent the master lost contact with: its tasks go to their
+    /// frameworks as TASK_UNREACHABLE (or TASK_LOST), frameworks hear the
+    /// agent is lost, and its resources leave the allocator.
+    fn mark_unreachable(&mut self, agent_id: &AgentId, cx: &mut Cx<'_, Self>) {
+        self.remove_agent(
+            agent_id,
+            TaskState::Unreachable,
+            Reason::AgentRemoved,
+            "Agent is unreachable",
+            cx,
+        );
+        self.state.unreachable.insert(agent_id.clone(), now_secs());
+        if let Some(m) = self.metrics() {
+            m.slave_unreachable_completed.inc();
+        }
+    }
+
+    fn remove_agent(
+        &mut self,
+        agent_id: &AgentId,
+        state: TaskState,
+        reason: Reason,
+        message: &str,
+        cx: &mut Cx<'_, Self>,
+    ) {
+        self.rescind_offers_where(|o| &o.agent_id == agent_id, cx);
+        let Some(agent) = self.state.agents.get(agent_id).cloned() else {
+            return;
+        };
+        let limit = self.flags.max_completed_tasks_per_framework;
+        for (framework_id, task_ids) in &agent.tasks {
+            let aware = self
+                .state
+                .frameworks
+                .get(framework_id)
+                .is_some_and(|f| f.partition_aware());
+            for task_id in task_ids {
+                let terminal = self
+                    .state
+                    .frameworks
+                    .get(framework_id)
+                    .and_then(|f| f.tasks.get(task_id))
+                    .is_none_or(|t| t.state.is_terminal());
+                if !terminal {
+                    let mut status = master_status(
+                        task_id,
+                        Some(agent_id),
+                        state.for_framework(aware),
+                        reason,
+                        message,
+                    );
+                    status.executor_id = self
+                        .state
+                        .frameworks
+                        .get(framework_id)
+                        .and_then(|f| f.tasks.get(task_id))
+                        .and_then(|t| t.executor_id.clone());
+                    if let Some(m) = self.metrics() {
+                        m.count_terminal(status.state, &status);
+                    }
+                    self.state.update_task(framework_id, &status, None);
+                    self.send_master_update(framework_id, status, cx);
+                }
+                self.state.remove_task(framework_id, task_id, limit);
+            }
+        }
+        self.state.agents.remove(agent_id);
+        if let Some(a) = self.allocator() {
+            a.remove_agent(agent_id);
+        }
+        let frameworks: Vec<FrameworkId> = self.state.frameworks.keys().cloned().collect();
+        for f in frameworks {
+            self.send_to_framework(
+                &f,
+                AgentLost {
+                    agent_id: agent_id.clone(),
+                },
+                cx,
+            );
+        }
+        if let Some(m) = self.metrics() {
+            m.slave_removals.inc();
+        }
+    }
+
+    /// Removes a framework: its tasks are shut down on every agent, its
+    /// offers rescinded, its resources returned.
+    fn remove_framework(&mut self, framework_id: &FrameworkId, cx: &mut Cx<'_, Self>) {
+        if let Some(t) = self.failover_timers.remove(framework_id) {
+            cx.cancel(t);
+        }
+        self.rescind_offers_where(|o| &o.framework_id == framework_id, cx);
+        let Some(framework) = self.state.frameworks.get(framework_id).cloned() else {
+            return;
+        };
+        tracing::info!(framework = %framework_id, name = framework.info.name, "removing framework");
+        let agents: BTreeSet<AgentId> = framework
+            .tasks
+            .values()
+            .map(|t| t.agent_id.clone())
+            .collect();
+        for agent in &agents {
+            self.send_to_agent(
+                agent,
+                ShutdownFramework {
+                    framework_id: framework_id.clone(),
+                },
+                cx,
+            );
+        }
+        let limit = self.flags.max_completed_tasks_per_framework;
+        for (task_id, task) in &framework.tasks {
+            if !task.state.is_terminal() {
+                let status = master_status(
+                    task_id,
+                    Some(&task.agent_id),
+                    TaskState::Killed,
+                    Reason::FrameworkRemoved,
+                    "Framework removed",
+                );
+                if let Some(m) = self.metrics() {
+                    m.count_terminal(TaskState::Killed, &status);
+                }
+                self.state.update_task(framework_id, &status, None);
+            }
+            self.state.remove_task(framework_id, task_id, limit);
+        }
+        if let Some(a) = self.allocator() {
+            a.remove_framework(framework_id);
+        }
+        if let Some(mut f) = self.state.frameworks.remove(framework_id) {
+            f.connected = false;
+            f.active = false;
+            f.unregistered_time = Some(now_secs());
+            self.state.completed_frameworks.push_back(f);
+            while self.state.completed_frameworks.len() > self.flags.max_completed_frameworks {
+                self.state.completed_frameworks.pop_front();
+            }
+        }
+    }
+
+    /// The framework's scheduler went away: no more offers; it has its
+    /// failover timeout to come back.
+    fn disconnect_framework(&mut self, framework_id: &FrameworkId, cx: &mut Cx<'_, Self>) {
+        let Some(f) = self.state.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        f.connected = false;
+        f.active = false;
+        let timeout =
+            Duration::try_from_secs_f64(f.info.failover_timeout.max(0.0)).unwrap_or(Duration::MAX);
+        tracing::info!(framework = %framework_id, "framework disconnected; failover timeout {timeout:?}");
+        if let Some(a) = self.allocator() {
+            a.deactivate_framework(framework_id);
+        }
+        self.rescind_offers_where(|o| &o.framework_id == framework_id, cx);
+        if timeout.is_zero() {
+            self.remove_framework(framework_id, cx);
+            return;
+        }
+        // Cap so the timer arithmetic cannot overflow; a year is forever here.
+        let timeout = timeout.min(Duration::from_secs(365 * 86400));
+        let timer = cx.delay(timeout, FailoverExpired(framework_id.clone()));
+        if let Some(old) = self.failover_timers.insert(framework_id.clone(), timer) {
+            cx.cancel(old);
+        }
+    }
+
+    /// Hands resources back for tasks the master refused to launch.
+    fn refuse_tasks(
+        &self,
+        framework_id: &FrameworkId,
+        tasks: &[wire::mesos::TaskInfo],
+        state: TaskState,
+        reason: Reason,
+        message: &str,
+        cx: &Cx<'_, Self>,
+    ) {
+        let aware = self
+            .state
+            .frameworks
+            .get(framework_id)
+            .is_some_and(|f| f.partition_aware());
+        for t in tasks {
+            let state = if state == TaskState::Dropped && !aware {
+                TaskState::Lost
+            } else {
+                state
+            };
+            let status = master_status(&t.task_id, Some(&t.agent_id), state, reason, message);
+            if let Some(m) = self.metrics() {
+                m.count_terminal(state, &status);
+            }
+            self.send_master_update(framework_id, status, cx);
+        }
+    }
+}
+
+impl Process for Master {
+    fn install(i: &mut Install<Self>) {
+        i.message::<RegisterAgent>()
+            .message::<ReregisterAgent>()
+            .message::<UnregisterAgent>()
+            .message::<PongAgent>()
+            .message::<StatusUpdateMessage>()
+            .message::<ExitedExecutor>()
+            .message::<ExecutorToFramework>()
+            .message::<Subscribe>()
+            .message::<Accept>()
+            .message::<Decline>()
+            .message::<Revive>()
+            .message::<Suppress>()
+            .message::<Kill>()
+            .message::<Acknowledge>()
+            .message::<Reconcile>()
+            .message::<SendFrameworkMessage>()
+            .message::<Teardown>()
+            .message::<Deactivate>()
+            .local::<Allocated>()
+            .local::<PingTick>()
+            .local::<OfferExpired>()
+            .local::<FailoverExpired>();
+        super::http::install(i);
+    }
+
+    fn started(&mut self, cx: &mut Cx<'_, Self>) {
+        self.metrics = Some(MasterMetrics::new(cx.node().metrics()));
+        let me = cx.handle();
+        let allocator = AllocatorHandle::spawn(cx.node(), &self.flags, move |allocations| {
+            me.tell(me.pid(), Allocated(allocations));
+        });
+        match allocator {
+            Ok(a) => self.allocator = Some(a),
+            Err(e) => {
+                tracing::error!("cannot start the allocator: {e}");
+                cx.stop();
+                return;
+            }
+        }
+        cx.delay(self.flags.agent_ping_timeout, PingTick);
+        tracing::info!(
+            id = self.info.id,
+            pid = self.info.pid,
+            "master started and elected"
+        );
+    }
+
+    fn exited(&mut self, pid: &Pid, cx: &mut Cx<'_, Self>) {
+        let text = pid.to_string();
+        if let Some(agent) = self.state.agent_by_pid(&text).map(|a| a.id.clone()) {
+            tracing::info!(agent = %agent, %pid, "agent disconnected");
+            if let Some(a) = self.state.agents.get_mut(&agent) {
+                a.connected = false;
+                a.active = false;
+            }
+            if let Some(alloc) = self.allocator() {
+                alloc.deactivate_agent(&agent);
+            }
+            self.rescind_offers_where(|o| o.agent_id == agent, cx);
+            // Pings go on; the agent is unreachable once they time out.
+        }
+        if let Some(framework) = self.state.framework_by_pid(&text).map(|f| f.id.clone()) {
+            self.disconnect_framework(&framework, cx);
+        }
+    }
+}
+
+impl Handle<PingTick> for Master {
+    fn handle(&mut self, _: PingTick, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.ping_agents(cx);
+    }
+}
+
+impl Handle<PongAgent> for Master {
+    fn handle(&mut self, _: PongAgent, from: &Pid, _: &mut Cx<'_, Self>) {
+        let text = from.to_string();
+        if let Some(agent) = self.state.agents.values_mut().find(|a| a.pid == text) {
+            agent.pings_missed = 0;
+        }
+    }
+}
+
+impl Handle<RegisterAgent> for Master {
+    fn handle(&mut self, msg: RegisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_register_slave.inc();
+        }
+        let total_ping = self.flags.agent_ping_timeout.as_secs_f64()
+            * f64::from(self.flags.max_agent_ping_timeouts);
+        let pid_text = from.to_string();
+        if let Some(existing) = self.state.agent_by_pid(&pid_text).map(|a| a.id.clone()) {
+            // A retry of a registration that already succeeded.
+            let connected = self
+                .state
+                .agents
+                .get(&existing)
+                .is_some_and(|a| a.connected);
+            if connected {
+                cx.send(
+                    from,
+                    AgentRegistered {
+                        agent_id: existing,
+                        total_ping_timeout_seconds: total_ping,
+                    },
+                );
+                return;
+            }
+            // The old incarnation is gone: remove it, admit afresh.
+            self.remove_agent(
+                &existing,
+                TaskState::Lost,
+                Reason::AgentRestarted,
+                "Agent restarted",
+                cx,
+            );
+        }
+        let id = self.state.new_agent_id();
+        let mut info = msg.info;
+        info.id = Some(id.clone());
+        let now = now_secs();
+        tracing::info!(agent = %id, pid = %from, hostname = info.hostname, resources = %info.resources, "registered agent");
+        if let Some(a) = self.allocator() {
+            a.add_agent(&id, info.resources.clone(), Vec::new());
+        }
+        self.state.agents.insert(
+            id.clone(),
+            AgentRecord {
+                id: id.clone(),
+                info,
+                pid: pid_text,
+                version: msg.version,
+                registered_time: now,
+                reregistered_time: None,
+                connected: true,
+                active: true,
+                pings_missed: 0,
+                tasks: BTreeMap::new(),
+                offers: BTreeSet::new(),
+                used: Resources::new(),
+                offered: Resources::new(),
+            },
+        );
+        cx.link(from);
+        if let Some(m) = self.metrics() {
+            m.slave_registrations.inc();
+        }
+        cx.send(
+            from,
+            AgentRegistered {
+                agent_id: id,
+                total_ping_timeout_seconds: total_ping,
+            },
+        );
+    }
+}
+
+impl Handle<ReregisterAgent> for Master {
+    fn handle(&mut self, msg: ReregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_reregister_slave.inc();
+        }
+        let total_ping = self.flags.agent_ping_timeout.as_secs_f64()
+            * f64::from(self.flags.max_agent_ping_timeouts);
+        let Some(id) = msg.info.id.clone() else {
+            tracing::warn!(%from, "re-registration without an agent id; ignoring");
+            return;
+        };
+        let now = now_secs();
+        let known = self.state.agents.contains_key(&id);
+        if known {
+            let agent = match self.state.agents.get_mut(&id) {
+                Some(a) => a,
+                None => return,
+            };
+            agent.pid = from.to_string();
+            agent.connected = true;
+            agent.active = true;
+            agent.pings_missed = 0;
+            agent.reregistered_time = Some(now);
+            if let Some(a) = self.allocator() {
+                a.activate_agent(&id);
+            }
+        } else {
+            // Unknown here (this master restarted, or the agent was marked
+            // unreachable): admit it under its own id with what it runs.
+            self.state.unreachable.remove(&id);
+            self.state.agents.insert(
+                id.clone(),
+                AgentRecord {
+                    id: id.clone(),
+                    info: msg.info.clone(),
+                    pid: from.to_string(),
+                    version: msg.version.clone(),
+                    registered_time: now,
+                    reregistered_time: Some(now),
+                    connected: true,
+                    active: true,
+                    pings_missed: 0,
+                    tasks: BTreeMap::new(),
+                    offers: BTreeSet::new(),
+                    used: Resources::new(),
+                    offered: Resources::new(),
+                },
+            );
+            for framework in &msg.frameworks {
+                let Some(fid) = framework.id.clone() else {
+                    continue;
+                };
+                self.state
+                    .frameworks
+                    .entry(fid.clone())
+                    .or_insert_with(|| FrameworkRecord {
+                        id: fid.clone(),
+                        info: framework.clone(),
+                        pid: None,
+                        connected: false,
+                        active: false,
+                        registered_time: now,
+                        reregistered_time: None,
+                        unregistered_time: None,
+                        tasks: HashMap::new(),
+                        completed_tasks: Default::default(),
+                        offers: BTreeSet::new(),
+                    });
+            }
+            for task in &msg.tasks {
+                if self.state.frameworks.contains_key(&task.framework_id) {
+                    self.state.add_task(task.clone());
+                }
+            }
+            let mut used: BTreeMap<(FrameworkId, String), Resources> = BTreeMap::new();
+            for t in msg.tasks.iter().filter(|t| !t.state.is_terminal()) {
+                let e = used
+                    .entry((t.framework_id.clone(), t.role.clone()))
+                    .or_default();
+                *e = e.plus(&t.resources);
+            }
+            if let Some(a) = self.allocator() {
+                let used = used
+                    .into_iter()
+                    .map(|((f, role), r)| (f, role, r))
+                    .collect();
+                a.add_agent(&id, msg.info.resources.clone(), used);
+            }
+        }
+        cx.link(from);
+        if let Some(m) = self.metrics() {
+            m.slave_reregistrations.inc();
+        }
+        tracing::info!(agent = %id, pid = %from, "re-registered agent");
+        cx.send(
+            from,
+            AgentReregistered {
+                agent_id: id,
+                total_ping_timeout_seconds: total_ping,
+            },
+        );
+    }
+}
+
+impl Handle<UnregisterAgent> for Master {
+    fn handle(&mut self, msg: UnregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
+        let matches = self
+            .state
+            .agents
+            .get(&msg.agent_id)
+            .is_some_and(|a| a.pid == from.to_string());
+        if !matches {
+            self.dropped("UnregisterAgent", from);
+            return;
+        }
+        tracing::info!(agent = %msg.agent_id, "agent unregistered");
+        self.remove_agent(
+            &msg.agent_id,
+            TaskState::Lost,
+            Reason::AgentRemoved,
+            "Agent unregistered",
+            cx,
+        );
+    }
+}
+
+impl Handle<Subscribe> for Master {
+    fn handle(&mut self, msg: Subscribe, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_register_framework.inc();
+        }
+        let mut info = msg.framework;
+        if let Some(roles) = &self.flags.roles {
+            if let Some(bad) = info.roles.iter().find(|r| *r != "*" && !roles.contains(r)) {
+                cx.send(
+                    from,
+                    FrameworkError {
+                        message: format!("Role '{bad}' is not present in the master's --roles"),
+                    },
+                );
+                return;
+            }
+        }
+        if info.roles.is_empty() {
+            info.roles.push("*".into());
+        }
+        let pid_text = from.to_string();
+        let now = now_secs();
+        let Some(id) = info.id.clone() else {
+            let id = self.state.new_framework_id();
+            info.id = Some(id.clone());
+            tracing::info!(framework = %id, name = info.name, %from, "registered framework");
+            if let Some(a) = self.allocator() {
+                a.add_framework(&id, info.roles.clone(), Vec::new(), true);
+            }
+            self.state.frameworks.insert(
+                id.clone(),
+                FrameworkRecord {
+                    id: id.clone(),
+                    info,
+                    pid: Some(pid_text),
+                    connected: true,
+                    active: true,
+                    registered_time: now,
+                    reregistered_time: None,
+                    unregistered_time: None,
+                    tasks: HashMap::new(),
+                    completed_tasks: Default::default(),
+                    offers: BTreeSet::new(),
+                },
+            );
+            cx.link(from);
+            cx.send(
+                from,
+                FrameworkRegistered {
+                    framework_id: id,
+                    master_info: self.info.clone(),
+                },
+            );
+            return;
+        };
+        if self.state.completed_frameworks.iter().any(|f| f.id == id) {
+            cx.send(
+                from,
+                FrameworkError {
+                    message: "Framework has been removed".into(),
+                },
+            );
+            return;
+        }
+        if let Some(t) = self.failover_timers.remove(&id) {
+            cx.cancel(t);
+        }
+        let Some(existing) = self.state.frameworks.get(&id).cloned() else {
+            // Unknown id (for example after a master failover, before any
+            // agent reported it): accept it under that id.
+            tracing::info!(framework = %id, %from, "re-registered unknown framework");
+            if let Some(a) = self.allocator() {
+                a.add_framework(&id, info.roles.clone(), Vec::new(), true);
+            }
+            self.state.frameworks.insert(
+                id.clone(),
+                FrameworkRecord {
+                    id: id.clone(),
+                    info,
+                    pid: Some(pid_text),
+                    connected: true,
+                    active: true,
+                    registered_time: now,
+                    reregistered_time: Some(now),
+                    unregistered_time: None,
+                    tasks: HashMap::new(),
+                    completed_tasks: Default::default(),
+                    offers: BTreeSet::new(),
+                },
+            );
+            cx.link(from);
+            cx.send(
+                from,
+                FrameworkRegistered {
+                    framework_id: id,
+                    master_info: self.info.clone(),
+                },
+            );
+            return;
+        };
+        let same_pid = existing.pid.as_deref() == Some(pid_text.as_str());
+        if existing.connected && !same_pid && !msg.force {
+            cx.send(
+                from,
+                FrameworkError {
+                    message: "Framework failed over: another scheduler is connected".into(),
+                },
+            );
+            return;
+        }
+        if existing.connected && !same_pid {
+            if let Some(old) = existing.pid.as_deref().and_then(|p| p.parse::<Pid>().ok()) {
+                cx.send(
+                    &old,
+                    FrameworkError {
+                        message: "Framework failed over".into(),
+                    },
+                );
+            }
+        }
+        // Offers made to the old connection are void.
+        self.rescind_offers_where(|o| o.framework_id == id, cx);
+        let was_recovered = existing.pid.is_none();
+        if let Some(f) = self.state.frameworks.get_mut(&id) {
+            f.pid = Some(pid_text.clone());
+            f.connected = true;
+            f.active = true;
+            f.reregistered_time = Some(now);
+            let keep_id = f.id.clone();
+            f.info = FrameworkInfo {
+                id: Some(keep_id),
+                ..info
+            };
+        }
+        if let Some(a) = self.allocator() {
+            if was_recovered {
+                let used: Vec<(AgentId, String, Resources)> = existing
+                    .tasks
+                    .values()
+                    .filter(|t| !t.state.is_terminal())
+                    .map(|t| (t.agent_id.clone(), t.role.clone(), t.resources.clone()))
+                    .collect();
+                let roles = self
+                    .state
+                    .frameworks
+                    .get(&id)
+                    .map(|f| f.info.roles.clone())
+                    .unwrap_or_default();
+                a.add_framework(&id, roles, used, true);
+            } else {
+                a.activate_framework(&id);
+            }
+        }
+        cx.link(from);
+        tracing::info!(framework = %id, %from, failover = !same_pid, "framework re-registered");
+        // Agents running its tasks learn the new scheduler pid.
+        let agents: BTreeSet<AgentId> = existing
+            .tasks
+            .values()
+            .map(|t| t.agent_id.clone())
+            .collect();
+        for agent in agents {
+            self.send_to_agent(
+                &agent,
+                UpdateFramework {
+                    framework_id: id.clone(),
+                    framework_pid: Some(pid_text.clone()),
+                },
+                cx,
+            );
+        }
+        if same_pid && !was_recovered {
+            cx.send(
+                from,
+                FrameworkReregistered {
+                    framework_id: id,
+                    master_info: self.info.clone(),
+                },
+            );
+        } else {
+            cx.send(
+                from,
+                FrameworkRegistered {
+                    framework_id: id,
+                    master_info: self.info.clone(),
+                },
+            );
+        }
+    }
+}
+
+use wire::mesos::FrameworkInfo;
+
+impl Handle<Allocated> for Master {
+    fn handle(&mut self, Allocated(allocations): Allocated, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let mut per_framework: BTreeMap<FrameworkId, Vec<Offer>> = BTreeMap::new();
+        for allocation in allocations {
+            let usable = self
+                .state
+                .frameworks
+                .get(&allocation.framework_id)
+                .is_some_and(|f| f.active && f.connected)
+                && self
+                    .state
+                    .agents
+                    .get(&allocation.agent_id)
+                    .is_some_and(|a| a.active);
+            if !usable {
+                if let Some(a) = self.allocator() {
+                    a.recover(
+                        &allocation.framework_id,
+                        &allocation.agent_id,
+                        &allocation.role,
+                        allocation.resources,
+                        None,
+                    );
+                }
+                continue;
+            }
+            let Some(agent) = self.state.agents.get(&allocation.agent_id) else {
+                continue;
+            };
+            let executor_ids = agent
+                .tasks
+                .get(&allocation.framework_id)
+                .map(|ids| {
+                    let f = self.state.frameworks.get(&allocation.framework_id);
+                    ids.iter()
+                        .filter_map(|t| {
+                            f.and_then(|f| f.tasks.get(t))
+                                .and_then(|t| t.executor_id.clone())
+                        })
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect()
+                })
+                .unwrap_or_default();
+            let offer = Offer {
+                id: OfferId::new(String::new()),
+                framework_id: allocation.framework_id.clone(),
+                agent_id: allocation.agent_id.clone(),
+                hostname: agent.info.hostname.clone(),
+                agent_pid: agent.pid.clone(),
+                resources: allocation.resources,
+                attributes: agent.info.attributes.clone(),
+                executor_ids,
+                role: allocation.role,
+            };
+            let offer = Offer {
+                id: self.state.new_offer_id(),
+                ..offer
+            };
+            if let Some(timeout) = self.flags.offer_timeout {
+                let timer = cx.delay(timeout, OfferExpired(offer.id.clone()));
+                self.offer_timers.insert(offer.id.clone(), timer);
+            }
+            self.state.add_offer(offer.clone());
+            per_framework
+                .entry(offer.framework_id.clone())
+                .or_default()
+                .push(offer);
+        }
+        for (framework_id, offers) in per_framework {
+            self.send_to_framework(&framework_id, ResourceOffers { offers }, cx);
+        }
+    }
+}
+
+impl Handle<OfferExpired> for Master {
+    fn handle(&mut self, OfferExpired(id): OfferExpired, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.offer_timers.remove(&id);
+        if self.state.offers.contains_key(&id) {
+            tracing::info!(offer = %id, "offer timed out; rescinding");
+            self.rescind_offer(&id, true, cx);
+        }
+    }
+}
+
+impl Handle<FailoverExpired> for Master {
+    fn handle(&mut self, FailoverExpired(id): FailoverExpired, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.failover_timers.remove(&id);
+        if self.state.frameworks.get(&id).is_some_and(|f| !f.connected) {
+            tracing::info!(framework = %id, "framework failover timeout expired");
+            self.remove_framework(&id, cx);
+        }
+    }
+}
+
+impl Handle<Accept> for Master {
+    fn handle(&mut self, msg: Accept, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_launch_tasks.inc();
+        }
+        let Some(framework) = self.framework_from(&msg.framework_id, from).cloned() else {
+            self.dropped("Accept", from);
+            return;
+        };
+        let tasks: Vec<wire::mesos::TaskInfo> = msg
+            .operations
+            .iter()
+            .flat_map(|op| match op {
+                Operation::Launch { task_infos } => task_infos.clone(),
+            })
+            .collect();
+        // Every offer must exist, belong to this framework, and share one agent.
+        let mut offers = Vec::new();
+        let mut error = None;
+        let mut seen = BTreeSet::new();
+        for id in &msg.offer_ids {
+            if !seen.insert(id.clone()) {
+                error = Some(format!("Offer {id} appears more than once"));
+                continue;
+            }
+            match self.state.offers.get(id) {
+                None => error = Some(format!("Offer {id} is no longer valid")),
+                Some(o) if o.framework_id != msg.framework_id => {
+                    error = Some(format!("Offer {id} belongs to another framework"))
+                }
+                Some(o) => offers.push(o.clone()),
+            }
+        }
+        if msg.offer_ids.is_empty() {
+            error = Some("No offers given".into());
+        }
+        if let Some(first) = offers.first() {
+            if offers.iter().any(|o| o.agent_id != first.agent_id) {
+                error = Some("Offers are for different agents".into());
+            }
+        }
+        if let Some(error) = error {
+            tracing::warn!(framework = %msg.framework_id, "refusing accept: {error}");
+            for o in &offers {
+                self.rescind_offer(&o.id, false, cx);
+            }
+            self.refuse_tasks(
+                &msg.framework_id,
+                &tasks,
+                TaskState::Dropped,
+                Reason::InvalidOffers,
+                &error,
+                cx,
+            );
+            return;
+        }
+        let agent_id = offers[0].agent_id.clone();
+        let mut available = Resources::new();
+        for o in &offers {
+            if let Some(timer) = self.offer_timers.remove(&o.id) {
+                cx.cancel(timer);
+            }
+            self.state.remove_offer(&o.id);
+            available = available.plus(&o.resources);
+        }
+        let role = offers[0].role.clone();
+        let Some(agent_pid) = self
+            .state
+            .agents
+            .get(&agent_id)
+            .and_then(|a| a.pid.parse::<Pid>().ok())
+        else {
+            self.refuse_tasks(
+                &msg.framework_id,
+                &tasks,
+                TaskState::Dropped,
+                Reason::InvalidOffers,
+                "Agent is gone",
+                cx,
+            );
+            return;
+        };
+        let mut launched = BTreeSet::new();
+        for task in tasks {
+            let record = self
+                .state
+                .frameworks
+                .get(&msg.framework_id)
+                .cloned()
+                .unwrap_or(framework.clone());
+            match validate_task(&task, &record, &agent_id, &available, &launched) {
+                Err(refusal) => {
+                    tracing::warn!(framework = %msg.framework_id, task = %task.task_id, "refusing task: {}", refusal.message);
+                    self.refuse_tasks(
+                        &msg.framework_id,
+                        std::slice::from_ref(&task),
+                        refusal.state,
+                        refusal.reason,
+                        &refusal.message,
+                        cx,
+                    );
+                }
+                Ok(()) => {
+                    let mut used = task.resources.clone();
+                    if let Some(e) = &task.executor {
+                        used = used.plus(&e.resources);
+                    }
+                    available = available.minus(&used);
+                    launched.insert(task.task_id.clone());
+                    let executor_id = task
+                        .executor
+                        .as_ref()
+                        .map(|e| e.executor_id.clone())
+                        .or_else(|| Some(wire::ids::ExecutorId::new(task.task_id.value.clone())));
+                    self.state.add_task(Task {
+                        name: task.name.clone(),
+                        task_id: task.task_id.clone(),
+                        framework_id: msg.framework_id.clone(),
+                        executor_id,
+                        agent_id: agent_id.clone(),
+                        state: TaskState::Staging,
+                        resources: used,
+                        statuses: Vec::new(),
+                        status_update_state: None,
+                        status_update_uuid: None,
+                        role: role.clone(),
+                    });
+                    tracing::info!(framework = %msg.framework_id, task = %task.task_id, agent = %agent_id, "launching task");
+                    cx.send(
+                        &agent_pid,
+                        RunTask {
+                            framework: framework.info.clone(),
+                            framework_pid: framework.pid.clone(),
+                            task,
+                        },
+                    );
+                }
+            }
+        }
+        if let Some(a) = self.allocator() {
+            let refuse = crate::allocator::refuse_from_seconds(msg.filters.refuse_seconds);
+            a.recover(&msg.framework_id, &agent_id, &role, available, refuse);
+        }
+    }
+}
+
+impl Handle<Decline> for Master {
+    fn handle(&mut self, msg: Decline, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_decline_offers.inc();
+        }
+        if self.framework_from(&msg.framework_id, from).is_none() {
+            self.dropped("Decline", from);
+            return;
+        }
+        let refuse = crate::allocator::refuse_from_seconds(msg.filters.refuse_seconds);
+        for id in &msg.offer_ids {
+            let owned = self
+                .state
+                .offers
+                .get(id)
+                .is_some_and(|o| o.framework_id == msg.framework_id);
+            if !owned {
+                continue;
+            }
+            if let Some(timer) = self.offer_timers.remove(id) {
+                cx.cancel(timer);
+            }
+            if let Some(offer) = self.state.remove_offer(id) {
+                if let Some(a) = self.allocator() {
+                    a.recover(
+                        &offer.framework_id,
+                        &offer.agent_id,
+                        &offer.role,
+                        offer.resources,
+                        refuse,
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Handle<Revive> for Master {
+    fn handle(&mut self, msg: Revive, from: &Pid, _: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_revive_offers.inc();
+        }
+        if self.framework_from(&msg.framework_id, from).is_none() {
+            self.dropped("Revive", from);
+            return;
+        }
+        if let Some(a) = self.allocator() {
+            a.revive(&msg.framework_id, msg.roles);
+        }
+    }
+}
+
+impl Handle<Suppress> for Master {
+    fn handle(&mut self, msg: Suppress, from: &Pid, _: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_suppress_offers.inc();
+        }
+        if self.framework_from(&msg.framework_id, from).is_none() {
+            self.dropped("Suppress", from);
+            return;
+        }
+        if let Some(a) = self.allocator() {
+            a.suppress(&msg.framework_id, msg.roles);
+        }
+    }
+}
+
+impl Handle<Kill> for Master {
+    fn handle(&mut self, msg: Kill, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_kill_task.inc();
+        }
+        let Some(framework) = self.framework_from(&msg.framework_id, from) else {
+            self.dropped("Kill", from);
+            return;
+        };
+        match framework.tasks.get(&msg.task_id) {
+            Some(task) => {
+                let agent = task.agent_id.clone();
+                tracing::info!(framework = %msg.framework_id, task = %msg.task_id, "killing task");
+                self.send_to_agent(
+                    &agent,
+                    KillTask {
+                        framework_id: msg.framework_id,
+                        task_id: msg.task_id,
+                    },
+                    cx,
+                );
+            }
+            None => {
+                // Unknown task: answer as explicit reconciliation would.
+                let status =
+                    reconcile_one(&self.state, framework, &msg.task_id, msg.agent_id.as_ref());
+                self.send_master_update(&msg.framework_id, status, cx);
+            }
+        }
+    }
+}
+
+impl Handle<StatusUpdateMessage> for Master {
+    fn handle(&mut self, msg: StatusUpdateMessage, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_status_update.inc();
+        }
+        let update = msg.update;
+        let from_text = from.to_string();
+        let agent_ok = update
+            .agent_id
+            .as_ref()
+            .and_then(|id| self.state.agents.get(id))
+            .is_some_and(|a| a.pid == from_text);
+        let known = self
+            .state
+            .frameworks
+            .get(&update.framework_id)
+            .is_some_and(|f| f.tasks.contains_key(&update.status.task_id));
+        if !agent_ok || !known {
+            if let Some(m) = self.metrics() {
+                m.invalid_status_updates.inc();
+            }
+            tracing::warn!(%from, task = %update.status.task_id, framework = %update.framework_id,
+                "ignoring status update from an unknown agent or for an unknown task");
+            return;
+        }
+        if let Some(m) = self.metrics() {
+            m.valid_status_updates.inc();
+        }
+        let latest = update.latest_state.unwrap_or(update.status.state);
+        let role = self
+            .state
+            .frameworks
+            .get(&update.framework_id)
+            .and_then(|f| f.tasks.get(&update.status.task_id))
+            .map(|t| t.role.clone())
+            .unwrap_or_else(|| "*".into());
+        let mut effective = update.status.clone();
+        effective.state = latest;
+        let recovered =
+            self.state
+                .update_task(&update.framework_id, &effective, update.uuid.as_ref());
+        if let (Some(resources), Some(agent)) = (recovered, update.agent_id.as_ref()) {
+            if let Some(m) = self.metrics() {
+                m.count_terminal(latest, &update.status);
+            }
+            if let Some(a) = self.allocator() {
+                a.recover(&update.framework_id, agent, &role, resources, None);
+            }
+        }
+        // Keep the real update's status for the framework; record state.
+        if let Some(task) = self
+            .state
+            .frameworks
+            .get_mut(&update.framework_id)
+            .and_then(|f| f.tasks.get_mut(&update.status.task_id))
+        {
+            task.status_update_state = Some(update.status.state);
+        }
+        let framework_id = update.framework_id.clone();
+        self.send_to_framework(
+            &framework_id,
+            StatusUpdateMessage {
+                update,
+                pid: Some(from_text),
+            },
+            cx,
+        );
+    }
+}
+
+impl Handle<Acknowledge> for Master {
+    fn handle(&mut self, msg: Acknowledge, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_status_update_acknowledgement.inc();
+        }
+        let Some(framework) = self.framework_from(&msg.framework_id, from) else {
+            self.dropped("Acknowledge", from);
+            return;
+        };
+        let Some(task) = framework.tasks.get(&msg.task_id) else {
+            if let Some(m) = self.metrics() {
+                m.invalid_status_update_acknowledgements.inc();
+            }
+            return;
+        };
+        let terminal_acked = task.status_update_state.is_some_and(TaskState::is_terminal)
+            && task.status_update_uuid.as_ref() == Some(&msg.uuid);
+        if let Some(m) = self.metrics() {
+            m.valid_status_update_acknowledgements.inc();
+        }
+        self.send_to_agent(
+            &msg.agent_id,
+            StatusUpdateAcknowledgement {
+                agent_id: msg.agent_id.clone(),
+                framework_id: msg.framework_id.clone(),
+                task_id: msg.task_id.clone(),
+                uuid: msg.uuid,
+            },
+            cx,
+        );
+        if terminal_acked {
+            let limit = self.flags.max_completed_tasks_per_framework;
+            self.state
+                .remove_task(&msg.framework_id, &msg.task_id, limit);
+        }
+    }
+}
+
+impl Handle<Reconcile> for Master {
+    fn handle(&mut self, msg: Reconcile, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_reconcile_tasks.inc();
+        }
+        let Some(framework) = self.framework_from(&msg.framework_id, from) else {
+            self.dropped("Reconcile", from);
+            return;
+        };
+        let statuses: Vec<TaskStatus> = if msg.tasks.is_empty() {
+            framework
+                .tasks
+                .values()
+                .map(|t| reconcile_one(&self.state, framework, &t.task_id, Some(&t.agent_id)))
+                .collect()
+        } else {
+            msg.tasks
+                .iter()
+                .map(|(task, agent)| reconcile_one(&self.state, framework, task, agent.as_ref()))
+                .collect()
+        };
+        for status in statuses {
+            self.send_master_update(&msg.framework_id, status, cx);
+        }
+    }
+}
+
+impl Handle<SendFrameworkMessage> for Master {
+    fn handle(&mut self, msg: SendFrameworkMessage, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if self.framework_from(&msg.framework_id, from).is_none() {
+            if let Some(m) = self.metrics() {
+                m.invalid_framework_to_executor_messages.inc();
+            }
+            self.dropped("SendFrameworkMessage", from);
+            return;
+        }
+        if let Some(m) = self.metrics() {
+            m.valid_framework_to_executor_messages.inc();
+        }
+        self.send_to_agent(
+            &msg.agent_id.clone(),
+            FrameworkToExecutor {
+                agent_id: msg.agent_id,
+                framework_id: msg.framework_id,
+                executor_id: msg.executor_id,
+                data: msg.data,
+            },
+            cx,
+        );
+    }
+}
+
+impl Handle<ExecutorToFramework> for Master {
+    fn handle(&mut self, msg: ExecutorToFramework, from: &Pid, cx: &mut Cx<'_, Self>) {
+        let from_agent = self
+            .state
+            .agents
+            .get(&msg.agent_id)
+            .is_some_and(|a| a.pid == from.to_string());
+        if !from_agent {
+            if let Some(m) = self.metrics() {
+                m.invalid_executor_to_framework_messages.inc();
+            }
+            self.dropped("ExecutorToFramework", from);
+            return;
+        }
+        if let Some(m) = self.metrics() {
+            m.valid_executor_to_framework_messages.inc();
+        }
+        let framework_id = msg.framework_id.clone();
+        self.send_to_framework(&framework_id, msg, cx);
+    }
+}
+
+impl Handle<ExitedExecutor> for Master {
+    fn handle(&mut self, msg: ExitedExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
+        let from_agent = self
+            .state
+            .agents
+            .get(&msg.agent_id)
+            .is_some_and(|a| a.pid == from.to_string());
+        if !from_agent {
+            self.dropped("ExitedExecutor", from);
+            return;
+        }
+        let framework_id = msg.framework_id.clone();
+        self.send_to_framework(&framework_id, msg, cx);
+    }
+}
+
+impl Handle<Teardown> for Master {
+    fn handle(&mut self, msg: Teardown, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_unregister_framework.inc();
+        }
+        if self.framework_from(&msg.framework_id, from).is_none() {
+            self.dropped("Teardown", from);
+            return;
+        }
+        self.remove_framework(&msg.framework_id, cx);
+    }
+}
+
+impl Handle<Deactivate> for Master {
+    fn handle(&mut self, msg: Deactivate, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = self.metrics() {
+            m.messages_deactivate_framework.inc();
+        }
+        if self.framework_from(&msg.framework_id, from).is_none() {
+            self.dropped("Deactivate", from);
+            return;
+        }
+        self.disconnect_framework(&msg.framework_id, cx);
+    }
+}

@@ -1,0 +1,131 @@
+//! Starting the daemons' processes on a node: shared by `mesos-master`,
+//! `mesos-agent` and `mesos-local` (which runs a master and agents on one
+//! node, as Mesos's local cluster does in one libprocess instance).
+
+use std::net::SocketAddr;
+
+use actors::{Node, NodeConfig, Pid};
+use wire::mesos::{AgentInfo, MasterInfo, VERSION};
+
+use crate::agent::{Agent, AgentFlags};
+use crate::daemon;
+use crate::master::{Master, MasterFlags, MASTER_ID};
+
+/// A started daemon: its node and the address it serves on.
+pub struct Running {
+    pub node: Node,
+    pub address: SocketAddr,
+    pub pid: Pid,
+}
+
+fn node_config(
+    ip: Option<std::net::IpAddr>,
+    port: u16,
+    advertise_ip: Option<std::net::IpAddr>,
+    advertise_port: Option<u16>,
+) -> NodeConfig {
+    NodeConfig {
+        ip: ip.unwrap_or_else(daemon::default_ip),
+        port,
+        advertise_ip,
+        advertise_port,
+        ..NodeConfig::default()
+    }
+}
+
+/// Binds a node for the master and spawns the `master` process on it.
+pub async fn start_master(flags: MasterFlags) -> Result<Running, String> {
+    let config = node_config(
+        flags.ip,
+        flags.port,
+        flags.advertise_ip,
+        flags.advertise_port,
+    );
+    let node = Node::bind(config.clone())
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.ip, config.port))?;
+    spawn_master(&node, flags)
+}
+
+/// Spawns the `master` process on an existing node.
+pub fn spawn_master(node: &Node, flags: MasterFlags) -> Result<Running, String> {
+    let address = node.address();
+    let hostname = flags
+        .hostname
+        .clone()
+        .unwrap_or_else(|| address.ip().to_string());
+    let info = MasterInfo {
+        id: uuid::Uuid::new_v4().to_string(),
+        ip: address.ip().to_string(),
+        port: address.port(),
+        pid: format!("{MASTER_ID}@{address}"),
+        hostname,
+        version: VERSION.into(),
+    };
+    let master = node
+        .spawn(MASTER_ID, Master::new(flags, info))
+        .map_err(|e| e.to_string())?;
+    node.set_delegate(MASTER_ID);
+    Ok(Running {
+        node: node.clone(),
+        address,
+        pid: master.pid().clone(),
+    })
+}
+
+/// Binds a node for an agent and spawns the agent process on it. `id`
+/// names the process (`slave(1)` when `None`).
+pub async fn start_agent(flags: AgentFlags, id: Option<String>) -> Result<Running, String> {
+    let config = node_config(
+        flags.ip,
+        flags.port,
+        flags.advertise_ip,
+        flags.advertise_port,
+    );
+    let node = Node::bind(config.clone())
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.ip, config.port))?;
+    let running = spawn_agent(&node, flags, id)?;
+    node.set_delegate(running.pid.id());
+    Ok(running)
+}
+
+/// Spawns an agent process on an existing node.
+pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result<Running, String> {
+    let master = daemon::resolve_pid(&flags.master, MASTER_ID)?;
+    std::fs::create_dir_all(&flags.work_dir).map_err(|e| {
+        format!(
+            "cannot create --work_dir '{}': {e}",
+            flags.work_dir.display()
+        )
+    })?;
+    let facts = crate::agent::resources::MachineFacts::detect(&flags.work_dir);
+    let resources = crate::agent::resources::agent_resources(
+        flags.resources.as_deref(),
+        &flags.default_role,
+        &facts,
+    )
+    .map_err(|e| format!("Failed to load flag 'resources': {e}"))?;
+    let attributes = crate::agent::resources::agent_attributes(flags.attributes.as_deref())
+        .map_err(|e| format!("Failed to load flag 'attributes': {e}"))?;
+    let address = node.address();
+    let info = AgentInfo {
+        hostname: flags
+            .hostname
+            .clone()
+            .unwrap_or_else(|| address.ip().to_string()),
+        port: address.port(),
+        resources,
+        attributes,
+        id: None,
+    };
+    let id = id.unwrap_or_else(|| node.generate_id("slave"));
+    let agent = node
+        .spawn(id, Agent::new(flags, info, master))
+        .map_err(|e| e.to_string())?;
+    Ok(Running {
+        node: node.clone(),
+        address,
+        pid: agent.pid().clone(),
+    })
+}
