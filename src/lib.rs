@@ -1,5 +1,28 @@
-//! The cluster manager: master, allocator, registrar, replicated log, agent,
-//! executor and scheduler driver, each a process on the `actors` runtime.
+//! The cluster manager: master, allocator, agent, executor and scheduler
+//! driver, each a process on the `actors` runtime, exchanging the typed
+//! messages of the `wire` crate.
+//!
+//! ```text
+//! mesos-master node                          mesos-agent node
+//!   master ──────── allocator(1)               slave(1) ── status update manager
+//!     │  offers, launches, updates                │  runs executors in sandboxes
+//!     │◄────────────── frames ───────────────────►│
+//!     │                                           │  frames
+//!   scheduler-<uuid> (framework node)          executor(1) (mesos-executor)
+//! ```
+//!
+//! | Mesos component | here |
+//! |---|---|
+//! | `src/master/master.cpp` | [`master::process`] (handlers), [`master::state`] (bookkeeping) |
+//! | `src/master/allocator/mesos/hierarchical.cpp`, DRF sorter | [`allocator`] |
+//! | `src/slave/slave.cpp` | [`agent::process`] |
+//! | `TaskStatusUpdateManager` | [`agent::status_updates`] |
+//! | `MesosContainerizer` + posix launcher | [`agent::containerizer`] |
+//! | `src/launcher/executor.cpp` (command executor), `MesosExecutorDriver` | [`executor`] |
+//! | `MesosSchedulerDriver`, `mesos-execute` | [`scheduler`] |
+//! | `src/master/http.cpp`, `src/slave/http.cpp`, `src/common/http.cpp` | `master::http`, `agent::http`, [`model`] |
+//! | stout flags | [`flags`] |
+//! | `src/master/main.cpp`, `src/slave/main.cpp`, `src/local/` | `src/bin/*`, [`run`], [`daemon`] |
 
 pub mod agent;
 pub mod allocator;
