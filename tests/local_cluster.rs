@@ -37,7 +37,12 @@ fn mesos_execute_runs_echo_hi_to_finished_with_hi_in_the_sandbox() {
         Duration::from_secs(60),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}\n{}", String::from_utf8_lossy(&out.stderr), cluster.log());
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        cluster.log()
+    );
     for state in ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"] {
         assert!(
             stdout.contains(&format!("Received status update {state} for task 'hi'")),
@@ -54,9 +59,36 @@ fn mesos_execute_runs_echo_hi_to_finished_with_hi_in_the_sandbox() {
     // The sandbox layout operators know, with its `latest` link.
     let sandbox = outputs.first().expect("a sandbox");
     let text = sandbox.display().to_string();
-    assert!(text.contains("/slaves/") && text.contains("/frameworks/") && text.contains("/executors/hi/runs/"), "{text}");
+    assert!(
+        text.contains("/slaves/")
+            && text.contains("/frameworks/")
+            && text.contains("/executors/hi/runs/"),
+        "{text}"
+    );
     let runs = sandbox.parent().and_then(|p| p.parent()).expect("runs dir");
     assert!(runs.join("latest").join("stdout").exists());
+
+    // The metrics operators watch, every value a number.
+    let (status, body) = common::http_get(&cluster.address, "/metrics/snapshot");
+    assert_eq!(status, 200);
+    let metrics: serde_json::Value = serde_json::from_str(&body).expect("metrics JSON");
+    let m = metrics.as_object().expect("a flat object");
+    assert!(m.values().all(|v| v.is_number()), "{body}");
+    let get = |k: &str| m.get(k).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("no {k} in {body}"));
+    assert_eq!(get("master/elected"), 1.0);
+    assert_eq!(get("master/slaves_active"), 1.0);
+    assert_eq!(get("master/tasks_finished"), 1.0);
+    assert_eq!(get("master/tasks_running"), 0.0);
+    assert_eq!(get("master/cpus_total"), 2.0);
+    assert_eq!(get("master/mem_total"), 1024.0);
+    assert!(get("master/uptime_secs") > 0.0);
+    assert!(get("master/messages_register_framework") >= 1.0);
+    assert!(get("allocator/mesos/allocation_runs") >= 1.0);
+    assert_eq!(get("slave/registered"), 1.0);
+    assert_eq!(get("slave/tasks_finished"), 1.0);
+    assert!(get("slave/valid_status_updates") >= 3.0);
+    assert!(get("system/cpus_total") >= 1.0);
+    assert!(get("system/mem_total_bytes") > 0.0);
 }
 
 #[test]
@@ -101,14 +133,18 @@ fn a_hundred_tasks_across_two_agents_all_finish() {
     let (status, body) = common::http_get(&cluster.address, "/master/state");
     assert_eq!(status, 200);
     let state: serde_json::Value = serde_json::from_str(&body).expect("state JSON");
-    let frameworks = state["completed_frameworks"].as_array().expect("completed frameworks");
+    let frameworks = state["completed_frameworks"]
+        .as_array()
+        .expect("completed frameworks");
     let tasks: Vec<&serde_json::Value> = frameworks
         .iter()
         .flat_map(|f| f["completed_tasks"].as_array().into_iter().flatten())
         .collect();
     assert_eq!(tasks.len(), 100, "{body}");
     assert!(tasks.iter().all(|t| t["state"] == "TASK_FINISHED"));
-    let agents: std::collections::BTreeSet<&str> =
-        tasks.iter().filter_map(|t| t["slave_id"].as_str()).collect();
+    let agents: std::collections::BTreeSet<&str> = tasks
+        .iter()
+        .filter_map(|t| t["slave_id"].as_str())
+        .collect();
     assert_eq!(agents.len(), 2, "tasks ran on {agents:?}");
 }

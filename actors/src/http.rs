@@ -29,6 +29,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::node::{Inner, Node};
 use crate::process::RouteRequest;
 
+/// How long `/metrics/snapshot` waits for processes' values when no
+/// `timeout` is given.
+const DEFAULT_SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// An HTTP request as a process sees it.
 #[derive(Debug)]
 pub struct Request {
@@ -253,8 +257,20 @@ impl Node {
         match path.as_str() {
             "/health" => return Response::new(StatusCode::OK, Bytes::new()),
             "/metrics/snapshot" => {
-                let json = self.inner.metrics.snapshot_json();
-                return with_jsonp(json, &query);
+                let timeout = match query.iter().find(|(k, _)| k == "timeout") {
+                    None => DEFAULT_SNAPSHOT_TIMEOUT,
+                    Some((_, v)) => match crate::metrics::parse_timeout(v) {
+                        Some(t) => t,
+                        None => {
+                            return Response::text(
+                                StatusCode::BAD_REQUEST,
+                                format!("Invalid timeout '{v}'"),
+                            )
+                        }
+                    },
+                };
+                let snapshot = self.inner.metrics.snapshot_with_collectors(timeout).await;
+                return with_jsonp(crate::metrics::to_json(snapshot), &query);
             }
             _ => {}
         }

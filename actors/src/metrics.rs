@@ -8,6 +8,8 @@
 //! snapshot derives `count`, `min`, `max` and percentiles, as Mesos does.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -118,10 +120,17 @@ enum Metric {
     Timer(Timer),
 }
 
+/// Values a process computes from its own state when a snapshot is taken,
+/// read in its mailbox order (libprocess's gauges are deferred the same
+/// way), so they are consistent with each other.
+pub type Collector =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(String, f64)>> + Send>> + Send + Sync>;
+
 /// A node's metrics, by name.
 #[derive(Clone, Default)]
 pub struct Metrics {
     all: Arc<Mutex<BTreeMap<String, Metric>>>,
+    collectors: Arc<Mutex<Vec<Collector>>>,
 }
 
 impl Metrics {
@@ -153,6 +162,26 @@ impl Metrics {
             Metric::Timer(t) => t,
             _ => Timer::default(),
         }
+    }
+
+    /// Adds a collector: at each snapshot it is awaited (within the
+    /// snapshot's timeout) and its values merged in.
+    pub fn collector(&self, collect: Collector) {
+        lock(&self.collectors).push(collect);
+    }
+
+    /// Every metric, including what collectors report within `timeout`; a
+    /// collector that does not answer in time contributes nothing.
+    pub async fn snapshot_with_collectors(&self, timeout: Duration) -> BTreeMap<String, f64> {
+        let mut out = self.snapshot();
+        let collectors: Vec<Collector> = lock(&self.collectors).clone();
+        let deadline = tokio::time::Instant::now() + timeout;
+        for collect in collectors {
+            if let Ok(values) = tokio::time::timeout_at(deadline, collect()).await {
+                out.extend(values);
+            }
+        }
+        out
     }
 
     /// Removes the metric called `name`.
@@ -200,16 +229,76 @@ impl Metrics {
 
     /// The snapshot as the JSON object Mesos serves.
     pub fn snapshot_json(&self) -> String {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .snapshot()
-            .into_iter()
-            .map(|(k, v)| {
-                let n = serde_json::Number::from_f64(v).unwrap_or_else(|| 0.into());
-                (k, serde_json::Value::Number(n))
-            })
-            .collect();
-        serde_json::Value::Object(map).to_string()
+        to_json(self.snapshot())
     }
+}
+
+/// A snapshot as the flat JSON object Mesos serves (every value a number).
+pub fn to_json(snapshot: BTreeMap<String, f64>) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = snapshot
+        .into_iter()
+        .map(|(k, v)| {
+            let n = serde_json::Number::from_f64(v).unwrap_or_else(|| 0.into());
+            (k, serde_json::Value::Number(n))
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Registers libprocess's machine gauges: `system/cpus_total`,
+/// `system/load_{1,5,15}min`, `system/mem_{total,free}_bytes`, read from
+/// `/proc` at each snapshot.
+pub fn register_system(metrics: &Metrics) {
+    metrics.pull_gauge("system/cpus_total", || {
+        std::thread::available_parallelism()
+            .map(|n| n.get() as f64)
+            .unwrap_or(1.0)
+    });
+    for (i, name) in ["system/load_1min", "system/load_5min", "system/load_15min"]
+        .into_iter()
+        .enumerate()
+    {
+        metrics.pull_gauge(name, move || {
+            std::fs::read_to_string("/proc/loadavg")
+                .ok()
+                .and_then(|s| s.split_whitespace().nth(i).and_then(|v| v.parse().ok()))
+                .unwrap_or(0.0)
+        });
+    }
+    for (name, field) in [
+        ("system/mem_total_bytes", "MemTotal:"),
+        ("system/mem_free_bytes", "MemFree:"),
+    ] {
+        metrics.pull_gauge(name, move || meminfo_bytes(field).unwrap_or(0.0));
+    }
+}
+
+fn meminfo_bytes(field: &str) -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024.0)
+}
+
+/// Parses a snapshot `timeout` as libprocess writes durations (`5secs`,
+/// `100ms`, `1mins`) or plain seconds.
+pub fn parse_timeout(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let seconds = match unit {
+        "" | "secs" => n,
+        "ms" => n / 1000.0,
+        "us" => n / 1e6,
+        "ns" => n / 1e9,
+        "mins" => n * 60.0,
+        "hrs" => n * 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it:
@@ -267,6 +356,43 @@ mod tests {
         let mut out = BTreeMap::new();
         t.snapshot("t", &mut out);
         assert_eq!(out["t/count"], TIMER_WINDOW as f64);
+    }
+
+    #[test]
+    fn system_gauges_read_the_machine() {
+        let m = Metrics::default();
+        register_system(&m);
+        let s = m.snapshot();
+        assert!(s["system/cpus_total"] >= 1.0);
+        assert!(s["system/mem_total_bytes"] > s["system/mem_free_bytes"]);
+        assert!(s.contains_key("system/load_15min"));
+    }
+
+    #[test]
+    fn timeouts_parse_as_libprocess_durations() {
+        assert_eq!(parse_timeout("5secs"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_timeout("100ms"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_timeout("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_timeout("soon"), None);
+    }
+
+    #[actix::test]
+    async fn collectors_join_the_snapshot_unless_they_miss_the_timeout() {
+        let m = Metrics::default();
+        m.counter("a").inc();
+        m.collector(Arc::new(|| {
+            Box::pin(async { vec![("b".to_string(), 2.0)] })
+        }));
+        m.collector(Arc::new(|| {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                vec![("late".to_string(), 1.0)]
+            })
+        }));
+        let s = m.snapshot_with_collectors(Duration::from_millis(50)).await;
+        assert_eq!(s["a"], 1.0);
+        assert_eq!(s["b"], 2.0);
+        assert!(!s.contains_key("late"));
     }
 
     #[test]

@@ -179,6 +179,7 @@ impl Node {
         };
         let address = SocketAddr::new(ip, config.advertise_port.unwrap_or(bound.port()));
         let metrics = Metrics::default();
+        crate::metrics::register_system(&metrics);
         let node = Node {
             inner: Arc::new(Inner {
                 address,

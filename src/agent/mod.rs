@@ -14,6 +14,7 @@
 pub mod containerizer;
 pub mod flags;
 pub mod http;
+pub mod metrics;
 pub mod process;
 pub mod resources;
 pub mod status_updates;

@@ -84,6 +84,8 @@ pub struct Agent {
     pub frameworks: HashMap<FrameworkId, FrameworkRecord>,
     updates: StatusUpdateManager,
     start_time: f64,
+    /// Set in `started`.
+    metrics: Option<super::metrics::AgentMetrics>,
 }
 
 struct RegistrationRetry;
@@ -113,6 +115,7 @@ impl Agent {
             frameworks: HashMap::new(),
             updates: StatusUpdateManager::default(),
             start_time: now_secs(),
+            metrics: None,
         }
     }
 
@@ -267,6 +270,8 @@ impl Agent {
         self.forward_update(update, cx);
     }
 
+    /// Records a task's new state; counts it when it becomes terminal.
+    /// Tasks never handed to an executor (queued) are counted too.
     fn set_task_state(
         &mut self,
         framework_id: &FrameworkId,
@@ -274,17 +279,23 @@ impl Agent {
         task_id: &TaskId,
         state: TaskState,
     ) {
-        let Some(executor_id) = executor_id else {
-            return;
-        };
-        if let Some(task) = self
-            .frameworks
-            .get_mut(framework_id)
-            .and_then(|f| f.executors.get_mut(executor_id))
-            .and_then(|e| e.tasks.get_mut(task_id))
-        {
-            if !task.state.is_terminal() {
+        let task = executor_id.and_then(|executor_id| {
+            self.frameworks
+                .get_mut(framework_id)
+                .and_then(|f| f.executors.get_mut(executor_id))
+                .and_then(|e| e.tasks.get_mut(task_id))
+        });
+        let newly_terminal = match task {
+            Some(task) if !task.state.is_terminal() => {
                 task.state = state;
+                state.is_terminal()
+            }
+            Some(_) => false,
+            None => state.is_terminal(),
+        };
+        if newly_terminal {
+            if let Some(m) = &self.metrics {
+                m.task_terminated(state);
             }
         }
     }
@@ -593,6 +604,16 @@ impl Process for Agent {
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {
+        self.metrics = Some(super::metrics::AgentMetrics::new(cx.node().metrics()));
+        let me = cx.handle();
+        cx.node().metrics().collector(std::sync::Arc::new(move || {
+            let me = me.clone();
+            Box::pin(async move {
+                me.call(|a, _| super::metrics::gauges(a))
+                    .await
+                    .unwrap_or_default()
+            })
+        }));
         tracing::info!(master = %self.master, resources = %self.info.resources, "agent started");
         // Mesos waits a random part of the backoff before the first try.
         let first = random_upto(self.flags.registration_backoff_factor);
@@ -774,6 +795,9 @@ impl Handle<RunTask> for Agent {
                     }
                     Err(e) => {
                         tracing::warn!(framework = %framework_id, task = %task_id, "launch failed: {e}");
+                        if let Some(m) = &self.metrics {
+                            m.container_launch_errors.inc();
+                        }
                         self.agent_update(
                             (&framework_id, Some(&executor_id), &task_id),
                             TaskState::Failed,
@@ -928,6 +952,9 @@ impl Handle<ExecutorExited> for Agent {
             return;
         }
         tracing::info!(framework = %msg.framework_id, executor = %msg.executor_id, "executor exited: {}", msg.message);
+        if let Some(m) = &self.metrics {
+            m.executors_terminated.inc();
+        }
         e.phase = ExecutorPhase::Terminating;
         e.container = None;
         if let Some(t) = e.registration_timer.take() {
@@ -989,7 +1016,13 @@ impl Handle<StatusUpdateMessage> for Agent {
         };
         if !known {
             tracing::warn!(%from, task = %update.status.task_id, "status update from an unknown executor; dropping");
+            if let Some(m) = &self.metrics {
+                m.invalid_status_updates.inc();
+            }
             return;
+        }
+        if let Some(m) = &self.metrics {
+            m.valid_status_updates.inc();
         }
         // The agent acknowledges at once: from here it is responsible.
         if let Some(agent_id) = self.info.id.clone() {
@@ -1135,9 +1168,17 @@ impl Handle<FrameworkToExecutor> for Agent {
             .and_then(|f| f.executors.get(&msg.executor_id))
             .and_then(|e| e.pid.clone());
         match pid {
-            Some(pid) => cx.send(&pid, msg),
+            Some(pid) => {
+                if let Some(m) = &self.metrics {
+                    m.valid_framework_messages.inc();
+                }
+                cx.send(&pid, msg)
+            }
             None => {
-                tracing::warn!(executor = %msg.executor_id, "dropping framework message for an unknown executor")
+                tracing::warn!(executor = %msg.executor_id, "dropping framework message for an unknown executor");
+                if let Some(m) = &self.metrics {
+                    m.invalid_framework_messages.inc();
+                }
             }
         }
     }
@@ -1153,6 +1194,11 @@ impl Handle<ExecutorToFramework> for Agent {
         let Some(agent_id) = self.info.id.clone() else {
             return;
         };
+        match (&self.metrics, known) {
+            (Some(m), true) => m.valid_framework_messages.inc(),
+            (Some(m), false) => m.invalid_framework_messages.inc(),
+            _ => {}
+        }
         if known {
             msg.agent_id = agent_id;
             cx.send(&self.master, msg);

@@ -104,3 +104,94 @@ impl MasterMetrics {
         }
     }
 }
+
+/// The master's gauges, computed from its state when a snapshot is taken
+/// (registered as a collector, so they are read in the master's mailbox
+/// order and agree with each other).
+pub fn gauges(master: &super::Master) -> Vec<(String, f64)> {
+    let s = master.state();
+    let mut out: Vec<(String, f64)> = Vec::new();
+    let mut put = |k: &str, v: f64| out.push((format!("master/{k}"), v));
+    put(
+        "uptime_secs",
+        (wire::mesos::now_secs() - master.start_time()).max(0.0),
+    );
+    put("elected", 1.0);
+    let agents = s.agents.values();
+    put(
+        "slaves_active",
+        agents.clone().filter(|a| a.active).count() as f64,
+    );
+    put(
+        "slaves_inactive",
+        agents.clone().filter(|a| !a.active).count() as f64,
+    );
+    put(
+        "slaves_connected",
+        agents.clone().filter(|a| a.connected).count() as f64,
+    );
+    put(
+        "slaves_disconnected",
+        agents.clone().filter(|a| !a.connected).count() as f64,
+    );
+    put("slaves_unreachable", s.unreachable.len() as f64);
+    let frameworks = s.frameworks.values();
+    put(
+        "frameworks_active",
+        frameworks.clone().filter(|f| f.active).count() as f64,
+    );
+    put(
+        "frameworks_inactive",
+        frameworks.clone().filter(|f| !f.active).count() as f64,
+    );
+    put(
+        "frameworks_connected",
+        frameworks.clone().filter(|f| f.connected).count() as f64,
+    );
+    put(
+        "frameworks_disconnected",
+        frameworks.clone().filter(|f| !f.connected).count() as f64,
+    );
+    put("outstanding_offers", s.offers.len() as f64);
+    let counts = s.task_counts();
+    for state in [
+        TaskState::Staging,
+        TaskState::Starting,
+        TaskState::Running,
+        TaskState::Killing,
+        TaskState::Unreachable,
+    ] {
+        let name = state
+            .name()
+            .trim_start_matches("TASK_")
+            .to_ascii_lowercase();
+        put(
+            &format!("tasks_{name}"),
+            counts.get(&state).copied().unwrap_or(0) as f64,
+        );
+    }
+    for kind in ["cpus", "gpus", "mem", "disk"] {
+        let total: f64 = s
+            .agents
+            .values()
+            .map(|a| a.info.resources.scalar(kind))
+            .sum();
+        let used: f64 = s.agents.values().map(|a| a.used.scalar(kind)).sum();
+        put(&format!("{kind}_total"), total);
+        put(&format!("{kind}_used"), used);
+        put(
+            &format!("{kind}_percent"),
+            if total > 0.0 { used / total } else { 0.0 },
+        );
+        // No revocable resources yet.
+        put(&format!("{kind}_revocable_total"), 0.0);
+        put(&format!("{kind}_revocable_used"), 0.0);
+        put(&format!("{kind}_revocable_percent"), 0.0);
+    }
+    // Mailbox depths are not observable through actix; reported as zero.
+    put("event_queue_messages", 0.0);
+    put("event_queue_dispatches", 0.0);
+    put("event_queue_http_requests", 0.0);
+    put("operator_event_stream_subscribers", 0.0);
+    out
+}

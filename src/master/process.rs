@@ -452,6 +452,15 @@ impl Process for Master {
     fn started(&mut self, cx: &mut Cx<'_, Self>) {
         self.metrics = Some(MasterMetrics::new(cx.node().metrics()));
         let me = cx.handle();
+        cx.node().metrics().collector(std::sync::Arc::new(move || {
+            let me = me.clone();
+            Box::pin(async move {
+                me.call(|m, _| super::metrics::gauges(m))
+                    .await
+                    .unwrap_or_default()
+            })
+        }));
+        let me = cx.handle();
         let allocator = AllocatorHandle::spawn(cx.node(), &self.flags, move |allocations| {
             me.tell(me.pid(), Allocated(allocations));
         });
