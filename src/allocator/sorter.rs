@@ -84,6 +84,12 @@ impl SortKey {
         &self.name
     }
 
+    /// The name as a shared string, for the allocator's records: cloning it
+    /// allocates nothing.
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.name
+    }
+
     pub fn share(&self) -> f64 {
         self.share
     }

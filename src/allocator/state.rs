@@ -17,10 +17,11 @@
 //! framework capabilities and per-framework `offer_filters`.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use wire::ids::{AgentId, FrameworkId};
-use wire::resources::{Resource, Resources, Value};
+use wire::resources::{Resource, Resources, Value, UNRESERVED};
 
 use super::sorter::{DrfSorter, Quantities, SortKey};
 
@@ -123,64 +124,127 @@ struct Filter {
     expires: Duration,
 }
 
+/// What one framework holds on one agent under one role.
+#[derive(Debug)]
+struct Holding {
+    framework: Arc<str>,
+    role: Arc<str>,
+    /// Never empty.
+    resources: Resources,
+}
+
 #[derive(Debug)]
 struct Agent {
     id: AgentId,
     /// What the agent has; the sorters' totals include it.
     total: Resources,
-    /// What each framework (by id, added to the allocator or not yet) holds
-    /// here, by role; no entry is empty.
-    holdings: HashMap<String, HashMap<String, Resources>>,
-    /// The sum of `holdings`.
-    allocated: Resources,
-    /// `total - allocated`, kept so a fully allocated agent costs nothing.
+    /// What frameworks (added to the allocator or not yet) hold here, one
+    /// entry per (framework, role). A handful at most, so a vector.
+    holdings: Vec<Holding>,
+    /// `total` minus every holding, kept so a fully allocated agent costs
+    /// nothing.
     available: Resources,
     /// Deactivated agents are never offered.
     active: bool,
 }
 
 impl Agent {
-    fn hold(&mut self, framework: &str, role: &str, resources: &Resources) {
-        let by_role = match self.holdings.get_mut(framework) {
-            Some(by_role) => by_role,
-            None => self.holdings.entry(framework.to_owned()).or_default(),
-        };
-        match by_role.get_mut(role) {
-            Some(held) => add_into(held, resources),
-            None => {
-                by_role.insert(role.to_owned(), resources.clone());
-            }
+    /// Records that `framework` holds `resources` (taken from `available`
+    /// by the caller) under `role`.
+    fn hold(&mut self, framework: &Arc<str>, role: &Arc<str>, resources: &Resources) {
+        match self
+            .holdings
+            .iter_mut()
+            .find(|h| h.framework == *framework && h.role == *role)
+        {
+            Some(h) => add_into(&mut h.resources, resources),
+            None if resources.is_empty() => {}
+            None => self.holdings.push(Holding {
+                framework: framework.clone(),
+                role: role.clone(),
+                resources: resources.clone(),
+            }),
         }
-        add_into(&mut self.allocated, resources);
+    }
+
+    /// Records resources a framework already used when the allocator
+    /// learnt of them.
+    fn add_used(&mut self, framework: &str, role: &str, resources: &Resources) {
         self.available = self.available.minus(resources);
+        self.hold(&Arc::from(framework), &Arc::from(role), resources);
+    }
+
+    fn held(&self, framework: &str, role: &str) -> Option<&Resources> {
+        self.holdings
+            .iter()
+            .find(|h| &*h.framework == framework && &*h.role == role)
+            .map(|h| &h.resources)
     }
 
     /// Gives back what `framework` holds of `resources` under `role` and
     /// returns that part.
     fn release(&mut self, framework: &str, role: &str, resources: &Resources) -> Resources {
-        let Some(by_role) = self.holdings.get_mut(framework) else {
+        let Some(pos) = self
+            .holdings
+            .iter()
+            .position(|h| &*h.framework == framework && &*h.role == role)
+        else {
             return Resources::new();
         };
-        let Some(held) = by_role.get_mut(role) else {
+        let Some(holding) = self.holdings.get_mut(pos) else {
             return Resources::new();
         };
-        let released = intersection(held, resources);
-        *held = held.minus(&released);
-        if held.is_empty() {
-            by_role.remove(role);
-        }
-        if by_role.is_empty() {
-            self.holdings.remove(framework);
-        }
-        self.give_back(&released);
+        let released = if holding.resources == *resources {
+            // The usual case (a whole offer declined): no arithmetic.
+            self.holdings.swap_remove(pos).resources
+        } else {
+            let released = intersection(&holding.resources, resources);
+            holding.resources = holding.resources.minus(&released);
+            if holding.resources.is_empty() {
+                self.holdings.swap_remove(pos);
+            }
+            released
+        };
+        self.recompute_available();
         released
     }
 
-    fn give_back(&mut self, released: &Resources) {
-        self.allocated = self.allocated.minus(released);
+    /// Drops every holding of `framework` and returns them.
+    fn release_framework(&mut self, framework: &str) -> Vec<Holding> {
+        if !self.holdings.iter().any(|h| &*h.framework == framework) {
+            return Vec::new();
+        }
+        let (gone, kept) = std::mem::take(&mut self.holdings)
+            .into_iter()
+            .partition(|h| &*h.framework == framework);
+        self.holdings = kept;
+        self.recompute_available();
+        gone
+    }
+
+    fn recompute_available(&mut self) {
         // Recomputed rather than added to, so `available` never exceeds
         // `total` whatever the caller recovered.
-        self.available = self.total.minus(&self.allocated);
+        let mut available = self.total.clone();
+        for h in &self.holdings {
+            available = available.minus(&h.resources);
+        }
+        self.available = available;
+    }
+
+    /// Takes out of `available` everything `role` may be offered.
+    fn take_offer(&mut self, role: &str) -> Resources {
+        if self
+            .available
+            .iter()
+            .all(|r| r.role == UNRESERVED || r.role == role)
+        {
+            std::mem::take(&mut self.available)
+        } else {
+            let offer = self.available.allocatable_to(role);
+            self.available = self.available.minus(&offer);
+            offer
+        }
     }
 }
 
@@ -200,6 +264,12 @@ struct Framework {
 impl Framework {
     fn eligible(&self, role: &str) -> bool {
         self.active && self.roles.contains(role) && !self.suppressed.contains(role)
+    }
+
+    fn has_filters(&self, role: &str, agent: &AgentId) -> bool {
+        self.filters
+            .get(role)
+            .is_some_and(|by_agent| by_agent.contains_key(agent))
     }
 
     fn is_filtered(&self, role: &str, agent: &AgentId, offer: &Resources, now: Duration) -> bool {
@@ -238,7 +308,7 @@ pub struct HierarchicalAllocator {
     framework_sorters: HashMap<String, DrfSorter>,
     /// The scalars of every agent's total.
     total: Quantities,
-    /// The scalars of every agent's `allocated`.
+    /// The scalars of every agent's holdings.
     allocated: Quantities,
     /// State of the generator that shuffles agents.
     rng: u64,
@@ -302,15 +372,12 @@ impl HierarchicalAllocator {
             let Some(agent) = self.agent_mut(&agent_id) else {
                 continue;
             };
-            let known = agent
-                .holdings
-                .get(&key)
-                .and_then(|by_role| by_role.get(&role))
-                .cloned()
-                .unwrap_or_default();
-            let missing = resources.minus(&known);
+            let missing = match agent.held(&key, &role) {
+                Some(known) => resources.minus(known),
+                None => resources,
+            };
             if !missing.is_empty() {
-                agent.hold(&key, &role, &missing);
+                agent.add_used(&key, &role, &missing);
                 self.allocated.add(&missing);
             }
             holding.insert(agent_id);
@@ -318,11 +385,11 @@ impl HierarchicalAllocator {
         for agent_id in holding {
             let held: Vec<(String, Resources)> = self
                 .agent(&agent_id)
-                .and_then(|a| a.holdings.get(&key))
-                .map(|by_role| {
-                    by_role
+                .map(|a| {
+                    a.holdings
                         .iter()
-                        .map(|(r, x)| (r.clone(), x.clone()))
+                        .filter(|h| *h.framework == *key)
+                        .map(|h| (h.role.to_string(), h.resources.clone()))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -341,13 +408,9 @@ impl HierarchicalAllocator {
             return;
         }
         for agent in &mut self.agents {
-            let Some(by_role) = agent.holdings.remove(key) else {
-                continue;
-            };
-            for (role, resources) in by_role {
-                agent.give_back(&resources);
-                self.allocated.subtract(&resources);
-                self.roles.unallocated(&role, &resources);
+            for h in agent.release_framework(key) {
+                self.allocated.subtract(&h.resources);
+                self.roles.unallocated(&h.role, &h.resources);
             }
         }
         let roles = &mut self.roles;
@@ -386,14 +449,13 @@ impl HierarchicalAllocator {
             id: id.clone(),
             available: total.clone(),
             total,
-            holdings: HashMap::new(),
-            allocated: Resources::new(),
+            holdings: Vec::new(),
             active: true,
         };
         self.add_total(&agent.total);
         let mut tracked = Vec::new();
         for (framework_id, role, resources) in used {
-            agent.hold(framework_id.as_str(), &role, &resources);
+            agent.add_used(framework_id.as_str(), &role, &resources);
             self.allocated.add(&resources);
             if self.frameworks.contains_key(framework_id.as_str()) {
                 tracked.push((framework_id.value, role, resources));
@@ -425,15 +487,12 @@ impl HierarchicalAllocator {
         if let Some(moved) = self.agents.get(index) {
             self.agent_index.insert(moved.id.clone(), index);
         }
-        for (framework, by_role) in &agent.holdings {
-            if !self.frameworks.contains_key(framework) {
-                continue;
-            }
-            for (role, resources) in by_role {
-                self.untrack_allocated(framework, role, resources);
+        for h in &agent.holdings {
+            self.allocated.subtract(&h.resources);
+            if self.frameworks.contains_key(&*h.framework) {
+                self.untrack_allocated(&h.framework, &h.role, &h.resources);
             }
         }
-        self.allocated.subtract(&agent.allocated);
         self.remove_total(&agent.total);
         for framework in self.frameworks.values_mut() {
             framework.filters.retain(|_, by_agent| {
@@ -463,7 +522,7 @@ impl HierarchicalAllocator {
             return;
         };
         let old = std::mem::replace(&mut agent.total, total.clone());
-        agent.available = agent.total.minus(&agent.allocated);
+        agent.recompute_available();
         self.remove_total(&old);
         self.add_total(&total);
     }
@@ -608,13 +667,13 @@ impl HierarchicalAllocator {
             while let Some(role_key) = roles.next_after(role_cursor.as_ref()) {
                 let role = role_key.name();
                 if let Some(sorter) = framework_sorters.get_mut(role) {
-                    if let Some(chosen) =
+                    if let Some((chosen, framework_id)) =
                         choose_framework(sorter, frameworks, role, agent, min, now)
                     {
-                        let (framework_id, offer) = chosen;
-                        agent.hold(framework_id.as_str(), role, &offer);
+                        let offer = agent.take_offer(role);
+                        agent.hold(chosen.shared_name(), role_key.shared_name(), &offer);
                         allocated.add(&offer);
-                        sorter.allocated(framework_id.as_str(), &offer);
+                        sorter.allocated(chosen.name(), &offer);
                         roles.allocated(role, &offer);
                         out.push(Allocation {
                             framework_id,
@@ -664,12 +723,9 @@ impl HierarchicalAllocator {
     /// What the framework holds on the agent, across its roles.
     pub fn held(&self, framework: &FrameworkId, agent: &AgentId) -> Resources {
         let mut out = Resources::new();
-        if let Some(by_role) = self
-            .agent(agent)
-            .and_then(|a| a.holdings.get(framework.as_str()))
-        {
-            for resources in by_role.values() {
-                add_into(&mut out, resources);
+        for h in self.agent(agent).iter().flat_map(|a| &a.holdings) {
+            if *h.framework == *framework.as_str() {
+                add_into(&mut out, &h.resources);
             }
         }
         out
@@ -778,8 +834,8 @@ impl HierarchicalAllocator {
 }
 
 /// The first framework of `role`, in DRF order, that may take what `agent`
-/// has for that role, with what it takes. Frameworks come out of the sorter
-/// only while active and unsuppressed, so only filters remain to check.
+/// has for that role. Frameworks come out of the sorter only while active
+/// and unsuppressed, so only filters remain to check.
 fn choose_framework(
     sorter: &mut DrfSorter,
     frameworks: &HashMap<String, Framework>,
@@ -787,16 +843,22 @@ fn choose_framework(
     agent: &Agent,
     min: &[Resources],
     now: Duration,
-) -> Option<(FrameworkId, Resources)> {
+) -> Option<(SortKey, FrameworkId)> {
     let mut cursor = sorter.next_after(None)?;
-    let offer = agent.available.allocatable_to(role);
-    if !allocatable(min, &offer) {
+    if !allocatable_to_role(min, &agent.available, role) {
         return None;
     }
+    // Built only if some framework has filters here: most have none.
+    let mut offer: Option<Resources> = None;
     loop {
         if let Some(framework) = frameworks.get(cursor.name()) {
-            if !framework.is_filtered(role, &agent.id, &offer, now) {
-                return Some((framework.id.clone(), offer));
+            let filtered = framework.has_filters(role, &agent.id) && {
+                let offer = offer.get_or_insert_with(|| agent.available.allocatable_to(role));
+                framework.is_filtered(role, &agent.id, offer, now)
+            };
+            if !filtered {
+                let id = framework.id.clone();
+                return Some((cursor, id));
             }
         }
         cursor = sorter.next_after(Some(&cursor))?;
@@ -806,24 +868,36 @@ fn choose_framework(
 /// Whether `resources` are worth an offer: they hold one of the `min` sets
 /// (by quantity, whatever the roles), or anything when `min` is empty.
 fn allocatable(min: &[Resources], resources: &Resources) -> bool {
-    if resources.is_empty() {
+    worth_offering(min, resources, |_| true)
+}
+
+/// Whether what `role` may be offered of `available` (its reservations and
+/// the unreserved part) is worth an offer; copies nothing.
+fn allocatable_to_role(min: &[Resources], available: &Resources, role: &str) -> bool {
+    worth_offering(min, available, |r| r.role == UNRESERVED || r.role == role)
+}
+
+fn worth_offering(
+    min: &[Resources],
+    resources: &Resources,
+    keep: impl Fn(&Resource) -> bool,
+) -> bool {
+    if !resources.iter().any(&keep) {
         return false;
     }
     min.is_empty()
         || min.iter().any(|set| {
-            set.iter()
-                .all(|need| quantity(resources, &need.name) >= amount(&need.value))
+            set.iter().all(|need| {
+                // Quantities by name across roles: a scalar's value, the
+                // number of ports in ranges, the number of items in a set.
+                let have: f64 = resources
+                    .iter()
+                    .filter(|r| r.name == need.name && keep(r))
+                    .map(|r| amount(&r.value))
+                    .sum();
+                have >= amount(&need.value)
+            })
         })
-}
-
-/// The amount of `name` in `resources` across roles: a scalar's value, the
-/// number of ports in ranges, the number of items in a set.
-fn quantity(resources: &Resources, name: &str) -> f64 {
-    resources
-        .iter()
-        .filter(|r| r.name == name)
-        .map(|r| amount(&r.value))
-        .sum()
 }
 
 fn amount(value: &Value) -> f64 {
