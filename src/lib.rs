@@ -21,6 +21,7 @@
 //! | `src/launcher/executor.cpp` (command executor), `MesosExecutorDriver` | [`executor`] |
 //! | `MesosSchedulerDriver`, `mesos-execute` | [`scheduler`] |
 //! | `src/master/http.cpp`, `src/slave/http.cpp`, `src/common/http.cpp` | `master::http`, `agent::http`, [`model`] |
+//! | `src/files/files.cpp` | [`files`] |
 //! | stout flags | [`flags`] |
 //! | `src/master/main.cpp`, `src/slave/main.cpp`, `src/local/` | `src/bin/*`, [`run`], [`daemon`] |
 
@@ -28,6 +29,7 @@ pub mod agent;
 pub mod allocator;
 pub mod daemon;
 pub mod executor;
+pub mod files;
 pub mod flags;
 pub mod master;
 pub mod model;

@@ -119,6 +119,7 @@ pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result
         attributes,
         id: None,
     };
+    serve_sandboxes(node, flags.work_dir.join("slaves"))?;
     let id = id.unwrap_or_else(|| node.generate_id("slave"));
     let agent = node
         .spawn(id, Agent::new(flags, info, master))
@@ -128,4 +129,19 @@ pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result
         address,
         pid: agent.pid().clone(),
     })
+}
+
+/// Makes the node's `files` process (spawned on first use) serve `dir`.
+fn serve_sandboxes(node: &Node, dir: std::path::PathBuf) -> Result<(), String> {
+    use crate::files::{AddRoot, Files, FILES_ID};
+    let files = match node.lookup(FILES_ID) {
+        Some(pid) => pid,
+        None => node
+            .spawn(FILES_ID, Files::new())
+            .map_err(|e| e.to_string())?
+            .pid()
+            .clone(),
+    };
+    node.send_local(&files, &files, AddRoot(dir));
+    Ok(())
 }

@@ -68,13 +68,75 @@ fn mesos_execute_runs_echo_hi_to_finished_with_hi_in_the_sandbox() {
     let runs = sandbox.parent().and_then(|p| p.parent()).expect("runs dir");
     assert!(runs.join("latest").join("stdout").exists());
 
+    // The sandbox through /files, and nothing outside the sandboxes.
+    let dir_q = sandbox.parent().expect("sandbox dir").display().to_string();
+    let (status, body) = common::http_get(&cluster.address, &format!("/files/browse?path={dir_q}"));
+    assert_eq!(status, 200, "{body}");
+    let listing: serde_json::Value = serde_json::from_str(&body).expect("browse JSON");
+    let entry = listing
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|e| e["path"].as_str().is_some_and(|p| p.ends_with("/stdout")))
+        })
+        .expect("stdout listed");
+    for key in ["nlink", "size", "mtime", "mode", "uid", "gid"] {
+        assert!(entry.get(key).is_some(), "{key} missing in {entry}");
+    }
+    let file_q = sandbox.display().to_string();
+    let (status, body) = common::http_get(
+        &cluster.address,
+        &format!("/files/read?path={file_q}&offset=0"),
+    );
+    assert_eq!(status, 200);
+    let read: serde_json::Value = serde_json::from_str(&body).expect("read JSON");
+    assert!(
+        read["data"].as_str().is_some_and(|d| d.contains("hi")),
+        "{body}"
+    );
+    assert_eq!(read["offset"], 0);
+    let (_, body) = common::http_get(
+        &cluster.address,
+        &format!("/files/read?path={file_q}&offset=-1"),
+    );
+    let size: serde_json::Value = serde_json::from_str(&body).expect("size JSON");
+    assert_eq!(size["data"], "");
+    assert!(size["offset"].as_u64().is_some_and(|n| n >= 3));
+    let (status, body) =
+        common::http_get(&cluster.address, &format!("/files/download?path={file_q}"));
+    assert_eq!(status, 200);
+    assert!(body.contains("hi"));
+    for (path, expected) in [
+        ("/files/read?path=/etc/passwd&offset=0".to_string(), 403),
+        (
+            format!(
+                "/files/read?path={dir_q}/{}etc/passwd&offset=0",
+                "../".repeat(30)
+            ),
+            403,
+        ),
+        (format!("/files/browse?path={dir_q}/nonexistent"), 404),
+        ("/files/browse".to_string(), 400),
+        (format!("/files/read?path={file_q}&offset=x"), 400),
+    ] {
+        assert_eq!(
+            common::http_get(&cluster.address, &path).0,
+            expected,
+            "{path}"
+        );
+    }
+
     // The metrics operators watch, every value a number.
     let (status, body) = common::http_get(&cluster.address, "/metrics/snapshot");
     assert_eq!(status, 200);
     let metrics: serde_json::Value = serde_json::from_str(&body).expect("metrics JSON");
     let m = metrics.as_object().expect("a flat object");
     assert!(m.values().all(|v| v.is_number()), "{body}");
-    let get = |k: &str| m.get(k).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("no {k} in {body}"));
+    let get = |k: &str| {
+        m.get(k)
+            .and_then(|v| v.as_f64())
+            .unwrap_or_else(|| panic!("no {k} in {body}"))
+    };
     assert_eq!(get("master/elected"), 1.0);
     assert_eq!(get("master/slaves_active"), 1.0);
     assert_eq!(get("master/tasks_finished"), 1.0);

@@ -362,6 +362,17 @@ impl Node {
         self.send_unfiltered(from, to, message);
     }
 
+    /// Delivers a message that has no wire name to a process on this node
+    /// (libprocess's `dispatch`). A pid on another node is refused.
+    pub fn send_local<M: Send + 'static>(&self, from: &Pid, to: &Pid, message: M) {
+        if to.address() == self.inner.address {
+            self.deliver_local(from, to, message);
+        } else {
+            self.inner.stats.unknown_process.inc();
+            tracing::warn!(%to, "a local-only message cannot go to another node");
+        }
+    }
+
     fn send_unfiltered<M: wire::Message>(&self, from: &Pid, to: &Pid, message: M) {
         if to.address() == self.inner.address {
             self.deliver_local(from, to, message);

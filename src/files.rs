@@ -1,0 +1,280 @@
+//! The `files` process: `/files/browse`, `/files/read` and
+//! `/files/download` over the agents' sandboxes (Mesos's `src/files/`).
+//!
+//! Only paths inside a served root (an agent's `<work_dir>/slaves`) are
+//! answered; a path is resolved (symlinks included) before the check, so
+//! `..` or a link cannot lead outside. Outside a root: 403; missing: 404;
+//! a bad query: 400, each with a one-line reason.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use actors::http::{with_jsonp, Response, StatusCode};
+use actors::{Cx, Handle, Install, Pid, Process, Reply, Request};
+use serde_json::json;
+
+/// The process id Mesos gives this process.
+pub const FILES_ID: &str = "files";
+
+/// Most bytes one `/files/read` returns (16 pages, as Mesos).
+pub const MAX_READ: u64 = 16 * 4096;
+
+#[derive(Default)]
+pub struct Files {
+    /// Canonical directories whose contents may be served.
+    roots: Vec<PathBuf>,
+}
+
+/// Serve another root (an agent's sandboxes).
+pub struct AddRoot(pub PathBuf);
+
+impl Files {
+    pub fn new() -> Files {
+        Files::default()
+    }
+
+    /// The canonical form of `path` if it lies within a root.
+    fn resolve(&self, path: &str) -> Result<PathBuf, Response> {
+        if path.is_empty() {
+            return Err(Response::text(
+                StatusCode::BAD_REQUEST,
+                "Expecting 'path' in query",
+            ));
+        }
+        let real = std::fs::canonicalize(path).map_err(|_| {
+            Response::text(
+                StatusCode::NOT_FOUND,
+                format!("No such file or directory: '{path}'"),
+            )
+        })?;
+        if self.roots.iter().any(|root| real.starts_with(root)) {
+            Ok(real)
+        } else {
+            Err(Response::text(
+                StatusCode::FORBIDDEN,
+                format!("'{path}' is outside the sandboxes this agent serves"),
+            ))
+        }
+    }
+}
+
+impl Process for Files {
+    fn install(i: &mut Install<Self>) {
+        i.local::<AddRoot>()
+            .route("/browse", browse)
+            .route("/read", read)
+            .route("/read.json", read)
+            .route("/download", download)
+            .route("/download.json", download);
+    }
+}
+
+impl Handle<AddRoot> for Files {
+    fn handle(&mut self, AddRoot(dir): AddRoot, _: &Pid, _: &mut Cx<'_, Self>) {
+        let _ = std::fs::create_dir_all(&dir);
+        match std::fs::canonicalize(&dir) {
+            Ok(real) if !self.roots.contains(&real) => self.roots.push(real),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), "cannot serve files from this directory: {e}")
+            }
+        }
+    }
+}
+
+fn mode_string(mode: u32, is_dir: bool, is_link: bool) -> String {
+    let kind = if is_dir {
+        'd'
+    } else if is_link {
+        'l'
+    } else {
+        '-'
+    };
+    let mut s = String::with_capacity(10);
+    s.push(kind);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 0o7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}
+
+/// Names of users or groups by id, from `/etc/passwd` or `/etc/group`.
+fn names(file: &str) -> HashMap<u32, String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split(':');
+            let name = parts.next()?;
+            let id = parts.nth(1)?.parse().ok()?;
+            Some((id, name.to_owned()))
+        })
+        .collect()
+}
+
+fn file_info(
+    path: &Path,
+    users: &HashMap<u32, String>,
+    groups: &HashMap<u32, String>,
+) -> Option<serde_json::Value> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    let uid = meta.uid();
+    let gid = meta.gid();
+    Some(json!({
+        "path": path.display().to_string(),
+        "nlink": meta.nlink(),
+        "size": meta.size(),
+        "mtime": meta.mtime(),
+        "mode": mode_string(meta.permissions().mode(), meta.is_dir(), meta.file_type().is_symlink()),
+        "uid": users.get(&uid).cloned().unwrap_or_else(|| uid.to_string()),
+        "gid": groups.get(&gid).cloned().unwrap_or_else(|| gid.to_string()),
+    }))
+}
+
+fn browse(files: &mut Files, req: Request, _: &mut Cx<'_, Files>) -> Reply {
+    let path = match files.resolve(req.query("path").unwrap_or("")) {
+        Ok(p) => p,
+        Err(r) => return Reply::Now(r),
+    };
+    let users = names("/etc/passwd");
+    let groups = names("/etc/group");
+    let entries = if path.is_dir() {
+        let mut list: Vec<PathBuf> = match std::fs::read_dir(&path) {
+            Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+            Err(e) => {
+                return Reply::Now(Response::text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("Cannot list '{}': {e}", path.display()),
+                ))
+            }
+        };
+        list.sort();
+        list.iter()
+            .filter_map(|p| file_info(p, &users, &groups))
+            .collect::<Vec<_>>()
+    } else {
+        file_info(&path, &users, &groups).into_iter().collect()
+    };
+    Reply::Now(with_jsonp(
+        serde_json::Value::Array(entries).to_string(),
+        &req.query,
+    ))
+}
+
+fn parse_number(req: &Request, key: &str) -> Result<Option<i64>, Response> {
+    match req.query(key) {
+        None => Ok(None),
+        Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+            Response::text(
+                StatusCode::BAD_REQUEST,
+                format!("Failed to parse {key}: '{v}' is not a number"),
+            )
+        }),
+    }
+}
+
+fn read(files: &mut Files, req: Request, _: &mut Cx<'_, Files>) -> Reply {
+    let answer = (|| -> Result<Response, Response> {
+        let path = files.resolve(req.query("path").unwrap_or(""))?;
+        if path.is_dir() {
+            return Err(Response::text(
+                StatusCode::BAD_REQUEST,
+                "Cannot read a directory",
+            ));
+        }
+        let offset = parse_number(&req, "offset")?.unwrap_or(-1);
+        let length = parse_number(&req, "length")?.unwrap_or(-1);
+        if offset < -1 || length < -1 {
+            return Err(Response::text(
+                StatusCode::BAD_REQUEST,
+                "Negative offset or length",
+            ));
+        }
+        let mut file = std::fs::File::open(&path).map_err(|e| {
+            Response::text(
+                StatusCode::NOT_FOUND,
+                format!("Cannot open '{}': {e}", path.display()),
+            )
+        })?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // offset -1 asks only for the size (Mesos's convention).
+        if offset == -1 {
+            return Ok(with_jsonp(
+                json!({"data": "", "offset": size}).to_string(),
+                &req.query,
+            ));
+        }
+        let offset = (offset as u64).min(size);
+        let wanted = if length == -1 {
+            size - offset
+        } else {
+            length as u64
+        };
+        let wanted = wanted.min(MAX_READ).min(size - offset);
+        let mut buf = vec![0u8; wanted as usize];
+        file.seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_exact(&mut buf))
+            .map_err(|e| {
+                Response::text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("Cannot read '{}': {e}", path.display()),
+                )
+            })?;
+        let data = String::from_utf8_lossy(&buf);
+        Ok(with_jsonp(
+            json!({"data": data, "offset": offset}).to_string(),
+            &req.query,
+        ))
+    })();
+    Reply::Now(answer.unwrap_or_else(|r| r))
+}
+
+fn download(files: &mut Files, req: Request, _: &mut Cx<'_, Files>) -> Reply {
+    let path = match files.resolve(req.query("path").unwrap_or("")) {
+        Ok(p) if p.is_dir() => {
+            return Reply::Now(Response::text(
+                StatusCode::BAD_REQUEST,
+                "Cannot download a directory",
+            ))
+        }
+        Ok(p) => p,
+        Err(r) => return Reply::Now(r),
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Reply::Now(
+                Response::new(StatusCode::OK, bytes)
+                    .with_header("Content-Type", "application/octet-stream")
+                    .with_header(
+                        "Content-Disposition",
+                        &format!("attachment; filename={name}"),
+                    ),
+            )
+        }
+        Err(e) => Reply::Now(Response::text(
+            StatusCode::NOT_FOUND,
+            format!("Cannot read '{}': {e}", path.display()),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_render_as_ls_does() {
+        assert_eq!(mode_string(0o755, false, false), "-rwxr-xr-x");
+        assert_eq!(mode_string(0o700, true, false), "drwx------");
+        assert_eq!(mode_string(0o644, false, true), "lrw-r--r--");
+    }
+}
