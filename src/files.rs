@@ -21,6 +21,31 @@ pub const FILES_ID: &str = "files";
 /// Most bytes one `/files/read` returns (16 pages, as Mesos).
 pub const MAX_READ: u64 = 16 * 4096;
 
+/// Why a request was refused; turned into a response in one place.
+#[derive(Debug, thiserror::Error)]
+enum FilesError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<FilesError> for Response {
+    fn from(e: FilesError) -> Response {
+        let status = match e {
+            FilesError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            FilesError::Forbidden(_) => StatusCode::FORBIDDEN,
+            FilesError::NotFound(_) => StatusCode::NOT_FOUND,
+            FilesError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Response::text(status, e.to_string())
+    }
+}
+
 #[derive(Default)]
 pub struct Files {
     /// Canonical directories whose contents may be served.
@@ -36,26 +61,18 @@ impl Files {
     }
 
     /// The canonical form of `path` if it lies within a root.
-    fn resolve(&self, path: &str) -> Result<PathBuf, Response> {
+    fn resolve(&self, path: &str) -> Result<PathBuf, FilesError> {
         if path.is_empty() {
-            return Err(Response::text(
-                StatusCode::BAD_REQUEST,
-                "Expecting 'path' in query",
-            ));
+            return Err(FilesError::BadRequest("Expecting 'path' in query".into()));
         }
-        let real = std::fs::canonicalize(path).map_err(|_| {
-            Response::text(
-                StatusCode::NOT_FOUND,
-                format!("No such file or directory: '{path}'"),
-            )
-        })?;
+        let real = std::fs::canonicalize(path)
+            .map_err(|_| FilesError::NotFound(format!("No such file or directory: '{path}'")))?;
         if self.roots.iter().any(|root| real.starts_with(root)) {
             Ok(real)
         } else {
-            Err(Response::text(
-                StatusCode::FORBIDDEN,
-                format!("'{path}' is outside the sandboxes this agent serves"),
-            ))
+            Err(FilesError::Forbidden(format!(
+                "'{path}' is outside the sandboxes this agent serves"
+            )))
         }
     }
 }
@@ -137,22 +154,19 @@ fn file_info(
 }
 
 fn browse(files: &mut Files, req: Request, _: &mut Cx<'_, Files>) -> Reply {
-    let path = match files.resolve(req.query("path").unwrap_or("")) {
-        Ok(p) => p,
-        Err(r) => return Reply::Now(r),
-    };
+    Reply::Now(browse_json(files, &req).unwrap_or_else(Response::from))
+}
+
+fn browse_json(files: &Files, req: &Request) -> Result<Response, FilesError> {
+    let path = files.resolve(req.query("path").unwrap_or(""))?;
     let users = names("/etc/passwd");
     let groups = names("/etc/group");
     let entries = if path.is_dir() {
-        let mut list: Vec<PathBuf> = match std::fs::read_dir(&path) {
-            Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
-            Err(e) => {
-                return Reply::Now(Response::text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("Cannot list '{}': {e}", path.display()),
-                ))
-            }
-        };
+        let mut list: Vec<PathBuf> = std::fs::read_dir(&path)
+            .map_err(|e| FilesError::Internal(format!("Cannot list '{}': {e}", path.display())))?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         list.sort();
         list.iter()
             .filter_map(|p| file_info(p, &users, &groups))
@@ -160,111 +174,84 @@ fn browse(files: &mut Files, req: Request, _: &mut Cx<'_, Files>) -> Reply {
     } else {
         file_info(&path, &users, &groups).into_iter().collect()
     };
-    Reply::Now(with_jsonp(
+    Ok(with_jsonp(
         serde_json::Value::Array(entries).to_string(),
         &req.query,
     ))
 }
 
-fn parse_number(req: &Request, key: &str) -> Result<Option<i64>, Response> {
+fn parse_number(req: &Request, key: &str) -> Result<Option<i64>, FilesError> {
     match req.query(key) {
         None => Ok(None),
         Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-            Response::text(
-                StatusCode::BAD_REQUEST,
-                format!("Failed to parse {key}: '{v}' is not a number"),
-            )
+            FilesError::BadRequest(format!("Failed to parse {key}: '{v}' is not a number"))
         }),
     }
 }
 
 fn read(files: &mut Files, req: Request, _: &mut Cx<'_, Files>) -> Reply {
-    let answer = (|| -> Result<Response, Response> {
-        let path = files.resolve(req.query("path").unwrap_or(""))?;
-        if path.is_dir() {
-            return Err(Response::text(
-                StatusCode::BAD_REQUEST,
-                "Cannot read a directory",
-            ));
-        }
-        let offset = parse_number(&req, "offset")?.unwrap_or(-1);
-        let length = parse_number(&req, "length")?.unwrap_or(-1);
-        if offset < -1 || length < -1 {
-            return Err(Response::text(
-                StatusCode::BAD_REQUEST,
-                "Negative offset or length",
-            ));
-        }
-        let mut file = std::fs::File::open(&path).map_err(|e| {
-            Response::text(
-                StatusCode::NOT_FOUND,
-                format!("Cannot open '{}': {e}", path.display()),
-            )
-        })?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        // offset -1 asks only for the size (Mesos's convention).
-        if offset == -1 {
-            return Ok(with_jsonp(
-                json!({"data": "", "offset": size}).to_string(),
-                &req.query,
-            ));
-        }
-        let offset = (offset as u64).min(size);
-        let wanted = if length == -1 {
-            size - offset
-        } else {
-            length as u64
-        };
-        let wanted = wanted.min(MAX_READ).min(size - offset);
-        let mut buf = vec![0u8; wanted as usize];
-        file.seek(SeekFrom::Start(offset))
-            .and_then(|_| file.read_exact(&mut buf))
-            .map_err(|e| {
-                Response::text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("Cannot read '{}': {e}", path.display()),
-                )
-            })?;
-        let data = String::from_utf8_lossy(&buf);
-        Ok(with_jsonp(
-            json!({"data": data, "offset": offset}).to_string(),
+    Reply::Now(read_json(files, &req).unwrap_or_else(Response::from))
+}
+
+fn read_json(files: &Files, req: &Request) -> Result<Response, FilesError> {
+    let path = files.resolve(req.query("path").unwrap_or(""))?;
+    if path.is_dir() {
+        return Err(FilesError::BadRequest("Cannot read a directory".into()));
+    }
+    let offset = parse_number(req, "offset")?.unwrap_or(-1);
+    let length = parse_number(req, "length")?.unwrap_or(-1);
+    if offset < -1 || length < -1 {
+        return Err(FilesError::BadRequest("Negative offset or length".into()));
+    }
+    let mut file = std::fs::File::open(&path)
+        .map_err(|e| FilesError::NotFound(format!("Cannot open '{}': {e}", path.display())))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // offset -1 asks only for the size (Mesos's convention).
+    if offset == -1 {
+        return Ok(with_jsonp(
+            json!({"data": "", "offset": size}).to_string(),
             &req.query,
-        ))
-    })();
-    Reply::Now(answer.unwrap_or_else(|r| r))
+        ));
+    }
+    let offset = (offset as u64).min(size);
+    let wanted = if length == -1 {
+        size - offset
+    } else {
+        length as u64
+    };
+    let wanted = wanted.min(MAX_READ).min(size - offset);
+    let mut buf = vec![0u8; wanted as usize];
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(&mut buf))
+        .map_err(|e| FilesError::Internal(format!("Cannot read '{}': {e}", path.display())))?;
+    let data = String::from_utf8_lossy(&buf);
+    Ok(with_jsonp(
+        json!({"data": data, "offset": offset}).to_string(),
+        &req.query,
+    ))
 }
 
 fn download(files: &mut Files, req: Request, _: &mut Cx<'_, Files>) -> Reply {
-    let path = match files.resolve(req.query("path").unwrap_or("")) {
-        Ok(p) if p.is_dir() => {
-            return Reply::Now(Response::text(
-                StatusCode::BAD_REQUEST,
-                "Cannot download a directory",
-            ))
-        }
-        Ok(p) => p,
-        Err(r) => return Reply::Now(r),
-    };
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Reply::Now(
-                Response::new(StatusCode::OK, bytes)
-                    .with_header("Content-Type", "application/octet-stream")
-                    .with_header(
-                        "Content-Disposition",
-                        &format!("attachment; filename={name}"),
-                    ),
-            )
-        }
-        Err(e) => Reply::Now(Response::text(
-            StatusCode::NOT_FOUND,
-            format!("Cannot read '{}': {e}", path.display()),
-        )),
+    Reply::Now(download_bytes(files, &req).unwrap_or_else(Response::from))
+}
+
+fn download_bytes(files: &Files, req: &Request) -> Result<Response, FilesError> {
+    let path = files.resolve(req.query("path").unwrap_or(""))?;
+    if path.is_dir() {
+        return Err(FilesError::BadRequest("Cannot download a directory".into()));
     }
+    let bytes = std::fs::read(&path)
+        .map_err(|e| FilesError::NotFound(format!("Cannot read '{}': {e}", path.display())))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Response::new(StatusCode::OK, bytes)
+        .with_header("Content-Type", "application/octet-stream")
+        .with_header(
+            "Content-Disposition",
+            &format!("attachment; filename={name}"),
+        ))
 }
 
 #[cfg(test)]
