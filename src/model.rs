@@ -3,123 +3,237 @@
 //! `"[a-b, c-d]"` for ranges, `"{x, y}"` for sets) with cpus, gpus, mem and
 //! disk always present; attributes as name -> value; ids flattened to
 //! strings; times as float seconds.
+//!
+//! The models are `Serialize` views borrowing the state, so a large
+//! document (`/master/state` of a big cluster) is written straight into
+//! its output without building a tree of values first.
 
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 use wire::mesos::{Attribute, AttributeValue, Task, TaskStatus};
 use wire::resources::{format_ranges, Resources, Value as RValue};
 
-/// Mesos's resources object.
-pub fn resources(r: &Resources) -> Value {
-    let mut out = Map::new();
-    for name in ["cpus", "gpus", "mem", "disk"] {
-        out.insert(name.into(), json!(0.0));
-    }
-    // Sum scalars across roles; ranges and sets merge by name.
-    let mut ranges: std::collections::BTreeMap<String, Vec<(u64, u64)>> = Default::default();
-    let mut sets: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for res in r.iter() {
-        match &res.value {
-            RValue::Scalar(_) => {
-                out.insert(res.name.clone(), json!(r.scalar(&res.name)));
-            }
-            RValue::Ranges(x) => ranges
-                .entry(res.name.clone())
-                .or_default()
-                .extend(x.iter().copied()),
-            RValue::Set(x) => sets
-                .entry(res.name.clone())
-                .or_default()
-                .extend(x.iter().cloned()),
+/// Kinds Mesos always writes, zero when absent.
+const ALWAYS: [&str; 4] = ["cpus", "gpus", "mem", "disk"];
+
+/// Mesos's resources object (scalars summed across roles).
+pub struct ResourcesJson<'a>(pub &'a Resources);
+
+impl Serialize for ResourcesJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut map = s.serialize_map(None)?;
+        for name in ALWAYS {
+            map.serialize_entry(name, &r.scalar(name))?;
         }
+        let mut done: Vec<&str> = Vec::new();
+        for res in r.iter() {
+            let name = res.name.as_str();
+            if ALWAYS.contains(&name) || done.contains(&name) {
+                continue;
+            }
+            done.push(name);
+            match &res.value {
+                RValue::Scalar(_) => map.serialize_entry(name, &r.scalar(name))?,
+                RValue::Ranges(_) => {
+                    let mut all: Vec<(u64, u64)> = r
+                        .iter()
+                        .filter(|x| x.name == name)
+                        .filter_map(|x| match &x.value {
+                            RValue::Ranges(v) => Some(v.iter().copied()),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect();
+                    all.sort_unstable();
+                    map.serialize_entry(name, &format_ranges(&all))?;
+                }
+                RValue::Set(_) => {
+                    let items: Vec<&str> = r
+                        .iter()
+                        .filter(|x| x.name == name)
+                        .filter_map(|x| match &x.value {
+                            RValue::Set(v) => Some(v.iter().map(String::as_str)),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect();
+                    map.serialize_entry(name, &format!("{{{}}}", items.join(", ")))?;
+                }
+            }
+        }
+        map.end()
     }
-    for (name, mut x) in ranges {
-        x.sort_unstable();
-        out.insert(name, json!(format_ranges(&x)));
-    }
-    for (name, x) in sets {
-        out.insert(name, json!(format!("{{{}}}", x.join(", "))));
-    }
-    Value::Object(out)
 }
 
-/// Resources split by role: role -> resources object, for reserved ones.
-pub fn reserved_resources(r: &Resources) -> Value {
-    let mut by_role: std::collections::BTreeMap<String, Resources> = Default::default();
-    for res in r.iter().filter(|x| x.role != "*") {
-        let _ = by_role
-            .entry(res.role.clone())
-            .or_default()
-            .add(res.clone());
+/// Reserved resources by role: role -> resources object.
+pub struct ReservedJson<'a>(pub &'a Resources);
+
+impl Serialize for ReservedJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut roles: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|x| x.role != "*")
+            .map(|x| x.role.as_str())
+            .collect();
+        roles.sort_unstable();
+        roles.dedup();
+        let mut map = s.serialize_map(Some(roles.len()))?;
+        for role in roles {
+            map.serialize_entry(role, &ResourcesJson(&of_role(self.0, |r| r == role)))?;
+        }
+        map.end()
     }
-    Value::Object(
-        by_role
-            .into_iter()
-            .map(|(role, r)| (role, resources(&r)))
-            .collect(),
-    )
 }
 
-/// The unreserved part.
-pub fn unreserved_resources(r: &Resources) -> Value {
+/// The unreserved part, as a resources object.
+pub struct UnreservedJson<'a>(pub &'a Resources);
+
+impl Serialize for UnreservedJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.iter().all(|x| x.role == "*") {
+            return ResourcesJson(self.0).serialize(s);
+        }
+        ResourcesJson(&of_role(self.0, |r| r == "*")).serialize(s)
+    }
+}
+
+fn of_role(r: &Resources, keep: impl Fn(&str) -> bool) -> Resources {
     let mut out = Resources::new();
-    for res in r.iter().filter(|x| x.role == "*") {
+    for res in r.iter().filter(|x| keep(&x.role)) {
+        // Entries of one role never clash in kind.
         let _ = out.add(res.clone());
     }
-    resources(&out)
+    out
+}
+
+/// Attributes as name -> value.
+pub struct AttributesJson<'a>(pub &'a [Attribute]);
+
+impl Serialize for AttributesJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for a in self.0 {
+            match &a.value {
+                AttributeValue::Scalar(n) => map.serialize_entry(&a.name, n)?,
+                AttributeValue::Ranges(r) => map.serialize_entry(&a.name, &format_ranges(r))?,
+                AttributeValue::Set(x) => {
+                    map.serialize_entry(&a.name, &format!("{{{}}}", x.join(", ")))?
+                }
+                AttributeValue::Text(t) => map.serialize_entry(&a.name, t)?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// One entry of a task's `statuses`.
+pub struct StatusJson<'a>(pub &'a TaskStatus);
+
+impl Serialize for StatusJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let st = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("state", st.state.name())?;
+        map.serialize_entry("timestamp", &st.timestamp)?;
+        if let Some(h) = st.healthy {
+            map.serialize_entry("healthy", &h)?;
+        }
+        map.end()
+    }
+}
+
+/// A task as `/master/state`, `/master/tasks` and the agent's `/state`
+/// write it.
+pub struct TaskJson<'a>(pub &'a Task);
+
+impl Serialize for TaskJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", &t.task_id.value)?;
+        map.serialize_entry("name", &t.name)?;
+        map.serialize_entry("framework_id", &t.framework_id.value)?;
+        map.serialize_entry(
+            "executor_id",
+            t.executor_id
+                .as_ref()
+                .map(|e| e.value.as_str())
+                .unwrap_or(""),
+        )?;
+        map.serialize_entry("slave_id", &t.agent_id.value)?;
+        map.serialize_entry("state", t.state.name())?;
+        map.serialize_entry("resources", &ResourcesJson(&t.resources))?;
+        map.serialize_entry("role", &t.role)?;
+        map.serialize_entry("statuses", &Seq(t.statuses.iter().map(StatusJson)))?;
+        map.end()
+    }
+}
+
+/// Serializes an iterator as a JSON array without collecting it. The
+/// iterator is cloned, so it must be cheap to clone (borrowing iterators).
+pub struct Seq<I>(pub I);
+
+impl<I> Serialize for Seq<I>
+where
+    I: Iterator + Clone,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for item in self.0.clone() {
+            seq.serialize_element(&item)?;
+        }
+        seq.end()
+    }
+}
+
+/// A view as a JSON value, for documents small enough not to matter.
+pub fn to_value(view: impl Serialize) -> Value {
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+pub fn resources(r: &Resources) -> Value {
+    to_value(ResourcesJson(r))
+}
+
+pub fn reserved_resources(r: &Resources) -> Value {
+    to_value(ReservedJson(r))
+}
+
+pub fn unreserved_resources(r: &Resources) -> Value {
+    to_value(UnreservedJson(r))
 }
 
 pub fn attributes(attrs: &[Attribute]) -> Value {
-    let mut out = Map::new();
-    for a in attrs {
-        let v = match &a.value {
-            AttributeValue::Scalar(n) => json!(n),
-            AttributeValue::Ranges(r) => json!(format_ranges(r)),
-            AttributeValue::Set(s) => json!(format!("{{{}}}", s.join(", "))),
-            AttributeValue::Text(t) => json!(t),
-        };
-        out.insert(a.name.clone(), v);
-    }
-    Value::Object(out)
-}
-
-pub fn task_status(s: &TaskStatus) -> Value {
-    let mut v = json!({
-        "state": s.state.name(),
-        "timestamp": s.timestamp,
-    });
-    if let Some(h) = s.healthy {
-        v["healthy"] = json!(h);
-    }
-    v
+    to_value(AttributesJson(attrs))
 }
 
 pub fn task(t: &Task) -> Value {
-    json!({
-        "id": t.task_id.value,
-        "name": t.name,
-        "framework_id": t.framework_id.value,
-        "executor_id": t.executor_id.as_ref().map(|e| e.value.clone()).unwrap_or_default(),
-        "slave_id": t.agent_id.value,
-        "state": t.state.name(),
-        "resources": resources(&t.resources),
-        "role": t.role,
-        "statuses": t.statuses.iter().map(task_status).collect::<Vec<_>>(),
-    })
+    to_value(TaskJson(t))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn resources_render_as_mesos_does() {
-        let r = Resources::parse("cpus:2;mem:1024;ports:[31000-32000];cpus(web):1", "*").unwrap();
+        let r = Resources::parse(
+            "cpus:2;mem:1024;ports:[31000-32000];cpus(web):1;zones:{a,b}",
+            "*",
+        )
+        .unwrap();
         let v = resources(&r);
         assert_eq!(v["cpus"], json!(3.0));
         assert_eq!(v["mem"], json!(1024.0));
         assert_eq!(v["gpus"], json!(0.0));
         assert_eq!(v["disk"], json!(0.0));
         assert_eq!(v["ports"], json!("[31000-32000]"));
+        assert_eq!(v["zones"], json!("{a, b}"));
         assert_eq!(reserved_resources(&r)["web"]["cpus"], json!(1.0));
         assert_eq!(unreserved_resources(&r)["cpus"], json!(2.0));
     }

@@ -4,13 +4,16 @@
 
 use actors::http::{with_jsonp, Response, StatusCode};
 use actors::{Cx, Install, Reply, Request};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use wire::mesos::VERSION;
 use wire::resources::Resources;
+use wire::task::TaskState;
 
 use super::process::Master;
 use super::state::{AgentRecord, FrameworkRecord};
-use crate::model;
+use crate::model::{self, Seq};
 
 pub fn install(i: &mut Install<Master>) {
     i.route("/health", |_, _, _| {
@@ -39,128 +42,241 @@ pub fn version() -> Value {
     })
 }
 
-fn agent_json(a: &AgentRecord) -> Value {
-    json!({
-        "id": a.id.value,
-        "pid": a.pid,
-        "hostname": a.info.hostname,
-        "port": a.info.port,
-        "attributes": model::attributes(&a.info.attributes),
-        "registered_time": a.registered_time,
-        "reregistered_time": a.reregistered_time,
-        "resources": model::resources(&a.info.resources),
-        "used_resources": model::resources(&a.used),
-        "offered_resources": model::resources(&a.offered),
-        "reserved_resources": model::reserved_resources(&a.info.resources),
-        "unreserved_resources": model::unreserved_resources(&a.info.resources),
-        "active": a.active,
-        "deactivated": false,
-        "version": a.version,
-        "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"],
-    })
+/// An agent as `/master/slaves` and `/master/state` write it.
+struct AgentJson<'a>(&'a AgentRecord);
+
+impl Serialize for AgentJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", &a.id.value)?;
+        map.serialize_entry("pid", &a.pid)?;
+        map.serialize_entry("hostname", &a.info.hostname)?;
+        map.serialize_entry("port", &a.info.port)?;
+        map.serialize_entry("attributes", &model::AttributesJson(&a.info.attributes))?;
+        map.serialize_entry("registered_time", &a.registered_time)?;
+        if let Some(t) = a.reregistered_time {
+            map.serialize_entry("reregistered_time", &t)?;
+        }
+        map.serialize_entry("resources", &model::ResourcesJson(&a.info.resources))?;
+        map.serialize_entry("used_resources", &model::ResourcesJson(&a.used))?;
+        map.serialize_entry("offered_resources", &model::ResourcesJson(&a.offered))?;
+        map.serialize_entry(
+            "reserved_resources",
+            &model::ReservedJson(&a.info.resources),
+        )?;
+        map.serialize_entry(
+            "unreserved_resources",
+            &model::UnreservedJson(&a.info.resources),
+        )?;
+        map.serialize_entry("active", &a.active)?;
+        map.serialize_entry("deactivated", &false)?;
+        map.serialize_entry("version", &a.version)?;
+        map.serialize_entry("capabilities", &AGENT_CAPABILITIES)?;
+        map.end()
+    }
 }
 
-fn framework_json(f: &FrameworkRecord, master: &Master) -> Value {
-    let used: Resources = f
-        .tasks
-        .values()
-        .filter(|t| !t.state.is_terminal())
-        .fold(Resources::new(), |acc, t| acc.plus(&t.resources));
-    let offers: Vec<&wire::mesos::Offer> = f
-        .offers
-        .iter()
-        .filter_map(|id| master.state().offers.get(id))
-        .collect();
-    let offered = offers
-        .iter()
-        .fold(Resources::new(), |acc, o| acc.plus(&o.resources));
-    let mut v = json!({
-        "id": f.id.value,
-        "name": f.info.name,
-        "user": f.info.user,
-        "hostname": f.info.hostname.clone().unwrap_or_default(),
-        "webui_url": f.info.webui_url.clone().unwrap_or_default(),
-        "failover_timeout": f.info.failover_timeout,
-        "checkpoint": f.info.checkpoint,
-        "capabilities": f.info.capabilities,
-        "active": f.active,
-        "connected": f.connected,
-        "recovered": f.pid.is_none(),
-        "registered_time": f.registered_time,
-        "unregistered_time": f.unregistered_time.unwrap_or(0.0),
-        "used_resources": model::resources(&used),
-        "offered_resources": model::resources(&offered),
-        "resources": model::resources(&used.plus(&offered)),
-        "tasks": f.tasks.values().filter(|t| t.state != wire::task::TaskState::Unreachable).map(model::task).collect::<Vec<_>>(),
-        "unreachable_tasks": f.tasks.values().filter(|t| t.state == wire::task::TaskState::Unreachable).map(model::task).collect::<Vec<_>>(),
-        "completed_tasks": f.completed_tasks.iter().map(model::task).collect::<Vec<_>>(),
-        "offers": offers.iter().map(|o| json!({
-            "id": o.id.value,
-            "framework_id": o.framework_id.value,
-            "slave_id": o.agent_id.value,
-            "allocation_info": {"role": o.role},
-            "resources": model::resources(&o.resources),
-        })).collect::<Vec<_>>(),
-        "executors": [],
-        "offer_constraints": {},
-    });
-    if let Some(pid) = &f.pid {
-        v["pid"] = json!(pid);
+const AGENT_CAPABILITIES: [&str; 3] = ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"];
+
+/// An outstanding offer inside a framework object.
+struct OfferJson<'a>(&'a wire::mesos::Offer);
+
+impl Serialize for OfferJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let o = self.0;
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("id", &o.id.value)?;
+        map.serialize_entry("framework_id", &o.framework_id.value)?;
+        map.serialize_entry("slave_id", &o.agent_id.value)?;
+        map.serialize_entry("allocation_info", &json!({"role": o.role}))?;
+        map.serialize_entry("resources", &model::ResourcesJson(&o.resources))?;
+        map.end()
     }
-    if let Some(p) = &f.info.principal {
-        v["principal"] = json!(p);
+}
+
+/// A framework as `/master/frameworks` and `/master/state` write it.
+struct FrameworkJson<'a> {
+    f: &'a FrameworkRecord,
+    master: &'a Master,
+}
+
+impl Serialize for FrameworkJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.f;
+        let mut used = Resources::new();
+        for t in f.tasks.values().filter(|t| !t.state.is_terminal()) {
+            for r in t.resources.iter() {
+                let _ = used.add(r.clone());
+            }
+        }
+        let offers: Vec<&wire::mesos::Offer> = f
+            .offers
+            .iter()
+            .filter_map(|id| self.master.state().offers.get(id))
+            .collect();
+        let mut offered = Resources::new();
+        for o in &offers {
+            for r in o.resources.iter() {
+                let _ = offered.add(r.clone());
+            }
+        }
+        let unreachable = |t: &&wire::mesos::Task| t.state == TaskState::Unreachable;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", &f.id.value)?;
+        map.serialize_entry("name", &f.info.name)?;
+        if let Some(pid) = &f.pid {
+            map.serialize_entry("pid", pid)?;
+        }
+        map.serialize_entry("user", &f.info.user)?;
+        map.serialize_entry("hostname", f.info.hostname.as_deref().unwrap_or(""))?;
+        map.serialize_entry("webui_url", f.info.webui_url.as_deref().unwrap_or(""))?;
+        map.serialize_entry("failover_timeout", &f.info.failover_timeout)?;
+        map.serialize_entry("checkpoint", &f.info.checkpoint)?;
+        map.serialize_entry("capabilities", &f.info.capabilities)?;
+        if let Some(p) = &f.info.principal {
+            map.serialize_entry("principal", p)?;
+        }
+        if f.info.has_capability(wire::mesos::capability::MULTI_ROLE) {
+            map.serialize_entry("roles", &f.info.roles)?;
+        } else {
+            map.serialize_entry("role", f.info.role())?;
+        }
+        map.serialize_entry("active", &f.active)?;
+        map.serialize_entry("connected", &f.connected)?;
+        map.serialize_entry("recovered", &f.pid.is_none())?;
+        map.serialize_entry("registered_time", &f.registered_time)?;
+        if let Some(t) = f.reregistered_time {
+            map.serialize_entry("reregistered_time", &t)?;
+        }
+        map.serialize_entry("unregistered_time", &f.unregistered_time.unwrap_or(0.0))?;
+        map.serialize_entry("used_resources", &model::ResourcesJson(&used))?;
+        map.serialize_entry("offered_resources", &model::ResourcesJson(&offered))?;
+        map.serialize_entry("resources", &model::ResourcesJson(&used.plus(&offered)))?;
+        map.serialize_entry(
+            "tasks",
+            &Seq(f
+                .tasks
+                .values()
+                .filter(|t| !unreachable(t))
+                .map(model::TaskJson)),
+        )?;
+        map.serialize_entry(
+            "unreachable_tasks",
+            &Seq(f.tasks.values().filter(unreachable).map(model::TaskJson)),
+        )?;
+        map.serialize_entry(
+            "completed_tasks",
+            &Seq(f.completed_tasks.iter().map(model::TaskJson)),
+        )?;
+        map.serialize_entry("offers", &Seq(offers.iter().map(|o| OfferJson(o))))?;
+        map.serialize_entry("executors", &[(); 0])?;
+        map.serialize_entry("offer_constraints", &json!({}))?;
+        map.end()
     }
-    if let Some(t) = f.reregistered_time {
-        v["reregistered_time"] = json!(t);
-    }
-    if f.info.has_capability(wire::mesos::capability::MULTI_ROLE) {
-        v["roles"] = json!(f.info.roles);
-    } else {
-        v["role"] = json!(f.info.role());
-    }
-    v
+}
+
+fn framework_json<'a>(f: &'a FrameworkRecord, master: &'a Master) -> FrameworkJson<'a> {
+    FrameworkJson { f, master }
 }
 
 fn state(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
-    let s = master.state();
-    let info = master.info();
-    let v = json!({
-        "version": VERSION,
-        "build_date": "",
-        "build_time": 0.0,
-        "build_user": "",
-        "start_time": master.start_time(),
-        "elected_time": master.start_time(),
-        "id": info.id,
-        "pid": info.pid,
-        "hostname": info.hostname,
-        "capabilities": ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
-        "activated_slaves": s.agents.values().filter(|a| a.active).count(),
-        "deactivated_slaves": s.agents.values().filter(|a| !a.active).count(),
-        "unreachable_slaves": s.unreachable.len(),
-        "leader": info.pid,
-        "leader_info": {"id": info.id, "pid": info.pid, "port": info.port, "hostname": info.hostname},
-        "flags": master.flags().all.all(),
-        "slaves": s.agents.values().map(agent_json).collect::<Vec<_>>(),
-        "recovered_slaves": [],
-        "frameworks": s.frameworks.values().map(|f| framework_json(f, master)).collect::<Vec<_>>(),
-        "completed_frameworks": s.completed_frameworks.iter().map(|f| framework_json(f, master)).collect::<Vec<_>>(),
-        "orphan_tasks": [],
-        "unregistered_frameworks": [],
-    });
-    json_reply(&req, v)
+    Reply::Now(with_jsonp(state_json(master), &req.query))
+}
+
+/// `/master/state` as Mesos writes it.
+pub fn state_json(master: &Master) -> String {
+    struct State<'a>(&'a Master);
+    impl Serialize for State<'_> {
+        fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+            let master = self.0;
+            let s = master.state();
+            let info = master.info();
+            let mut map = ser.serialize_map(None)?;
+            map.serialize_entry("version", VERSION)?;
+            map.serialize_entry("build_date", "")?;
+            map.serialize_entry("build_time", &0.0)?;
+            map.serialize_entry("build_user", "")?;
+            map.serialize_entry("start_time", &master.start_time())?;
+            map.serialize_entry("elected_time", &master.start_time())?;
+            map.serialize_entry("id", &info.id)?;
+            map.serialize_entry("pid", &info.pid)?;
+            map.serialize_entry("hostname", &info.hostname)?;
+            map.serialize_entry(
+                "capabilities",
+                &["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
+            )?;
+            map.serialize_entry(
+                "activated_slaves",
+                &s.agents.values().filter(|a| a.active).count(),
+            )?;
+            map.serialize_entry(
+                "deactivated_slaves",
+                &s.agents.values().filter(|a| !a.active).count(),
+            )?;
+            map.serialize_entry("unreachable_slaves", &s.unreachable.len())?;
+            map.serialize_entry("leader", &info.pid)?;
+            map.serialize_entry(
+                "leader_info",
+                &json!({"id": info.id, "pid": info.pid, "port": info.port, "hostname": info.hostname}),
+            )?;
+            if let Some(cluster) = &master.flags().cluster {
+                map.serialize_entry("cluster", cluster)?;
+            }
+            if let Some(dir) = &master.flags().log_dir {
+                map.serialize_entry("log_dir", dir)?;
+            }
+            map.serialize_entry("flags", master.flags().all.all())?;
+            map.serialize_entry("slaves", &Seq(s.agents.values().map(AgentJson)))?;
+            map.serialize_entry("recovered_slaves", &[(); 0])?;
+            map.serialize_entry(
+                "frameworks",
+                &Seq(s.frameworks.values().map(|f| framework_json(f, master))),
+            )?;
+            map.serialize_entry(
+                "completed_frameworks",
+                &Seq(s
+                    .completed_frameworks
+                    .iter()
+                    .map(|f| framework_json(f, master))),
+            )?;
+            map.serialize_entry("orphan_tasks", &[(); 0])?;
+            map.serialize_entry("unregistered_frameworks", &[(); 0])?;
+            map.end()
+        }
+    }
+    serde_json::to_string(&State(master)).unwrap_or_default()
 }
 
 fn slaves(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
-    let only = req.query("slave_id").map(str::to_owned);
-    let list: Vec<Value> = master
+    Reply::Now(with_jsonp(
+        slaves_json(master, req.query("slave_id")),
+        &req.query,
+    ))
+}
+
+/// `/master/slaves` as Mesos writes it, optionally for one agent.
+pub fn slaves_json(master: &Master, only: Option<&str>) -> String {
+    let agents = master
         .state()
         .agents
         .values()
-        .filter(|a| only.as_deref().is_none_or(|id| a.id.value == id))
-        .map(agent_json)
-        .collect();
-    json_reply(&req, json!({"slaves": list, "recovered_slaves": []}))
+        .filter(|a| only.is_none_or(|id| a.id.value == id))
+        .map(AgentJson);
+    struct Slaves<I>(Seq<I>);
+    impl<I> Serialize for Slaves<I>
+    where
+        I: Iterator + Clone,
+        I::Item: Serialize,
+    {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(2))?;
+            map.serialize_entry("slaves", &self.0)?;
+            map.serialize_entry("recovered_slaves", &[(); 0])?;
+            map.end()
+        }
+    }
+    serde_json::to_string(&Slaves(Seq(agents))).unwrap_or_default()
 }
 
 fn frameworks(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {

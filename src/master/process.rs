@@ -82,6 +82,11 @@ impl Master {
         &self.state
     }
 
+    /// For tests and benches that build a master's state directly.
+    pub fn state_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+
     pub fn flags(&self) -> &MasterFlags {
         &self.flags
     }
