@@ -69,6 +69,18 @@
 //! | `FrameworkError` | ERROR |
 //! | (every heartbeat interval) | HEARTBEAT |
 //!
+//! # Executor API ([`executor`])
+//!
+//! [`parse_executor_call`] gives an [`ExecutorCall`]: SUBSCRIBE is
+//! [`crate::executor::RegisterExecutor`] plus the unacknowledged tasks and
+//! updates; UPDATE is a [`crate::mesos::StatusUpdate`] (the agent fills in
+//! its id); MESSAGE becomes [`crate::agent::ExecutorToFramework`] once the
+//! agent adds its id; HEARTBEAT needs no answer but 202. Events from what
+//! the agent sends an executor: `ExecutorRegistered` -> SUBSCRIBED,
+//! `RunTask` -> LAUNCH, a task group -> LAUNCH_GROUP, `KillTask` -> KILL,
+//! `StatusUpdateAcknowledgement` -> ACKNOWLEDGED, `FrameworkToExecutor` ->
+//! MESSAGE, `ShutdownExecutor` -> SHUTDOWN, plus ERROR and HEARTBEAT.
+//!
 //! # Errors
 //!
 //! Every refusal is a [`CallError`] whose text is one line and whose
@@ -78,6 +90,7 @@
 //! no type). Event streams are framed with [`recordio()`].
 
 pub mod base64;
+pub mod executor;
 mod json;
 pub mod recordio;
 pub mod scheduler;
@@ -86,6 +99,7 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
+pub use executor::{parse_executor_call, ExecutorCall};
 pub use json::Bytes;
 pub use recordio::{recordio, RecordIoError, RecordReader};
 pub use scheduler::{parse_scheduler_call, SchedulerCall};

@@ -4,10 +4,14 @@
 
 use serde_json::{json, Value};
 
+use super::executor::{self, ExecutorCall};
 use super::scheduler::{self, CallType, SchedulerCall};
 use super::*;
-use crate::agent::{ExecutorToFramework, ExitedExecutor};
-use crate::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
+use crate::agent::{
+    ExecutorToFramework, ExitedExecutor, FrameworkToExecutor, RunTask, StatusUpdateAcknowledgement,
+};
+use crate::executor::ExecutorRegistered;
+use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, OfferId, TaskId};
 use crate::mesos::{self, FrameworkInfo, Offer, TaskStatus};
 use crate::resources::Resources;
 use crate::task::{Reason, Source, TaskState};
@@ -16,6 +20,10 @@ const MID: &str = "5e2b7a1c-0000-4c3e-9d7f-1a2b3c4d5e6f";
 
 fn sched(body: Value) -> Result<SchedulerCall, CallError> {
     parse_scheduler_call(body.to_string().as_bytes())
+}
+
+fn exec(body: Value) -> Result<ExecutorCall, CallError> {
+    parse_executor_call(body.to_string().as_bytes())
 }
 
 fn json_of(bytes: Vec<u8>) -> Value {
@@ -688,4 +696,346 @@ fn events_are_framed_as_recordio_records() {
         serde_json::from_slice(&reader.next_record().unwrap().unwrap()).unwrap();
     assert_eq!(second.offers.unwrap().offers.len(), 1);
     assert_eq!(reader.next_record().unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------
+// Executor calls
+
+fn exec_ids() -> (Value, Value) {
+    (json!({"value": "f"}), json!({"value": "e"}))
+}
+
+#[test]
+fn pymesos_executor_subscribe_parses() {
+    let (fid, eid) = exec_ids();
+    let call = exec(
+        json!({"type": "SUBSCRIBE", "framework_id": fid, "executor_id": eid,
+        "subscribe": {"unacknowledged_tasks": [], "unacknowledged_updates": []}}),
+    )
+    .unwrap();
+    assert_eq!(
+        call,
+        ExecutorCall::Subscribe {
+            register: crate::executor::RegisterExecutor {
+                framework_id: FrameworkId::new("f"),
+                executor_id: ExecutorId::new("e"),
+            },
+            unacknowledged_tasks: Vec::new(),
+            unacknowledged_updates: Vec::new(),
+        }
+    );
+    assert_eq!(call.ids(), (&FrameworkId::new("f"), &ExecutorId::new("e")));
+    // Re-subscription with what was not acknowledged.
+    let uuid = base64::encode(&[1; 16]);
+    let call = exec(
+        json!({"type": "SUBSCRIBE", "framework_id": fid, "executor_id": eid,
+        "subscribe": {
+            "unacknowledged_tasks": [{"name": "t", "task_id": {"value": "t"},
+                "agent_id": {"value": "s"}, "command": {"value": "true"}}],
+            "unacknowledged_updates": [{"status": {"task_id": {"value": "t"},
+                "state": "TASK_RUNNING", "uuid": uuid, "source": "SOURCE_EXECUTOR"}}]}}),
+    )
+    .unwrap();
+    let ExecutorCall::Subscribe {
+        unacknowledged_tasks,
+        unacknowledged_updates,
+        ..
+    } = call
+    else {
+        panic!("not a subscribe");
+    };
+    assert_eq!(unacknowledged_tasks[0].task_id, TaskId::new("t"));
+    assert_eq!(unacknowledged_updates[0].uuid, Some(vec![1; 16]));
+}
+
+#[test]
+fn pymesos_status_update_becomes_an_internal_update() {
+    let (fid, eid) = exec_ids();
+    // pymesos stamps an integer time and adds uuid and source itself.
+    let call = exec(
+        json!({"type": "UPDATE", "framework_id": fid, "executor_id": eid,
+        "update": {"status": {"task_id": {"value": "t"}, "state": "TASK_FINISHED",
+            "message": "done", "data": "aGk=", "timestamp": 1700000000,
+            "uuid": base64::encode(&[9; 16]), "source": "SOURCE_EXECUTOR",
+            "labels": {"labels": []}}}}),
+    )
+    .unwrap();
+    let ExecutorCall::Update {
+        executor_id,
+        update,
+    } = call
+    else {
+        panic!("not an update");
+    };
+    assert_eq!(executor_id, ExecutorId::new("e"));
+    assert_eq!(update.framework_id, FrameworkId::new("f"));
+    assert_eq!(update.executor_id, Some(ExecutorId::new("e")));
+    assert_eq!(update.uuid, Some(vec![9; 16]));
+    assert_eq!(update.timestamp, 1.7e9);
+    assert_eq!(update.status.state, TaskState::Finished);
+    assert_eq!(update.status.message.as_deref(), Some("done"));
+    assert_eq!(update.status.data.as_deref(), Some(&b"hi"[..]));
+    assert_eq!(update.latest_state, None);
+}
+
+#[test]
+fn executor_message_and_heartbeat_parse() {
+    let (fid, eid) = exec_ids();
+    let call = exec(
+        json!({"type": "MESSAGE", "framework_id": fid, "executor_id": eid,
+        "message": {"data": "aGk="}}),
+    )
+    .unwrap();
+    assert_eq!(
+        call.to_framework(&AgentId::new("s")),
+        Some(ExecutorToFramework {
+            agent_id: AgentId::new("s"),
+            framework_id: FrameworkId::new("f"),
+            executor_id: ExecutorId::new("e"),
+            data: b"hi".to_vec(),
+        })
+    );
+    let call = exec(json!({"type": "HEARTBEAT", "framework_id": fid, "executor_id": eid})).unwrap();
+    assert!(matches!(call, ExecutorCall::Heartbeat { .. }));
+    assert_eq!(call.to_framework(&AgentId::new("s")), None);
+}
+
+#[test]
+fn bad_executor_calls_are_refused_with_a_one_line_reason() {
+    let ids = r#""framework_id":{"value":"f"},"executor_id":{"value":"e"}"#;
+    let uuid = base64::encode(&[3; 16]);
+    let update = |status: &str| {
+        format!(
+            r#"{{"type":"UPDATE",{ids},"update":{{"status":{{"task_id":{{"value":"t"}},{status}}}}}}}"#
+        )
+    };
+    let cases: Vec<(String, Kind, String)> = vec![
+        ("{".into(), Kind::Json, "EOF".into()),
+        (
+            "{}".into(),
+            Kind::Validation,
+            "Expecting 'type' to be present".into(),
+        ),
+        (
+            r#"{"type":"SUBSCRIBE","framework_id":{"value":"f"},"subscribe":{}}"#.into(),
+            Kind::Validation,
+            "Expecting 'executor_id' to be present".into(),
+        ),
+        (
+            r#"{"type":"SUBSCRIBE","executor_id":{"value":"e"},"subscribe":{}}"#.into(),
+            Kind::Validation,
+            "Expecting 'framework_id' to be present".into(),
+        ),
+        (
+            r#"{"type":"HEARTBEAT"}"#.into(),
+            Kind::Validation,
+            "executor_id".into(),
+        ),
+        (
+            format!(r#"{{"type":"SUBSCRIBE",{ids}}}"#),
+            Kind::Validation,
+            "Expecting 'subscribe' to be present".into(),
+        ),
+        (
+            format!(r#"{{"type":"UPDATE",{ids}}}"#),
+            Kind::Validation,
+            "Expecting 'update' to be present".into(),
+        ),
+        (
+            format!(r#"{{"type":"MESSAGE",{ids},"message":{{}}}}"#),
+            Kind::Invalid,
+            "missing required field 'message.data'".into(),
+        ),
+        (
+            format!(r#"{{"type":"UPDATE",{ids},"update":{{}}}}"#),
+            Kind::Invalid,
+            "missing required field 'update.status'".into(),
+        ),
+        (
+            update(r#""source":"SOURCE_EXECUTOR""#),
+            Kind::Invalid,
+            "missing required field 'update.status.state'".into(),
+        ),
+        (
+            update(r#""state":"TASK_RUNNING","source":"SOURCE_EXECUTOR""#),
+            Kind::Validation,
+            "Expecting 'uuid' to be present".into(),
+        ),
+        (
+            update(r#""state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":"aGk=""#),
+            Kind::Invalid,
+            "a UUID is 16 bytes, not 2".into(),
+        ),
+        (
+            update(&format!(r#""state":"TASK_RUNNING","uuid":"{uuid}""#)),
+            Kind::Validation,
+            "expecting 'SOURCE_EXECUTOR'".into(),
+        ),
+        (
+            update(&format!(
+                r#""state":"TASK_RUNNING","source":"SOURCE_AGENT","uuid":"{uuid}""#
+            )),
+            Kind::Validation,
+            "expecting 'SOURCE_EXECUTOR'".into(),
+        ),
+        (
+            update(&format!(
+                r#""state":"TASK_STAGING","source":"SOURCE_EXECUTOR","uuid":"{uuid}""#
+            )),
+            Kind::Validation,
+            "TASK_STAGING".into(),
+        ),
+        (
+            update(&format!(
+                r#""state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":"{uuid}","executor_id":{{"value":"other"}}"#
+            )),
+            Kind::Validation,
+            "does not match".into(),
+        ),
+        (
+            update(r#""state":"TASK_NOPE""#),
+            Kind::Invalid,
+            "unknown variant".into(),
+        ),
+        (
+            format!(r#"{{"type":"LAUNCH",{ids}}}"#),
+            Kind::UnknownType,
+            "unknown type 'LAUNCH'".into(),
+        ),
+        (
+            format!(r#"{{"type":"UNKNOWN",{ids}}}"#),
+            Kind::Unimplemented,
+            "UNKNOWN".into(),
+        ),
+    ];
+    for (input, kind, needle) in &cases {
+        let err = parse_executor_call(input.as_bytes()).expect_err(&format!("accepted: {input}"));
+        assert_eq!(kind_of(&err), *kind, "{input}: {err}");
+        assert!(err.to_string().contains(needle.as_str()), "{input}: {err}");
+        assert_one_line(&err, input);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Executor events
+
+fn framework_info() -> FrameworkInfo {
+    FrameworkInfo::new("root", "f1")
+}
+
+fn task_info() -> mesos::TaskInfo {
+    mesos::TaskInfo {
+        name: "t1".into(),
+        task_id: TaskId::new("t1"),
+        agent_id: AgentId::new("s"),
+        resources: res("cpus:1"),
+        command: Some(mesos::CommandInfo::shell("sleep 1")),
+        executor: None,
+        data: None,
+        kill_grace_period: None,
+    }
+}
+
+#[test]
+fn executor_subscribed_carries_what_pymesos_asserts() {
+    let reg = ExecutorRegistered {
+        executor_info: mesos::ExecutorInfo {
+            executor_id: ExecutorId::new("e"),
+            framework_id: None,
+            command: mesos::CommandInfo::shell("./exec"),
+            resources: res("cpus:0.1"),
+            name: None,
+            shutdown_grace_period: None,
+        },
+        framework_id: FrameworkId::new("f"),
+        framework_info: framework_info(),
+        agent_id: AgentId::new("s"),
+        agent_info: mesos::AgentInfo {
+            hostname: "a1".into(),
+            port: 5051,
+            resources: res("cpus:2"),
+            attributes: Vec::new(),
+            id: Some(AgentId::new("s")),
+        },
+    };
+    let event = executor::Event::subscribed(&reg, Some(&ContainerId::new("c1")));
+    let value = json_of(event.to_json());
+    assert_eq!(value["type"], "SUBSCRIBED");
+    let sub = &value["subscribed"];
+    assert_eq!(sub["executor_info"]["executor_id"], json!({"value": "e"}));
+    assert_eq!(sub["executor_info"]["framework_id"], json!({"value": "f"}));
+    assert_eq!(sub["framework_info"]["id"], json!({"value": "f"}));
+    assert_eq!(sub["framework_info"]["checkpoint"], json!(false));
+    assert_eq!(sub["agent_info"]["id"], json!({"value": "s"}));
+    assert_eq!(sub["agent_info"]["port"], json!(5051));
+    assert_eq!(sub["container_id"], json!({"value": "c1"}));
+    let back: executor::Event = serde_json::from_value(value).unwrap();
+    assert_eq!(back, event);
+}
+
+#[test]
+fn the_executor_events_render_as_the_proto_nests_them() {
+    let run = RunTask {
+        framework: framework_info(),
+        framework_pid: None,
+        task: task_info(),
+    };
+    let launch = json_of(executor::Event::launch(&run).to_json());
+    assert_eq!(
+        launch,
+        json!({"type": "LAUNCH", "launch": {"task": {"name": "t1", "task_id": {"value": "t1"},
+            "agent_id": {"value": "s"},
+            "resources": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0},
+                           "role": "*"}],
+            "command": {"shell": true, "value": "sleep 1"}}}})
+    );
+    let group = json_of(executor::Event::launch_group(&framework_info(), &[task_info()]).to_json());
+    assert_eq!(group["type"], "LAUNCH_GROUP");
+    assert_eq!(
+        group["launch_group"]["task_group"]["tasks"][0]["task_id"],
+        json!({"value": "t1"})
+    );
+    let ack = executor::Event::acknowledged(&StatusUpdateAcknowledgement {
+        agent_id: AgentId::new("s"),
+        framework_id: FrameworkId::new("f"),
+        task_id: TaskId::new("t1"),
+        uuid: vec![0xff; 16],
+    });
+    let ack = json_of(ack.to_json());
+    assert_eq!(ack["acknowledged"]["task_id"], json!({"value": "t1"}));
+    let uuid = ack["acknowledged"]["uuid"].as_str().unwrap();
+    assert_eq!(base64::decode(uuid).unwrap(), vec![0xff; 16]);
+    let cases = [
+        (
+            executor::Event::kill(&TaskId::new("t1"), Some(3.0)),
+            json!({"type": "KILL", "kill": {"task_id": {"value": "t1"},
+                "kill_policy": {"grace_period": {"nanoseconds": 3_000_000_000i64}}}}),
+        ),
+        (
+            executor::Event::kill(&TaskId::new("t1"), None),
+            json!({"type": "KILL", "kill": {"task_id": {"value": "t1"}}}),
+        ),
+        (
+            executor::Event::message(&FrameworkToExecutor {
+                agent_id: AgentId::new("s"),
+                framework_id: FrameworkId::new("f"),
+                executor_id: ExecutorId::new("e"),
+                data: b"hi".to_vec(),
+            }),
+            json!({"type": "MESSAGE", "message": {"data": "aGk="}}),
+        ),
+        (
+            executor::Event::error("bad"),
+            json!({"type": "ERROR", "error": {"message": "bad"}}),
+        ),
+        (executor::Event::shutdown(), json!({"type": "SHUTDOWN"})),
+        (executor::Event::heartbeat(), json!({"type": "HEARTBEAT"})),
+    ];
+    for (event, expected) in cases {
+        let mut reader = RecordReader::new(1 << 20);
+        reader.push(&event.to_record());
+        assert_eq!(json_of(reader.next_record().unwrap().unwrap()), expected);
+        let back: executor::Event = serde_json::from_value(expected).unwrap();
+        assert_eq!(back, event);
+    }
 }
