@@ -14,6 +14,7 @@ pub mod mesos;
 pub mod resources;
 pub mod scheduler;
 pub mod task;
+pub mod v1;
 
 pub use codec::{Frame, FrameError, Preamble, DEFAULT_MAX_FRAME, MAGIC, VERSION};
 
