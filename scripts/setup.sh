@@ -10,3 +10,20 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 # Fetch crates up front so a network problem shows here, not mid-build.
 cargo fetch --locked 2>/dev/null || cargo fetch
+
+# pymesos, the third-party client that proves API compatibility, in a venv
+# of the project's own. Its dependency http-parser 0.9.0 does not compile
+# its C extension on CPython 3.11; pymesos works with that package's
+# pure-Python parser, so it is built without the extension.
+VENV=.venv
+if ! "$VENV/bin/python" -c 'import pymesos' >/dev/null 2>&1; then
+  python3 -m venv "$VENV"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  "$VENV/bin/pip" install --quiet --upgrade pip
+  "$VENV/bin/pip" download --quiet --no-deps --no-binary :all: http-parser==0.9.0 -d "$tmp"
+  tar -xzf "$tmp/http-parser-0.9.0.tar.gz" -C "$tmp"
+  rm -f "$tmp"/http-parser-0.9.0/http_parser/*.so
+  sed -i 's/^    run_setup(not IS_PYPY)$/    run_setup(False)/' "$tmp/http-parser-0.9.0/setup.py"
+  "$VENV/bin/pip" install --quiet "$tmp/http-parser-0.9.0" pymesos==0.3.15
+fi

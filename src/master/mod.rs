@@ -14,6 +14,7 @@ pub mod flags;
 pub mod http;
 pub mod metrics;
 pub mod process;
+pub mod scheduler_api;
 pub mod state;
 
 pub use flags::MasterFlags;

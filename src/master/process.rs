@@ -29,6 +29,7 @@ use wire::task::{Reason, TaskState};
 use super::allocation::{Allocation, AllocatorHandle};
 use super::flags::MasterFlags;
 use super::metrics::MasterMetrics;
+use super::scheduler_api::{HeartbeatTick, HttpStream, StreamClosed, ToEvent, HEARTBEAT_INTERVAL};
 use super::state::{
     master_status, reconcile_one, validate_task, AgentRecord, FrameworkRecord, State,
 };
@@ -47,6 +48,8 @@ pub struct Master {
     failover_timers: HashMap<FrameworkId, SpawnHandle>,
     /// Pending `--offer_timeout` rescinds.
     offer_timers: HashMap<OfferId, SpawnHandle>,
+    /// Event streams of HTTP frameworks, by their stand-in pid.
+    http_streams: HashMap<String, HttpStream>,
     metrics: Option<MasterMetrics>,
     start_time: f64,
 }
@@ -69,6 +72,7 @@ impl Master {
             allocator: None,
             failover_timers: HashMap::new(),
             offer_timers: HashMap::new(),
+            http_streams: HashMap::new(),
             metrics: None,
             start_time: now_secs(),
         }
@@ -118,23 +122,110 @@ impl Master {
             .filter(|f| f.pid.as_deref() == Some(from.to_string().as_str()))
     }
 
-    fn send_to_framework<M: wire::Message>(
+    fn send_to_framework<M: wire::Message + ToEvent>(
         &self,
         framework_id: &FrameworkId,
         message: M,
         cx: &Cx<'_, Self>,
     ) {
-        let Some(pid) = self
+        let Some(f) = self
             .state
             .frameworks
             .get(framework_id)
             .filter(|f| f.connected)
-            .and_then(|f| f.pid.as_deref())
-            .and_then(|p| p.parse::<Pid>().ok())
         else {
             return;
         };
-        cx.send(&pid, message);
+        if let Some(pid) = f.pid.as_deref() {
+            self.deliver_with(pid, message, &f.info, cx);
+        }
+    }
+
+    /// Sends a message to a framework's scheduler: over its HTTP stream as
+    /// an event, or to its pid.
+    fn deliver_with<M: wire::Message + ToEvent>(
+        &self,
+        pid: &str,
+        message: M,
+        framework: &FrameworkInfo,
+        cx: &Cx<'_, Self>,
+    ) {
+        if let Some(stream) = self.http_streams.get(pid) {
+            stream.send(&message.to_event(framework, &self.info));
+        } else if let Ok(pid) = pid.parse::<Pid>() {
+            cx.send(&pid, message);
+        }
+    }
+
+    /// As `deliver_with`, for the framework (if any) whose scheduler is `pid`.
+    fn deliver<M: wire::Message + ToEvent>(&self, pid: &str, message: M, cx: &Cx<'_, Self>) {
+        let info = self
+            .state
+            .framework_by_pid(pid)
+            .map(|f| f.info.clone())
+            .unwrap_or_else(|| FrameworkInfo::new("", ""));
+        self.deliver_with(pid, message, &info, cx);
+    }
+
+    /// Links to a framework's scheduler, unless it is on an HTTP stream
+    /// (whose end is noticed on the stream itself).
+    fn link_framework(&self, pid: &Pid, cx: &Cx<'_, Self>) {
+        if !self.http_streams.contains_key(&pid.to_string()) {
+            cx.link(pid);
+        }
+    }
+
+    pub(super) fn http_stream(&self, pid: &str) -> Option<&HttpStream> {
+        self.http_streams.get(pid)
+    }
+
+    pub(super) fn add_http_stream(&mut self, pid: String, stream: HttpStream) {
+        self.http_streams.insert(pid, stream);
+    }
+
+    /// Ends a framework's event stream (the response completes).
+    pub(super) fn remove_http_stream(&mut self, pid: &str) {
+        self.http_streams.remove(pid);
+    }
+
+    /// The client of an HTTP framework went away: it is disconnected, with
+    /// its failover timeout to come back.
+    pub(super) fn http_stream_closed(&mut self, pid: &str, cx: &mut Cx<'_, Self>) {
+        if self.http_streams.remove(pid).is_none() {
+            return;
+        }
+        if let Some(id) = self.state.framework_by_pid(pid).map(|f| f.id.clone()) {
+            tracing::info!(framework = %id, "HTTP event stream closed");
+            self.disconnect_framework(&id, cx);
+        }
+    }
+
+    /// Sends HEARTBEAT on every stream; returns the pids of closed ones.
+    pub(super) fn heartbeat_streams(&self) -> Vec<String> {
+        let beat = wire::v1::scheduler::Event::heartbeat();
+        self.http_streams
+            .iter()
+            .filter(|(_, s)| !s.send(&beat))
+            .map(|(pid, _)| pid.clone())
+            .collect()
+    }
+
+    pub(super) fn send_update(
+        &self,
+        framework_id: &FrameworkId,
+        status: TaskStatus,
+        cx: &Cx<'_, Self>,
+    ) {
+        self.send_master_update(framework_id, status, cx);
+    }
+
+    pub(super) fn send_agent<M: wire::Message>(
+        &self,
+        agent_id: &AgentId,
+        message: M,
+        cx: &Cx<'_, Self>,
+    ) {
+        self.send_to_agent(agent_id, message, cx);
     }
 
     fn send_to_agent<M: wire::Message>(&self, agent_id: &AgentId, message: M, cx: &Cx<'_, Self>) {
@@ -359,6 +450,9 @@ impl Master {
         if let Some(a) = self.allocator() {
             a.remove_framework(framework_id);
         }
+        if let Some(pid) = framework.pid.as_deref() {
+            self.remove_http_stream(pid);
+        }
         if let Some(mut f) = self.state.frameworks.remove(framework_id) {
             f.connected = false;
             f.active = false;
@@ -450,7 +544,10 @@ impl Process for Master {
             .local::<Allocated>()
             .local::<PingTick>()
             .local::<OfferExpired>()
-            .local::<FailoverExpired>();
+            .local::<FailoverExpired>()
+            .local::<StreamClosed>()
+            .local::<HeartbeatTick>();
+        i.route("/api/v1/scheduler", super::scheduler_api::scheduler_api);
         super::http::install(i);
     }
 
@@ -478,6 +575,7 @@ impl Process for Master {
             }
         }
         cx.delay(self.flags.agent_ping_timeout, PingTick);
+        cx.delay(HEARTBEAT_INTERVAL, HeartbeatTick);
         tracing::info!(
             id = self.info.id,
             pid = self.info.pid,
@@ -726,13 +824,15 @@ impl Handle<Subscribe> for Master {
             m.messages_register_framework.inc();
         }
         let mut info = msg.framework;
+        let pid_text = from.to_string();
         if let Some(roles) = &self.flags.roles {
             if let Some(bad) = info.roles.iter().find(|r| *r != "*" && !roles.contains(r)) {
-                cx.send(
-                    from,
+                self.deliver(
+                    &pid_text,
                     FrameworkError {
                         message: format!("Role '{bad}' is not present in the master's --roles"),
                     },
+                    cx,
                 );
                 return;
             }
@@ -740,7 +840,6 @@ impl Handle<Subscribe> for Master {
         if info.roles.is_empty() {
             info.roles.push("*".into());
         }
-        let pid_text = from.to_string();
         let now = now_secs();
         let Some(id) = info.id.clone() else {
             let id = self.state.new_framework_id();
@@ -754,7 +853,7 @@ impl Handle<Subscribe> for Master {
                 FrameworkRecord {
                     id: id.clone(),
                     info,
-                    pid: Some(pid_text),
+                    pid: Some(pid_text.clone()),
                     connected: true,
                     active: true,
                     registered_time: now,
@@ -765,22 +864,24 @@ impl Handle<Subscribe> for Master {
                     offers: BTreeSet::new(),
                 },
             );
-            cx.link(from);
-            cx.send(
-                from,
+            self.link_framework(from, cx);
+            self.deliver(
+                &pid_text,
                 FrameworkRegistered {
                     framework_id: id,
                     master_info: self.info.clone(),
                 },
+                cx,
             );
             return;
         };
         if self.state.completed_frameworks.iter().any(|f| f.id == id) {
-            cx.send(
-                from,
+            self.deliver(
+                &pid_text,
                 FrameworkError {
                     message: "Framework has been removed".into(),
                 },
+                cx,
             );
             return;
         }
@@ -799,7 +900,7 @@ impl Handle<Subscribe> for Master {
                 FrameworkRecord {
                     id: id.clone(),
                     info,
-                    pid: Some(pid_text),
+                    pid: Some(pid_text.clone()),
                     connected: true,
                     active: true,
                     registered_time: now,
@@ -810,34 +911,40 @@ impl Handle<Subscribe> for Master {
                     offers: BTreeSet::new(),
                 },
             );
-            cx.link(from);
-            cx.send(
-                from,
+            self.link_framework(from, cx);
+            self.deliver(
+                &pid_text,
                 FrameworkRegistered {
                     framework_id: id,
                     master_info: self.info.clone(),
                 },
+                cx,
             );
             return;
         };
         let same_pid = existing.pid.as_deref() == Some(pid_text.as_str());
         if existing.connected && !same_pid && !msg.force {
-            cx.send(
-                from,
+            self.deliver(
+                &pid_text,
                 FrameworkError {
                     message: "Framework failed over: another scheduler is connected".into(),
                 },
+                cx,
             );
             return;
         }
         if existing.connected && !same_pid {
-            if let Some(old) = existing.pid.as_deref().and_then(|p| p.parse::<Pid>().ok()) {
-                cx.send(
-                    &old,
+            if let Some(old) = existing.pid.as_deref() {
+                self.deliver_with(
+                    old,
                     FrameworkError {
                         message: "Framework failed over".into(),
                     },
+                    &existing.info,
+                    cx,
                 );
+                // An HTTP framework's old stream ends here.
+                self.remove_http_stream(old);
             }
         }
         // Offers made to the old connection are void.
@@ -873,7 +980,7 @@ impl Handle<Subscribe> for Master {
                 a.activate_framework(&id);
             }
         }
-        cx.link(from);
+        self.link_framework(from, cx);
         tracing::info!(framework = %id, %from, failover = !same_pid, "framework re-registered");
         // Agents running its tasks learn the new scheduler pid.
         let agents: BTreeSet<AgentId> = existing
@@ -892,20 +999,22 @@ impl Handle<Subscribe> for Master {
             );
         }
         if same_pid && !was_recovered {
-            cx.send(
-                from,
+            self.deliver(
+                &pid_text,
                 FrameworkReregistered {
                     framework_id: id,
                     master_info: self.info.clone(),
                 },
+                cx,
             );
         } else {
-            cx.send(
-                from,
+            self.deliver(
+                &pid_text,
                 FrameworkRegistered {
                     framework_id: id,
                     master_info: self.info.clone(),
                 },
+                cx,
             );
         }
     }
