@@ -12,6 +12,9 @@ const LOCAL: &str = env!("CARGO_BIN_EXE_mesos-local");
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 const API: &str = "/api/v1/scheduler";
 
+/// A case: what it is, headers, body, expected status, text the reason holds.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16, &'a str);
+
 /// Subscribes over a raw connection; returns the stream (kept open), its
 /// id and the framework id from SUBSCRIBED.
 fn subscribe(address: &str) -> (std::net::TcpStream, String, String) {
@@ -70,7 +73,7 @@ fn bad_calls_get_a_4xx_with_a_reason_and_the_framework_survives() {
     let (_stream, stream_id, fid) = subscribe(a);
     let sid = ("Mesos-Stream-Id", stream_id.as_str());
     let decline = format!(r#"{{"framework_id":{{"value":"{fid}"}},"type":"REVIVE"}}"#);
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "malformed JSON",
             vec![JSON],
