@@ -74,3 +74,49 @@ fn a_pymesos_scheduler_runs_twenty_command_tasks_to_finished() {
         .map(Vec::len);
     assert_eq!(done, Some(20), "{body}");
 }
+
+#[test]
+fn a_pymesos_executor_runs_as_a_custom_executor_and_messages_its_framework() {
+    let dir = TempDir::new("pymesos-executor");
+    let cluster = Daemon::start(
+        LOCAL,
+        &[
+            "--port=0",
+            &format!("--work_dir={}", dir.path().display()),
+            "--resources=cpus:2;mem:1024",
+            "--allocation_interval=100ms",
+        ],
+    );
+    let out = common::run_with_deadline(
+        Command::new(python()).args([
+            script("executor_scheduler.py").display().to_string(),
+            cluster.address.clone(),
+            python().display().to_string(),
+            script("executor.py").display().to_string(),
+        ]),
+        Duration::from_secs(90),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        cluster.log()
+    );
+    assert!(stdout.contains("update custom-1 TASK_RUNNING"), "{stdout}");
+    assert!(
+        stdout.contains("message pymesos-executor hello from custom-1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("update custom-1 TASK_FINISHED"), "{stdout}");
+    // The framework's teardown shut the executor down: its sandbox shows a
+    // run that ended, and no executor of this test is left running.
+    let gone = common::wait_until(Duration::from_secs(20), || {
+        common::processes_in(dir.path()).is_empty()
+    });
+    assert!(
+        gone,
+        "executors outlived their framework: {:?}",
+        common::processes_in(dir.path())
+    );
+}

@@ -335,6 +335,12 @@ impl Node {
     /// Finds the process and route for a path: `/<id><route>`, else the
     /// delegate with the whole path as its route.
     fn resolve(&self, path: &str) -> Option<(std::sync::Arc<crate::node::Entry>, String)> {
+        let exposed = crate::node::read(&self.inner.exposed).get(path).cloned();
+        if let Some((id, route)) = exposed {
+            if let Some(entry) = self.entry(&id) {
+                return Some((entry, route));
+            }
+        }
         let rest = path.strip_prefix('/')?;
         let (first, route) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),

@@ -149,6 +149,8 @@ pub(crate) struct Inner {
     pub(crate) stats: Stats,
     pub(crate) hooks: Hooks,
     pub(crate) delegate: RwLock<Option<String>>,
+    /// Top-level paths served by a process's route: path -> (id, route).
+    pub(crate) exposed: RwLock<HashMap<String, (String, String)>>,
     ids: Mutex<HashMap<String, u64>>,
     serials: AtomicU64,
     listener: Mutex<Option<AbortHandle>>,
@@ -192,6 +194,7 @@ impl Node {
                 metrics,
                 hooks: Hooks::default(),
                 delegate: RwLock::new(None),
+                exposed: RwLock::new(HashMap::new()),
                 ids: Mutex::new(HashMap::new()),
                 serials: AtomicU64::new(1),
                 listener: Mutex::new(None),
@@ -238,6 +241,18 @@ impl Node {
             .delegate
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Some(id.to_owned());
+    }
+
+    /// Serves the top-level `path` with process `id`'s `route` (Mesos
+    /// serves `/api/v1/executor` from the agent). The first process to
+    /// claim a path keeps it; returns whether this call got it.
+    pub fn expose(&self, path: &str, id: &str, route: &str) -> bool {
+        let mut exposed = write(&self.inner.exposed);
+        if exposed.contains_key(path) {
+            return false;
+        }
+        exposed.insert(path.to_owned(), (id.to_owned(), route.to_owned()));
+        true
     }
 
     /// Spawns `process` under `id` on the current arbiter.

@@ -396,6 +396,12 @@ async fn http_routes_are_served_by_their_process_and_the_delegate() {
     node.set_delegate("slave(1)");
     assert_eq!(http_get(a, "/count").await.0, 200, "served by the delegate");
     assert_eq!(http_get(a, "/slave(1)/nothing").await.0, 404);
+    assert!(node.expose("/api/count", "slave(1)", "/count"));
+    assert!(
+        !node.expose("/api/count", "ponger", "/count"),
+        "first claim wins"
+    );
+    assert_eq!(http_get(a, "/api/count").await.0, 200);
     assert_eq!(http_get(a, "/slave(1)/../count").await.0, 404);
     assert_eq!(http_get(a, "/health").await.0, 200);
     let (status, body) = http_get(a, "/metrics/snapshot").await;

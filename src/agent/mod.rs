@@ -12,6 +12,7 @@
 //! | `resources.rs` | the agent's resources: `--resources` plus what the machine has | `Containerizer::resources` |
 
 pub mod containerizer;
+pub mod executor_api;
 pub mod flags;
 pub mod http;
 pub mod metrics;

@@ -29,8 +29,11 @@ use wire::mesos::{
 use wire::task::{Reason, Source, TaskState};
 
 use super::containerizer;
+use super::executor_api::ToExecutorEvent;
 use super::flags::AgentFlags;
 use super::status_updates::{Forward, StatusUpdateManager};
+use bytes::Bytes;
+use tokio::sync::mpsc::UnboundedSender;
 
 /// The agent's process id, as Mesos names it.
 pub const AGENT_ID: &str = "slave(1)";
@@ -52,8 +55,10 @@ pub struct ExecutorRecord {
     pub phase: ExecutorPhase,
     /// Whether the agent made this executor to run a command task.
     pub command_executor: bool,
-    /// The executor's process id once it registered.
+    /// The executor's process id once it registered (v0 executors).
     pub pid: Option<Pid>,
+    /// The event stream of an executor subscribed over the v1 HTTP API.
+    pub http: Option<UnboundedSender<Bytes>>,
     /// The executor's container while it runs (dropping the last handle of
     /// a running container kills it).
     pub container: Option<containerizer::Container>,
@@ -193,6 +198,36 @@ impl Agent {
             }
         }
         (tasks, executors, frameworks)
+    }
+
+    /// Sends a message to an executor, over its event stream if it
+    /// subscribed over HTTP. False when the executor is not subscribed.
+    pub(super) fn to_executor<M: wire::Message + ToExecutorEvent>(
+        &self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        message: M,
+        cx: &Cx<'_, Self>,
+    ) -> bool {
+        let Some(e) = self
+            .frameworks
+            .get(framework_id)
+            .and_then(|f| f.executors.get(executor_id))
+        else {
+            return false;
+        };
+        if let Some(stream) = &e.http {
+            return stream
+                .send(Bytes::from(message.to_event().to_record()))
+                .is_ok();
+        }
+        match &e.pid {
+            Some(pid) => {
+                cx.send(pid, message);
+                true
+            }
+            None => false,
+        }
     }
 
     fn is_master(&self, from: &Pid) -> bool {
@@ -412,6 +447,7 @@ impl Agent {
             phase: ExecutorPhase::Registering,
             command_executor,
             pid: None,
+            http: None,
             container: Some(container),
             queued: Vec::new(),
             tasks: HashMap::new(),
@@ -497,21 +533,20 @@ impl Agent {
             .shutdown_grace_period
             .and_then(|s| Duration::try_from_secs_f64(s).ok())
             .unwrap_or(grace);
-        match pid {
-            Some(pid) => {
-                cx.send(
-                    &pid,
-                    ShutdownExecutor {
-                        framework_id: framework_id.clone(),
-                        executor_id: executor_id.clone(),
-                    },
-                );
+        let subscribed = pid.is_some() || e.http.is_some();
+        match subscribed {
+            true => {
+                let shutdown = ShutdownExecutor {
+                    framework_id: framework_id.clone(),
+                    executor_id: executor_id.clone(),
+                };
+                self.to_executor(framework_id, executor_id, shutdown, cx);
                 cx.delay(
                     grace,
                     KillContainer(framework_id.clone(), executor_id.clone(), container_id),
                 );
             }
-            None => {
+            false => {
                 if let Some(c) = &e.container {
                     c.signal(libc::SIGKILL);
                 }
@@ -600,10 +635,15 @@ impl Process for Agent {
             .local::<ExecutorExited>()
             .local::<RegistrationTimeout>()
             .local::<KillContainer>();
+        i.route("/api/v1/executor", super::executor_api::executor_api);
         super::http::install(i);
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {
+        // Executors on the v1 API post to /api/v1/executor at the agent's
+        // address; with several agents on one node the first one serves it.
+        cx.node()
+            .expose("/api/v1/executor", cx.me().id(), "/api/v1/executor");
         self.metrics = Some(super::metrics::AgentMetrics::new(cx.node().metrics()));
         let me = cx.handle();
         cx.node().metrics().collector(std::sync::Arc::new(move || {
@@ -761,16 +801,12 @@ impl Handle<RunTask> for Agent {
                         staging_task(&task, &framework_id, &agent_id, &executor_id),
                     );
                 }
-                if let Some(pid) = e.pid.clone() {
-                    cx.send(
-                        &pid,
-                        RunTask {
-                            framework: msg.framework,
-                            framework_pid: msg.framework_pid,
-                            task,
-                        },
-                    );
-                }
+                let run = RunTask {
+                    framework: msg.framework,
+                    framework_pid: msg.framework_pid,
+                    task,
+                };
+                self.to_executor(&framework_id, &executor_id, run, cx);
             }
             Some(ExecutorPhase::Registering) => {
                 if let Some(e) = self
@@ -812,75 +848,86 @@ impl Handle<RunTask> for Agent {
     }
 }
 
-impl Handle<RegisterExecutor> for Agent {
-    fn handle(&mut self, msg: RegisterExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
-        let (Some(agent_id), true) = (self.info.id.clone(), self.registered) else {
-            return;
-        };
+impl Agent {
+    /// An executor of `framework_id` announced itself (v0 message or v1
+    /// SUBSCRIBE): it is running now. Returns what it is to be told
+    /// (ExecutorRegistered, its container, its queued tasks), or `None` if
+    /// no such executor is waiting to register.
+    pub(super) fn accept_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor_id: &ExecutorId,
+        link: ExecutorLink,
+        cx: &mut Cx<'_, Self>,
+    ) -> Option<(ExecutorRegistered, ContainerId, Vec<RunTask>)> {
+        let agent_id = self.info.id.clone().filter(|_| self.registered)?;
         let agent_info = self.info.clone();
-        let Some(f) = self.frameworks.get_mut(&msg.framework_id) else {
-            tracing::warn!(%from, "executor registration for an unknown framework; shutting it down");
-            cx.send(
-                from,
-                ShutdownExecutor {
-                    framework_id: msg.framework_id,
-                    executor_id: msg.executor_id,
-                },
-            );
-            return;
-        };
+        let f = self.frameworks.get_mut(framework_id)?;
         let framework_info = f.info.clone();
-        let Some(e) = f.executors.get_mut(&msg.executor_id) else {
-            cx.send(
-                from,
-                ShutdownExecutor {
-                    framework_id: msg.framework_id,
-                    executor_id: msg.executor_id,
-                },
-            );
-            return;
-        };
+        let framework_pid = f.pid.clone();
+        let e = f.executors.get_mut(executor_id)?;
         if e.phase != ExecutorPhase::Registering {
-            cx.send(
-                from,
-                ShutdownExecutor {
-                    framework_id: msg.framework_id,
-                    executor_id: msg.executor_id,
-                },
-            );
-            return;
+            return None;
         }
         e.phase = ExecutorPhase::Running;
-        e.pid = Some(from.clone());
+        match link {
+            ExecutorLink::Pid(pid) => e.pid = Some(pid),
+            ExecutorLink::Http(stream) => e.http = Some(stream),
+        }
         if let Some(t) = e.registration_timer.take() {
             cx.cancel(t);
         }
-        cx.link(from);
-        tracing::info!(framework = %msg.framework_id, executor = %msg.executor_id, pid = %from, "executor registered");
-        cx.send(
-            from,
-            ExecutorRegistered {
-                executor_info: e.info.clone(),
-                framework_id: msg.framework_id.clone(),
-                framework_info: framework_info.clone(),
-                agent_id: agent_id.clone(),
-                agent_info,
-            },
-        );
-        let framework_pid = f.pid.clone();
+        tracing::info!(framework = %framework_id, executor = %executor_id, "executor registered");
+        let registered = ExecutorRegistered {
+            executor_info: e.info.clone(),
+            framework_id: framework_id.clone(),
+            framework_info: framework_info.clone(),
+            agent_id: agent_id.clone(),
+            agent_info,
+        };
+        let mut runs = Vec::new();
         for task in std::mem::take(&mut e.queued) {
             e.tasks.insert(
                 task.task_id.clone(),
-                staging_task(&task, &msg.framework_id, &agent_id, &msg.executor_id),
+                staging_task(&task, framework_id, &agent_id, executor_id),
             );
-            cx.send(
-                from,
-                RunTask {
-                    framework: framework_info.clone(),
-                    framework_pid: framework_pid.clone(),
-                    task,
-                },
-            );
+            runs.push(RunTask {
+                framework: framework_info.clone(),
+                framework_pid: framework_pid.clone(),
+                task,
+            });
+        }
+        Some((registered, e.container_id.clone(), runs))
+    }
+}
+
+/// How an executor is reached.
+pub(super) enum ExecutorLink {
+    Pid(Pid),
+    Http(UnboundedSender<Bytes>),
+}
+
+impl Handle<RegisterExecutor> for Agent {
+    fn handle(&mut self, msg: RegisterExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
+        let link = ExecutorLink::Pid(from.clone());
+        match self.accept_executor(&msg.framework_id, &msg.executor_id, link, cx) {
+            Some((registered, _, runs)) => {
+                cx.link(from);
+                cx.send(from, registered);
+                for run in runs {
+                    cx.send(from, run);
+                }
+            }
+            None => {
+                tracing::warn!(%from, executor = %msg.executor_id, "registration of an unknown executor; shutting it down");
+                cx.send(
+                    from,
+                    ShutdownExecutor {
+                        framework_id: msg.framework_id,
+                        executor_id: msg.executor_id,
+                    },
+                );
+            }
         }
     }
 }
@@ -1002,39 +1049,44 @@ impl Handle<ExecutorExited> for Agent {
 
 impl Handle<StatusUpdateMessage> for Agent {
     fn handle(&mut self, msg: StatusUpdateMessage, from: &Pid, cx: &mut Cx<'_, Self>) {
-        let mut update = msg.update;
-        let Some(executor_id) = update.executor_id.clone() else {
-            return;
-        };
-        let known = self
-            .frameworks
-            .get(&update.framework_id)
-            .and_then(|f| f.executors.get(&executor_id))
-            .is_some_and(|e| e.pid.as_ref() == Some(from));
-        let Some(uuid) = update.uuid.clone() else {
-            return;
-        };
-        if !known {
-            tracing::warn!(%from, task = %update.status.task_id, "status update from an unknown executor; dropping");
+        let known = msg.update.executor_id.as_ref().is_some_and(|eid| {
+            self.frameworks
+                .get(&msg.update.framework_id)
+                .and_then(|f| f.executors.get(eid))
+                .is_some_and(|e| e.pid.as_ref() == Some(from))
+        });
+        if !known || msg.update.uuid.is_none() {
+            tracing::warn!(%from, task = %msg.update.status.task_id, "status update from an unknown executor or without a uuid; dropping");
             if let Some(m) = &self.metrics {
                 m.invalid_status_updates.inc();
             }
             return;
         }
+        self.executor_update(msg.update, cx);
+    }
+}
+
+impl Agent {
+    /// A status update from a subscribed executor (v0 message or v1 UPDATE
+    /// call; the caller checked the sender and the uuid): acknowledged to
+    /// the executor at once, since the agent is responsible from here, then
+    /// carried to the master through the status update manager.
+    pub(super) fn executor_update(&mut self, mut update: StatusUpdate, cx: &mut Cx<'_, Self>) {
+        let (Some(executor_id), Some(uuid)) = (update.executor_id.clone(), update.uuid.clone())
+        else {
+            return;
+        };
         if let Some(m) = &self.metrics {
             m.valid_status_updates.inc();
         }
-        // The agent acknowledges at once: from here it is responsible.
         if let Some(agent_id) = self.info.id.clone() {
-            cx.send(
-                from,
-                StatusUpdateAcknowledgement {
-                    agent_id,
-                    framework_id: update.framework_id.clone(),
-                    task_id: update.status.task_id.clone(),
-                    uuid: uuid.clone(),
-                },
-            );
+            let ack = StatusUpdateAcknowledgement {
+                agent_id,
+                framework_id: update.framework_id.clone(),
+                task_id: update.status.task_id.clone(),
+                uuid: uuid.clone(),
+            };
+            self.to_executor(&update.framework_id, &executor_id, ack, cx);
         }
         self.set_task_state(
             &update.framework_id,
@@ -1094,7 +1146,7 @@ impl Handle<KillTask> for Agent {
                 }
                 e.tasks
                     .contains_key(&msg.task_id)
-                    .then(|| (eid.clone(), e.pid.clone()))
+                    .then(|| (eid.clone(), Some(())))
             })
         });
         match found {
@@ -1115,7 +1167,10 @@ impl Handle<KillTask> for Agent {
                     self.shutdown_executor(&msg.framework_id, &eid, cx);
                 }
             }
-            Some((_, Some(pid))) => cx.send(&pid, msg),
+            Some((eid, Some(()))) => {
+                let framework_id = msg.framework_id.clone();
+                self.to_executor(&framework_id, &eid, msg, cx);
+            }
             None => {
                 // The master thinks the task is here; it is not.
                 let executor = ExecutorId::new(msg.task_id.value.clone());
@@ -1162,20 +1217,15 @@ impl Handle<FrameworkToExecutor> for Agent {
         if !self.is_master(from) {
             return;
         }
-        let pid = self
-            .frameworks
-            .get(&msg.framework_id)
-            .and_then(|f| f.executors.get(&msg.executor_id))
-            .and_then(|e| e.pid.clone());
-        match pid {
-            Some(pid) => {
+        let (framework_id, executor_id) = (msg.framework_id.clone(), msg.executor_id.clone());
+        match self.to_executor(&framework_id, &executor_id, msg, cx) {
+            true => {
                 if let Some(m) = &self.metrics {
                     m.valid_framework_messages.inc();
                 }
-                cx.send(&pid, msg)
             }
-            None => {
-                tracing::warn!(executor = %msg.executor_id, "dropping framework message for an unknown executor");
+            false => {
+                tracing::warn!(executor = %executor_id, "dropping framework message for an unknown executor");
                 if let Some(m) = &self.metrics {
                     m.invalid_framework_messages.inc();
                 }
@@ -1194,15 +1244,24 @@ impl Handle<ExecutorToFramework> for Agent {
         let Some(agent_id) = self.info.id.clone() else {
             return;
         };
-        match (&self.metrics, known) {
-            (Some(m), true) => m.valid_framework_messages.inc(),
-            (Some(m), false) => m.invalid_framework_messages.inc(),
-            _ => {}
+        if !known {
+            if let Some(m) = &self.metrics {
+                m.invalid_framework_messages.inc();
+            }
+            return;
         }
-        if known {
-            msg.agent_id = agent_id;
-            cx.send(&self.master, msg);
+        msg.agent_id = agent_id;
+        self.executor_message(msg, cx);
+    }
+}
+
+impl Agent {
+    /// Relays a message from a subscribed executor to its framework.
+    pub(super) fn executor_message(&mut self, msg: ExecutorToFramework, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = &self.metrics {
+            m.valid_framework_messages.inc();
         }
+        cx.send(&self.master, msg);
     }
 }
 

@@ -416,11 +416,9 @@ impl Master {
             return;
         };
         tracing::info!(framework = %framework_id, name = framework.info.name, "removing framework");
-        let agents: BTreeSet<AgentId> = framework
-            .tasks
-            .values()
-            .map(|t| t.agent_id.clone())
-            .collect();
+        // Every agent, not only those running its tasks: executors outlive
+        // their finished tasks, and the master does not track them.
+        let agents: Vec<AgentId> = self.state.agents.keys().cloned().collect();
         for agent in &agents {
             self.send_to_agent(
                 agent,
