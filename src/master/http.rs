@@ -4,6 +4,8 @@
 
 use actors::http::{with_jsonp, Response, StatusCode};
 use actors::{Cx, Install, Reply, Request};
+use std::collections::BTreeSet;
+
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
@@ -25,6 +27,8 @@ pub fn install(i: &mut Install<Master>) {
     .route("/frameworks", frameworks)
     .route("/tasks", tasks)
     .route("/flags", flags)
+    .route("/state-summary", state_summary)
+    .route("/roles", roles)
     .route("/redirect", redirect)
     .route("/version", |_, req, _| json_reply(&req, version()));
 }
@@ -337,4 +341,131 @@ fn redirect(master: &mut Master, _: Request, _: &mut Cx<'_, Master>) -> Reply {
     let info = master.info();
     let location = format!("//{}:{}", info.hostname, info.port);
     Reply::Now(Response::new(StatusCode::TEMPORARY_REDIRECT, "").with_header("Location", &location))
+}
+
+/// Counts of a set of tasks by state, as `"TASK_RUNNING": n` entries.
+fn task_counts<'a>(
+    tasks: impl Iterator<Item = &'a wire::mesos::Task>,
+) -> serde_json::Map<String, Value> {
+    let mut counts: serde_json::Map<String, Value> = [
+        TaskState::Staging,
+        TaskState::Starting,
+        TaskState::Running,
+        TaskState::Killing,
+        TaskState::Finished,
+        TaskState::Killed,
+        TaskState::Failed,
+        TaskState::Lost,
+        TaskState::Error,
+        TaskState::Unreachable,
+    ]
+    .iter()
+    .map(|s| (s.name().to_owned(), json!(0)))
+    .collect();
+    for t in tasks {
+        let n = counts
+            .get(t.state.name())
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        counts.insert(t.state.name().to_owned(), json!(n + 1));
+    }
+    counts
+}
+
+fn state_summary(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
+    let s = master.state();
+    let all_tasks = || {
+        s.frameworks
+            .values()
+            .flat_map(|f| f.tasks.values().chain(f.completed_tasks.iter()))
+    };
+    let slaves: Vec<Value> = s
+        .agents
+        .values()
+        .map(|a| {
+            let mut v = model::to_value(AgentJson(a));
+            let tasks = all_tasks().filter(|t| t.agent_id == a.id);
+            if let Value::Object(map) = &mut v {
+                map.extend(task_counts(tasks));
+                let ids: BTreeSet<&str> = all_tasks()
+                    .filter(|t| t.agent_id == a.id)
+                    .map(|t| t.framework_id.value.as_str())
+                    .collect();
+                map.insert("framework_ids".into(), json!(ids));
+            }
+            v
+        })
+        .collect();
+    let frameworks: Vec<Value> = s
+        .frameworks
+        .values()
+        .map(|f| {
+            let mut v = json!({
+                "id": f.id.value,
+                "name": f.info.name,
+                "pid": f.pid.clone().unwrap_or_default(),
+                "hostname": f.info.hostname.clone().unwrap_or_default(),
+                "webui_url": f.info.webui_url.clone().unwrap_or_default(),
+                "capabilities": f.info.capabilities,
+                "active": f.active,
+                "connected": f.connected,
+            });
+            if let Value::Object(map) = &mut v {
+                map.extend(task_counts(
+                    f.tasks.values().chain(f.completed_tasks.iter()),
+                ));
+                let ids: BTreeSet<&str> = f
+                    .tasks
+                    .values()
+                    .map(|t| t.agent_id.value.as_str())
+                    .collect();
+                map.insert("slave_ids".into(), json!(ids));
+            }
+            v
+        })
+        .collect();
+    let mut v = json!({
+        "hostname": master.info().hostname,
+        "slaves": slaves,
+        "frameworks": frameworks,
+    });
+    if let Some(cluster) = &master.flags().cluster {
+        v["cluster"] = json!(cluster);
+    }
+    json_reply(&req, v)
+}
+
+fn roles(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
+    let s = master.state();
+    let mut by_role: std::collections::BTreeMap<String, (Vec<&str>, Resources)> =
+        Default::default();
+    by_role.entry("*".into()).or_default();
+    for role in master.flags().weights.keys() {
+        by_role.entry(role.clone()).or_default();
+    }
+    for f in s.frameworks.values() {
+        for role in &f.info.roles {
+            let e = by_role.entry(role.clone()).or_default();
+            e.0.push(f.id.value.as_str());
+        }
+        for t in f.tasks.values().filter(|t| !t.state.is_terminal()) {
+            let e = by_role.entry(t.role.clone()).or_default();
+            for r in t.resources.iter() {
+                let _ = e.1.add(r.clone());
+            }
+        }
+    }
+    let roles: Vec<Value> = by_role
+        .iter()
+        .map(|(name, (frameworks, resources))| {
+            json!({
+                "name": name,
+                "weight": master.flags().weights.get(name).copied().unwrap_or(1.0),
+                "frameworks": frameworks,
+                "resources": model::resources(resources),
+                "allocated": model::resources(resources),
+            })
+        })
+        .collect();
+    json_reply(&req, json!({ "roles": roles }))
 }
