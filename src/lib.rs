@@ -22,6 +22,7 @@
 //! | `MesosSchedulerDriver`, `mesos-execute` | [`scheduler`] |
 //! | `src/master/http.cpp`, `src/slave/http.cpp`, `src/common/http.cpp` | `master::http`, `agent::http`, [`model`] |
 //! | `src/files/files.cpp` | [`files`] |
+//! | `src/master/registrar.cpp`, registry operations | [`registrar`], `wire::registry` |
 //! | stout flags | [`flags`] |
 //! | `src/master/main.cpp`, `src/slave/main.cpp`, `src/local/` | `src/bin/*`, [`run`], [`daemon`] |
 
@@ -33,5 +34,6 @@ pub mod files;
 pub mod flags;
 pub mod master;
 pub mod model;
+pub mod registrar;
 pub mod run;
 pub mod scheduler;
