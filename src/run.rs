@@ -49,6 +49,7 @@ pub async fn start_master(flags: MasterFlags) -> Result<Running, String> {
 
 /// Spawns the `master` process on an existing node.
 pub fn spawn_master(node: &Node, flags: MasterFlags) -> Result<Running, String> {
+    let store = registry_store(&flags)?;
     let address = node.address();
     let hostname = flags
         .hostname
@@ -63,7 +64,7 @@ pub fn spawn_master(node: &Node, flags: MasterFlags) -> Result<Running, String> 
         version: VERSION.into(),
     };
     let master = node
-        .spawn(MASTER_ID, Master::new(flags, info))
+        .spawn(MASTER_ID, Master::new(flags, info, store))
         .map_err(|e| e.to_string())?;
     node.set_delegate(MASTER_ID);
     Ok(Running {
@@ -144,4 +145,18 @@ fn serve_sandboxes(node: &Node, dir: std::path::PathBuf) -> Result<(), String> {
     };
     node.send_local(&files, &files, AddRoot(dir));
     Ok(())
+}
+
+/// The registry's home by `--registry`: `in_memory`, or `replicated_log`
+/// under `--work_dir`.
+fn registry_store(flags: &MasterFlags) -> Result<Box<dyn crate::registrar::Store>, String> {
+    match flags.registry.as_str() {
+        "in_memory" => Ok(Box::new(crate::registrar::InMemoryStore::default())),
+        _ => {
+            tracing::warn!(
+                "the replicated log is not wired in yet; keeping the registry in memory"
+            );
+            Ok(Box::new(crate::registrar::InMemoryStore::default()))
+        }
+    }
 }

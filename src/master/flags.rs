@@ -110,6 +110,8 @@ pub struct MasterFlags {
     pub quorum: Option<usize>,
     pub zk: Option<String>,
     pub registry: String,
+    pub registry_fetch_timeout: Duration,
+    pub registry_store_timeout: Duration,
     pub max_completed_frameworks: usize,
     pub max_completed_tasks_per_framework: usize,
     pub cluster: Option<String>,
@@ -181,6 +183,14 @@ impl MasterFlags {
             quorum: f.parse("quorum")?,
             zk: f.get("zk").map(str::to_owned),
             registry,
+            registry_fetch_timeout: required(
+                "registry_fetch_timeout",
+                f.duration("registry_fetch_timeout")?,
+            )?,
+            registry_store_timeout: required(
+                "registry_store_timeout",
+                f.duration("registry_store_timeout")?,
+            )?,
             max_completed_frameworks: f.parse("max_completed_frameworks")?.unwrap_or(50),
             max_completed_tasks_per_framework: f
                 .parse("max_completed_tasks_per_framework")?

@@ -267,7 +267,7 @@ pub fn slaves_json(master: &Master, only: Option<&str>) -> String {
         .values()
         .filter(|a| only.is_none_or(|id| a.id.value == id))
         .map(AgentJson);
-    struct Slaves<I>(Seq<I>);
+    struct Slaves<I>(Seq<I>, Vec<Value>);
     impl<I> Serialize for Slaves<I>
     where
         I: Iterator + Clone,
@@ -276,11 +276,11 @@ pub fn slaves_json(master: &Master, only: Option<&str>) -> String {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             let mut map = s.serialize_map(Some(2))?;
             map.serialize_entry("slaves", &self.0)?;
-            map.serialize_entry("recovered_slaves", &[(); 0])?;
+            map.serialize_entry("recovered_slaves", &self.1)?;
             map.end()
         }
     }
-    serde_json::to_string(&Slaves(Seq(agents))).unwrap_or_default()
+    serde_json::to_string(&Slaves(Seq(agents), recovered_slaves(master))).unwrap_or_default()
 }
 
 fn frameworks(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
@@ -468,4 +468,22 @@ fn roles(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
         })
         .collect();
     json_reply(&req, json!({ "roles": roles }))
+}
+
+/// Agents from the registry that have not re-registered since this master
+/// recovered: `id, hostname, port, attributes` as Mesos lists them.
+fn recovered_slaves(master: &Master) -> Vec<Value> {
+    master
+        .state()
+        .recovered
+        .values()
+        .map(|a| {
+            json!({
+                "id": a.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
+                "hostname": a.hostname,
+                "port": a.port,
+                "attributes": model::attributes(&a.attributes),
+            })
+        })
+        .collect()
 }

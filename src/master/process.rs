@@ -33,6 +33,10 @@ use super::scheduler_api::{HeartbeatTick, HttpStream, StreamClosed, ToEvent, HEA
 use super::state::{
     master_status, reconcile_one, validate_task, AgentRecord, FrameworkRecord, State,
 };
+use crate::registrar::{Apply, Recover, Registrar, RegistrarError, Store};
+use actors::ProcessRef;
+use std::collections::HashSet;
+use wire::registry::{Operation as RegistryOp, Registry};
 
 /// The master's process id, fixed as in Mesos.
 pub const MASTER_ID: &str = "master";
@@ -50,6 +54,14 @@ pub struct Master {
     offer_timers: HashMap<OfferId, SpawnHandle>,
     /// Event streams of HTTP frameworks, by their stand-in pid.
     http_streams: HashMap<String, HttpStream>,
+    /// Where the registry lives; handed to the registrar in `started`.
+    store: Option<Box<dyn Store>>,
+    /// The registrar process; set in `started`.
+    registrar: Option<ProcessRef<Registrar>>,
+    /// The registry has been recovered: until then messages are dropped.
+    recovered: bool,
+    /// Pids of agents whose (re)admission the registrar is working on.
+    admitting: HashSet<String>,
     metrics: Option<MasterMetrics>,
     start_time: f64,
 }
@@ -64,7 +76,8 @@ struct OfferExpired(OfferId);
 struct FailoverExpired(FrameworkId);
 
 impl Master {
-    pub fn new(flags: MasterFlags, info: MasterInfo) -> Master {
+    /// A master keeping its registry in `store`.
+    pub fn new(flags: MasterFlags, info: MasterInfo, store: Box<dyn Store>) -> Master {
         Master {
             state: State::new(&info.id),
             flags,
@@ -73,6 +86,10 @@ impl Master {
             failover_timers: HashMap::new(),
             offer_timers: HashMap::new(),
             http_streams: HashMap::new(),
+            store: Some(store),
+            registrar: None,
+            recovered: false,
+            admitting: HashSet::new(),
             metrics: None,
             start_time: now_secs(),
         }
@@ -105,6 +122,65 @@ impl Master {
 
     fn metrics(&self) -> Option<&MasterMetrics> {
         self.metrics.as_ref()
+    }
+
+    /// Whether the registry is recovered; messages before that are
+    /// dropped and counted, as Mesos does.
+    fn ready(&self, what: &str, from: &Pid) -> bool {
+        if !self.recovered {
+            if let Some(m) = self.metrics() {
+                m.dropped_messages.inc();
+            }
+            tracing::debug!(%from, "dropping {what}: the registry is not recovered yet");
+        }
+        self.recovered
+    }
+
+    pub fn is_recovered(&self) -> bool {
+        self.recovered
+    }
+
+    fn total_ping_timeout(&self) -> f64 {
+        self.flags.agent_ping_timeout.as_secs_f64() * f64::from(self.flags.max_agent_ping_timeouts)
+    }
+
+    /// Applies a registry operation; `reply` gets the outcome.
+    fn registry(
+        &self,
+        operation: RegistryOp,
+        reply: Box<dyn FnOnce(Result<bool, RegistrarError>) + Send>,
+    ) {
+        match &self.registrar {
+            Some(r) => r.tell(r.pid(), Apply { operation, reply }),
+            None => reply(Err(RegistrarError::NotRecovered)),
+        }
+    }
+
+    /// Applies a registry operation whose outcome only matters if the
+    /// registrar failed.
+    fn record(&self, operation: RegistryOp, cx: &Cx<'_, Self>) {
+        let me = cx.handle();
+        self.registry(
+            operation,
+            Box::new(move |result| {
+                if let Err(e) = result {
+                    me.tell(me.pid(), RegistryFailed(e));
+                }
+            }),
+        );
+    }
+
+    /// The master cannot go on without its registry: like Mesos, it stops,
+    /// for a supervisor (or another master) to take over.
+    fn registry_failed(&mut self, error: &RegistrarError, cx: &mut Cx<'_, Self>) {
+        match error {
+            RegistrarError::Refused(e) => tracing::warn!("registry operation refused: {e}"),
+            fatal => {
+                tracing::error!("registry failure, the master stops: {fatal}");
+                let _ = cx;
+                actors::actix::System::current().stop_with_code(1);
+            }
+        }
     }
 
     fn dropped(&self, what: &str, from: &Pid) {
@@ -324,6 +400,14 @@ impl Master {
     /// frameworks as TASK_UNREACHABLE (or TASK_LOST), frameworks hear the
     /// agent is lost, and its resources leave the allocator.
     fn mark_unreachable(&mut self, agent_id: &AgentId, cx: &mut Cx<'_, Self>) {
+        let now = now_secs();
+        self.record(
+            RegistryOp::MarkUnreachable {
+                id: agent_id.clone(),
+                time: now,
+            },
+            cx,
+        );
         self.remove_agent(
             agent_id,
             TaskState::Unreachable,
@@ -544,6 +628,11 @@ impl Process for Master {
             .local::<OfferExpired>()
             .local::<FailoverExpired>()
             .local::<StreamClosed>()
+            .local::<Recovered>()
+            .local::<RegistryFailed>()
+            .local::<ReregisterTimeout>()
+            .local::<AgentAdmitted>()
+            .local::<AgentReadmitted>()
             .local::<HeartbeatTick>();
         i.route("/api/v1/scheduler", super::scheduler_api::scheduler_api);
         super::http::install(i);
@@ -568,6 +657,35 @@ impl Process for Master {
             Ok(a) => self.allocator = Some(a),
             Err(e) => {
                 tracing::error!("cannot start the allocator: {e}");
+                cx.stop();
+                return;
+            }
+        }
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        let registrar = Registrar::new(
+            store,
+            self.flags.registry_fetch_timeout,
+            self.flags.registry_store_timeout,
+        );
+        match cx
+            .node()
+            .spawn(cx.node().generate_id("registrar"), registrar)
+        {
+            Ok(r) => {
+                let me = cx.handle();
+                r.tell(
+                    r.pid(),
+                    Recover {
+                        master: self.info.clone(),
+                        reply: Box::new(move |result| me.tell(me.pid(), Recovered(result))),
+                    },
+                );
+                self.registrar = Some(r);
+            }
+            Err(e) => {
+                tracing::error!("cannot start the registrar: {e}");
                 cx.stop();
                 return;
             }
@@ -621,9 +739,14 @@ impl Handle<RegisterAgent> for Master {
         if let Some(m) = self.metrics() {
             m.messages_register_slave.inc();
         }
-        let total_ping = self.flags.agent_ping_timeout.as_secs_f64()
-            * f64::from(self.flags.max_agent_ping_timeouts);
+        if !self.ready("RegisterAgent", from) {
+            return;
+        }
         let pid_text = from.to_string();
+        if self.admitting.contains(&pid_text) {
+            // A retry while the registrar admits it: the answer will come.
+            return;
+        }
         if let Some(existing) = self.state.agent_by_pid(&pid_text).map(|a| a.id.clone()) {
             // A retry of a registration that already succeeded.
             let connected = self
@@ -632,11 +755,12 @@ impl Handle<RegisterAgent> for Master {
                 .get(&existing)
                 .is_some_and(|a| a.connected);
             if connected {
+                let total_ping_timeout_seconds = self.total_ping_timeout();
                 cx.send(
                     from,
                     AgentRegistered {
                         agent_id: existing,
-                        total_ping_timeout_seconds: total_ping,
+                        total_ping_timeout_seconds,
                     },
                 );
                 return;
@@ -652,17 +776,55 @@ impl Handle<RegisterAgent> for Master {
         }
         let id = self.state.new_agent_id();
         let mut info = msg.info;
-        info.id = Some(id.clone());
+        info.id = Some(id);
+        self.admitting.insert(pid_text);
+        let (me, pid, version, admitted) = (cx.handle(), from.clone(), msg.version, info.clone());
+        self.registry(
+            RegistryOp::AdmitAgent(info),
+            Box::new(move |result| {
+                me.tell(
+                    me.pid(),
+                    AgentAdmitted {
+                        pid,
+                        info: admitted,
+                        version,
+                        result,
+                    },
+                )
+            }),
+        );
+    }
+}
+
+/// The registrar has (or has not) admitted a new agent.
+struct AgentAdmitted {
+    pid: Pid,
+    info: wire::mesos::AgentInfo,
+    version: String,
+    result: Result<bool, RegistrarError>,
+}
+
+impl Handle<AgentAdmitted> for Master {
+    fn handle(&mut self, msg: AgentAdmitted, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let pid_text = msg.pid.to_string();
+        self.admitting.remove(&pid_text);
+        if let Err(e) = msg.result {
+            self.registry_failed(&e, cx);
+            return;
+        }
+        let Some(id) = msg.info.id.clone() else {
+            return;
+        };
         let now = now_secs();
-        tracing::info!(agent = %id, pid = %from, hostname = info.hostname, resources = %info.resources, "registered agent");
+        tracing::info!(agent = %id, pid = %msg.pid, hostname = msg.info.hostname, resources = %msg.info.resources, "registered agent");
         if let Some(a) = self.allocator() {
-            a.add_agent(&id, info.resources.clone(), Vec::new());
+            a.add_agent(&id, msg.info.resources.clone(), Vec::new());
         }
         self.state.agents.insert(
             id.clone(),
             AgentRecord {
                 id: id.clone(),
-                info,
+                info: msg.info,
                 pid: pid_text,
                 version: msg.version,
                 registered_time: now,
@@ -676,15 +838,16 @@ impl Handle<RegisterAgent> for Master {
                 offered: Resources::new(),
             },
         );
-        cx.link(from);
+        cx.link(&msg.pid);
         if let Some(m) = self.metrics() {
             m.slave_registrations.inc();
         }
+        let total_ping_timeout_seconds = self.total_ping_timeout();
         cx.send(
-            from,
+            &msg.pid,
             AgentRegistered {
                 agent_id: id,
-                total_ping_timeout_seconds: total_ping,
+                total_ping_timeout_seconds,
             },
         );
     }
@@ -695,6 +858,56 @@ impl Handle<ReregisterAgent> for Master {
         if let Some(m) = self.metrics() {
             m.messages_reregister_slave.inc();
         }
+        if !self.ready("ReregisterAgent", from) {
+            return;
+        }
+        let Some(id) = msg.info.id.clone() else {
+            tracing::warn!(%from, "re-registration without an agent id; ignoring");
+            return;
+        };
+        if self.state.agents.contains_key(&id) {
+            self.reregister_agent(msg, from, cx);
+            return;
+        }
+        // Recovered from the registry, unreachable, or unknown: the
+        // registrar must (re)admit it before it is back.
+        let pid_text = from.to_string();
+        if !self.admitting.insert(pid_text) {
+            return;
+        }
+        let (me, pid, info) = (cx.handle(), from.clone(), msg.info.clone());
+        self.registry(
+            RegistryOp::MarkReachable(info),
+            Box::new(move |result| me.tell(me.pid(), AgentReadmitted { pid, msg, result })),
+        );
+    }
+}
+
+/// The registrar has (or has not) readmitted a returning agent.
+struct AgentReadmitted {
+    pid: Pid,
+    msg: ReregisterAgent,
+    result: Result<bool, RegistrarError>,
+}
+
+impl Handle<AgentReadmitted> for Master {
+    fn handle(&mut self, m: AgentReadmitted, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.admitting.remove(&m.pid.to_string());
+        if let Err(e) = m.result {
+            self.registry_failed(&e, cx);
+            return;
+        }
+        if let Some(id) = &m.msg.info.id {
+            self.state.recovered.remove(id);
+        }
+        self.reregister_agent(m.msg, &m.pid, cx);
+    }
+}
+
+impl Master {
+    /// Takes back an agent that was admitted before: it reports what it
+    /// runs, which the master adds to its view.
+    fn reregister_agent(&mut self, msg: ReregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         let total_ping = self.flags.agent_ping_timeout.as_secs_f64()
             * f64::from(self.flags.max_agent_ping_timeouts);
         let Some(id) = msg.info.id.clone() else {
@@ -806,6 +1019,7 @@ impl Handle<UnregisterAgent> for Master {
             return;
         }
         tracing::info!(agent = %msg.agent_id, "agent unregistered");
+        self.record(RegistryOp::RemoveAgent(msg.agent_id.clone()), cx);
         self.remove_agent(
             &msg.agent_id,
             TaskState::Lost,
@@ -820,6 +1034,9 @@ impl Handle<Subscribe> for Master {
     fn handle(&mut self, msg: Subscribe, from: &Pid, cx: &mut Cx<'_, Self>) {
         if let Some(m) = self.metrics() {
             m.messages_register_framework.inc();
+        }
+        if !self.ready("Subscribe", from) {
+            return;
         }
         let mut info = msg.framework;
         let pid_text = from.to_string();
@@ -1581,5 +1798,87 @@ impl Handle<Deactivate> for Master {
             return;
         }
         self.disconnect_framework(&msg.framework_id, cx);
+    }
+}
+
+/// The registrar recovered the registry (or could not).
+struct Recovered(Result<Registry, RegistrarError>);
+/// A registry operation failed.
+struct RegistryFailed(RegistrarError);
+/// Agents admitted before this master that have not come back by now are
+/// unreachable.
+struct ReregisterTimeout;
+
+impl Handle<Recovered> for Master {
+    fn handle(&mut self, Recovered(result): Recovered, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let registry = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.registry_failed(&e, cx);
+                return;
+            }
+        };
+        tracing::info!(
+            agents = registry.agents.len(),
+            unreachable = registry.unreachable.len(),
+            "recovered the registry; agents admitted before have {:?} to re-register",
+            self.flags.agent_reregister_timeout
+        );
+        for agent in registry.agents {
+            if let Some(id) = agent.id.clone() {
+                self.state.recovered.insert(id, agent);
+            }
+        }
+        for (id, time) in registry.unreachable {
+            self.state.unreachable.insert(id, time);
+        }
+        self.recovered = true;
+        if !self.state.recovered.is_empty() {
+            cx.delay(self.flags.agent_reregister_timeout, ReregisterTimeout);
+        }
+    }
+}
+
+impl Handle<RegistryFailed> for Master {
+    fn handle(&mut self, RegistryFailed(e): RegistryFailed, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.registry_failed(&e, cx);
+    }
+}
+
+impl Handle<ReregisterTimeout> for Master {
+    fn handle(&mut self, _: ReregisterTimeout, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let missing: Vec<AgentId> = self.state.recovered.keys().cloned().collect();
+        if missing.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            agents = missing.len(),
+            "agents did not re-register in time; marking them unreachable"
+        );
+        let now = now_secs();
+        for id in missing {
+            self.state.recovered.remove(&id);
+            self.state.unreachable.insert(id.clone(), now);
+            self.record(
+                RegistryOp::MarkUnreachable {
+                    id: id.clone(),
+                    time: now,
+                },
+                cx,
+            );
+            if let Some(m) = self.metrics() {
+                m.recovery_slave_removals.inc();
+            }
+            let frameworks: Vec<FrameworkId> = self.state.frameworks.keys().cloned().collect();
+            for f in frameworks {
+                self.send_to_framework(
+                    &f,
+                    AgentLost {
+                        agent_id: id.clone(),
+                    },
+                    cx,
+                );
+            }
+        }
     }
 }

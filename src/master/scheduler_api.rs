@@ -157,6 +157,12 @@ pub fn scheduler_api(master: &mut Master, req: Request, cx: &mut Cx<'_, Master>)
             ))
         }
     }
+    if !master.is_recovered() {
+        return Reply::Now(Response::text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Master has not finished recovery",
+        ));
+    }
     let call = match parse_scheduler_call(&req.body) {
         Ok(call) => call,
         Err(e) => {

@@ -76,6 +76,9 @@ pub struct State {
     pub agents: BTreeMap<AgentId, AgentRecord>,
     /// Agents marked unreachable, with the time.
     pub unreachable: BTreeMap<AgentId, f64>,
+    /// Agents admitted before this master (from the registry) that have
+    /// not re-registered yet.
+    pub recovered: BTreeMap<AgentId, AgentInfo>,
     pub frameworks: BTreeMap<FrameworkId, FrameworkRecord>,
     /// Removed frameworks, oldest first, bounded.
     pub completed_frameworks: VecDeque<FrameworkRecord>,
