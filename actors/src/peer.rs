@@ -397,15 +397,13 @@ impl Node {
             }
         };
         let generation = self.registry_generation();
-        let entry = match &cache.to {
-            Some((g, id, entry)) if *g == generation && id == frame.to => entry.clone(),
-            _ => {
-                let entry = self.entry(frame.to);
-                cache.to = Some((generation, frame.to.to_owned(), entry.clone()));
-                entry
-            }
-        };
-        let Some(entry) = entry else {
+        let hit = matches!(&cache.to, Some((g, id, _)) if *g == generation && id == frame.to);
+        if !hit {
+            let entry = self.entry(frame.to);
+            cache.to = Some((generation, frame.to.to_owned(), entry));
+        }
+        // Borrowed from the cache: no reference count changes per frame.
+        let Some((_, _, Some(entry))) = &cache.to else {
             self.inner.stats.unknown_process.inc();
             tracing::debug!(%from, to = frame.to, name = frame.name, "dropping message for an unknown process");
             return Ok(());

@@ -2,9 +2,10 @@
 //! baseline measured in the same run:
 //!
 //! 1. `local_one_way`: one sender pushes [`LOCAL_N`] `Tick(u64)` messages to
-//!    one counting actor on the same thread, by [`ProcessRef::tell`] (typed
-//!    handle) and by [`Node::send`] (registry lookup by pid), against a raw
-//!    tokio unbounded mpsc between two tasks, `ractor` and `kameo`.
+//!    one counting actor on the same thread, by
+//!    [`actors::ProcessRef::tell`] (typed handle) and by [`Node::send`]
+//!    (registry lookup by pid), against a raw tokio unbounded mpsc between
+//!    two tasks, `ractor` and `kameo`.
 //! 2. `local_ping_pong`: two processes on one node exchange Ping/Pong by pid
 //!    ([`Cx::send`]), one in flight, [`PING_PONG_N`] round trips, against two
 //!    tokio tasks ping-ponging over two unbounded mpsc channels.
@@ -18,17 +19,20 @@
 //!    individual round trips timed during the bench are printed after it.
 //!
 //! Everything local runs on one current-thread runtime (an actix `System`),
-//! so every variant pays the same for scheduling. Run with
-//! `cargo bench -p benches --bench transport`.
+//! so every variant pays the same for scheduling. The two remote nodes'
+//! threads are pinned to CPUs as `BENCH_PIN` says (see
+//! [`benches::placement`]; by default one CPU each), and each raw baseline
+//! runs on the same two threads. Run with
+//! `cargo bench -p benches --bench transport`; results are in BENCHMARKS.md.
 
 use std::convert::Infallible;
 use std::sync::{mpsc as std_mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::System;
-use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process, ProcessRef};
+use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process};
 use benches::messages::{Payload, Ping, Pong, Tick};
-use benches::{quantile, FrameReader, Site};
+use benches::{placement, quantile, FrameReader, Site};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -397,7 +401,7 @@ fn local_one_way(c: &mut Criterion) {
             done: done.clone(),
         };
         async move {
-            <KameoCounter as kameo::Actor>::spawn_with_mailbox(
+            <KameoCounter as kameo::actor::Spawn>::spawn_with_mailbox(
                 KameoCounter(count),
                 kameo::mailbox::unbounded(),
             )
@@ -501,7 +505,8 @@ fn local_ping_pong(c: &mut Criterion) {
 
 fn remote_one_way(c: &mut Criterion) {
     let _system = System::new();
-    let (a, b) = (Site::start(), Site::start());
+    let (cpu_a, cpu_b) = placement();
+    let (a, b) = (Site::start(cpu_a), Site::start(cpu_b));
 
     let (done_tx, done_rx) = std_mpsc::channel();
     let counter = b
@@ -637,7 +642,8 @@ impl Samples {
 
 fn remote_rtt(c: &mut Criterion) {
     let _system = System::new();
-    let (a, b) = (Site::start(), Site::start());
+    let (cpu_a, cpu_b) = placement();
+    let (a, b) = (Site::start(cpu_a), Site::start(cpu_b));
 
     let (report_tx, report_rx) = std_mpsc::channel::<Report>();
     let ponger = b

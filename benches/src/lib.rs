@@ -1,6 +1,7 @@
 //! Shared pieces of the bench suites: the messages the benches exchange, a
-//! node hosted on its own actix arbiter thread ([`Site`]), a reader of raw
-//! frames for the TCP baselines ([`FrameReader`]), and latency percentiles.
+//! node hosted on its own actix arbiter thread ([`Site`]) pinned to a CPU
+//! ([`placement`]), a reader of raw frames for the TCP baselines
+//! ([`FrameReader`]), and latency percentiles.
 
 use std::future::Future;
 use std::sync::mpsc as std_mpsc;
@@ -50,11 +51,15 @@ pub struct Site {
 }
 
 impl Site {
-    /// Starts an arbiter and binds a node on loopback inside it.
-    pub fn start() -> Site {
+    /// Starts an arbiter, pinned to `cpu` if given, and binds a node on
+    /// loopback inside it.
+    pub fn start(cpu: Option<usize>) -> Site {
         let arbiter = Arbiter::new();
         let (tx, rx) = std_mpsc::channel();
         arbiter.spawn(async move {
+            if let Some(cpu) = cpu {
+                pin_current_thread(cpu);
+            }
             let _ = tx.send(Node::bind(NodeConfig::default()).await);
         });
         let node = rx
@@ -97,6 +102,47 @@ impl Site {
             .join()
             .expect("the arbiter thread exits cleanly");
     }
+}
+
+/// The CPUs for the two sites of a remote bench, from `BENCH_PIN`:
+/// `split` (the default: CPU 0 and CPU 1, as two nodes on two machines
+/// would each have their own), `same` (both on CPU 0) or `none` (left to
+/// the OS scheduler).
+///
+/// Pinning makes the figures repeatable: left to itself, the scheduler
+/// sometimes places both threads on one CPU, where a wake-up is a context
+/// switch, and sometimes on two, where it is a cross-CPU interrupt to an
+/// idle (halted) virtual CPU, and a ping-pong's round trip differs by a
+/// factor of three or more between the two.
+pub fn placement() -> (Option<usize>, Option<usize>) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match std::env::var("BENCH_PIN").as_deref() {
+        Ok("none") => (None, None),
+        Ok("same") => (Some(0), Some(0)),
+        _ if cpus < 2 => (Some(0), Some(0)),
+        _ => (Some(0), Some(1)),
+    }
+}
+
+/// Pins the calling thread to one CPU (Linux only; elsewhere a no-op).
+pub fn pin_current_thread(cpu: usize) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `set` is a plain bit set, initialized by CPU_ZERO before use,
+    // and sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+        let rc = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        assert_eq!(
+            rc,
+            0,
+            "pin to CPU {cpu}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpu;
 }
 
 /// Bytes read from a socket at a time, at least (as the runtime's reader).
