@@ -11,58 +11,50 @@ use mesos::master::{flags as master_flags, MasterFlags};
 
 const PROGRAM: &str = "mesos-local";
 
-const SPECS: &[Spec] = &[
+/// mesos-local's own flags; the rest are the master's and the agent's.
+const OWN: &[Spec] = &[
     Spec::value("num_slaves", Some("1"), "Number of agents to run"),
     Spec::value("ip", Some("127.0.0.1"), "IP address to listen on"),
-    Spec::value("port", Some("5050"), "Port to listen on"),
     Spec::value(
         "work_dir",
         Some("/tmp/mesos-local"),
         "Where the agents keep their sandboxes",
     ),
-    Spec::value(
-        "resources",
-        None,
-        "Resources of each agent (default: detected)",
-    ),
-    Spec::value("attributes", None, "Attributes of each agent"),
-    Spec::value(
-        "allocation_interval",
-        Some("1secs"),
-        "Interval between batch allocations",
-    ),
-    Spec::value(
-        "offer_timeout",
-        None,
-        "Rescind offers not used within this duration",
-    ),
-    Spec::value(
-        "agent_ping_timeout",
-        Some("15secs"),
-        "Time to wait for a pong from an agent",
-    ),
-    Spec::value(
-        "max_agent_ping_timeouts",
-        Some("5"),
-        "Missed pongs before an agent is unreachable",
-    ),
-    Spec::value(
-        "executor_registration_timeout",
-        Some("1mins"),
-        "Time an executor has to register",
-    ),
-    Spec::value(
-        "executor_shutdown_grace_period",
-        Some("5secs"),
-        "Time between SIGTERM and SIGKILL",
-    ),
-    Spec::value(
-        "log_dir",
-        None,
-        "Directory for log files (default: stderr only)",
-    ),
-    Spec::value("logging_level", Some("INFO"), "INFO, WARNING or ERROR"),
 ];
+
+/// Master flags mesos-local passes through.
+const FROM_MASTER: &[&str] = &[
+    "port",
+    "allocation_interval",
+    "offer_timeout",
+    "agent_ping_timeout",
+    "max_agent_ping_timeouts",
+    "log_dir",
+    "logging_level",
+];
+
+/// Agent flags mesos-local passes to every agent.
+const FROM_AGENT: &[&str] = &[
+    "resources",
+    "attributes",
+    "executor_registration_timeout",
+    "executor_shutdown_grace_period",
+];
+
+fn specs() -> Vec<Spec> {
+    let pick = |from: &[Spec], names: &[&str]| -> Vec<Spec> {
+        from.iter()
+            .filter(|s| names.contains(&s.name))
+            .copied()
+            .collect()
+    };
+    [
+        OWN.to_vec(),
+        pick(master_flags::SPECS, FROM_MASTER),
+        pick(agent_flags::SPECS, FROM_AGENT),
+    ]
+    .concat()
+}
 
 /// Loads a daemon's typed flags from `name=value` pairs through its own table.
 fn sub_flags(specs: &[Spec], pairs: &[(&str, Option<&str>)]) -> Flags {
@@ -78,7 +70,8 @@ fn sub_flags(specs: &[Spec], pairs: &[(&str, Option<&str>)]) -> Flags {
 }
 
 fn main() {
-    let f = daemon::load_flags(PROGRAM, SPECS);
+    let specs = specs();
+    let f = daemon::load_flags(PROGRAM, &specs);
     let get = |n: &str| f.get(n);
     let num: usize = daemon::check(PROGRAM, f.parse("num_slaves")).unwrap_or(1);
     if num == 0 {

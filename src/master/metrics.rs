@@ -119,40 +119,22 @@ pub fn gauges(master: &super::Master) -> Vec<(String, f64)> {
         (wire::mesos::now_secs() - master.start_time()).max(0.0),
     );
     put("elected", 1.0);
-    let agents = s.agents.values();
-    put(
-        "slaves_active",
-        agents.clone().filter(|a| a.active).count() as f64,
-    );
-    put(
-        "slaves_inactive",
-        agents.clone().filter(|a| !a.active).count() as f64,
-    );
-    put(
-        "slaves_connected",
-        agents.clone().filter(|a| a.connected).count() as f64,
-    );
-    put(
-        "slaves_disconnected",
-        agents.clone().filter(|a| !a.connected).count() as f64,
-    );
+    let agents: Vec<_> = s.agents.values().collect();
+    let frameworks: Vec<_> = s.frameworks.values().collect();
+    fn count<T>(items: &[&T], keep: impl Fn(&T) -> bool) -> f64 {
+        items.iter().filter(|x| keep(x)).count() as f64
+    }
+    put("slaves_active", count(&agents, |a| a.active));
+    put("slaves_inactive", count(&agents, |a| !a.active));
+    put("slaves_connected", count(&agents, |a| a.connected));
+    put("slaves_disconnected", count(&agents, |a| !a.connected));
     put("slaves_unreachable", s.unreachable.len() as f64);
-    let frameworks = s.frameworks.values();
-    put(
-        "frameworks_active",
-        frameworks.clone().filter(|f| f.active).count() as f64,
-    );
-    put(
-        "frameworks_inactive",
-        frameworks.clone().filter(|f| !f.active).count() as f64,
-    );
-    put(
-        "frameworks_connected",
-        frameworks.clone().filter(|f| f.connected).count() as f64,
-    );
+    put("frameworks_active", count(&frameworks, |f| f.active));
+    put("frameworks_inactive", count(&frameworks, |f| !f.active));
+    put("frameworks_connected", count(&frameworks, |f| f.connected));
     put(
         "frameworks_disconnected",
-        frameworks.clone().filter(|f| !f.connected).count() as f64,
+        count(&frameworks, |f| !f.connected),
     );
     put("outstanding_offers", s.offers.len() as f64);
     let counts = s.task_counts();

@@ -1520,11 +1520,7 @@ impl Handle<Revive> for Master {
         if let Some(m) = self.metrics() {
             m.messages_revive_offers.inc();
         }
-        if self.framework_from(&msg.framework_id, from).is_none() {
-            self.dropped("Revive", from);
-            return;
-        }
-        if let Some(a) = self.allocator() {
+        if let Some(a) = self.allocator_for("Revive", &msg.framework_id, from) {
             a.revive(&msg.framework_id, msg.roles);
         }
     }
@@ -1535,13 +1531,21 @@ impl Handle<Suppress> for Master {
         if let Some(m) = self.metrics() {
             m.messages_suppress_offers.inc();
         }
-        if self.framework_from(&msg.framework_id, from).is_none() {
-            self.dropped("Suppress", from);
-            return;
-        }
-        if let Some(a) = self.allocator() {
+        if let Some(a) = self.allocator_for("Suppress", &msg.framework_id, from) {
             a.suppress(&msg.framework_id, msg.roles);
         }
+    }
+}
+
+impl Master {
+    /// The allocator, for a call that framework `id`'s scheduler (`from`)
+    /// makes; `None` (and the call dropped and counted) otherwise.
+    fn allocator_for(&self, what: &str, id: &FrameworkId, from: &Pid) -> Option<&AllocatorHandle> {
+        if self.framework_from(id, from).is_none() {
+            self.dropped(what, from);
+            return None;
+        }
+        self.allocator()
     }
 }
 
