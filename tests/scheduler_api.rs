@@ -201,3 +201,89 @@ fn bad_calls_get_a_4xx_with_a_reason_and_the_framework_survives() {
         "{body}"
     );
 }
+
+#[test]
+fn bad_executor_calls_get_a_4xx_with_a_reason() {
+    let dir = TempDir::new("executor-api");
+    let cluster = Daemon::start(
+        LOCAL,
+        &[
+            "--port=0",
+            &format!("--work_dir={}", dir.path().display()),
+            "--resources=cpus:1;mem:256",
+        ],
+    );
+    let a = cluster.address.as_str();
+    let api = "/api/v1/executor";
+    let ids = r#""framework_id":{"value":"f"},"executor_id":{"value":"e""#;
+    let update = format!(
+        r#"{{{ids}}},"type":"UPDATE","update":{{"status":{{"task_id":{{"value":"t"}},"state":"TASK_RUNNING","source":"SOURCE_EXECUTOR","uuid":"AAAAAAAAAAAAAAAAAAAAAA==","executor_id":{{"value":"e"}}}}}}}}"#
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "malformed JSON",
+            vec![JSON],
+            b"{oops".to_vec(),
+            400,
+            "Failed to validate",
+        ),
+        (
+            "a missing field",
+            vec![JSON],
+            br#"{"type":"SUBSCRIBE"}"#.to_vec(),
+            400,
+            "",
+        ),
+        (
+            "an unknown call",
+            vec![JSON],
+            format!(r#"{{{ids}}},"type":"BOGUS"}}"#).into_bytes(),
+            400,
+            "",
+        ),
+        (
+            "an unknown executor",
+            vec![JSON],
+            format!(r#"{{{ids}}},"type":"SUBSCRIBE","subscribe":{{}}}}"#).into_bytes(),
+            400,
+            "cannot be found",
+        ),
+        (
+            "an update from an unknown executor",
+            vec![JSON],
+            update.into_bytes(),
+            400,
+            "cannot be found",
+        ),
+        (
+            "text",
+            vec![("Content-Type", "text/plain")],
+            b"{}".to_vec(),
+            415,
+            "",
+        ),
+        (
+            "no content type",
+            vec![],
+            b"{}".to_vec(),
+            400,
+            "Content-Type",
+        ),
+    ];
+    for (case, headers, body, status, reason) in cases {
+        let (got, _, text) = common::http_post(a, api, &headers, &body);
+        assert_eq!(got, status, "{case}: {text}");
+        assert!(text.contains(reason), "{case}: '{text}' lacks '{reason}'");
+        assert!(
+            !text.trim_end().contains('\n'),
+            "{case}: reason is not one line: {text}"
+        );
+    }
+    // Heartbeats are accepted without a lookup, as Mesos does.
+    let heartbeat = format!(r#"{{{ids}}},"type":"HEARTBEAT"}}"#);
+    assert_eq!(
+        common::http_post(a, api, &[JSON], heartbeat.as_bytes()).0,
+        202
+    );
+    assert_eq!(common::http_get(a, api).0, 405);
+}
