@@ -27,7 +27,9 @@ use crate::link::Links;
 use crate::metrics::{lock, Counter, Metrics};
 use crate::peer::Session;
 use crate::pid::Pid;
-use crate::process::{self, Decoder, Envelope, ExitedNotice, Install, Process, ProcessRef};
+use crate::process::{
+    self, Batcher, Decoder, Envelope, ExitedNotice, Install, Process, ProcessRef,
+};
 use crate::process::{RouteRequest, Terminate};
 use crate::testing::{Hooks, Verdict};
 
@@ -123,6 +125,7 @@ impl Stats {
 pub(crate) struct Entry {
     serial: u64,
     pub(crate) decoders: HashMap<&'static str, Decoder>,
+    pub(crate) batcher: Batcher,
     typed: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     pub(crate) exited: Recipient<ExitedNotice>,
     terminate: Recipient<Terminate>,
@@ -302,6 +305,7 @@ impl Node {
             http: install.http(),
             routes: install.route_names(),
             decoders: std::mem::take(&mut install.decoders),
+            batcher: install.batcher(),
             typed: std::mem::take(&mut install.typed),
         };
         {

@@ -31,6 +31,7 @@ use wire::{Frame, FrameError, Message, Preamble};
 use crate::metrics::lock;
 use crate::node::{Entry, Inner, Node};
 use crate::pid::Pid;
+use crate::process::Pending;
 
 /// Bytes read from a socket at a time, at least.
 const READ_CHUNK: usize = 64 * 1024;
@@ -333,6 +334,7 @@ async fn read_loop(node: Node, session: Arc<Session>, mut rd: OwnedReadHalf, mut
                 }
                 Ok(None) => break Ok(()),
                 Err(e) => {
+                    cache.flush();
                     match e {
                         FrameError::TooLarge { .. } => node.inner.stats.oversized_frames.inc(),
                         _ => node.inner.stats.malformed_frames.inc(),
@@ -341,6 +343,8 @@ async fn read_loop(node: Node, session: Arc<Session>, mut rd: OwnedReadHalf, mut
                 }
             }
         };
+        // Everything this read brought goes to its processes now.
+        cache.flush();
         if let Err(e) = decoded {
             tracing::warn!(peer = %session.peer, "closing connection: {e}");
             break;
@@ -374,6 +378,24 @@ async fn read_loop(node: Node, session: Arc<Session>, mut rd: OwnedReadHalf, mut
 pub(crate) struct Cache {
     from: Option<Pid>,
     to: Option<(u64, String, Option<Arc<Entry>>)>,
+    /// Messages decoded for one process, not yet in its mailbox.
+    pending: Option<(Arc<Entry>, Pending, usize)>,
+}
+
+/// Most messages held back for one batch, to bound latency and memory.
+const MAX_BATCH: usize = 1024;
+
+impl Cache {
+    /// Hands the pending batch to its process.
+    fn flush(&mut self) {
+        flush(&mut self.pending);
+    }
+}
+
+fn flush(pending: &mut Option<(Arc<Entry>, Pending, usize)>) {
+    if let Some((entry, batch, _)) = pending.take() {
+        (entry.batcher.send)(batch);
+    }
 }
 
 impl Node {
@@ -386,6 +408,9 @@ impl Node {
         cache: &mut Cache,
     ) -> Result<(), FrameError> {
         if frame.to.is_empty() {
+            // Keep order: what came before a control message (an exit
+            // notice, say) is delivered before it.
+            cache.flush();
             return self.dispatch_control(peer, frame);
         }
         let from = match &cache.from {
@@ -413,7 +438,19 @@ impl Node {
             tracing::debug!(%from, to = frame.to, name = frame.name, "dropping a message the process does not accept");
             return Ok(());
         };
-        decode(frame.payload, from).inspect_err(|_| self.inner.stats.undecodable.inc())
+        let same =
+            matches!(&cache.pending, Some((e, _, n)) if Arc::ptr_eq(e, entry) && *n < MAX_BATCH);
+        if !same {
+            let entry = entry.clone();
+            flush(&mut cache.pending);
+            let batch = (entry.batcher.start)();
+            cache.pending = Some((entry, batch, 0));
+        }
+        let Some((_, batch, count)) = &mut cache.pending else {
+            return Ok(());
+        };
+        *count += 1;
+        decode(frame.payload, from, batch).inspect_err(|_| self.inner.stats.undecodable.inc())
     }
 
     fn dispatch_control(&self, peer: SocketAddr, frame: Frame<'_>) -> Result<(), FrameError> {

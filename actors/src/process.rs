@@ -328,8 +328,48 @@ impl<P: Process> ProcessRef<P> {
     }
 }
 
-/// Decodes a payload and delivers it to a process.
-pub(crate) type Decoder = Box<dyn Fn(&[u8], Pid) -> Result<(), wire::FrameError> + Send + Sync>;
+/// One decoded remote message, ready to run its handler.
+pub(crate) type Deliver<P> = Box<dyn FnOnce(&mut P, &mut Cx<'_, P>) + Send>;
+
+/// Messages from one connection to one process, delivered as one mailbox
+/// entry: a read usually holds many frames for the same process, and one
+/// mailbox push per batch instead of per frame is most of what remote
+/// delivery costs.
+pub(crate) struct Batch<P: Process>(pub(crate) Vec<Deliver<P>>);
+
+impl<P: Process> actix::Message for Batch<P> {
+    type Result = ();
+}
+
+impl<P: Process> Handler<Batch<P>> for ProcessActor<P> {
+    type Result = ();
+
+    fn handle(&mut self, batch: Batch<P>, ctx: &mut Context<Self>) {
+        for deliver in batch.0 {
+            // A handler that stopped the process ends the batch, as it
+            // would end the mailbox.
+            if ctx.state() != actix::ActorState::Running {
+                break;
+            }
+            let (process, mut cx) = self.split(ctx);
+            deliver(process, &mut cx);
+        }
+    }
+}
+
+/// A batch being filled for one process: `Vec<Deliver<P>>` behind `Any`,
+/// so the node can hold batches for processes of any type.
+pub(crate) type Pending = Box<dyn Any + Send>;
+
+/// Decodes a payload and adds it to the process's pending batch.
+pub(crate) type Decoder =
+    Box<dyn Fn(&[u8], Pid, &mut Pending) -> Result<(), wire::FrameError> + Send + Sync>;
+
+/// Starts and sends a process's batches.
+pub(crate) struct Batcher {
+    pub(crate) start: Box<dyn Fn() -> Pending + Send + Sync>,
+    pub(crate) send: Box<dyn Fn(Pending) + Send + Sync>,
+}
 
 /// What a process declares at spawn: see [`Process::install`].
 pub struct Install<P: Process> {
@@ -341,6 +381,21 @@ pub struct Install<P: Process> {
 }
 
 impl<P: Process> Install<P> {
+    /// How the node batches remote messages for this process.
+    pub(crate) fn batcher(&self) -> Batcher {
+        let addr = self.addr.clone();
+        Batcher {
+            start: Box::new(|| Box::new(Vec::<Deliver<P>>::new())),
+            send: Box::new(move |pending| {
+                if let Ok(batch) = pending.downcast::<Vec<Deliver<P>>>() {
+                    if !batch.is_empty() {
+                        addr.do_send(Batch(*batch));
+                    }
+                }
+            }),
+        }
+    }
+
     /// The runtime's own handlers every process has.
     pub(crate) fn exited(&self) -> Recipient<ExitedNotice> {
         self.addr.clone().recipient()
@@ -372,9 +427,16 @@ impl<P: Process> Install<P> {
         P: Handle<M>,
     {
         let addr = self.addr.clone();
-        let decoder: Decoder = Box::new(move |payload, from| {
+        let decoder: Decoder = Box::new(move |payload, from, pending| {
             let body = wire::codec::decode_payload::<M>(payload)?;
-            addr.do_send(Envelope { from, body });
+            match pending.downcast_mut::<Vec<Deliver<P>>>() {
+                Some(batch) => batch.push(Box::new(move |p: &mut P, cx: &mut Cx<'_, P>| {
+                    p.handle(body, &from, cx)
+                })),
+                // A batch of another process: cannot happen, but deliver
+                // anyway rather than lose the message.
+                None => addr.do_send(Envelope { from, body }),
+            }
             Ok(())
         });
         if self.decoders.insert(M::NAME, decoder).is_some() {
