@@ -73,6 +73,9 @@ pub struct FrameworkRecord {
     pub info: FrameworkInfo,
     pub pid: Option<String>,
     pub executors: HashMap<ExecutorId, ExecutorRecord>,
+    /// The master shut the framework down (Mesos's TERMINATING): nobody
+    /// will acknowledge its updates any more, so none are sent.
+    pub terminating: bool,
 }
 
 pub struct Agent {
@@ -244,6 +247,17 @@ impl Agent {
     /// A new update about a task, from an executor or made here: into its
     /// stream, and to the master if it is the stream's head.
     fn forward_update(&mut self, update: StatusUpdate, cx: &mut Cx<'_, Self>) {
+        let terminating = self
+            .frameworks
+            .get(&update.framework_id)
+            .is_some_and(|f| f.terminating);
+        if terminating {
+            // Kept, it would be retried forever and keep the framework
+            // here: the master no longer knows it.
+            tracing::info!(framework = %update.framework_id, task = %update.status.task_id,
+                state = %update.status.state, "dropping a status update of a terminating framework");
+            return;
+        }
         let forward = self.updates.update(update);
         self.send_forward(forward, cx);
     }
@@ -767,6 +781,7 @@ impl Handle<RunTask> for Agent {
                 info: msg.framework.clone(),
                 pid: msg.framework_pid.clone(),
                 executors: HashMap::new(),
+                terminating: false,
             });
         framework.info = msg.framework.clone();
         framework.pid = msg.framework_pid.clone();
@@ -1197,6 +1212,9 @@ impl Handle<ShutdownFramework> for Agent {
             .map(|f| f.executors.keys().cloned().collect())
             .unwrap_or_default();
         tracing::info!(framework = %msg.framework_id, "shutting down framework");
+        if let Some(f) = self.frameworks.get_mut(&msg.framework_id) {
+            f.terminating = true;
+        }
         for e in executors {
             self.shutdown_executor(&msg.framework_id, &e, cx);
         }

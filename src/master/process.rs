@@ -489,6 +489,53 @@ impl Master {
         }
     }
 
+    /// The connection to an agent broke: tasks there of frameworks that do
+    /// not checkpoint are lost now (their executors exit without the agent)
+    /// and their resources recovered, as Mesos does; tasks of checkpointing
+    /// frameworks wait for the agent to come back or its pings to time out.
+    fn lose_tasks_without_checkpoint(&mut self, agent_id: &AgentId, cx: &mut Cx<'_, Self>) {
+        let hostname = self
+            .state
+            .agents
+            .get(agent_id)
+            .map(|a| a.info.hostname.clone())
+            .unwrap_or_default();
+        let limit = self.flags.max_completed_tasks_per_framework;
+        for (framework_id, task_id) in self.state.tasks_without_checkpoint(agent_id) {
+            let Some(task) = self
+                .state
+                .frameworks
+                .get(&framework_id)
+                .and_then(|f| f.tasks.get(&task_id))
+            else {
+                continue;
+            };
+            if !task.state.is_terminal() {
+                let role = task.role.clone();
+                let mut status = master_status(
+                    &task_id,
+                    Some(agent_id),
+                    TaskState::Lost,
+                    Reason::AgentDisconnected,
+                    &format!("Agent {hostname} disconnected"),
+                );
+                status.executor_id = task.executor_id.clone();
+                tracing::info!(agent = %agent_id, framework = %framework_id, task = %task_id,
+                    "task lost with its disconnected agent: the framework does not checkpoint");
+                if let Some(m) = self.metrics() {
+                    m.count_terminal(TaskState::Lost, &status);
+                }
+                if let Some(resources) = self.state.update_task(&framework_id, &status, None) {
+                    if let Some(a) = self.allocator() {
+                        a.recover(&framework_id, agent_id, &role, resources, None);
+                    }
+                }
+                self.send_master_update(&framework_id, status, cx);
+            }
+            self.state.remove_task(&framework_id, &task_id, limit);
+        }
+    }
+
     /// Removes a framework: its tasks are shut down on every agent, its
     /// offers rescinded, its resources returned.
     fn remove_framework(&mut self, framework_id: &FrameworkId, cx: &mut Cx<'_, Self>) {
@@ -711,6 +758,7 @@ impl Process for Master {
                 alloc.deactivate_agent(&agent);
             }
             self.rescind_offers_where(|o| o.agent_id == agent, cx);
+            self.lose_tasks_without_checkpoint(&agent, cx);
             // Pings go on; the agent is unreachable once they time out.
         }
         if let Some(framework) = self.state.framework_by_pid(&text).map(|f| f.id.clone()) {

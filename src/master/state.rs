@@ -224,6 +224,22 @@ impl State {
         Some(task)
     }
 
+    /// The tasks on `agent_id` of frameworks that do not checkpoint. Their
+    /// executors exit when they lose their agent, so when the master loses
+    /// the agent's connection it counts them lost at once (Mesos's
+    /// `removeFramework(Slave*, Framework*)` from `Master::exited`).
+    pub fn tasks_without_checkpoint(&self, agent_id: &AgentId) -> Vec<(FrameworkId, TaskId)> {
+        let Some(agent) = self.agents.get(agent_id) else {
+            return Vec::new();
+        };
+        agent
+            .tasks
+            .iter()
+            .filter(|(f, _)| self.frameworks.get(*f).is_some_and(|f| !f.info.checkpoint))
+            .flat_map(|(f, tasks)| tasks.iter().map(move |t| (f.clone(), t.clone())))
+            .collect()
+    }
+
     /// Counts of active tasks by state, for metrics.
     pub fn task_counts(&self) -> BTreeMap<TaskState, usize> {
         let mut counts = BTreeMap::new();
@@ -387,6 +403,30 @@ mod tests {
         }
     }
 
+    fn agent(id: &AgentId) -> AgentRecord {
+        AgentRecord {
+            id: id.clone(),
+            info: AgentInfo {
+                hostname: "h".into(),
+                port: 5051,
+                resources: Resources::new(),
+                attributes: vec![],
+                id: Some(id.clone()),
+            },
+            pid: "slave(1)@1.1.1.1:5051".into(),
+            version: "1".into(),
+            registered_time: 0.0,
+            reregistered_time: None,
+            connected: true,
+            active: true,
+            pings_missed: 0,
+            tasks: BTreeMap::new(),
+            offers: BTreeSet::new(),
+            used: Resources::new(),
+            offered: Resources::new(),
+        }
+    }
+
     fn task(id: &str, resources: &str) -> TaskInfo {
         TaskInfo {
             name: id.into(),
@@ -456,30 +496,9 @@ mod tests {
         let known_agent = AgentId::new("m-S0");
         let gone_agent = AgentId::new("m-S9");
         state.unreachable.insert(gone_agent.clone(), 1.0);
-        state.agents.insert(
-            known_agent.clone(),
-            AgentRecord {
-                id: known_agent.clone(),
-                info: AgentInfo {
-                    hostname: "h".into(),
-                    port: 5051,
-                    resources: Resources::new(),
-                    attributes: vec![],
-                    id: Some(known_agent.clone()),
-                },
-                pid: "slave(1)@1.1.1.1:5051".into(),
-                version: "1".into(),
-                registered_time: 0.0,
-                reregistered_time: None,
-                connected: true,
-                active: true,
-                pings_missed: 0,
-                tasks: BTreeMap::new(),
-                offers: BTreeSet::new(),
-                used: Resources::new(),
-                offered: Resources::new(),
-            },
-        );
+        state
+            .agents
+            .insert(known_agent.clone(), agent(&known_agent));
         let t = TaskId::new("t");
         for (aware, agent, expected) in [
             (true, Some(&known_agent), TaskState::Gone),
@@ -495,6 +514,42 @@ mod tests {
             assert_eq!(status.reason, Some(Reason::Reconciliation));
             assert_eq!(status.uuid, None);
         }
+    }
+
+    #[test]
+    fn a_disconnected_agent_loses_only_tasks_of_frameworks_that_do_not_checkpoint() {
+        let mut state = State::new("m");
+        let agent_id = AgentId::new("m-S0");
+        state.agents.insert(agent_id.clone(), agent(&agent_id));
+        let mut checkpointing = framework(false);
+        checkpointing.id = FrameworkId::new("m-0001");
+        checkpointing.info.checkpoint = true;
+        for f in [framework(false), checkpointing] {
+            state.frameworks.insert(f.id.clone(), f);
+        }
+        for (framework, task) in [("m-0000", "a"), ("m-0000", "b"), ("m-0001", "c")] {
+            state.add_task(Task {
+                name: task.into(),
+                task_id: TaskId::new(task),
+                framework_id: FrameworkId::new(framework),
+                executor_id: None,
+                agent_id: agent_id.clone(),
+                state: TaskState::Running,
+                resources: Resources::parse("cpus:1", "*").unwrap(),
+                statuses: Vec::new(),
+                status_update_state: None,
+                status_update_uuid: None,
+                role: "*".into(),
+            });
+        }
+        let plain = FrameworkId::new("m-0000");
+        assert_eq!(
+            state.tasks_without_checkpoint(&agent_id),
+            [(plain.clone(), TaskId::new("a")), (plain, TaskId::new("b"))]
+        );
+        assert!(state
+            .tasks_without_checkpoint(&AgentId::new("m-S9"))
+            .is_empty());
     }
 
     #[test]

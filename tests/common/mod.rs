@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod framework;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
@@ -255,4 +258,34 @@ pub fn processes_in(dir: &std::path::Path) -> Vec<u32> {
             std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&root))
         })
         .collect()
+}
+
+/// Calls `f` every 20 ms until it returns `Some` or `deadline` passes.
+/// Blocks the thread: for code outside an async runtime.
+pub fn poll<T>(deadline: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(t) = f() {
+            return Some(t);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// [`poll`] for async tests: sleeps on the runtime between tries, so the
+/// processes on it (a scheduler driver) keep running.
+pub async fn poll_async<T>(deadline: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(t) = f() {
+            return Some(t);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
