@@ -1849,7 +1849,16 @@ impl Handle<Deactivate> for Master {
             self.dropped("Deactivate", from);
             return;
         }
-        self.disconnect_framework(&msg.framework_id, cx);
+        // No more offers; the failover timeout starts only when the
+        // scheduler's connection actually goes (`exited`), as in Mesos.
+        if let Some(f) = self.state.frameworks.get_mut(&msg.framework_id) {
+            f.active = false;
+        }
+        if let Some(a) = self.allocator() {
+            a.deactivate_framework(&msg.framework_id);
+        }
+        let id = msg.framework_id.clone();
+        self.rescind_offers_where(|o| o.framework_id == id, cx);
     }
 }
 
