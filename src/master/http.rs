@@ -33,6 +33,27 @@ pub fn install(i: &mut Install<Master>) {
     .route("/version", |_, req, _| json_reply(&req, version()));
 }
 
+/// For endpoints only the leading master serves: a non-leader answers 307
+/// to the leader (same path and query), or 503 when no leader is known.
+pub fn leader_only(master: &Master, req: &Request) -> Option<Reply> {
+    if master.is_leader() {
+        return None;
+    }
+    Some(Reply::Now(match master.leader() {
+        Some(leader) => {
+            let query = if req.query.is_empty() {
+                String::new()
+            } else {
+                let pairs: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("?{}", pairs.join("&"))
+            };
+            let location = format!("//{}:{}{}{query}", leader.hostname, leader.port, req.path);
+            Response::new(StatusCode::TEMPORARY_REDIRECT, "").with_header("Location", &location)
+        }
+        None => Response::text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"),
+    }))
+}
+
 fn json_reply(req: &Request, v: Value) -> Reply {
     Reply::Now(with_jsonp(v.to_string(), &req.query))
 }
@@ -185,6 +206,9 @@ fn framework_json<'a>(f: &'a FrameworkRecord, master: &'a Master) -> FrameworkJs
 }
 
 fn state(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
+    if let Some(redirect) = leader_only(master, &req) {
+        return redirect;
+    }
     Reply::Now(with_jsonp(state_json(master), &req.query))
 }
 
@@ -253,6 +277,9 @@ pub fn state_json(master: &Master) -> String {
 }
 
 fn slaves(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
+    if let Some(redirect) = leader_only(master, &req) {
+        return redirect;
+    }
     Reply::Now(with_jsonp(
         slaves_json(master, req.query("slave_id")),
         &req.query,
@@ -284,6 +311,9 @@ pub fn slaves_json(master: &Master, only: Option<&str>) -> String {
 }
 
 fn frameworks(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
+    if let Some(redirect) = leader_only(master, &req) {
+        return redirect;
+    }
     let only = req.query("framework_id").map(str::to_owned);
     let keep = |f: &&FrameworkRecord| only.as_deref().is_none_or(|id| f.id.value == id);
     let s = master.state();
@@ -296,6 +326,9 @@ fn frameworks(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Repl
 }
 
 fn tasks(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
+    if let Some(redirect) = leader_only(master, &req) {
+        return redirect;
+    }
     let parse = |key: &str, default: usize| -> Result<usize, String> {
         match req.query(key) {
             None => Ok(default),
@@ -338,7 +371,9 @@ fn flags(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
 }
 
 fn redirect(master: &mut Master, _: Request, _: &mut Cx<'_, Master>) -> Reply {
-    let info = master.info();
+    let Some(info) = master.leader() else {
+        return Reply::Now(Response::text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"));
+    };
     let location = format!("//{}:{}", info.hostname, info.port);
     Reply::Now(Response::new(StatusCode::TEMPORARY_REDIRECT, "").with_header("Location", &location))
 }
@@ -373,6 +408,9 @@ fn task_counts<'a>(
 }
 
 fn state_summary(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
+    if let Some(redirect) = leader_only(master, &req) {
+        return redirect;
+    }
     let s = master.state();
     let all_tasks = || {
         s.frameworks
@@ -436,6 +474,9 @@ fn state_summary(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> R
 }
 
 fn roles(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
+    if let Some(redirect) = leader_only(master, &req) {
+        return redirect;
+    }
     let s = master.state();
     let mut by_role: std::collections::BTreeMap<String, (Vec<&str>, Resources)> =
         Default::default();

@@ -118,7 +118,7 @@ pub fn gauges(master: &super::Master) -> Vec<(String, f64)> {
         "uptime_secs",
         (wire::mesos::now_secs() - master.start_time()).max(0.0),
     );
-    put("elected", 1.0);
+    put("elected", if master.is_leader() { 1.0 } else { 0.0 });
     let agents: Vec<_> = s.agents.values().collect();
     let frameworks: Vec<_> = s.frameworks.values().collect();
     fn count<T>(items: &[&T], keep: impl Fn(&T) -> bool) -> f64 {

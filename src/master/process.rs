@@ -62,6 +62,12 @@ pub struct Master {
     recovered: bool,
     /// Pids of agents whose (re)admission the registrar is working on.
     admitting: HashSet<String>,
+    /// Leads without an election (no ZooKeeper).
+    standalone: bool,
+    /// This master won the election.
+    elected: bool,
+    /// The leading master as last detected (this one once elected).
+    leader: Option<MasterInfo>,
     metrics: Option<MasterMetrics>,
     start_time: f64,
 }
@@ -78,6 +84,7 @@ struct FailoverExpired(FrameworkId);
 impl Master {
     /// A master keeping its registry in `store`.
     pub fn new(flags: MasterFlags, info: MasterInfo, store: Box<dyn Store>) -> Master {
+        let standalone = flags.zk.is_none();
         Master {
             state: State::new(&info.id),
             flags,
@@ -90,6 +97,9 @@ impl Master {
             registrar: None,
             recovered: false,
             admitting: HashSet::new(),
+            standalone,
+            elected: false,
+            leader: None,
             metrics: None,
             start_time: now_secs(),
         }
@@ -680,6 +690,9 @@ impl Process for Master {
             .local::<ReregisterTimeout>()
             .local::<AgentAdmitted>()
             .local::<AgentReadmitted>()
+            .local::<Elected>()
+            .local::<LostCandidacy>()
+            .local::<LeaderChanged>()
             .local::<HeartbeatTick>();
         i.route("/api/v1/scheduler", super::scheduler_api::scheduler_api);
         super::http::install(i);
@@ -708,42 +721,13 @@ impl Process for Master {
                 return;
             }
         }
-        let Some(store) = self.store.take() else {
-            return;
-        };
-        let registrar = Registrar::new(
-            store,
-            self.flags.registry_fetch_timeout,
-            self.flags.registry_store_timeout,
-        );
-        match cx
-            .node()
-            .spawn(cx.node().generate_id("registrar"), registrar)
-        {
-            Ok(r) => {
-                let me = cx.handle();
-                r.tell(
-                    r.pid(),
-                    Recover {
-                        master: self.info.clone(),
-                        reply: Box::new(move |result| me.tell(me.pid(), Recovered(result))),
-                    },
-                );
-                self.registrar = Some(r);
-            }
-            Err(e) => {
-                tracing::error!("cannot start the registrar: {e}");
-                cx.stop();
-                return;
-            }
-        }
         cx.delay(self.flags.agent_ping_timeout, PingTick);
         cx.delay(HEARTBEAT_INTERVAL, HeartbeatTick);
-        tracing::info!(
-            id = self.info.id,
-            pid = self.info.pid,
-            "master started and elected"
-        );
+        if self.standalone {
+            self.become_leader(cx);
+        } else {
+            tracing::info!(id = self.info.id, pid = self.info.pid, "master started; waiting to be elected");
+        }
     }
 
     fn exited(&mut self, pid: &Pid, cx: &mut Cx<'_, Self>) {
@@ -1940,6 +1924,94 @@ impl Handle<ReregisterTimeout> for Master {
                     cx,
                 );
             }
+        }
+    }
+}
+
+/// This master won the election (ZooKeeper contender).
+pub struct Elected;
+/// This master lost its candidacy (its ZooKeeper session or node is gone).
+pub struct LostCandidacy;
+/// The leading master changed (ZooKeeper detector); `None`: no leader.
+pub struct LeaderChanged(pub Option<MasterInfo>);
+
+impl Master {
+    /// Starts leading: the registrar recovers the registry, then the master
+    /// serves.
+    fn become_leader(&mut self, cx: &mut Cx<'_, Self>) {
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        self.elected = true;
+        self.leader = Some(self.info.clone());
+        tracing::info!(id = self.info.id, pid = self.info.pid, "elected as the leading master");
+        let registrar = Registrar::new(
+            store,
+            self.flags.registry_fetch_timeout,
+            self.flags.registry_store_timeout,
+        );
+        match cx.node().spawn(cx.node().generate_id("registrar"), registrar) {
+            Ok(r) => {
+                let me = cx.handle();
+                r.tell(
+                    r.pid(),
+                    Recover {
+                        master: self.info.clone(),
+                        reply: Box::new(move |result| me.tell(me.pid(), Recovered(result))),
+                    },
+                );
+                self.registrar = Some(r);
+            }
+            Err(e) => {
+                tracing::error!("cannot start the registrar: {e}");
+                actors::actix::System::current().stop_with_code(1);
+            }
+        }
+    }
+
+    /// Whether this master leads (elected; it may still be recovering).
+    pub fn is_leader(&self) -> bool {
+        self.elected
+    }
+
+    /// The leading master as this master knows it.
+    pub fn leader(&self) -> Option<&MasterInfo> {
+        self.leader.as_ref()
+    }
+}
+
+impl Handle<Elected> for Master {
+    fn handle(&mut self, _: Elected, _: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.elected {
+            self.become_leader(cx);
+        }
+    }
+}
+
+impl Handle<LostCandidacy> for Master {
+    fn handle(&mut self, _: LostCandidacy, _: &Pid, _: &mut Cx<'_, Self>) {
+        if self.elected {
+            // Mesos's master exits here ("Lost candidacy as a leader"): two
+            // masters must never both act as leader, and a supervisor
+            // restarts this one as a contender.
+            tracing::error!("lost candidacy as the leading master; stopping");
+            actors::actix::System::current().stop_with_code(1);
+        } else {
+            tracing::warn!("lost candidacy while not leading");
+        }
+    }
+}
+
+impl Handle<LeaderChanged> for Master {
+    fn handle(&mut self, LeaderChanged(leader): LeaderChanged, _: &Pid, _: &mut Cx<'_, Self>) {
+        if self.elected && leader.as_ref().is_some_and(|l| l.id != self.info.id) {
+            tracing::error!("another master leads; stopping (conceded leadership)");
+            actors::actix::System::current().stop_with_code(1);
+            return;
+        }
+        if !self.elected {
+            tracing::info!(leader = ?leader.as_ref().map(|l| &l.pid), "leading master changed");
+            self.leader = leader;
         }
     }
 }

@@ -157,6 +157,9 @@ pub fn scheduler_api(master: &mut Master, req: Request, cx: &mut Cx<'_, Master>)
             ))
         }
     }
+    if let Some(redirect) = super::http::leader_only(master, &req) {
+        return redirect;
+    }
     if !master.is_recovered() {
         return Reply::Now(Response::text(
             StatusCode::SERVICE_UNAVAILABLE,
