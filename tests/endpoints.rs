@@ -227,7 +227,11 @@ fn endpoints_carry_mesos_fields() {
 
     let (status, head, _) = common::http_post(&a, "/master/redirect", &[], b"");
     assert_eq!(status, 307);
-    assert!(head.to_ascii_lowercase().contains(&format!("location: //{a}")), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&format!("location: //{a}")),
+        "{head}"
+    );
     assert_eq!(common::http_get(&a, "/master/health").0, 200);
     assert_eq!(common::http_get(&a, "/health").0, 200);
     let version = get(&a, "/version");
