@@ -22,6 +22,7 @@
 //! | `MesosSchedulerDriver`, `mesos-execute` | [`scheduler`] |
 //! | `src/master/http.cpp`, `src/slave/http.cpp`, `src/common/http.cpp` | `master::http`, `agent::http`, [`model`] |
 //! | `src/files/files.cpp` | [`files`] |
+//! | `src/master/contender/`, `src/master/detector/`, `src/zookeeper/` | [`zookeeper`] |
 //! | stout flags | [`flags`] |
 //! | `src/master/main.cpp`, `src/slave/main.cpp`, `src/local/` | `src/bin/*`, [`run`], [`daemon`] |
 
@@ -35,3 +36,4 @@ pub mod master;
 pub mod model;
 pub mod run;
 pub mod scheduler;
+pub mod zookeeper;
