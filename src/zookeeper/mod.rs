@@ -7,6 +7,7 @@
 //! | `src/zookeeper/url.cpp`, `MasterDetector::create` | [`url`]: `zk://`, `file://`, `host:port` |
 //! | `src/zookeeper/group.cpp` | `group.rs`: sessions, members, the leader |
 //! | `src/master/contender/zookeeper.cpp`, standalone contender | [`contender`]: [`MasterContender`], [`Candidacy`] |
+//! | `src/master/detector/zookeeper.cpp`, standalone detector | [`detector`]: [`MasterDetector`], [`detector_for`] |
 //! | `JSON::protobuf(MasterInfo)` | [`entry`]: the member's data |
 //!
 //! The ZooKeeper layout: under the group's path (created empty with its
@@ -71,9 +72,10 @@
 //! Outside a process (a binary's `main` inside an actix `System`) the same
 //! calls work on the system's runtime. Dropping a [`Candidacy`] or the
 //! [`Forwarding`] that owns it withdraws the candidacy at once; dropping a
-//! `MasterDetector` stops its task and closes its session.
+//! [`MasterDetector`] stops its task and closes its session.
 
 pub mod contender;
+pub mod detector;
 pub mod entry;
 mod group;
 pub mod url;
@@ -84,6 +86,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 pub use contender::{Candidacy, ContenderEvent, LostReason, MasterContender};
+pub use detector::{detector_for, MasterDetector};
 pub use entry::{MASTER_CAPABILITIES, MASTER_INFO_JSON_LABEL};
 pub use group::SessionLoss;
 pub use url::{parse_zk_flag, MasterAddress, UrlError, ZkUrl};
