@@ -8,6 +8,19 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust (https://rustup.rs) first" >&2
   exit 1
 fi
+# ZooKeeper, for the leader-election tests: Debian's package ships the
+# server jar that tests/common/zookeeper.rs starts on a free port. Java
+# comes with the machine image.
+if [ ! -f /usr/share/java/zookeeper.jar ]; then
+  sudo=
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo=sudo
+  fi
+  echo "setup: installing Debian's zookeeper package" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq zookeeper >/dev/null
+fi
+
 # Fetch crates up front so a network problem shows here, not mid-build.
 cargo fetch --locked 2>/dev/null || cargo fetch
 

@@ -23,6 +23,7 @@
 //! | `src/master/http.cpp`, `src/slave/http.cpp`, `src/common/http.cpp` | `master::http`, `agent::http`, [`model`] |
 //! | `src/files/files.cpp` | [`files`] |
 //! | `src/master/registrar.cpp`, registry operations | [`registrar`], `wire::registry` |
+//! | `src/master/contender/`, `src/master/detector/`, `src/zookeeper/` | [`zookeeper`] |
 //! | stout flags | [`flags`] |
 //! | `src/master/main.cpp`, `src/slave/main.cpp`, `src/local/` | `src/bin/*`, [`run`], [`daemon`] |
 
@@ -37,3 +38,4 @@ pub mod model;
 pub mod registrar;
 pub mod run;
 pub mod scheduler;
+pub mod zookeeper;

@@ -1,10 +1,12 @@
 //! Helpers for tests that run real binaries: locating them, and children
-//! that are killed when the test ends, pass or fail.
+//! that are killed when the test ends, pass or fail; `zookeeper` starts a
+//! real ZooKeeper server.
 
 #![allow(dead_code)]
 
 pub mod cluster;
 pub mod framework;
+pub mod zookeeper;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Output};
