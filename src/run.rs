@@ -16,6 +16,11 @@ pub struct Running {
     pub node: Node,
     pub address: SocketAddr,
     pub pid: Pid,
+    /// ZooKeeper watches feeding the process; dropping them stops them
+    /// (and withdraws a master's candidacy).
+    pub watches: Vec<crate::zookeeper::Forwarding>,
+    /// What a master announces about itself.
+    pub master_info: Option<MasterInfo>,
 }
 
 fn node_config(
@@ -44,7 +49,51 @@ pub async fn start_master(flags: MasterFlags) -> Result<Running, String> {
     let node = Node::bind(config.clone())
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.ip, config.port))?;
-    spawn_master(&node, flags)
+    let zk = flags.zk.clone();
+    let session_timeout = flags.zk_session_timeout;
+    let mut running = spawn_master(&node, flags)?;
+    if let Some(zk) = zk {
+        running.watches = elect(&running, &zk, session_timeout)?;
+    }
+    Ok(running)
+}
+
+/// Makes the master at `running` a contender for leadership through
+/// ZooKeeper, and keeps it told who leads.
+fn elect(
+    running: &Running,
+    zk: &str,
+    session_timeout: std::time::Duration,
+) -> Result<Vec<crate::zookeeper::Forwarding>, String> {
+    use crate::master::process::{Elected, LeaderChanged, LostCandidacy};
+    use crate::zookeeper::{detector_for, ContenderEvent, MasterContender};
+    let master = running
+        .node
+        .lookup(MASTER_ID)
+        .ok_or("the master process is gone")?;
+    let info = running
+        .master_info
+        .clone()
+        .ok_or("the master has no MasterInfo")?;
+    let contender = MasterContender::from_flag(Some(zk), session_timeout)
+        .map_err(|e| format!("Failed to load flag 'zk': {e}"))?;
+    let candidacy = contender.contend(&info).map_err(|e| e.to_string())?;
+    let (node, to) = (running.node.clone(), master.clone());
+    let contending = candidacy
+        .forward(move |event| match event {
+            ContenderEvent::Elected => node.send_local(&to, &to, Elected),
+            ContenderEvent::LostCandidacy(reason) => {
+                tracing::warn!("candidacy lost: {reason:?}");
+                node.send_local(&to, &to, LostCandidacy)
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    let detector = detector_for(zk, session_timeout).map_err(|e| e.to_string())?;
+    let (node, to) = (running.node.clone(), master);
+    let detecting = detector
+        .follow(move |leader| node.send_local(&to, &to, LeaderChanged(leader)))
+        .map_err(|e| e.to_string())?;
+    Ok(vec![contending, detecting])
 }
 
 /// Spawns the `master` process on an existing node.
@@ -63,6 +112,7 @@ pub fn spawn_master(node: &Node, flags: MasterFlags) -> Result<Running, String> 
         hostname,
         version: VERSION.into(),
     };
+    let info_copy = info.clone();
     let master = node
         .spawn(MASTER_ID, Master::new(flags, info, store))
         .map_err(|e| e.to_string())?;
@@ -71,6 +121,8 @@ pub fn spawn_master(node: &Node, flags: MasterFlags) -> Result<Running, String> 
         node: node.clone(),
         address,
         pid: master.pid().clone(),
+        watches: Vec::new(),
+        master_info: Some(info_copy),
     })
 }
 
@@ -86,8 +138,29 @@ pub async fn start_agent(flags: AgentFlags, id: Option<String>) -> Result<Runnin
     let node = Node::bind(config.clone())
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.ip, config.port))?;
-    let running = spawn_agent(&node, flags, id)?;
+    if !(flags.master.starts_with("zk://") || flags.master.starts_with("file://")) {
+        let running = spawn_agent(&node, flags, id)?;
+        node.set_delegate(running.pid.id());
+        return Ok(running);
+    }
+    // Follow the leading master through ZooKeeper: wait for the first, then
+    // tell the agent of every change.
+    let detector = crate::zookeeper::detector_for(&flags.master, flags.zk_session_timeout)
+        .map_err(|e| format!("Failed to load flag 'master': {e}"))?;
+    tracing::info!("waiting for a leading master");
+    let leader = detector
+        .detect(None)
+        .await
+        .ok_or("the master detector stopped before finding a leader")?;
+    let mut flags = flags;
+    flags.master = leader.pid.clone();
+    let mut running = spawn_agent(&node, flags, id)?;
     node.set_delegate(running.pid.id());
+    let (n, to) = (node.clone(), running.pid.clone());
+    let watch = detector
+        .follow(move |leader| n.send_local(&to, &to, crate::agent::process::MasterDetected(leader)))
+        .map_err(|e| e.to_string())?;
+    running.watches.push(watch);
     Ok(running)
 }
 
@@ -129,6 +202,8 @@ pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result
         node: node.clone(),
         address,
         pid: agent.pid().clone(),
+        watches: Vec::new(),
+        master_info: None,
     })
 }
 

@@ -91,6 +91,7 @@ pub struct AgentFlags {
     pub executor_shutdown_grace_period: Duration,
     pub registration_backoff_factor: Duration,
     pub launcher_dir: PathBuf,
+    pub zk_session_timeout: Duration,
     /// Every flag as text, for `/flags`.
     pub all: Flags,
 }
@@ -104,12 +105,6 @@ impl AgentFlags {
         let required =
             |name: &str, d: Option<Duration>| d.ok_or_else(|| FlagError::Missing(name.to_owned()));
         let master = f.string("master")?;
-        if master.starts_with("zk://") || master.starts_with("file://") {
-            return Err(bad(
-                "master",
-                format!("'{master}': only host:port is supported so far"),
-            ));
-        }
         let containerizers = f.string("containerizers")?;
         for c in containerizers.split(',').map(str::trim) {
             match c {
@@ -162,6 +157,7 @@ impl AgentFlags {
                 f.duration("registration_backoff_factor")?,
             )?,
             launcher_dir,
+            zk_session_timeout: required("zk_session_timeout", f.duration("zk_session_timeout")?)?,
             all: f,
         })
     }
@@ -211,6 +207,6 @@ mod tests {
             "--isolation=cgroups/cpu"
         ])
         .is_err());
-        assert!(load(&["--master=zk://h:2181/mesos", "--work_dir=/x"]).is_err());
+        assert!(load(&["--master=zk://h:2181/mesos", "--work_dir=/x"]).is_ok());
     }
 }

@@ -648,7 +648,8 @@ impl Process for Agent {
             .local::<RetryUpdate>()
             .local::<ExecutorExited>()
             .local::<RegistrationTimeout>()
-            .local::<KillContainer>();
+            .local::<KillContainer>()
+            .local::<MasterDetected>();
         i.route("/api/v1/executor", super::executor_api::executor_api);
         super::http::install(i);
     }
@@ -1305,5 +1306,26 @@ impl Handle<ShutdownAgent> for Agent {
             }
         }
         actors::actix::System::current().stop();
+    }
+}
+
+/// The leading master changed (ZooKeeper detector); `None`: no leader.
+pub struct MasterDetected(pub Option<wire::mesos::MasterInfo>);
+
+impl Handle<MasterDetected> for Agent {
+    fn handle(&mut self, MasterDetected(leader): MasterDetected, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let Some(pid) = leader.and_then(|l| l.pid.parse::<Pid>().ok()) else {
+            tracing::warn!("no leading master; waiting for one");
+            self.registered = false;
+            return;
+        };
+        if pid == self.master && self.registered {
+            return;
+        }
+        tracing::info!(master = %pid, "new leading master detected; registering with it");
+        self.master = pid;
+        self.registered = false;
+        self.backoff = self.flags.registration_backoff_factor;
+        cx.delay(random_upto(self.backoff), RegistrationRetry);
     }
 }

@@ -109,6 +109,7 @@ pub struct MasterFlags {
     pub weights: HashMap<String, f64>,
     pub quorum: Option<usize>,
     pub zk: Option<String>,
+    pub zk_session_timeout: Duration,
     pub registry: String,
     pub registry_fetch_timeout: Duration,
     pub registry_store_timeout: Duration,
@@ -182,6 +183,7 @@ impl MasterFlags {
             weights,
             quorum: f.parse("quorum")?,
             zk: f.get("zk").map(str::to_owned),
+            zk_session_timeout: required("zk_session_timeout", f.duration("zk_session_timeout")?)?,
             registry,
             registry_fetch_timeout: required(
                 "registry_fetch_timeout",

@@ -44,7 +44,8 @@ pub fn leader_only(master: &Master, req: &Request) -> Option<Reply> {
             let query = if req.query.is_empty() {
                 String::new()
             } else {
-                let pairs: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let pairs: Vec<String> =
+                    req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 format!("?{}", pairs.join("&"))
             };
             let location = format!("//{}:{}{}{query}", leader.hostname, leader.port, req.path);
@@ -372,7 +373,10 @@ fn flags(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
 
 fn redirect(master: &mut Master, _: Request, _: &mut Cx<'_, Master>) -> Reply {
     let Some(info) = master.leader() else {
-        return Reply::Now(Response::text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"));
+        return Reply::Now(Response::text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "No leader elected",
+        ));
     };
     let location = format!("//{}:{}", info.hostname, info.port);
     Reply::Now(Response::new(StatusCode::TEMPORARY_REDIRECT, "").with_header("Location", &location))

@@ -726,7 +726,11 @@ impl Process for Master {
         if self.standalone {
             self.become_leader(cx);
         } else {
-            tracing::info!(id = self.info.id, pid = self.info.pid, "master started; waiting to be elected");
+            tracing::info!(
+                id = self.info.id,
+                pid = self.info.pid,
+                "master started; waiting to be elected"
+            );
         }
     }
 
@@ -1944,13 +1948,20 @@ impl Master {
         };
         self.elected = true;
         self.leader = Some(self.info.clone());
-        tracing::info!(id = self.info.id, pid = self.info.pid, "elected as the leading master");
+        tracing::info!(
+            id = self.info.id,
+            pid = self.info.pid,
+            "elected as the leading master"
+        );
         let registrar = Registrar::new(
             store,
             self.flags.registry_fetch_timeout,
             self.flags.registry_store_timeout,
         );
-        match cx.node().spawn(cx.node().generate_id("registrar"), registrar) {
+        match cx
+            .node()
+            .spawn(cx.node().generate_id("registrar"), registrar)
+        {
             Ok(r) => {
                 let me = cx.handle();
                 r.tell(

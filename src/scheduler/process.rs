@@ -264,7 +264,8 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
             .message::<ExecutorToFramework>()
             .local::<Call>()
             .local::<RetryRegistration>()
-            .local::<DriverUpdate>();
+            .local::<DriverUpdate>()
+            .local::<MasterDetected>();
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {
@@ -403,5 +404,28 @@ impl<S: Scheduler> Handle<Call> for SchedulerProcess<S> {
 impl<S: Scheduler> Handle<RetryRegistration> for SchedulerProcess<S> {
     fn handle(&mut self, m: RetryRegistration, _: &Pid, cx: &mut Cx<'_, Self>) {
         self.register(m.backoff, cx);
+    }
+}
+
+/// The leading master changed (ZooKeeper detector); `None`: no leader.
+pub struct MasterDetected(pub Option<wire::mesos::MasterInfo>);
+
+impl<S: Scheduler> Handle<MasterDetected> for SchedulerProcess<S> {
+    fn handle(&mut self, MasterDetected(leader): MasterDetected, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let Some(pid) = leader.and_then(|l| l.pid.parse::<Pid>().ok()) else {
+            tracing::warn!("no leading master; waiting for one");
+            return;
+        };
+        if pid == self.driver.master || !self.driver.is_running() {
+            return;
+        }
+        tracing::info!(master = %pid, "new leading master detected; subscribing with it");
+        self.driver.master = pid;
+        self.linked = false;
+        if self.driver.connected {
+            self.driver.connected = false;
+            self.callback(cx, |s, d| s.disconnected(d));
+        }
+        self.reregister(cx);
     }
 }

@@ -164,11 +164,49 @@ pub fn run_with<S: Scheduler>(
     scheduler: S,
     options: Options,
 ) -> Result<(Status, S), DriverError> {
-    let master = parse_master(master)?;
+    let zk = master.starts_with("zk://") || master.starts_with("file://");
+    let fixed = if zk {
+        None
+    } else {
+        Some(parse_master(master)?)
+    };
     let config = node_config_from_env(std::env::vars())?;
+    let flag = master.to_owned();
     actix::System::new().block_on(async move {
         let node = Node::bind(config).await.map_err(DriverError::Bind)?;
+        let mut watch = None;
+        let master = match fixed {
+            Some(pid) => pid,
+            None => {
+                // Follow the leading master through ZooKeeper.
+                let detector = crate::zookeeper::detector_for(
+                    &flag,
+                    crate::zookeeper::DEFAULT_SESSION_TIMEOUT,
+                )
+                .map_err(|e| DriverError::BadMaster(format!("{flag}: {e}")))?;
+                let leader = detector
+                    .detect(None)
+                    .await
+                    .ok_or_else(|| DriverError::BadMaster(format!("{flag}: no leading master")))?;
+                let pid = leader
+                    .pid
+                    .parse::<Pid>()
+                    .map_err(|_| DriverError::BadMaster(leader.pid.clone()))?;
+                watch = Some(detector);
+                pid
+            }
+        };
         let driver = start(&node, master, framework, scheduler, options)?;
+        let _following = match watch {
+            Some(detector) => {
+                let (n, to) = (node.clone(), driver.pid().clone());
+                let forward = detector.follow(move |leader| {
+                    n.send_local(&to, &to, super::process::MasterDetected(leader))
+                });
+                Some(forward.map_err(|e| DriverError::BadMaster(e.to_string()))?)
+            }
+            None => None,
+        };
         let ended = driver.join().await;
         tokio::time::sleep(FLUSH_GRACE).await;
         node.shutdown();

@@ -114,6 +114,27 @@ impl MasterDetector {
         }
     }
 
+    /// As [`MasterDetector::forward`], keeping the detector alive for as
+    /// long as the returned [`Forwarding`]: what a daemon wants, which only
+    /// cares about the changes.
+    pub fn follow(
+        self,
+        mut f: impl FnMut(Option<MasterInfo>) + Send + 'static,
+    ) -> Result<Forwarding, ZkError> {
+        let mut rx = self.leader.clone();
+        let task = spawn(async move {
+            let _detector = self;
+            loop {
+                let leader = rx.borrow_and_update().clone();
+                f(leader);
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })?;
+        Ok(Forwarding::new(task))
+    }
+
     /// Calls `f` with the current leader and then with every change, on
     /// the current tokio runtime, until the detector or the returned
     /// [`Forwarding`] is dropped.

@@ -1,0 +1,182 @@
+//! High availability with real binaries and a real ZooKeeper: three
+//! masters elect a leader; agents, and frameworks through `mesos-execute`,
+//! follow it; killing the leader (SIGKILL) five times in a row loses no task
+//! and no framework id.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::cluster::{get_json, Daemon, WorkDir};
+use common::zookeeper::ZooKeeper;
+use common::Guard;
+use serde_json::Value;
+
+const MASTER: &str = env!("CARGO_BIN_EXE_mesos-master");
+const AGENT: &str = env!("CARGO_BIN_EXE_mesos-agent");
+const EXECUTE: &str = env!("CARGO_BIN_EXE_mesos-execute");
+
+/// The bound on one failover, from the kill to a new leader serving with
+/// both agents re-registered and both frameworks back: the ZooKeeper
+/// session timeout (2 s) for the dead leader's node to go, plus election,
+/// registry recovery and re-registration (well under a second here), plus
+/// margin for a loaded 2-core machine.
+const FAILOVER_BOUND: Duration = Duration::from_secs(20);
+
+fn start_master(n: usize, zk: &str, dir: &Path) -> Daemon {
+    let work = dir.join(format!("master{n}"));
+    Daemon::start(
+        &format!("master{n}"),
+        Path::new(MASTER),
+        &[
+            "--ip=127.0.0.1".into(),
+            "--port=0".into(),
+            format!("--zk={zk}"),
+            "--quorum=2".into(),
+            "--zk_session_timeout=2secs".into(),
+            "--registry=in_memory".into(),
+            format!("--work_dir={}", work.display()),
+            "--allocation_interval=100ms".into(),
+        ],
+        dir.join(format!("master{n}.log")),
+    )
+}
+
+/// The leading master among `masters`, if one serves as leader.
+fn leader(masters: &[Daemon]) -> Option<usize> {
+    masters.iter().position(|m| {
+        common::cluster::http_get(m.address(), "/metrics/snapshot")
+            .ok()
+            .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+            .is_some_and(|v| v["master/elected"] == 1.0)
+    })
+}
+
+/// What a healthy leader shows: both agents active, both frameworks
+/// connected under their ids, both tasks running.
+fn healthy(leader: SocketAddr, framework_ids: &[String]) -> bool {
+    let state = get_json(leader, "/master/state");
+    let active = state["activated_slaves"].as_u64() == Some(2);
+    let frameworks = state["frameworks"].as_array().cloned().unwrap_or_default();
+    let connected = framework_ids.iter().all(|id| {
+        frameworks
+            .iter()
+            .any(|f| f["id"] == id.as_str() && f["connected"] == true && f["active"] == true)
+    });
+    let running = frameworks
+        .iter()
+        .flat_map(|f| f["tasks"].as_array().cloned().unwrap_or_default())
+        .filter(|t| t["state"] == "TASK_RUNNING")
+        .count();
+    active && connected && running == 2
+}
+
+#[test]
+fn killing_the_leader_five_times_loses_no_task_and_no_framework() {
+    let dir = WorkDir::new("failover");
+    let zk = ZooKeeper::start();
+    let url = zk.url("/mesos");
+    let mut masters: Vec<Daemon> = (0..3).map(|n| start_master(n, &url, &dir.path())).collect();
+    let _agents: Vec<Daemon> = (0..2)
+        .map(|n| {
+            Daemon::start(
+                &format!("agent{n}"),
+                Path::new(AGENT),
+                &[
+                    "--ip=127.0.0.1".into(),
+                    "--port=0".into(),
+                    format!("--master={url}"),
+                    format!(
+                        "--work_dir={}",
+                        dir.path().join(format!("agent{n}")).display()
+                    ),
+                    "--resources=cpus:1;mem:256".into(),
+                    "--zk_session_timeout=2secs".into(),
+                ],
+                dir.path().join(format!("agent{n}.log")),
+            )
+        })
+        .collect();
+    // Two frameworks, each with a long task (one cpu each: one per agent).
+    let frameworks: Vec<(Guard, std::path::PathBuf)> = (0..2)
+        .map(|n| {
+            let out = dir.path().join(format!("execute{n}.out"));
+            let child = Command::new(EXECUTE)
+                .args([
+                    format!("--master={url}"),
+                    format!("--name=long-{n}"),
+                    "--command=sleep 600".into(),
+                    "--resources=cpus:1;mem:64".into(),
+                ])
+                .stdout(std::fs::File::create(&out).expect("out"))
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("mesos-execute");
+            (Guard(child), out)
+        })
+        .collect();
+    let logs = |masters: &[Daemon]| -> String {
+        masters
+            .iter()
+            .map(|m| m.log())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    // The frameworks' ids, as they print them on subscribing.
+    let ids: Vec<String> = frameworks
+        .iter()
+        .map(|(_, out)| {
+            common::poll(Duration::from_secs(30), || {
+                std::fs::read_to_string(out).ok().and_then(|text| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix("Subscribed with ID "))
+                        .map(|id| id.trim().to_string())
+                })
+            })
+            .unwrap_or_else(|| panic!("a framework never subscribed:\n{}", logs(&masters)))
+        })
+        .collect();
+    let first = common::poll(Duration::from_secs(30), || {
+        leader(&masters).filter(|&l| healthy(masters[l].address(), &ids))
+    })
+    .unwrap_or_else(|| panic!("the cluster never became healthy:\n{}", logs(&masters)));
+    let mut current = first;
+    let mut times = Vec::new();
+    for round in 1..=5 {
+        let old_id = get_json(masters[current].address(), "/master/state")["id"].clone();
+        let killed_at = Instant::now();
+        masters[current].kill();
+        let next = common::poll(FAILOVER_BOUND, || {
+            leader(&masters)
+                .filter(|&l| l != current)
+                .filter(|&l| healthy(masters[l].address(), &ids))
+        })
+        .unwrap_or_else(|| {
+            let agents: Vec<String> = _agents.iter().map(|a| a.log()).collect();
+            panic!(
+                "round {round}: no healthy new leader within {FAILOVER_BOUND:?}:\n{}\n==== agents\n{}",
+                logs(&masters),
+                agents.join("\n----\n")
+            )
+        });
+        times.push(killed_at.elapsed());
+        let state = get_json(masters[next].address(), "/master/state");
+        assert_ne!(state["id"], old_id, "round {round}: the leader changed");
+        // The killed master comes back as a contender, as a supervisor would
+        // restart it.
+        masters[current] = start_master(current, &url, &dir.path());
+        current = next;
+    }
+    eprintln!("failover times (kill to healthy new leader): {times:?}");
+    for (child, out) in &frameworks {
+        let _ = child;
+        let text = std::fs::read_to_string(out).unwrap_or_default();
+        assert!(
+            !text.contains("TASK_LOST") && !text.contains("TASK_FAILED"),
+            "a task was lost:\n{text}"
+        );
+    }
+}
