@@ -135,6 +135,21 @@ pub fn resolve_pid(text: &str, default_id: &str) -> Result<actors::Pid, String> 
     Ok(actors::Pid::new(id, address))
 }
 
+/// Runs the daemon's system until SIGINT or SIGTERM, or until a process
+/// stops it (a master that lost its leadership), then exits the OS process
+/// with the system's exit code. `running` is kept alive until then.
+pub fn serve<T>(system: actix::SystemRunner, running: T) -> ! {
+    system.block_on(async {
+        actix::spawn(async {
+            shutdown_signal().await;
+            actix::System::current().stop();
+        });
+    });
+    let code = system.run_with_code().unwrap_or(1);
+    drop(running);
+    std::process::exit(code);
+}
+
 /// Resolves when the process gets SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};

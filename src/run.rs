@@ -65,35 +65,24 @@ fn elect(
     zk: &str,
     session_timeout: std::time::Duration,
 ) -> Result<Vec<crate::zookeeper::Forwarding>, String> {
-    use crate::master::process::{Elected, LeaderChanged, LostCandidacy};
-    use crate::zookeeper::{detector_for, ContenderEvent, MasterContender};
+    use crate::master::process::{Contend, LeaderChanged};
+    use crate::zookeeper::{detector_for, MasterContender};
     let master = running
         .node
         .lookup(MASTER_ID)
         .ok_or("the master process is gone")?;
-    let info = running
-        .master_info
-        .clone()
-        .ok_or("the master has no MasterInfo")?;
     let contender = MasterContender::from_flag(Some(zk), session_timeout)
         .map_err(|e| format!("Failed to load flag 'zk': {e}"))?;
-    let candidacy = contender.contend(&info).map_err(|e| e.to_string())?;
-    let (node, to) = (running.node.clone(), master.clone());
-    let contending = candidacy
-        .forward(move |event| match event {
-            ContenderEvent::Elected => node.send_local(&to, &to, Elected),
-            ContenderEvent::LostCandidacy(reason) => {
-                tracing::warn!("candidacy lost: {reason:?}");
-                node.send_local(&to, &to, LostCandidacy)
-            }
-        })
-        .map_err(|e| e.to_string())?;
+    // The master owns its candidacy: it contends again after losing it.
+    running
+        .node
+        .send_local(&master, &master, Contend(contender));
     let detector = detector_for(zk, session_timeout).map_err(|e| e.to_string())?;
     let (node, to) = (running.node.clone(), master);
     let detecting = detector
         .follow(move |leader| node.send_local(&to, &to, LeaderChanged(leader)))
         .map_err(|e| e.to_string())?;
-    Ok(vec![contending, detecting])
+    Ok(vec![detecting])
 }
 
 /// Spawns the `master` process on an existing node.

@@ -180,3 +180,68 @@ fn killing_the_leader_five_times_loses_no_task_and_no_framework() {
         );
     }
 }
+
+fn start_agent(n: usize, zk: &str, dir: &Path) -> Daemon {
+    Daemon::start(
+        &format!("agent{n}"),
+        Path::new(AGENT),
+        &[
+            "--ip=127.0.0.1".into(),
+            "--port=0".into(),
+            format!("--master={zk}"),
+            format!("--work_dir={}", dir.join(format!("agent{n}")).display()),
+            "--resources=cpus:1;mem:256".into(),
+            "--zk_session_timeout=2secs".into(),
+        ],
+        dir.join(format!("agent{n}.log")),
+    )
+}
+
+/// Whether `address` answers at all (a master that stopped does not).
+fn answers(address: SocketAddr) -> bool {
+    common::cluster::http_get(address, "/health").is_ok()
+}
+
+#[test]
+fn masters_stop_leading_while_zookeeper_is_away_and_resume_when_it_returns() {
+    let dir = WorkDir::new("zk-outage");
+    let mut zk = ZooKeeper::start();
+    let url = zk.url("/mesos");
+    let mut masters: Vec<Daemon> = (0..3).map(|n| start_master(n, &url, &dir.path())).collect();
+    let _agent = start_agent(0, &url, &dir.path());
+    let logs = |masters: &[Daemon]| -> String {
+        masters
+            .iter()
+            .map(|m| m.log())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    let serving = |masters: &[Daemon]| {
+        leader(masters)
+            .filter(|&l| get_json(masters[l].address(), "/master/state")["activated_slaves"] == 1)
+    };
+    let first = common::poll(Duration::from_secs(30), || serving(&masters))
+        .unwrap_or_else(|| panic!("no leader with the agent:\n{}", logs(&masters)));
+
+    zk.stop();
+    // Past the session timeout no master leads: the leader stops (as Mesos's
+    // does), the others wait for ZooKeeper to contend again.
+    let stopped = common::poll(Duration::from_secs(15), || {
+        (leader(&masters).is_none() && !answers(masters[first].address())).then_some(())
+    });
+    assert!(
+        stopped.is_some(),
+        "a master still leads without ZooKeeper:\n{}",
+        logs(&masters)
+    );
+
+    zk.restart();
+    // A supervisor restarts the master that stopped.
+    masters[first] = start_master(first, &url, &dir.path());
+    let back = common::poll(Duration::from_secs(30), || serving(&masters));
+    assert!(
+        back.is_some(),
+        "no leader once ZooKeeper returned:\n{}",
+        logs(&masters)
+    );
+}

@@ -16,7 +16,7 @@ fn main() {
     match started {
         Ok(running) => {
             println!("Agent started at http://{}", running.address);
-            system.block_on(daemon::shutdown_signal());
+            daemon::serve(system, running);
         }
         Err(e) => daemon::fail(PROGRAM, &e),
     }

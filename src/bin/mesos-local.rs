@@ -2,8 +2,6 @@
 //! embedded default. Agents keep their sandboxes under
 //! `<work_dir>/agents/<n>`.
 
-use std::time::Duration;
-
 use mesos::agent::{flags as agent_flags, AgentFlags};
 use mesos::daemon;
 use mesos::flags::{Flags, Outcome, Spec};
@@ -139,11 +137,7 @@ fn main() {
                 "Run a task: mesos-execute --master={} --name=hi --command='echo hi'",
                 running.address
             );
-            system.block_on(async {
-                daemon::shutdown_signal().await;
-                // Let agents kill their executors before the process ends.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            });
+            daemon::serve(system, running);
         }
         Err(e) => daemon::fail(PROGRAM, &e),
     }

@@ -68,6 +68,10 @@ pub struct Master {
     elected: bool,
     /// The leading master as last detected (this one once elected).
     leader: Option<MasterInfo>,
+    /// How this master stands for election (ZooKeeper), if it does.
+    contender: Option<crate::zookeeper::MasterContender>,
+    /// The current candidacy; dropping it withdraws from the election.
+    candidacy: Option<crate::zookeeper::Forwarding>,
     metrics: Option<MasterMetrics>,
     start_time: f64,
 }
@@ -100,6 +104,8 @@ impl Master {
             standalone,
             elected: false,
             leader: None,
+            contender: None,
+            candidacy: None,
             metrics: None,
             start_time: now_secs(),
         }
@@ -693,6 +699,8 @@ impl Process for Master {
             .local::<Elected>()
             .local::<LostCandidacy>()
             .local::<LeaderChanged>()
+            .local::<Contend>()
+            .local::<ContendAgain>()
             .local::<HeartbeatTick>();
         i.route("/api/v1/scheduler", super::scheduler_api::scheduler_api);
         super::http::install(i);
@@ -2000,7 +2008,8 @@ impl Handle<Elected> for Master {
 }
 
 impl Handle<LostCandidacy> for Master {
-    fn handle(&mut self, _: LostCandidacy, _: &Pid, _: &mut Cx<'_, Self>) {
+    fn handle(&mut self, _: LostCandidacy, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.candidacy = None;
         if self.elected {
             // Mesos's master exits here ("Lost candidacy as a leader"): two
             // masters must never both act as leader, and a supervisor
@@ -2008,7 +2017,60 @@ impl Handle<LostCandidacy> for Master {
             tracing::error!("lost candidacy as the leading master; stopping");
             actors::actix::System::current().stop_with_code(1);
         } else {
-            tracing::warn!("lost candidacy while not leading");
+            tracing::warn!("lost candidacy while not leading; contending again");
+            cx.delay(CONTEND_RETRY, ContendAgain);
+        }
+    }
+}
+
+/// Stand for election through ZooKeeper with this contender.
+pub struct Contend(pub crate::zookeeper::MasterContender);
+/// Try to contend again after a failure or a lost candidacy.
+struct ContendAgain;
+
+/// Pause before contending again, so an unreachable ZooKeeper costs one
+/// attempt a second rather than a busy loop.
+const CONTEND_RETRY: Duration = Duration::from_secs(1);
+
+impl Handle<Contend> for Master {
+    fn handle(&mut self, Contend(contender): Contend, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.contender = Some(contender);
+        self.contend(cx);
+    }
+}
+
+impl Handle<ContendAgain> for Master {
+    fn handle(&mut self, _: ContendAgain, _: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.elected && self.candidacy.is_none() {
+            self.contend(cx);
+        }
+    }
+}
+
+impl Master {
+    fn contend(&mut self, cx: &mut Cx<'_, Self>) {
+        use crate::zookeeper::ContenderEvent;
+        let Some(contender) = &self.contender else {
+            return;
+        };
+        let candidacy = contender.contend(&self.info).map_err(|e| e.to_string());
+        let (node, me) = (cx.node().clone(), cx.me().clone());
+        let forwarding = candidacy.and_then(|c| {
+            c.forward(move |event| match event {
+                ContenderEvent::Elected => node.send_local(&me, &me, Elected),
+                ContenderEvent::LostCandidacy(reason) => {
+                    tracing::warn!("candidacy lost: {reason:?}");
+                    node.send_local(&me, &me, LostCandidacy)
+                }
+            })
+            .map_err(|e| e.to_string())
+        });
+        match forwarding {
+            Ok(f) => self.candidacy = Some(f),
+            Err(e) => {
+                tracing::warn!("cannot contend for leadership: {e}; trying again");
+                cx.delay(CONTEND_RETRY, ContendAgain);
+            }
         }
     }
 }
