@@ -239,3 +239,33 @@ async fn a_task_whose_executor_dies_fails_and_its_resources_are_offered_again() 
         offered_at - killed
     );
 }
+
+#[actix::test]
+async fn unreachable_agents_leave_the_registry_after_the_maximum_age() {
+    let flags: Vec<&str> = SHORT_PINGS
+        .iter()
+        .copied()
+        .chain([
+            "--registry_gc_interval=200ms",
+            "--registry_max_agent_age=2secs",
+        ])
+        .collect();
+    let mut cluster = Cluster::start(&flags, &[AGENT]);
+    cluster.agent_id(0);
+    cluster.agents[0].kill();
+    let unreachable = |c: &Cluster| c.master_json("/master/state")["unreachable_slaves"].as_u64();
+    let marked = common::poll_async(LOSS_BOUND, || {
+        (unreachable(&cluster) == Some(1)).then_some(())
+    })
+    .await;
+    assert!(
+        marked.is_some(),
+        "the dead agent was never marked unreachable"
+    );
+    let pruned =
+        common::poll_async(WAIT, || (unreachable(&cluster) == Some(0)).then_some(())).await;
+    assert!(
+        pruned.is_some(),
+        "the unreachable agent outlived --registry_max_agent_age"
+    );
+}

@@ -77,6 +77,21 @@ pub const SPECS: &[Spec] = &[
         "Timeout for storing the registry",
     ),
     Spec::value(
+        "registry_gc_interval",
+        Some("15mins"),
+        "How often old unreachable and gone agents are pruned from the registry",
+    ),
+    Spec::value(
+        "registry_max_agent_age",
+        Some("2weeks"),
+        "Unreachable or gone agents older than this leave the registry",
+    ),
+    Spec::value(
+        "registry_max_agent_count",
+        Some("102400"),
+        "Most unreachable (and gone) agents the registry keeps",
+    ),
+    Spec::value(
         "max_completed_frameworks",
         Some("50"),
         "Completed frameworks kept",
@@ -112,6 +127,9 @@ pub struct MasterFlags {
     pub zk_session_timeout: Duration,
     pub registry: String,
     pub registry_fetch_timeout: Duration,
+    pub registry_gc_interval: Duration,
+    pub registry_max_agent_age: Duration,
+    pub registry_max_agent_count: usize,
     pub registry_store_timeout: Duration,
     pub max_completed_frameworks: usize,
     pub max_completed_tasks_per_framework: usize,
@@ -185,6 +203,15 @@ impl MasterFlags {
             zk: f.get("zk").map(str::to_owned),
             zk_session_timeout: required("zk_session_timeout", f.duration("zk_session_timeout")?)?,
             registry,
+            registry_gc_interval: required(
+                "registry_gc_interval",
+                f.duration("registry_gc_interval")?,
+            )?,
+            registry_max_agent_age: required(
+                "registry_max_agent_age",
+                f.duration("registry_max_agent_age")?,
+            )?,
+            registry_max_agent_count: f.parse("registry_max_agent_count")?.unwrap_or(102_400),
             registry_fetch_timeout: required(
                 "registry_fetch_timeout",
                 f.duration("registry_fetch_timeout")?,

@@ -700,6 +700,7 @@ impl Process for Master {
             .local::<LostCandidacy>()
             .local::<LeaderChanged>()
             .local::<Contend>()
+            .local::<PruneRegistry>()
             .local::<ContendAgain>()
             .local::<HeartbeatTick>();
         i.route("/api/v1/scheduler", super::scheduler_api::scheduler_api);
@@ -1890,6 +1891,7 @@ impl Handle<Recovered> for Master {
             self.state.unreachable.insert(id, time);
         }
         self.recovered = true;
+        cx.delay(self.flags.registry_gc_interval, PruneRegistry);
         if !self.state.recovered.is_empty() {
             cx.delay(self.flags.agent_reregister_timeout, ReregisterTimeout);
         }
@@ -2086,5 +2088,31 @@ impl Handle<LeaderChanged> for Master {
             tracing::info!(leader = ?leader.as_ref().map(|l| &l.pid), "leading master changed");
             self.leader = leader;
         }
+    }
+}
+
+/// Time to forget old unreachable and gone agents (`--registry_gc_interval`).
+struct PruneRegistry;
+
+impl Handle<PruneRegistry> for Master {
+    fn handle(&mut self, _: PruneRegistry, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let before = now_secs() - self.flags.registry_max_agent_age.as_secs_f64();
+        let max = self.flags.registry_max_agent_count;
+        self.record(RegistryOp::Prune { before, max }, cx);
+        // The master's own view follows the same rule.
+        self.state.unreachable.retain(|_, t| *t >= before);
+        while self.state.unreachable.len() > max {
+            let oldest = self
+                .state
+                .unreachable
+                .iter()
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => self.state.unreachable.remove(&id),
+                None => break,
+            };
+        }
+        cx.delay(self.flags.registry_gc_interval, PruneRegistry);
     }
 }
