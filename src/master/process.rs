@@ -1882,11 +1882,7 @@ impl Handle<Recovered> for Master {
             "recovered the registry; agents admitted before have {:?} to re-register",
             self.flags.agent_reregister_timeout
         );
-        for agent in registry.agents {
-            if let Some(id) = agent.id.clone() {
-                self.state.recovered.insert(id, agent);
-            }
-        }
+        self.state.recovered.extend(registry.agents);
         for (id, time) in registry.unreachable {
             self.state.unreachable.insert(id, time);
         }

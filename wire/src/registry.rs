@@ -8,6 +8,8 @@
 //! changes it and says whether anything changed, or refuses with a reason
 //! and leaves it as it was.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::AgentId;
@@ -17,8 +19,9 @@ use crate::mesos::{AgentInfo, MasterInfo};
 pub struct Registry {
     /// The master that last recovered this registry.
     pub master: Option<MasterInfo>,
-    /// Admitted agents, each with its id set.
-    pub agents: Vec<AgentInfo>,
+    /// Admitted agents by id (each info carries its id too). A map, so
+    /// that admitting the 50,000th agent costs no more than the first.
+    pub agents: BTreeMap<AgentId, AgentInfo>,
     /// Agents marked unreachable, with the time (seconds since the epoch).
     pub unreachable: Vec<(AgentId, f64)>,
     /// Agents an operator marked gone, with the time.
@@ -27,7 +30,7 @@ pub struct Registry {
 
 impl Registry {
     pub fn is_admitted(&self, id: &AgentId) -> bool {
-        self.agents.iter().any(|a| a.id.as_ref() == Some(id))
+        self.agents.contains_key(id)
     }
 
     pub fn is_unreachable(&self, id: &AgentId) -> bool {
@@ -88,15 +91,14 @@ impl Operation {
                 if registry.is_admitted(&id) {
                     return Err(RegistryError::AlreadyAdmitted(id.value));
                 }
-                registry.agents.push(info.clone());
+                registry.agents.insert(id, info.clone());
                 Ok(true)
             }
             Operation::UpdateAgent(info) => {
                 let id = info.id.as_ref().ok_or(RegistryError::NoId)?;
                 let slot = registry
                     .agents
-                    .iter_mut()
-                    .find(|a| a.id.as_ref() == Some(id))
+                    .get_mut(id)
                     .ok_or_else(|| RegistryError::NotAdmitted(id.value.clone()))?;
                 if slot == info {
                     return Ok(false);
@@ -105,12 +107,10 @@ impl Operation {
                 Ok(true)
             }
             Operation::MarkUnreachable { id, time } => {
-                let i = registry
+                registry
                     .agents
-                    .iter()
-                    .position(|a| a.id.as_ref() == Some(id))
+                    .remove(id)
                     .ok_or_else(|| RegistryError::NotAdmitted(id.value.clone()))?;
-                registry.agents.remove(i);
                 registry.unreachable.push((id.clone(), *time));
                 Ok(true)
             }
@@ -120,23 +120,21 @@ impl Operation {
                     return Ok(false);
                 }
                 registry.unreachable.retain(|(a, _)| a != &id);
-                registry.agents.push(info.clone());
+                registry.agents.insert(id, info.clone());
                 Ok(true)
             }
             Operation::RemoveAgent(id) => {
-                let i = registry
+                registry
                     .agents
-                    .iter()
-                    .position(|a| a.id.as_ref() == Some(id))
+                    .remove(id)
                     .ok_or_else(|| RegistryError::NotAdmitted(id.value.clone()))?;
-                registry.agents.remove(i);
                 Ok(true)
             }
             Operation::MarkGone { id, time } => {
                 if registry.is_gone(id) {
                     return Err(RegistryError::AlreadyGone(id.value.clone()));
                 }
-                registry.agents.retain(|a| a.id.as_ref() != Some(id));
+                registry.agents.remove(id);
                 registry.unreachable.retain(|(a, _)| a != id);
                 registry.gone.push((id.clone(), *time));
                 Ok(true)
