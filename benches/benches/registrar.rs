@@ -53,7 +53,9 @@ async fn admit(node: &Node, store: InMemoryStore, count: usize) -> Duration {
         registrar.pid(),
         Recover {
             master: master(),
-            reply: Box::new(move |r| drop(tx.send(r.is_ok()))),
+            reply: Box::new(move |r| {
+                let _ = tx.send(r.is_ok());
+            }),
         },
     );
     assert!(rx.await.unwrap_or(false));
