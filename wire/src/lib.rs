@@ -10,6 +10,7 @@ pub mod agent;
 pub mod codec;
 pub mod executor;
 pub mod ids;
+pub mod log;
 pub mod mesos;
 pub mod resources;
 pub mod scheduler;
@@ -59,6 +60,7 @@ pub fn all_names() -> Vec<&'static str> {
         agent::NAMES,
         scheduler::NAMES,
         executor::NAMES,
+        log::NAMES,
     ]
     .concat()
 }
