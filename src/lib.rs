@@ -22,6 +22,7 @@
 //! | `MesosSchedulerDriver`, `mesos-execute` | [`scheduler`] |
 //! | `src/master/http.cpp`, `src/slave/http.cpp`, `src/common/http.cpp` | `master::http`, `agent::http`, [`model`] |
 //! | `src/files/files.cpp` | [`files`] |
+//! | `src/log/` (replicated log: replica, coordinator, recover) | [`log`] |
 //! | stout flags | [`flags`] |
 //! | `src/master/main.cpp`, `src/slave/main.cpp`, `src/local/` | `src/bin/*`, [`run`], [`daemon`] |
 
@@ -31,6 +32,7 @@ pub mod daemon;
 pub mod executor;
 pub mod files;
 pub mod flags;
+pub mod log;
 pub mod master;
 pub mod model;
 pub mod run;

@@ -1,0 +1,12 @@
+//! The replicated log of the masters (Mesos's `src/log`): Multi-Paxos over
+//! a static set of replicas, used by the registrar to store the registry.
+//!
+//! | Mesos | here |
+//! |---|---|
+//! | `leveldb.cpp` (`LevelDBStorage`) | [`storage::RedbStorage`]; [`storage::MemStorage`] for tests |
+
+pub mod positions;
+pub mod storage;
+
+pub use positions::Positions;
+pub use storage::{MemStorage, RedbStorage, Storage, StorageError};
