@@ -3,10 +3,13 @@
 //!
 //! | Mesos | here |
 //! |---|---|
+//! | `replica.cpp` (`ReplicaProcess`) | [`replica`] (core) |
 //! | `leveldb.cpp` (`LevelDBStorage`) | [`storage::RedbStorage`]; [`storage::MemStorage`] for tests |
 
 pub mod positions;
+pub mod replica;
 pub mod storage;
 
 pub use positions::Positions;
+pub use replica::{Replica, ReplicaError};
 pub use storage::{MemStorage, RedbStorage, Storage, StorageError};
