@@ -2,8 +2,9 @@
 //! a static set of replicas, used by the registrar to store the registry.
 //!
 //! The consensus logic is I/O-free, in the manner of raft-rs: the
-//! [`Replica`](replica::Replica) and [`Coordinator`](coordinator::Coordinator)
-//! cores take messages and ticks in and hand back what to send.
+//! [`Replica`](replica::Replica), [`Coordinator`](coordinator::Coordinator)
+//! and [`Recovery`](recover::Recovery) cores take messages and ticks in and
+//! hand back what to send.
 //!
 //! | Mesos | here |
 //! |---|---|
@@ -11,15 +12,18 @@
 //! | `leveldb.cpp` (`LevelDBStorage`) | [`storage::RedbStorage`]; [`storage::MemStorage`] for tests |
 //! | `coordinator.cpp` | [`coordinator`] |
 //! | `consensus.cpp` (promise, write, fill), `catchup.cpp` | [`consensus`] |
+//! | `recover.cpp` | [`recover`] |
 
 pub mod consensus;
 pub mod coordinator;
 pub mod positions;
+pub mod recover;
 pub mod replica;
 pub mod storage;
 
 pub use coordinator::{Coordinator, CoordinatorConfig, CoordinatorError};
 pub use positions::Positions;
+pub use recover::Recovery;
 pub use replica::{Replica, ReplicaError};
 pub use storage::{MemStorage, RedbStorage, Storage, StorageError};
 
