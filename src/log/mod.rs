@@ -4,7 +4,9 @@
 //! The consensus logic is I/O-free, in the manner of raft-rs: the
 //! [`Replica`](replica::Replica), [`Coordinator`](coordinator::Coordinator)
 //! and [`Recovery`](recover::Recovery) cores take messages and ticks in and
-//! hand back what to send.
+//! hand back what to send, and the simulation (`sim.rs`, tests only)
+//! drives them through a network that loses, duplicates, reorders and
+//! delays messages.
 //!
 //! | Mesos | here |
 //! |---|---|
@@ -19,6 +21,8 @@ pub mod coordinator;
 pub mod positions;
 pub mod recover;
 pub mod replica;
+#[cfg(test)]
+mod sim;
 pub mod storage;
 
 pub use coordinator::{Coordinator, CoordinatorConfig, CoordinatorError};
