@@ -23,11 +23,16 @@
 //! - a learned TRUNCATE(to) or NOP tombstone moves `begin` and lets the
 //!   positions below it be deleted.
 //!
-//! Deviations, each to save disk writes: an explicit promise for a learned
-//! position returns the learned action without storing a promise (its value
-//! can no longer change, so the promise protects nothing); learned marks
-//! are committed without fsync (losing one only makes a position look
-//! unlearned again, and the next coordinator fills it with the same value).
+//! Deviations. For safety: accepting a write raises the position's promise
+//! to the write's proposal, as in Paxos; Mesos keeps the implicit promise
+//! there, so a demoted coordinator's delayed write could replace a value
+//! accepted under a higher proposal, and a later fill could then choose a
+//! second value (the simulation found such a run). To save disk writes: an
+//! explicit promise for a learned position returns the learned action
+//! without storing a promise (its value can no longer change, so the
+//! promise protects nothing); learned marks are committed without fsync
+//! (losing one only makes a position look unlearned again, and the next
+//! coordinator fills it with the same value).
 
 use std::collections::BTreeMap;
 
@@ -308,9 +313,13 @@ impl<S: Storage> Replica<S> {
             return Ok(answer(ResponseKind::Ignored, req.proposal));
         }
         for ((position, kind), action) in (req.position..).zip(&req.actions).zip(existing) {
+            // Accepting a proposal promises it too (Paxos): Mesos keeps the
+            // older promise, which lets a delayed write of a demoted
+            // coordinator replace a value accepted under a higher proposal.
             let written = match action {
                 Some(a) if a.learned => continue,
                 Some(a) => Action {
+                    promised: a.promised.max(req.proposal),
                     performed: Some(req.proposal),
                     learned: req.learned,
                     kind: Some(kind.clone()),
@@ -318,7 +327,7 @@ impl<S: Storage> Replica<S> {
                 },
                 None => Action {
                     position,
-                    promised,
+                    promised: promised.max(req.proposal),
                     performed: Some(req.proposal),
                     learned: req.learned,
                     kind: Some(kind.clone()),
@@ -621,8 +630,11 @@ mod tests {
         let a = r.action(2).unwrap().unwrap();
         assert_eq!(
             (a.promised, a.performed, a.kind),
-            (5, Some(6), Some(append("c")))
+            (6, Some(6), Some(append("c")))
         );
+        // Having accepted proposal 6, the position refuses a delayed write
+        // of proposal 5.
+        assert_eq!(write(&mut r, 5, 2, &["late"]).kind, ResponseKind::Reject);
     }
 
     #[test]
