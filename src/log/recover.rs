@@ -8,7 +8,10 @@
 //!   up every position in `[lowest begin, highest end]` it has not learned
 //!   (fill: explicit promise, write, learn), then becomes VOTING. Positions
 //!   past that end cannot hold a chosen value (a quorum would have shown
-//!   it), so voting on them is safe; before the catch-up it never votes;
+//!   it), so voting on them is safe; before the catch-up it never votes.
+//!   Deviation: it also raises its own promise to the highest promise among
+//!   those answers, so a replica that lost its disk cannot help a stale
+//!   coordinator to a quorum its peers already refused;
 //! - auto-initialisation of a log no one has used, in two phases so that
 //!   no replica ends up alone as VOTING: EMPTY becomes STARTING when
 //!   EMPTY + STARTING answers reach the cluster size (2·quorum − 1), and
@@ -327,7 +330,7 @@ impl Recovery {
             return;
         };
         if missing.is_empty() {
-            self.update(Status::Voting, None, Then::Finish);
+            self.update(Status::Voting, Some(range.promised), Then::Finish);
             return;
         }
         let mut filler = Filler::new(
@@ -536,7 +539,7 @@ mod tests {
     }
 
     #[test]
-    fn a_caught_up_replica_votes() {
+    fn caught_up_replicas_vote_with_their_peers_promise() {
         let mut r = recovery();
         r.start(Status::Recovering);
         let req = request_of(&r.drain());
@@ -552,7 +555,7 @@ mod tests {
             r.drain(),
             vec![Output::SetStatus {
                 status: Status::Voting,
-                promised: None
+                promised: Some(3)
             }]
         );
     }

@@ -18,7 +18,8 @@
 //!   get elected (liveness).
 //!
 //! `cargo test --lib log::sim` runs 500 seeds (`LOG_SIM_SEEDS=n` for more);
-//! `LOG_SIM_SEED=1234 cargo test --lib log::sim` replays one.
+//! `LOG_SIM_SEED=1234 cargo test --lib log::sim` replays one, and with
+//! `LOG_SIM_TRACE=1 ... -- --nocapture` prints every event of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -85,6 +86,9 @@ struct Faults {
     dup: u64,
     /// Largest delivery delay, ms (random delays reorder messages).
     max_delay: u64,
+    /// Per mille of messages held up to a second, as by a sender that
+    /// stalled (a paused VM, a long GC) and then carried on.
+    stall: u64,
     /// Per-ms chance (per million) that a node crashes.
     crash: u64,
     /// Per mille of crashes that wipe the disk.
@@ -109,6 +113,7 @@ impl Faults {
             loss: pick(rng, &[0, 10, 50, 150]),
             dup: pick(rng, &[0, 20, 100]),
             max_delay: pick(rng, &[1, 5, 20]),
+            stall: pick(rng, &[0, 5, 20]),
             crash: pick(rng, &[0, 500, 2_000]),
             wipe: pick(rng, &[0, 300, 700]),
             partition: pick(rng, &[0, 500, 2_000]),
@@ -337,7 +342,9 @@ impl Sim {
             1
         };
         for _ in 0..copies {
-            let delay = if self.chaos {
+            let delay = if self.chaos && self.rng.chance(self.faults.stall, 1000) {
+                self.rng.range(100, 1000)
+            } else if self.chaos {
                 self.rng.range(0, self.faults.max_delay + 1)
             } else {
                 self.rng.range(0, 2)
