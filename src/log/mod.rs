@@ -1,24 +1,34 @@
 //! The replicated log of the masters (Mesos's `src/log`): Multi-Paxos over
 //! a static set of replicas, used by the registrar to store the registry.
 //!
+//! ```text
+//! registrar ── Log (handle) ──► log(N) ─┬─ Recovery  (recover.rs)   until the replica votes
+//!                                       ├─ Coordinator (coordinator.rs): elect, append, truncate
+//!                                       │        │ PromiseRequest / WriteRequest / LearnedMessage
+//!                                       ▼        ▼
+//!                         log-replica(N) here and on the other masters (replica.rs over storage.rs)
+//! ```
+//!
 //! The consensus logic is I/O-free, in the manner of raft-rs: the
 //! [`Replica`](replica::Replica), [`Coordinator`](coordinator::Coordinator)
 //! and [`Recovery`](recover::Recovery) cores take messages and ticks in and
-//! hand back what to send, and the simulation (`sim.rs`, tests only)
-//! drives them through a network that loses, duplicates, reorders and
-//! delays messages.
+//! hand back what to send; [`process`] puts them on the actors runtime and
+//! the simulation (`sim.rs`, tests only) drives them through a network that
+//! loses, duplicates, reorders and delays messages.
 //!
 //! | Mesos | here |
 //! |---|---|
-//! | `replica.cpp` (`ReplicaProcess`) | [`replica`] (core) |
+//! | `replica.cpp` (`ReplicaProcess`) | [`replica`] (core), [`process::ReplicaProcess`] |
 //! | `leveldb.cpp` (`LevelDBStorage`) | [`storage::RedbStorage`]; [`storage::MemStorage`] for tests |
 //! | `coordinator.cpp` | [`coordinator`] |
 //! | `consensus.cpp` (promise, write, fill), `catchup.cpp` | [`consensus`] |
 //! | `recover.cpp` | [`recover`] |
+//! | `log.cpp` (`LogProcess`, reader, writer), `network.hpp` | [`process::LogProcess`], [`process::Log`] |
 
 pub mod consensus;
 pub mod coordinator;
 pub mod positions;
+pub mod process;
 pub mod recover;
 pub mod replica;
 #[cfg(test)]
@@ -27,6 +37,7 @@ pub mod storage;
 
 pub use coordinator::{Coordinator, CoordinatorConfig, CoordinatorError};
 pub use positions::Positions;
+pub use process::{Log, LogConfig, LogError, ReplicaProcess};
 pub use recover::Recovery;
 pub use replica::{Replica, ReplicaError};
 pub use storage::{MemStorage, RedbStorage, Storage, StorageError};
@@ -76,7 +87,7 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// The constants for a tick of 50 ms.
+    /// The process's constants for a tick of [`process::TICK`] (50 ms).
     pub const fn default_for_process() -> Timing {
         Timing {
             resend: 20,
