@@ -24,6 +24,7 @@
 //! | `src/files/files.cpp` | [`files`] |
 //! | `src/master/registrar.cpp`, registry operations | [`registrar`], `wire::registry` |
 //! | `src/master/contender/`, `src/master/detector/`, `src/zookeeper/` | [`zookeeper`] |
+//! | `src/log/` (replicated log: replica, coordinator, recover) | [`log`] |
 //! | stout flags | [`flags`] |
 //! | `src/master/main.cpp`, `src/slave/main.cpp`, `src/local/` | `src/bin/*`, [`run`], [`daemon`] |
 
@@ -33,6 +34,7 @@ pub mod daemon;
 pub mod executor;
 pub mod files;
 pub mod flags;
+pub mod log;
 pub mod master;
 pub mod model;
 pub mod registrar;

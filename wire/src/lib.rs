@@ -10,6 +10,7 @@ pub mod agent;
 pub mod codec;
 pub mod executor;
 pub mod ids;
+pub mod log;
 pub mod mesos;
 pub mod registry;
 pub mod resources;
@@ -60,6 +61,7 @@ pub fn all_names() -> Vec<&'static str> {
         agent::NAMES,
         scheduler::NAMES,
         executor::NAMES,
+        log::NAMES,
     ]
     .concat()
 }
