@@ -87,7 +87,7 @@ fn elect(
 
 /// Spawns the `master` process on an existing node.
 pub fn spawn_master(node: &Node, flags: MasterFlags) -> Result<Running, String> {
-    let store = registry_store(&flags)?;
+    let store = registry_store(node, &flags)?;
     let address = node.address();
     let hostname = flags
         .hostname
@@ -212,15 +212,28 @@ fn serve_sandboxes(node: &Node, dir: std::path::PathBuf) -> Result<(), String> {
 }
 
 /// The registry's home by `--registry`: `in_memory`, or `replicated_log`
-/// under `--work_dir`.
-fn registry_store(flags: &MasterFlags) -> Result<Box<dyn crate::registrar::Store>, String> {
+/// under `--work_dir` (required then). A master without ZooKeeper keeps a
+/// log of its own (quorum 1); masters with ZooKeeper each keep theirs too,
+/// since the replicas' discovery through ZooKeeper is not built yet.
+fn registry_store(
+    node: &Node,
+    flags: &MasterFlags,
+) -> Result<Box<dyn crate::registrar::Store>, String> {
+    use crate::log::{Log, LogConfig, RedbStorage, ReplicaProcess};
     match flags.registry.as_str() {
         "in_memory" => Ok(Box::new(crate::registrar::InMemoryStore::default())),
         _ => {
-            tracing::warn!(
-                "the replicated log is not wired in yet; keeping the registry in memory"
-            );
-            Ok(Box::new(crate::registrar::InMemoryStore::default()))
+            let work_dir = flags
+                .work_dir
+                .as_ref()
+                .ok_or("--work_dir is required for --registry=replicated_log")?;
+            let storage = RedbStorage::open_in_work_dir(std::path::Path::new(work_dir))
+                .map_err(|e| format!("cannot open the replicated log in '{work_dir}': {e}"))?;
+            let replica = ReplicaProcess::spawn(node, storage).map_err(|e| e.to_string())?;
+            let mut config = LogConfig::new(1, replica.clone(), vec![replica]);
+            config.metrics_prefix = "registrar/".into();
+            let log = Log::spawn(node, config).map_err(|e| e.to_string())?;
+            Ok(Box::new(crate::registrar::LogStore::new(log)))
         }
     }
 }

@@ -82,6 +82,8 @@ fn main() {
     if let Err(e) = daemon::init_logging(PROGRAM, &level, get("log_dir")) {
         daemon::fail(PROGRAM, &e);
     }
+    let work_dir = get("work_dir").unwrap_or("/tmp/mesos-local").to_owned();
+    let master_dir = format!("{work_dir}/master");
     let master = sub_flags(
         master_flags::SPECS,
         &[
@@ -91,12 +93,13 @@ fn main() {
             ("offer_timeout", get("offer_timeout")),
             ("agent_ping_timeout", get("agent_ping_timeout")),
             ("max_agent_ping_timeouts", get("max_agent_ping_timeouts")),
-            ("registry", Some("in_memory")),
+            // The embedded default keeps a quorum-1 replicated log on disk.
+            ("registry", Some("replicated_log")),
+            ("work_dir", Some(&master_dir)),
             ("logging_level", Some(&level)),
         ],
     );
     let master = daemon::check(PROGRAM, MasterFlags::from_flags(master));
-    let work_dir = get("work_dir").unwrap_or("/tmp/mesos-local").to_owned();
     let system = actix::System::new();
     let result = system.block_on(async {
         let running = mesos::run::start_master(master).await?;

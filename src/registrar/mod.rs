@@ -3,11 +3,13 @@
 //! atomically, batching those that queue up while a store is in flight.
 //!
 //! - `store.rs`: where the registry lives ([`Store`]: in memory, or the
-//!   replicated log);
+//!   replicated log, `log_store.rs`);
 //! - `process.rs`: the `registrar(1)` process: recover, then apply.
 
+pub mod log_store;
 pub mod process;
 pub mod store;
 
+pub use log_store::LogStore;
 pub use process::{Apply, Recover, Registrar, RegistrarError};
 pub use store::{InMemoryStore, Store, StoreError};

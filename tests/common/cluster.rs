@@ -213,6 +213,8 @@ impl Cluster {
             "--ip=127.0.0.1".to_owned(),
             "--port=0".to_owned(),
             "--allocation_interval=100ms".to_owned(),
+            // The registry in the replicated log, as by default.
+            format!("--work_dir={}", dir.path().join("master").display()),
         ];
         args.extend(master_flags.iter().map(|f| f.to_string()));
         let master = Daemon::start(
