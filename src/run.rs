@@ -213,13 +213,14 @@ fn serve_sandboxes(node: &Node, dir: std::path::PathBuf) -> Result<(), String> {
 
 /// The registry's home by `--registry`: `in_memory`, or `replicated_log`
 /// under `--work_dir` (required then). A master without ZooKeeper keeps a
-/// log of its own (quorum 1); masters with ZooKeeper each keep theirs too,
-/// since the replicas' discovery through ZooKeeper is not built yet.
+/// log of its own (quorum 1); masters with ZooKeeper share one, their
+/// replicas found in `<zk path>/log_replicas` (`--quorum` required).
 fn registry_store(
     node: &Node,
     flags: &MasterFlags,
 ) -> Result<Box<dyn crate::registrar::Store>, String> {
     use crate::log::{Log, LogConfig, RedbStorage, ReplicaProcess};
+    use crate::registrar::LogStore;
     match flags.registry.as_str() {
         "in_memory" => Ok(Box::new(crate::registrar::InMemoryStore::default())),
         _ => {
@@ -230,10 +231,34 @@ fn registry_store(
             let storage = RedbStorage::open_in_work_dir(std::path::Path::new(work_dir))
                 .map_err(|e| format!("cannot open the replicated log in '{work_dir}': {e}"))?;
             let replica = ReplicaProcess::spawn(node, storage).map_err(|e| e.to_string())?;
-            let mut config = LogConfig::new(1, replica.clone(), vec![replica]);
-            config.metrics_prefix = "registrar/".into();
-            let log = Log::spawn(node, config).map_err(|e| e.to_string())?;
-            Ok(Box::new(crate::registrar::LogStore::new(log)))
+            match &flags.zk {
+                None => {
+                    let mut config = LogConfig::new(1, replica.clone(), vec![replica]);
+                    config.metrics_prefix = "registrar/".into();
+                    let log = Log::spawn(node, config).map_err(|e| e.to_string())?;
+                    Ok(Box::new(LogStore::new(log)))
+                }
+                Some(zk) => {
+                    let quorum = flags
+                        .quorum
+                        .filter(|q| *q >= 1)
+                        .ok_or("--quorum is required with --zk and --registry=replicated_log")?;
+                    let url = crate::zookeeper::ZkUrl::parse(zk)
+                        .map_err(|e| format!("Failed to load flag 'zk': {e}"))?;
+                    let group = crate::zookeeper::ReplicaGroup::join(
+                        &url,
+                        flags.zk_session_timeout,
+                        replica.to_string(),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    Ok(Box::new(LogStore::over_group(
+                        node.clone(),
+                        replica,
+                        quorum,
+                        group,
+                    )))
+                }
+            }
         }
     }
 }

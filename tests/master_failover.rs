@@ -37,7 +37,6 @@ fn start_master(n: usize, zk: &str, dir: &Path) -> Daemon {
             format!("--zk={zk}"),
             "--quorum=2".into(),
             "--zk_session_timeout=2secs".into(),
-            "--registry=in_memory".into(),
             format!("--work_dir={}", work.display()),
             "--allocation_interval=100ms".into(),
         ],

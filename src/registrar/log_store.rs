@@ -2,19 +2,75 @@
 //! log, as Mesos's `LogStorage` keeps it with `diffsBetweenSnapshots = 0`:
 //! every store appends a whole snapshot, then truncates the log below it,
 //! so the log stays about one entry long; a fetch reads the latest entry.
+//!
+//! With ZooKeeper the replicas are the members of `<path>/log_replicas`:
+//! the log is built at the first fetch, when this master has been elected,
+//! from the replicas alive then.
 
-use crate::log::Log;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actors::{Node, Pid};
+
+use crate::log::{Log, LogConfig};
+use crate::zookeeper::ReplicaGroup;
 
 use super::store::{Store, StoreError, StoreFuture};
 
+/// How long a new leader waits for every replica of the ensemble before it
+/// makes do with a quorum (a fresh log needs them all to initialise).
+const ENSEMBLE_WAIT: Duration = Duration::from_secs(10);
+
+/// Where the log comes from.
+enum Source {
+    Ready(Log),
+    /// Replicas found through ZooKeeper; the log is built on first use.
+    Group {
+        node: Node,
+        local: Pid,
+        quorum: usize,
+        group: Arc<ReplicaGroup>,
+    },
+}
+
 /// The registry in a replicated log.
 pub struct LogStore {
-    log: Log,
+    source: Arc<Mutex<Source>>,
+    /// The registrar has fetched: this master leads, with its own log.
+    elected: bool,
 }
 
 impl LogStore {
     pub fn new(log: Log) -> LogStore {
-        LogStore { log }
+        LogStore {
+            source: Arc::new(Mutex::new(Source::Ready(log))),
+            elected: true,
+        }
+    }
+
+    /// A log over the replicas of `group`, of which `local` is this
+    /// master's; built when first used.
+    pub fn over_group(node: Node, local: Pid, quorum: usize, group: ReplicaGroup) -> LogStore {
+        let source = Arc::new(Mutex::new(Source::Group {
+            node,
+            local,
+            quorum,
+            group: Arc::new(group),
+        }));
+        // Every master runs a log at once, leading or not: that is what
+        // initialises a fresh log and brings its replica back after a lost
+        // disk. The leader builds its own at election, from the replicas
+        // alive then.
+        let recovering = source.clone();
+        actix::spawn(async move {
+            if let Err(e) = build_log(&recovering, true).await {
+                tracing::warn!("cannot start the replicated log yet: {e}");
+            }
+        });
+        LogStore {
+            source,
+            elected: false,
+        }
     }
 }
 
@@ -22,10 +78,70 @@ fn failed(e: impl std::fmt::Display) -> StoreError {
     StoreError::Failed(e.to_string())
 }
 
+/// The log: a fixed one, or one built from the group's current members.
+async fn log_of(source: &Arc<Mutex<Source>>) -> Result<Log, StoreError> {
+    let ready = match &*source.lock().map_err(failed)? {
+        Source::Ready(log) => Some(log.clone()),
+        Source::Group { .. } => None,
+    };
+    match ready {
+        Some(log) => Ok(log),
+        None => build_log(source, false).await,
+    }
+}
+
+/// Builds a log over the group's members alive now (its `log(N)` process
+/// recovers the local replica at once).
+///
+/// `whole` waits (a while) for every replica of the ensemble, which a
+/// fresh log needs to initialise; otherwise a quorum is enough.
+async fn build_log(source: &Arc<Mutex<Source>>, whole: bool) -> Result<Log, StoreError> {
+    let (node, local, quorum, group) = {
+        let guard = source.lock().map_err(failed)?;
+        match &*guard {
+            Source::Ready(log) => return Ok(log.clone()),
+            Source::Group {
+                node,
+                local,
+                quorum,
+                group,
+            } => (node.clone(), local.clone(), *quorum, group.clone()),
+        }
+    };
+    let wanted = if whole { 2 * quorum - 1 } else { quorum };
+    let members = group.at_least(wanted, ENSEMBLE_WAIT).await;
+    let mut replicas: Vec<Pid> = members.iter().filter_map(|p| p.parse().ok()).collect();
+    if !replicas.contains(&local) {
+        replicas.push(local.clone());
+    }
+    if replicas.len() < quorum {
+        return Err(StoreError::Failed(format!(
+            "only {} of the {quorum} replicas needed are reachable",
+            replicas.len()
+        )));
+    }
+    tracing::info!(replicas = ?replicas, quorum, "building the replicated log from the live replicas");
+    let mut config = LogConfig::new(quorum, local, replicas);
+    config.metrics_prefix = "registrar/".into();
+    Log::spawn(&node, config).map_err(failed)
+}
+
 impl Store for LogStore {
     fn fetch(&mut self) -> StoreFuture<Option<Vec<u8>>> {
-        let log = self.log.clone();
+        let source = self.source.clone();
+        let elected = std::mem::replace(&mut self.elected, true);
         Box::pin(async move {
+            // Elected now: write through a log over the replicas alive now,
+            // kept for every later store.
+            let log = if elected {
+                log_of(&source).await?
+            } else {
+                let log = build_log(&source, false).await?;
+                if let Ok(mut guard) = source.lock() {
+                    *guard = Source::Ready(log.clone());
+                }
+                log
+            };
             // Becoming the log's writer first fills every position up to the
             // end, so what the local replica holds is the whole log.
             let end = log.start().await.map_err(failed)?;
@@ -39,8 +155,9 @@ impl Store for LogStore {
     }
 
     fn store(&mut self, bytes: Vec<u8>) -> StoreFuture<()> {
-        let log = self.log.clone();
+        let source = self.source.clone();
         Box::pin(async move {
+            let log = log_of(&source).await?;
             let position = log.append(bytes).await.map_err(failed)?;
             // Older snapshots are dead weight now.
             log.truncate(position).await.map_err(failed)?;

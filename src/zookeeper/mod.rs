@@ -78,6 +78,7 @@ pub mod contender;
 pub mod detector;
 pub mod entry;
 mod group;
+pub mod replicas;
 pub mod url;
 
 use std::future::Future;
@@ -89,6 +90,7 @@ pub use contender::{Candidacy, ContenderEvent, LostReason, MasterContender};
 pub use detector::{detector_for, MasterDetector};
 pub use entry::{MASTER_CAPABILITIES, MASTER_INFO_JSON_LABEL};
 pub use group::SessionLoss;
+pub use replicas::ReplicaGroup;
 pub use url::{parse_zk_flag, MasterAddress, UrlError, ZkUrl};
 
 /// `--zk_session_timeout`'s default, for masters and agents alike.

@@ -150,6 +150,15 @@ impl ZkUrl {
     }
 
     /// The path of the child `name` of the group's znode.
+    /// The same servers and credentials, for the znode `name` under this
+    /// path (the replicated log's `log_replicas` group).
+    pub fn join(&self, name: &str) -> ZkUrl {
+        ZkUrl {
+            path: self.child(name),
+            ..self.clone()
+        }
+    }
+
     pub(crate) fn child(&self, name: &str) -> String {
         if self.path == "/" {
             format!("/{name}")
