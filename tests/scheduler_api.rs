@@ -18,6 +18,15 @@ type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16, &'a str);
 /// Subscribes over a raw connection; returns the stream (kept open), its
 /// id and the framework id from SUBSCRIBED.
 fn subscribe(address: &str) -> (std::net::TcpStream, String, String) {
+    // A master still recovering its registry answers 503: wait for it, as
+    // clients do.
+    let ready = common::wait_until(Duration::from_secs(30), || {
+        let probe = br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"probe"}}}"#;
+        let (status, _, _) =
+            common::http_post(address, API, &[JSON, ("Accept", "text/plain")], probe);
+        status != 503
+    });
+    assert!(ready, "the master never finished recovery");
     let body =
         br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"root","name":"api-test"}}}"#;
     let mut s = std::net::TcpStream::connect(address).expect("connect");
