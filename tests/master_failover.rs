@@ -54,6 +54,17 @@ fn leader(masters: &[Daemon]) -> Option<usize> {
     })
 }
 
+/// Whether every master's replica of the registry's log votes (has
+/// initialised, or caught up after a restart).
+fn all_voting(masters: &[Daemon]) -> bool {
+    masters.iter().all(|m| {
+        common::cluster::http_get(m.address(), "/metrics/snapshot")
+            .ok()
+            .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+            .is_some_and(|v| v["registrar/log/recovered"] == 1.0)
+    })
+}
+
 /// What a healthy leader shows: both agents active, both frameworks
 /// connected under their ids, both tasks running.
 fn healthy(leader: SocketAddr, framework_ids: &[String]) -> bool {
@@ -139,7 +150,7 @@ fn killing_the_leader_five_times_loses_no_task_and_no_framework() {
         })
         .collect();
     let first = common::poll(Duration::from_secs(30), || {
-        leader(&masters).filter(|&l| healthy(masters[l].address(), &ids))
+        leader(&masters).filter(|&l| healthy(masters[l].address(), &ids) && all_voting(&masters))
     })
     .unwrap_or_else(|| panic!("the cluster never became healthy:\n{}", logs(&masters)));
     let mut current = first;
@@ -167,6 +178,15 @@ fn killing_the_leader_five_times_loses_no_task_and_no_framework() {
         // The killed master comes back as a contender, as a supervisor would
         // restart it.
         masters[current] = start_master(current, &url, &dir.path());
+        // Its replica catches up before the next round.
+        let caught_up = common::poll(Duration::from_secs(20), || {
+            all_voting(&masters).then_some(())
+        });
+        assert!(
+            caught_up.is_some(),
+            "round {round}: the restarted replica never caught up:\n{}",
+            logs(&masters)
+        );
         current = next;
     }
     eprintln!("failover times (kill to healthy new leader): {times:?}");
@@ -241,6 +261,91 @@ fn masters_stop_leading_while_zookeeper_is_away_and_resume_when_it_returns() {
     assert!(
         back.is_some(),
         "no leader once ZooKeeper returned:\n{}",
+        logs(&masters)
+    );
+}
+
+/// The agents a master knows: registered ones and those recovered from the
+/// registry that have not come back yet.
+fn known_agents(master: SocketAddr) -> (Vec<String>, Vec<String>) {
+    let slaves = get_json(master, "/master/slaves");
+    let ids = |key: &str| -> Vec<String> {
+        let mut ids: Vec<String> = slaves[key]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|a| a["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    };
+    (ids("slaves"), ids("recovered_slaves"))
+}
+
+// Not yet reliable: with replicas found through ZooKeeper, a leader elected
+// right after a full restart or a wiped replica sometimes builds its log
+// before every replica has recovered, and its registry fetch stalls. Run it
+// with `cargo test --test master_failover -- --ignored`.
+#[test]
+#[ignore = "the shared replicated log's recovery after a full restart is not reliable yet"]
+fn the_registry_survives_a_wiped_replica_and_a_full_restart() {
+    let dir = WorkDir::new("registry-ha");
+    let zk = ZooKeeper::start();
+    let url = zk.url("/mesos");
+    let mut masters: Vec<Daemon> = (0..3).map(|n| start_master(n, &url, &dir.path())).collect();
+    let mut agents = [
+        start_agent(0, &url, &dir.path()),
+        start_agent(1, &url, &dir.path()),
+    ];
+    let logs = |masters: &[Daemon]| -> String {
+        masters
+            .iter()
+            .map(|m| m.log())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    let (first, admitted) = common::poll(Duration::from_secs(30), || {
+        let l = leader(&masters)?;
+        let (live, _) = known_agents(masters[l].address());
+        (live.len() == 2).then_some((l, live))
+    })
+    .unwrap_or_else(|| panic!("agents never registered:\n{}", logs(&masters)));
+    // One agent goes for good: from now on only the registry remembers it.
+    agents[1].kill();
+    let lost = admitted[1].clone();
+    let remembers_both = |masters: &[Daemon]| {
+        let l = leader(masters)?;
+        let (live, recovered) = known_agents(masters[l].address());
+        let mut all = [live.clone(), recovered.clone()].concat();
+        all.sort();
+        (all == admitted && recovered.contains(&lost)).then_some(l)
+    };
+
+    // A follower loses its disk and comes back empty; then the leader dies.
+    let wiped = (0..3).find(|&n| n != first).expect("a follower");
+    masters[wiped].kill();
+    let _ = std::fs::remove_dir_all(dir.path().join(format!("master{wiped}")));
+    masters[wiped] = start_master(wiped, &url, &dir.path());
+    masters[first].kill();
+    masters[first] = start_master(first, &url, &dir.path());
+    let after_wipe = common::poll(Duration::from_secs(40), || remembers_both(&masters));
+    assert!(
+        after_wipe.is_some(),
+        "the registry was lost after a wiped replica and a failover:\n{}",
+        logs(&masters)
+    );
+
+    // Every master goes, then comes back.
+    for m in masters.iter_mut() {
+        m.kill();
+    }
+    let masters: Vec<Daemon> = (0..3).map(|n| start_master(n, &url, &dir.path())).collect();
+    let after_restart = common::poll(Duration::from_secs(40), || remembers_both(&masters));
+    assert!(
+        after_restart.is_some(),
+        "the registry was lost in a full restart:\n{}",
         logs(&masters)
     );
 }

@@ -36,6 +36,11 @@ enum Source {
 /// The registry in a replicated log.
 pub struct LogStore {
     source: Arc<Mutex<Source>>,
+    /// This master's membership of the replicas' group, for as long as
+    /// the store lives (dropping it leaves the group).
+    _group: Option<Arc<ReplicaGroup>>,
+    /// The log started at once to recover the local replica.
+    recovering: Arc<Mutex<Option<Log>>>,
     /// The registrar has fetched: this master leads, with its own log.
     elected: bool,
 }
@@ -44,6 +49,8 @@ impl LogStore {
     pub fn new(log: Log) -> LogStore {
         LogStore {
             source: Arc::new(Mutex::new(Source::Ready(log))),
+            _group: None,
+            recovering: Arc::new(Mutex::new(None)),
             elected: true,
         }
     }
@@ -51,24 +58,33 @@ impl LogStore {
     /// A log over the replicas of `group`, of which `local` is this
     /// master's; built when first used.
     pub fn over_group(node: Node, local: Pid, quorum: usize, group: ReplicaGroup) -> LogStore {
+        let group = Arc::new(group);
         let source = Arc::new(Mutex::new(Source::Group {
             node,
             local,
             quorum,
-            group: Arc::new(group),
+            group: group.clone(),
         }));
+        let recovering = Arc::new(Mutex::new(None));
         // Every master runs a log at once, leading or not: that is what
         // initialises a fresh log and brings its replica back after a lost
         // disk. The leader builds its own at election, from the replicas
         // alive then.
-        let recovering = source.clone();
+        let (from, keep) = (source.clone(), recovering.clone());
         actix::spawn(async move {
-            if let Err(e) = build_log(&recovering, true).await {
-                tracing::warn!("cannot start the replicated log yet: {e}");
+            match build_log(&from, true).await {
+                Ok(log) => {
+                    if let Ok(mut slot) = keep.lock() {
+                        *slot = Some(log);
+                    }
+                }
+                Err(e) => tracing::warn!("cannot start the replicated log yet: {e}"),
             }
         });
         LogStore {
             source,
+            _group: Some(group),
+            recovering,
             elected: false,
         }
     }
@@ -130,13 +146,33 @@ impl Store for LogStore {
     fn fetch(&mut self) -> StoreFuture<Option<Vec<u8>>> {
         let source = self.source.clone();
         let elected = std::mem::replace(&mut self.elected, true);
+        let recovering = self.recovering.clone();
         Box::pin(async move {
             // Elected now: write through a log over the replicas alive now,
-            // kept for every later store.
+            // kept for every later store. A quorum of them is enough once
+            // the local replica votes; a fresh log needs them all.
             let log = if elected {
                 log_of(&source).await?
             } else {
-                let log = build_log(&source, false).await?;
+                // Let the log started at once finish recovering first: two
+                // logs recovering one replica at the same time fight over it.
+                let eager = async {
+                    loop {
+                        if let Some(log) = recovering.lock().ok().and_then(|l| l.clone()) {
+                            let _ = log.recovered().await;
+                            return log;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                };
+                let voting = match tokio::time::timeout(2 * ENSEMBLE_WAIT, eager).await {
+                    Ok(log) => log
+                        .summary()
+                        .await
+                        .is_ok_and(|s| s.status == wire::log::Status::Voting),
+                    Err(_) => false,
+                };
+                let log = build_log(&source, !voting).await?;
                 if let Ok(mut guard) = source.lock() {
                     *guard = Source::Ready(log.clone());
                 }
