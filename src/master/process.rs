@@ -1000,22 +1000,9 @@ impl Master {
                 let Some(fid) = framework.id.clone() else {
                     continue;
                 };
-                self.state
-                    .frameworks
-                    .entry(fid.clone())
-                    .or_insert_with(|| FrameworkRecord {
-                        id: fid.clone(),
-                        info: framework.clone(),
-                        pid: None,
-                        connected: false,
-                        active: false,
-                        registered_time: now,
-                        reregistered_time: None,
-                        unregistered_time: None,
-                        tasks: HashMap::new(),
-                        completed_tasks: Default::default(),
-                        offers: BTreeSet::new(),
-                    });
+                self.state.frameworks.entry(fid.clone()).or_insert_with(|| {
+                    FrameworkRecord::new(fid.clone(), framework.clone(), None, now)
+                });
             }
             for task in &msg.tasks {
                 if self.state.frameworks.contains_key(&task.framework_id) {
@@ -1075,6 +1062,36 @@ impl Handle<UnregisterAgent> for Master {
     }
 }
 
+impl Master {
+    /// Records a framework this master did not know (new, or known to an
+    /// earlier master) and tells its scheduler it is registered.
+    fn subscribed_new(
+        &mut self,
+        id: FrameworkId,
+        info: FrameworkInfo,
+        reregistered_time: Option<f64>,
+        from: &Pid,
+        cx: &mut Cx<'_, Self>,
+    ) {
+        let pid_text = from.to_string();
+        if let Some(a) = self.allocator() {
+            a.add_framework(&id, info.roles.clone(), Vec::new(), true);
+        }
+        let mut record = FrameworkRecord::new(id.clone(), info, Some(pid_text.clone()), now_secs());
+        record.reregistered_time = reregistered_time;
+        self.state.frameworks.insert(id.clone(), record);
+        self.link_framework(from, cx);
+        self.deliver(
+            &pid_text,
+            FrameworkRegistered {
+                framework_id: id,
+                master_info: self.info.clone(),
+            },
+            cx,
+        );
+    }
+}
+
 impl Handle<Subscribe> for Master {
     fn handle(&mut self, msg: Subscribe, from: &Pid, cx: &mut Cx<'_, Self>) {
         if let Some(m) = self.metrics() {
@@ -1105,34 +1122,7 @@ impl Handle<Subscribe> for Master {
             let id = self.state.new_framework_id();
             info.id = Some(id.clone());
             tracing::info!(framework = %id, name = info.name, %from, "registered framework");
-            if let Some(a) = self.allocator() {
-                a.add_framework(&id, info.roles.clone(), Vec::new(), true);
-            }
-            self.state.frameworks.insert(
-                id.clone(),
-                FrameworkRecord {
-                    id: id.clone(),
-                    info,
-                    pid: Some(pid_text.clone()),
-                    connected: true,
-                    active: true,
-                    registered_time: now,
-                    reregistered_time: None,
-                    unregistered_time: None,
-                    tasks: HashMap::new(),
-                    completed_tasks: Default::default(),
-                    offers: BTreeSet::new(),
-                },
-            );
-            self.link_framework(from, cx);
-            self.deliver(
-                &pid_text,
-                FrameworkRegistered {
-                    framework_id: id,
-                    master_info: self.info.clone(),
-                },
-                cx,
-            );
+            self.subscribed_new(id, info, None, from, cx);
             return;
         };
         if self.state.completed_frameworks.iter().any(|f| f.id == id) {
@@ -1152,34 +1142,7 @@ impl Handle<Subscribe> for Master {
             // Unknown id (for example after a master failover, before any
             // agent reported it): accept it under that id.
             tracing::info!(framework = %id, %from, "re-registered unknown framework");
-            if let Some(a) = self.allocator() {
-                a.add_framework(&id, info.roles.clone(), Vec::new(), true);
-            }
-            self.state.frameworks.insert(
-                id.clone(),
-                FrameworkRecord {
-                    id: id.clone(),
-                    info,
-                    pid: Some(pid_text.clone()),
-                    connected: true,
-                    active: true,
-                    registered_time: now,
-                    reregistered_time: Some(now),
-                    unregistered_time: None,
-                    tasks: HashMap::new(),
-                    completed_tasks: Default::default(),
-                    offers: BTreeSet::new(),
-                },
-            );
-            self.link_framework(from, cx);
-            self.deliver(
-                &pid_text,
-                FrameworkRegistered {
-                    framework_id: id,
-                    master_info: self.info.clone(),
-                },
-                cx,
-            );
+            self.subscribed_new(id, info, Some(now), from, cx);
             return;
         };
         let same_pid = existing.pid.as_deref() == Some(pid_text.as_str());

@@ -63,6 +63,30 @@ pub struct FrameworkRecord {
 }
 
 impl FrameworkRecord {
+    /// A framework first seen at `now`: connected if its scheduler's pid is
+    /// known, else learned from an agent and waiting for its scheduler.
+    pub fn new(
+        id: FrameworkId,
+        info: FrameworkInfo,
+        pid: Option<String>,
+        now: f64,
+    ) -> FrameworkRecord {
+        let connected = pid.is_some();
+        FrameworkRecord {
+            id,
+            info,
+            pid,
+            connected,
+            active: connected,
+            registered_time: now,
+            reregistered_time: None,
+            unregistered_time: None,
+            tasks: HashMap::new(),
+            completed_tasks: VecDeque::new(),
+            offers: BTreeSet::new(),
+        }
+    }
+
     pub fn partition_aware(&self) -> bool {
         self.info.has_capability(capability::PARTITION_AWARE)
     }
