@@ -71,14 +71,37 @@ impl LogStore {
         // disk. The leader builds its own at election, from the replicas
         // alive then.
         let (from, keep) = (source.clone(), recovering.clone());
+        let (node, watched) = (node_of(&source), group.clone());
         actix::spawn(async move {
-            match build_log(&from, true).await {
-                Ok(log) => {
-                    if let Ok(mut slot) = keep.lock() {
-                        *slot = Some(log);
+            // The members read at first may include replicas that just died
+            // (their ephemeral nodes outlive them by a session timeout) and
+            // miss ones that are starting: until the local replica votes,
+            // follow the group, and start over when it changes.
+            loop {
+                let seen = watched.members();
+                let (log, built_from) = match build_log_from(&from, true).await {
+                    Ok(built) => built,
+                    Err(e) => {
+                        tracing::warn!("cannot start the replicated log yet: {e}");
+                        watched.changed_from(&seen).await;
+                        continue;
+                    }
+                };
+                if let Ok(mut slot) = keep.lock() {
+                    *slot = Some(log.clone());
+                }
+                tokio::select! {
+                    _ = log.recovered() => return,
+                    _ = watched.changed_from(&built_from) => {
+                        if let Ok(mut slot) = keep.lock() {
+                            *slot = None;
+                        }
+                        if let Some(node) = &node {
+                            node.terminate(log.pid());
+                        }
+                        tracing::info!("the log replicas changed before recovery; starting over");
                     }
                 }
-                Err(e) => tracing::warn!("cannot start the replicated log yet: {e}"),
             }
         });
         LogStore {
@@ -87,6 +110,13 @@ impl LogStore {
             recovering,
             elected: false,
         }
+    }
+}
+
+fn node_of(source: &Arc<Mutex<Source>>) -> Option<Node> {
+    match &*source.lock().ok()? {
+        Source::Group { node, .. } => Some(node.clone()),
+        Source::Ready(_) => None,
     }
 }
 
@@ -112,10 +142,19 @@ async fn log_of(source: &Arc<Mutex<Source>>) -> Result<Log, StoreError> {
 /// `whole` waits (a while) for every replica of the ensemble, which a
 /// fresh log needs to initialise; otherwise a quorum is enough.
 async fn build_log(source: &Arc<Mutex<Source>>, whole: bool) -> Result<Log, StoreError> {
+    build_log_from(source, whole).await.map(|(log, _)| log)
+}
+
+/// [`build_log`], with the group's members it was built from (none for a
+/// fixed log).
+async fn build_log_from(
+    source: &Arc<Mutex<Source>>,
+    whole: bool,
+) -> Result<(Log, Vec<String>), StoreError> {
     let (node, local, quorum, group) = {
         let guard = source.lock().map_err(failed)?;
         match &*guard {
-            Source::Ready(log) => return Ok(log.clone()),
+            Source::Ready(log) => return Ok((log.clone(), Vec::new())),
             Source::Group {
                 node,
                 local,
@@ -139,7 +178,7 @@ async fn build_log(source: &Arc<Mutex<Source>>, whole: bool) -> Result<Log, Stor
     tracing::info!(replicas = ?replicas, quorum, "building the replicated log from the live replicas");
     let mut config = LogConfig::new(quorum, local, replicas);
     config.metrics_prefix = "registrar/".into();
-    Log::spawn(&node, config).map_err(failed)
+    Ok((Log::spawn(&node, config).map_err(failed)?, members))
 }
 
 impl Store for LogStore {

@@ -44,6 +44,20 @@ impl ReplicaGroup {
         self.members.borrow().clone()
     }
 
+    /// Resolves when the members differ from `seen`.
+    pub async fn changed_from(&self, seen: &[String]) {
+        let mut rx = self.members.clone();
+        loop {
+            if rx.borrow_and_update().as_slice() != seen {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                // The group is gone: nothing will change any more.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
     /// Waits until at least `n` replicas are members, or `timeout` passes;
     /// returns the members then.
     pub async fn at_least(&self, n: usize, timeout: Duration) -> Vec<String> {
