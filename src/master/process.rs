@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use actors::actix::SpawnHandle;
+use actors::metrics::Counter;
 use actors::{Cx, Handle, Install, Pid, Process};
 use wire::agent::*;
 use wire::ids::{AgentId, FrameworkId, OfferId};
@@ -140,13 +141,18 @@ impl Master {
         self.metrics.as_ref()
     }
 
+    /// Counts one on a counter of the master's metrics, when it has them.
+    fn count(&self, counter: impl FnOnce(&MasterMetrics) -> &Counter) {
+        if let Some(m) = self.metrics() {
+            counter(m).inc();
+        }
+    }
+
     /// Whether the registry is recovered; messages before that are
     /// dropped and counted, as Mesos does.
     fn ready(&self, what: &str, from: &Pid) -> bool {
         if !self.recovered {
-            if let Some(m) = self.metrics() {
-                m.dropped_messages.inc();
-            }
+            self.count(|m| &m.dropped_messages);
             tracing::debug!(%from, "dropping {what}: the registry is not recovered yet");
         }
         self.recovered
@@ -200,9 +206,7 @@ impl Master {
     }
 
     fn dropped(&self, what: &str, from: &Pid) {
-        if let Some(m) = self.metrics() {
-            m.dropped_messages.inc();
-        }
+        self.count(|m| &m.dropped_messages);
         tracing::warn!(%from, "dropping {what}: sender is not a registered agent or framework");
     }
 
@@ -432,9 +436,7 @@ impl Master {
             cx,
         );
         self.state.unreachable.insert(agent_id.clone(), now_secs());
-        if let Some(m) = self.metrics() {
-            m.slave_unreachable_completed.inc();
-        }
+        self.count(|m| &m.slave_unreachable_completed);
     }
 
     fn remove_agent(
@@ -500,9 +502,7 @@ impl Master {
                 cx,
             );
         }
-        if let Some(m) = self.metrics() {
-            m.slave_removals.inc();
-        }
+        self.count(|m| &m.slave_removals);
     }
 
     /// The connection to an agent broke: tasks there of frameworks that do
@@ -781,9 +781,7 @@ impl Handle<PongAgent> for Master {
 
 impl Handle<RegisterAgent> for Master {
     fn handle(&mut self, msg: RegisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_register_slave.inc();
-        }
+        self.count(|m| &m.messages_register_slave);
         if !self.ready("RegisterAgent", from) {
             return;
         }
@@ -884,9 +882,7 @@ impl Handle<AgentAdmitted> for Master {
             },
         );
         cx.link(&msg.pid);
-        if let Some(m) = self.metrics() {
-            m.slave_registrations.inc();
-        }
+        self.count(|m| &m.slave_registrations);
         let total_ping_timeout_seconds = self.total_ping_timeout();
         cx.send(
             &msg.pid,
@@ -900,9 +896,7 @@ impl Handle<AgentAdmitted> for Master {
 
 impl Handle<ReregisterAgent> for Master {
     fn handle(&mut self, msg: ReregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_reregister_slave.inc();
-        }
+        self.count(|m| &m.messages_reregister_slave);
         if !self.ready("ReregisterAgent", from) {
             return;
         }
@@ -1025,9 +1019,7 @@ impl Master {
             }
         }
         cx.link(from);
-        if let Some(m) = self.metrics() {
-            m.slave_reregistrations.inc();
-        }
+        self.count(|m| &m.slave_reregistrations);
         tracing::info!(agent = %id, pid = %from, "re-registered agent");
         cx.send(
             from,
@@ -1094,9 +1086,7 @@ impl Master {
 
 impl Handle<Subscribe> for Master {
     fn handle(&mut self, msg: Subscribe, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_register_framework.inc();
-        }
+        self.count(|m| &m.messages_register_framework);
         if !self.ready("Subscribe", from) {
             return;
         }
@@ -1342,9 +1332,7 @@ impl Handle<FailoverExpired> for Master {
 
 impl Handle<Accept> for Master {
     fn handle(&mut self, msg: Accept, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_launch_tasks.inc();
-        }
+        self.count(|m| &m.messages_launch_tasks);
         let Some(framework) = self.framework_from(&msg.framework_id, from).cloned() else {
             self.dropped("Accept", from);
             return;
@@ -1488,9 +1476,7 @@ impl Handle<Accept> for Master {
 
 impl Handle<Decline> for Master {
     fn handle(&mut self, msg: Decline, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_decline_offers.inc();
-        }
+        self.count(|m| &m.messages_decline_offers);
         if self.framework_from(&msg.framework_id, from).is_none() {
             self.dropped("Decline", from);
             return;
@@ -1525,9 +1511,7 @@ impl Handle<Decline> for Master {
 
 impl Handle<Revive> for Master {
     fn handle(&mut self, msg: Revive, from: &Pid, _: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_revive_offers.inc();
-        }
+        self.count(|m| &m.messages_revive_offers);
         if let Some(a) = self.allocator_for("Revive", &msg.framework_id, from) {
             a.revive(&msg.framework_id, msg.roles);
         }
@@ -1536,9 +1520,7 @@ impl Handle<Revive> for Master {
 
 impl Handle<Suppress> for Master {
     fn handle(&mut self, msg: Suppress, from: &Pid, _: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_suppress_offers.inc();
-        }
+        self.count(|m| &m.messages_suppress_offers);
         if let Some(a) = self.allocator_for("Suppress", &msg.framework_id, from) {
             a.suppress(&msg.framework_id, msg.roles);
         }
@@ -1559,9 +1541,7 @@ impl Master {
 
 impl Handle<Kill> for Master {
     fn handle(&mut self, msg: Kill, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_kill_task.inc();
-        }
+        self.count(|m| &m.messages_kill_task);
         let Some(framework) = self.framework_from(&msg.framework_id, from) else {
             self.dropped("Kill", from);
             return;
@@ -1591,9 +1571,7 @@ impl Handle<Kill> for Master {
 
 impl Handle<StatusUpdateMessage> for Master {
     fn handle(&mut self, msg: StatusUpdateMessage, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_status_update.inc();
-        }
+        self.count(|m| &m.messages_status_update);
         let update = msg.update;
         let from_text = from.to_string();
         let agent_ok = update
@@ -1607,16 +1585,12 @@ impl Handle<StatusUpdateMessage> for Master {
             .get(&update.framework_id)
             .is_some_and(|f| f.tasks.contains_key(&update.status.task_id));
         if !agent_ok || !known {
-            if let Some(m) = self.metrics() {
-                m.invalid_status_updates.inc();
-            }
+            self.count(|m| &m.invalid_status_updates);
             tracing::warn!(%from, task = %update.status.task_id, framework = %update.framework_id,
                 "ignoring status update from an unknown agent or for an unknown task");
             return;
         }
-        if let Some(m) = self.metrics() {
-            m.valid_status_updates.inc();
-        }
+        self.count(|m| &m.valid_status_updates);
         let latest = update.latest_state.unwrap_or(update.status.state);
         let role = self
             .state
@@ -1661,24 +1635,18 @@ impl Handle<StatusUpdateMessage> for Master {
 
 impl Handle<Acknowledge> for Master {
     fn handle(&mut self, msg: Acknowledge, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_status_update_acknowledgement.inc();
-        }
+        self.count(|m| &m.messages_status_update_acknowledgement);
         let Some(framework) = self.framework_from(&msg.framework_id, from) else {
             self.dropped("Acknowledge", from);
             return;
         };
         let Some(task) = framework.tasks.get(&msg.task_id) else {
-            if let Some(m) = self.metrics() {
-                m.invalid_status_update_acknowledgements.inc();
-            }
+            self.count(|m| &m.invalid_status_update_acknowledgements);
             return;
         };
         let terminal_acked = task.status_update_state.is_some_and(TaskState::is_terminal)
             && task.status_update_uuid.as_ref() == Some(&msg.uuid);
-        if let Some(m) = self.metrics() {
-            m.valid_status_update_acknowledgements.inc();
-        }
+        self.count(|m| &m.valid_status_update_acknowledgements);
         self.send_to_agent(
             &msg.agent_id,
             StatusUpdateAcknowledgement {
@@ -1699,9 +1667,7 @@ impl Handle<Acknowledge> for Master {
 
 impl Handle<Reconcile> for Master {
     fn handle(&mut self, msg: Reconcile, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_reconcile_tasks.inc();
-        }
+        self.count(|m| &m.messages_reconcile_tasks);
         let Some(framework) = self.framework_from(&msg.framework_id, from) else {
             self.dropped("Reconcile", from);
             return;
@@ -1727,15 +1693,11 @@ impl Handle<Reconcile> for Master {
 impl Handle<SendFrameworkMessage> for Master {
     fn handle(&mut self, msg: SendFrameworkMessage, from: &Pid, cx: &mut Cx<'_, Self>) {
         if self.framework_from(&msg.framework_id, from).is_none() {
-            if let Some(m) = self.metrics() {
-                m.invalid_framework_to_executor_messages.inc();
-            }
+            self.count(|m| &m.invalid_framework_to_executor_messages);
             self.dropped("SendFrameworkMessage", from);
             return;
         }
-        if let Some(m) = self.metrics() {
-            m.valid_framework_to_executor_messages.inc();
-        }
+        self.count(|m| &m.valid_framework_to_executor_messages);
         self.send_to_agent(
             &msg.agent_id.clone(),
             FrameworkToExecutor {
@@ -1757,15 +1719,11 @@ impl Handle<ExecutorToFramework> for Master {
             .get(&msg.agent_id)
             .is_some_and(|a| a.pid == from.to_string());
         if !from_agent {
-            if let Some(m) = self.metrics() {
-                m.invalid_executor_to_framework_messages.inc();
-            }
+            self.count(|m| &m.invalid_executor_to_framework_messages);
             self.dropped("ExecutorToFramework", from);
             return;
         }
-        if let Some(m) = self.metrics() {
-            m.valid_executor_to_framework_messages.inc();
-        }
+        self.count(|m| &m.valid_executor_to_framework_messages);
         let framework_id = msg.framework_id.clone();
         self.send_to_framework(&framework_id, msg, cx);
     }
@@ -1789,9 +1747,7 @@ impl Handle<ExitedExecutor> for Master {
 
 impl Handle<Teardown> for Master {
     fn handle(&mut self, msg: Teardown, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_unregister_framework.inc();
-        }
+        self.count(|m| &m.messages_unregister_framework);
         if self.framework_from(&msg.framework_id, from).is_none() {
             self.dropped("Teardown", from);
             return;
@@ -1802,9 +1758,7 @@ impl Handle<Teardown> for Master {
 
 impl Handle<Deactivate> for Master {
     fn handle(&mut self, msg: Deactivate, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = self.metrics() {
-            m.messages_deactivate_framework.inc();
-        }
+        self.count(|m| &m.messages_deactivate_framework);
         if self.framework_from(&msg.framework_id, from).is_none() {
             self.dropped("Deactivate", from);
             return;
@@ -1884,9 +1838,7 @@ impl Handle<ReregisterTimeout> for Master {
                 },
                 cx,
             );
-            if let Some(m) = self.metrics() {
-                m.recovery_slave_removals.inc();
-            }
+            self.count(|m| &m.recovery_slave_removals);
             let frameworks: Vec<FrameworkId> = self.state.frameworks.keys().cloned().collect();
             for f in frameworks {
                 self.send_to_framework(
