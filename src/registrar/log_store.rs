@@ -60,7 +60,7 @@ impl LogStore {
     pub fn over_group(node: Node, local: Pid, quorum: usize, group: ReplicaGroup) -> LogStore {
         let group = Arc::new(group);
         let source = Arc::new(Mutex::new(Source::Group {
-            node,
+            node: node.clone(),
             local,
             quorum,
             group: group.clone(),
@@ -71,7 +71,7 @@ impl LogStore {
         // disk. The leader builds its own at election, from the replicas
         // alive then.
         let (from, keep) = (source.clone(), recovering.clone());
-        let (node, watched) = (node_of(&source), group.clone());
+        let watched = group.clone();
         actix::spawn(async move {
             // The members read at first may include replicas that just died
             // (their ephemeral nodes outlive them by a session timeout) and
@@ -91,17 +91,17 @@ impl LogStore {
                     *slot = Some(log.clone());
                 }
                 tokio::select! {
-                    _ = log.recovered() => return,
+                    recovered = log.recovered() => if recovered.is_ok() {
+                        return;
+                    },
                     _ = watched.changed_from(&built_from) => {
-                        if let Ok(mut slot) = keep.lock() {
-                            *slot = None;
-                        }
-                        if let Some(node) = &node {
-                            node.terminate(log.pid());
-                        }
                         tracing::info!("the log replicas changed before recovery; starting over");
                     }
                 }
+                if let Ok(mut slot) = keep.lock() {
+                    *slot = None;
+                }
+                node.terminate(log.pid());
             }
         });
         LogStore {
@@ -110,13 +110,6 @@ impl LogStore {
             recovering,
             elected: false,
         }
-    }
-}
-
-fn node_of(source: &Arc<Mutex<Source>>) -> Option<Node> {
-    match &*source.lock().ok()? {
-        Source::Group { node, .. } => Some(node.clone()),
-        Source::Ready(_) => None,
     }
 }
 
@@ -197,9 +190,12 @@ impl Store for LogStore {
                 // logs recovering one replica at the same time fight over it.
                 let eager = async {
                     loop {
+                        // A log replaced before it recovered is gone: wait
+                        // for the one started after it.
                         if let Some(log) = recovering.lock().ok().and_then(|l| l.clone()) {
-                            let _ = log.recovered().await;
-                            return log;
+                            if log.recovered().await.is_ok() {
+                                return log;
+                            }
                         }
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
