@@ -42,7 +42,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "agent_reregister_timeout",
         Some("10mins"),
-        "Time for agents to re-register after failover",
+        "Time for agents to re-register after failover (at least 10mins)",
     ),
     Spec::value(
         "roles",
@@ -65,6 +65,11 @@ pub const SPECS: &[Spec] = &[
         "registry",
         Some("replicated_log"),
         "replicated_log or in_memory",
+    ),
+    Spec::boolean(
+        "registry_strict",
+        false,
+        "Disabled in Mesos, kept for compatibility: only false is accepted",
     ),
     Spec::value(
         "registry_fetch_timeout",
@@ -103,6 +108,9 @@ pub const SPECS: &[Spec] = &[
     ),
     Spec::value("cluster", None, "Human-readable cluster name"),
 ];
+
+/// The shortest `--agent_reregister_timeout` allowed, as in Mesos.
+pub const MIN_AGENT_REREGISTER_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Typed master settings.
 #[derive(Debug, Clone)]
@@ -170,6 +178,25 @@ impl MasterFlags {
             None => HashMap::new(),
             Some(text) => parse_weights(text).map_err(|e| bad("weights", e))?,
         };
+        let agent_reregister_timeout = required(
+            "agent_reregister_timeout",
+            f.duration("agent_reregister_timeout")?,
+        )?;
+        // Agents bound their re-registration retries by this minimum, so a
+        // shorter timeout could mark agents unreachable that are still
+        // trying (Mesos refuses it too).
+        if agent_reregister_timeout < MIN_AGENT_REREGISTER_TIMEOUT {
+            return Err(bad(
+                "agent_reregister_timeout",
+                "must be at least 10mins".into(),
+            ));
+        }
+        if f.boolean("registry_strict")? {
+            return Err(bad(
+                "registry_strict",
+                "support for --registry_strict has been disabled (as in Mesos)".into(),
+            ));
+        }
         let allocation_interval =
             required("allocation_interval", f.duration("allocation_interval")?)?;
         if allocation_interval.is_zero() {
@@ -188,10 +215,7 @@ impl MasterFlags {
             offer_timeout: f.duration("offer_timeout")?,
             agent_ping_timeout,
             max_agent_ping_timeouts,
-            agent_reregister_timeout: required(
-                "agent_reregister_timeout",
-                f.duration("agent_reregister_timeout")?,
-            )?,
+            agent_reregister_timeout,
             roles: f.get("roles").map(|r| {
                 r.split(',')
                     .map(|s| s.trim().to_owned())
@@ -292,6 +316,11 @@ mod tests {
         assert!(load(&["--weights=a=x"]).is_err());
         assert!(load(&["--port=99999"]).is_err());
         assert!(load(&["--allocation_interval=fast"]).is_err());
+        assert!(load(&["--agent_reregister_timeout=9mins"]).is_err());
+        assert!(load(&["--registry_strict"]).is_err());
+        assert!(load(&["--registry_strict=false"]).is_ok());
+        let m = load(&["--agent_reregister_timeout=1hrs"]).unwrap();
+        assert_eq!(m.agent_reregister_timeout, Duration::from_secs(3600));
         let m = load(&["--weights=a=2,b=0.5", "--roles=a,b"]).unwrap();
         assert_eq!(m.weights["a"], 2.0);
         assert_eq!(m.roles, Some(vec!["a".to_string(), "b".to_string()]));
