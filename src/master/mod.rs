@@ -16,6 +16,8 @@ pub mod metrics;
 pub mod process;
 pub mod scheduler_api;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 pub use flags::MasterFlags;
 pub use process::{Master, MASTER_ID};

@@ -63,6 +63,9 @@ pub struct Master {
     recovered: bool,
     /// Pids of agents whose (re)admission the registrar is working on.
     admitting: HashSet<String>,
+    /// Agent (re)registrations that reached this master after it was
+    /// elected and before its registry was recovered.
+    held: HeldRegistrations,
     /// Leads without an election (no ZooKeeper).
     standalone: bool,
     /// This master won the election.
@@ -102,6 +105,7 @@ impl Master {
             registrar: None,
             recovered: false,
             admitting: HashSet::new(),
+            held: HeldRegistrations::default(),
             standalone,
             elected: false,
             leader: None,
@@ -782,9 +786,20 @@ impl Handle<PongAgent> for Master {
 impl Handle<RegisterAgent> for Master {
     fn handle(&mut self, msg: RegisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         self.count(|m| &m.messages_register_slave);
+        if !self.recovered && self.elected {
+            self.hold(from, Held::Register(msg));
+            return;
+        }
         if !self.ready("RegisterAgent", from) {
             return;
         }
+        self.register_agent(msg, from, cx);
+    }
+}
+
+impl Master {
+    /// Admits a new agent through the registrar (or answers a retry).
+    fn register_agent(&mut self, msg: RegisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         let pid_text = from.to_string();
         if self.admitting.contains(&pid_text) {
             // A retry while the registrar admits it: the answer will come.
@@ -897,9 +912,21 @@ impl Handle<AgentAdmitted> for Master {
 impl Handle<ReregisterAgent> for Master {
     fn handle(&mut self, msg: ReregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         self.count(|m| &m.messages_reregister_slave);
+        if !self.recovered && self.elected {
+            self.hold(from, Held::Reregister(msg));
+            return;
+        }
         if !self.ready("ReregisterAgent", from) {
             return;
         }
+        self.reregister_or_readmit(msg, from, cx);
+    }
+}
+
+impl Master {
+    /// Takes back a known agent, or has the registrar readmit one this
+    /// master has not seen yet.
+    fn reregister_or_readmit(&mut self, msg: ReregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         let Some(id) = msg.info.id.clone() else {
             tracing::warn!(%from, "re-registration without an agent id; ignoring");
             return;
@@ -1804,6 +1831,7 @@ impl Handle<Recovered> for Master {
             self.state.unreachable.insert(id, time);
         }
         self.recovered = true;
+        self.release_held(cx);
         cx.delay(self.flags.registry_gc_interval, PruneRegistry);
         if !self.state.recovered.is_empty() {
             cx.delay(self.flags.agent_reregister_timeout, ReregisterTimeout);
@@ -1848,6 +1876,83 @@ impl Handle<ReregisterTimeout> for Master {
                     },
                     cx,
                 );
+            }
+        }
+    }
+}
+
+/// An agent's (re)registration held while the registry recovers.
+enum Held {
+    Register(RegisterAgent),
+    Reregister(ReregisterAgent),
+}
+
+impl Held {
+    /// A rough measure of the memory a held message takes: one per message
+    /// and one per task, executor and framework it carries.
+    fn weight(&self) -> usize {
+        match self {
+            Held::Register(_) => 1,
+            Held::Reregister(m) => 1 + m.tasks.len() + m.executors.len() + m.frameworks.len(),
+        }
+    }
+}
+
+/// Most weight (see [`Held::weight`]) held at once: room for 50k agents
+/// with 40 tasks each. Beyond it messages are dropped, as before election,
+/// and their agents' retries bring them back.
+const HELD_WEIGHT_LIMIT: usize = 2_000_000;
+
+/// Registrations that arrive between election and recovery. Agents detect
+/// the new leader when its contender does, so nearly all of them write
+/// during the registry's recovery; Mesos drops those and waits for each
+/// agent's retry (a random wait of up to twice `--registration_backoff_factor`),
+/// where holding them lets the master answer every agent as soon as it has
+/// recovered. One entry per agent pid: a retry replaces what it held.
+#[derive(Default)]
+struct HeldRegistrations {
+    messages: Vec<(Pid, Held)>,
+    by_pid: HashMap<String, usize>,
+    weight: usize,
+}
+
+impl Master {
+    fn hold(&mut self, from: &Pid, message: Held) {
+        let held = &mut self.held;
+        let weight = message.weight();
+        match held.by_pid.get(&from.to_string()) {
+            Some(&i) => {
+                let Some(slot) = held.messages.get_mut(i) else {
+                    return;
+                };
+                held.weight = held.weight - slot.1.weight() + weight;
+                slot.1 = message;
+            }
+            None if held.weight + weight <= HELD_WEIGHT_LIMIT => {
+                held.by_pid.insert(from.to_string(), held.messages.len());
+                held.messages.push((from.clone(), message));
+                held.weight += weight;
+            }
+            None => {
+                self.count(|m| &m.dropped_messages);
+                tracing::debug!(%from, "dropping an agent registration: too many held while recovering");
+            }
+        }
+    }
+
+    /// Handles what was held, in the order it arrived.
+    fn release_held(&mut self, cx: &mut Cx<'_, Self>) {
+        let held = std::mem::take(&mut self.held);
+        if !held.messages.is_empty() {
+            tracing::info!(
+                messages = held.messages.len(),
+                "handling agent registrations held during recovery"
+            );
+        }
+        for (from, message) in held.messages {
+            match message {
+                Held::Register(m) => self.register_agent(m, &from, cx),
+                Held::Reregister(m) => self.reregister_or_readmit(m, &from, cx),
             }
         }
     }
