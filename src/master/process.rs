@@ -786,7 +786,7 @@ impl Handle<PongAgent> for Master {
 impl Handle<RegisterAgent> for Master {
     fn handle(&mut self, msg: RegisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         self.count(|m| &m.messages_register_slave);
-        if !self.recovered && self.elected {
+        if self.recovering_to_lead() {
             self.hold(from, Held::Register(msg));
             return;
         }
@@ -912,7 +912,7 @@ impl Handle<AgentAdmitted> for Master {
 impl Handle<ReregisterAgent> for Master {
     fn handle(&mut self, msg: ReregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         self.count(|m| &m.messages_reregister_slave);
-        if !self.recovered && self.elected {
+        if self.recovering_to_lead() {
             self.hold(from, Held::Reregister(msg));
             return;
         }
@@ -1917,6 +1917,13 @@ struct HeldRegistrations {
 }
 
 impl Master {
+    /// Elected, or detected as the leader ahead of the election's own
+    /// notice, and not yet recovered: what agents send now is held.
+    fn recovering_to_lead(&self) -> bool {
+        !self.recovered
+            && (self.elected || self.leader.as_ref().is_some_and(|l| l.id == self.info.id))
+    }
+
     fn hold(&mut self, from: &Pid, message: Held) {
         let held = &mut self.held;
         let weight = message.weight();
@@ -2103,6 +2110,10 @@ impl Handle<LeaderChanged> for Master {
         if !self.elected {
             tracing::info!(leader = ?leader.as_ref().map(|l| &l.pid), "leading master changed");
             self.leader = leader;
+            if !self.recovering_to_lead() {
+                // Held on the promise of leading, which another master got.
+                self.held = HeldRegistrations::default();
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use wire::ids::AgentId;
 use wire::mesos::{AgentInfo, MasterInfo};
 use wire::resources::Resources;
 
-use super::process::Elected;
+use super::process::{Elected, LeaderChanged};
 use super::{Master, MasterFlags, MASTER_ID};
 use crate::registrar::store::StoreFuture;
 use crate::registrar::{InMemoryStore, Store};
@@ -86,7 +86,7 @@ fn heard(log: &Log) -> Vec<Heard> {
 
 /// A master that leads only once told `Elected` (it has `--zk`), over a
 /// registry that recovers only once the returned gate is opened.
-fn spawn_master(node: &Node) -> (Pid, Arc<Notify>) {
+fn spawn_master(node: &Node) -> (Pid, MasterInfo, Arc<Notify>) {
     let mut flags = MasterFlags::defaults();
     flags.zk = Some("zk://127.0.0.1:1/mesos".into());
     let address = node.address();
@@ -104,15 +104,15 @@ fn spawn_master(node: &Node) -> (Pid, Arc<Notify>) {
         gate: gate.clone(),
     };
     let master = node
-        .spawn(MASTER_ID, Master::new(flags, info, Box::new(store)))
+        .spawn(MASTER_ID, Master::new(flags, info.clone(), Box::new(store)))
         .unwrap();
-    (master.pid().clone(), gate)
+    (master.pid().clone(), info, gate)
 }
 
 #[actix::test]
 async fn registrations_during_recovery_are_answered_once_recovered() {
     let node = testing::cluster(1).await.unwrap().remove(0);
-    let (master, gate) = spawn_master(&node);
+    let (master, info, gate) = spawn_master(&node);
     let logs: Vec<Log> = (0..3).map(|_| Log::default()).collect();
     let agents: Vec<Pid> = logs
         .iter()
@@ -135,10 +135,13 @@ async fn registrations_during_recovery_are_answered_once_recovered() {
     // Before the election: a master that does not lead drops it.
     node.send(&agents[0], &master, reregister("early"));
     testing::settle().await;
-    node.send_local(&master, &master, Elected);
-    // Elected, recovering: held, not answered yet, and a retry replaces
-    // what the same agent sent before.
+    // Detected as the leader before the election's own notice: held...
+    node.send_local(&master, &master, LeaderChanged(Some(info)));
     node.send(&agents[1], &master, reregister("a1-old"));
+    testing::settle().await;
+    // ...and elected, recovering: held, not answered yet, and a retry
+    // replaces what the same agent sent before.
+    node.send_local(&master, &master, Elected);
     node.send(&agents[1], &master, reregister("a1"));
     node.send(
         &agents[2],
