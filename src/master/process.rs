@@ -935,15 +935,27 @@ impl Master {
             self.reregister_agent(msg, from, cx);
             return;
         }
-        // Recovered from the registry, unreachable, or unknown: the
-        // registrar must (re)admit it before it is back.
+        // Admitted before this master's election with the same info: the
+        // registry already says all there is to say (as in Mesos).
+        if self.state.recovered.get(&id) == Some(&msg.info) {
+            self.state.recovered.remove(&id);
+            self.reregister_agent(msg, from, cx);
+            return;
+        }
+        // Recovered with other info, unreachable, or unknown: the registrar
+        // must update or (re)admit it before it is back.
         let pid_text = from.to_string();
         if !self.admitting.insert(pid_text) {
             return;
         }
-        let (me, pid, info) = (cx.handle(), from.clone(), msg.info.clone());
+        let operation = if self.state.recovered.contains_key(&id) {
+            RegistryOp::UpdateAgent(msg.info.clone())
+        } else {
+            RegistryOp::MarkReachable(msg.info.clone())
+        };
+        let (me, pid) = (cx.handle(), from.clone());
         self.registry(
-            RegistryOp::MarkReachable(info),
+            operation,
             Box::new(move |result| me.tell(me.pid(), AgentReadmitted { pid, msg, result })),
         );
     }

@@ -158,6 +158,14 @@ impl Registrar {
             replies.push((apply.reply, outcome));
         }
         self.update_queue_gauge();
+        if !replies.iter().any(|(_, outcome)| matches!(outcome, Ok(true))) {
+            // Nothing changed (re-admitting agents already admitted, say):
+            // what is stored already says it, so there is nothing to write.
+            for (reply, outcome) in replies {
+                reply(outcome);
+            }
+            return;
+        }
         let in_flight = InFlight {
             next: next.clone(),
             replies,
@@ -429,6 +437,20 @@ mod tests {
         assert!(metrics["registrar/state_store_ms/count"] >= 2.0);
         assert!(metrics["registrar/registry_size_bytes"] > 0.0);
         assert!(metrics.contains_key("registrar/state_fetch_ms"));
+
+        // Operations that change nothing are answered without a store.
+        let stores = metrics["registrar/state_store_ms/count"];
+        let out: Outcomes = Default::default();
+        apply(&r2, Operation::MarkReachable(agent("b")), &out);
+        assert!(
+            actors::testing::wait_until(Duration::from_secs(5), || out.lock().unwrap().len() == 1)
+                .await
+        );
+        assert_eq!(out.lock().unwrap()[0], Ok(false));
+        assert_eq!(
+            node.metrics().snapshot()["registrar/state_store_ms/count"],
+            stores
+        );
     }
 
     /// A store whose writes fail.
