@@ -45,7 +45,7 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
-        let sites: Vec<Site> = (0..3).map(|_| Site::start()).collect();
+        let sites: Vec<Site> = (0..3).map(|_| Site::start(None)).collect();
         let dirs: Vec<tempfile::TempDir> = (0..3)
             .map(|_| tempfile::tempdir().expect("a temporary directory"))
             .collect();

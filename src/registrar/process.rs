@@ -158,7 +158,10 @@ impl Registrar {
             replies.push((apply.reply, outcome));
         }
         self.update_queue_gauge();
-        if !replies.iter().any(|(_, outcome)| matches!(outcome, Ok(true))) {
+        if !replies
+            .iter()
+            .any(|(_, outcome)| matches!(outcome, Ok(true)))
+        {
             // Nothing changed (re-admitting agents already admitted, say):
             // what is stored already says it, so there is nothing to write.
             for (reply, outcome) in replies {

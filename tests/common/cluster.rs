@@ -102,6 +102,12 @@ pub fn kill_processes_in(dir: &Path, deadline: Duration) -> Vec<i32> {
     }
 }
 
+/// A daemon binary of this package: cargo names it to integration tests
+/// (the benches, which share these helpers, start their own).
+fn binary(path: Option<&'static str>) -> &'static str {
+    path.expect("daemon binaries are known to integration tests only")
+}
+
 /// A daemon child process, killed when dropped.
 pub struct Daemon {
     name: String,
@@ -219,7 +225,7 @@ impl Cluster {
         args.extend(master_flags.iter().map(|f| f.to_string()));
         let master = Daemon::start(
             "master",
-            Path::new(env!("CARGO_BIN_EXE_mesos-master")),
+            Path::new(binary(option_env!("CARGO_BIN_EXE_mesos-master"))),
             &args,
             dir.path().join("master.log"),
         );
@@ -257,7 +263,7 @@ impl Cluster {
         ];
         let agent = Daemon::start(
             &format!("agent{n}"),
-            Path::new(env!("CARGO_BIN_EXE_mesos-agent")),
+            Path::new(binary(option_env!("CARGO_BIN_EXE_mesos-agent"))),
             &args,
             self.dir.path().join(format!("agent{n}.log")),
         );
