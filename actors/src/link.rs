@@ -15,7 +15,7 @@
 //! `NodeConfig::heartbeat_interval` (2 s) and a connection that carries
 //! nothing for `NodeConfig::peer_timeout` (10 s) is closed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -31,8 +31,9 @@ use crate::process::ExitedNotice;
 pub(crate) struct Links {
     /// Local linkee id -> the processes (local or remote) to tell.
     watchers: HashMap<Arc<str>, Vec<Pid>>,
-    /// Remote node -> (local linker, remote linkee) pairs.
-    remote: HashMap<SocketAddr, Vec<(Pid, Pid)>>,
+    /// Remote node -> (local linker, remote linkee) pairs. A set: a master
+    /// links each of thousands of agents, possibly all behind one node.
+    remote: HashMap<SocketAddr, HashSet<(Pid, Pid)>>,
 }
 
 impl Links {
@@ -68,12 +69,10 @@ impl Node {
         }
         {
             let mut links = lock(&self.inner.links);
-            let list = links.remote.entry(linkee.address()).or_default();
-            let pair = (linker.clone(), linkee.clone());
-            if list.contains(&pair) {
+            let pairs = links.remote.entry(linkee.address()).or_default();
+            if !pairs.insert((linker.clone(), linkee.clone())) {
                 return;
             }
-            list.push(pair);
         }
         let link = control::Link {
             linker: linker.id().to_owned(),
@@ -134,14 +133,10 @@ impl Node {
         let linkee = Pid::new(exited.linkee, peer);
         let removed = {
             let mut links = lock(&self.inner.links);
-            match links.remote.get_mut(&peer) {
-                Some(list) => {
-                    let before = list.len();
-                    list.retain(|(l, e)| !(l == &linker && e == &linkee));
-                    list.len() != before
-                }
-                None => false,
-            }
+            links
+                .remote
+                .get_mut(&peer)
+                .is_some_and(|pairs| pairs.remove(&(linker.clone(), linkee.clone())))
         };
         if removed {
             self.notify_exited(&linker, linkee);
