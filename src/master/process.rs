@@ -492,7 +492,7 @@ impl Master {
                 self.state.remove_task(framework_id, task_id, limit);
             }
         }
-        self.state.agents.remove(agent_id);
+        self.state.remove_agent(agent_id);
         if let Some(a) = self.allocator() {
             a.remove_agent(agent_id);
         }
@@ -878,24 +878,21 @@ impl Handle<AgentAdmitted> for Master {
         if let Some(a) = self.allocator() {
             a.add_agent(&id, msg.info.resources.clone(), Vec::new());
         }
-        self.state.agents.insert(
-            id.clone(),
-            AgentRecord {
-                id: id.clone(),
-                info: msg.info,
-                pid: pid_text,
-                version: msg.version,
-                registered_time: now,
-                reregistered_time: None,
-                connected: true,
-                active: true,
-                pings_missed: 0,
-                tasks: BTreeMap::new(),
-                offers: BTreeSet::new(),
-                used: Resources::new(),
-                offered: Resources::new(),
-            },
-        );
+        self.state.add_agent(AgentRecord {
+            id: id.clone(),
+            info: msg.info,
+            pid: pid_text,
+            version: msg.version,
+            registered_time: now,
+            reregistered_time: None,
+            connected: true,
+            active: true,
+            pings_missed: 0,
+            tasks: BTreeMap::new(),
+            offers: BTreeSet::new(),
+            used: Resources::new(),
+            offered: Resources::new(),
+        });
         cx.link(&msg.pid);
         self.count(|m| &m.slave_registrations);
         let total_ping_timeout_seconds = self.total_ping_timeout();
@@ -995,11 +992,11 @@ impl Master {
         let now = now_secs();
         let known = self.state.agents.contains_key(&id);
         if known {
+            self.state.set_agent_pid(&id, from.to_string());
             let agent = match self.state.agents.get_mut(&id) {
                 Some(a) => a,
                 None => return,
             };
-            agent.pid = from.to_string();
             agent.connected = true;
             agent.active = true;
             agent.pings_missed = 0;
@@ -1011,24 +1008,21 @@ impl Master {
             // Unknown here (this master restarted, or the agent was marked
             // unreachable): admit it under its own id with what it runs.
             self.state.unreachable.remove(&id);
-            self.state.agents.insert(
-                id.clone(),
-                AgentRecord {
-                    id: id.clone(),
-                    info: msg.info.clone(),
-                    pid: from.to_string(),
-                    version: msg.version.clone(),
-                    registered_time: now,
-                    reregistered_time: Some(now),
-                    connected: true,
-                    active: true,
-                    pings_missed: 0,
-                    tasks: BTreeMap::new(),
-                    offers: BTreeSet::new(),
-                    used: Resources::new(),
-                    offered: Resources::new(),
-                },
-            );
+            self.state.add_agent(AgentRecord {
+                id: id.clone(),
+                info: msg.info.clone(),
+                pid: from.to_string(),
+                version: msg.version.clone(),
+                registered_time: now,
+                reregistered_time: Some(now),
+                connected: true,
+                active: true,
+                pings_missed: 0,
+                tasks: BTreeMap::new(),
+                offers: BTreeSet::new(),
+                used: Resources::new(),
+                offered: Resources::new(),
+            });
             for framework in &msg.frameworks {
                 let Some(fid) = framework.id.clone() else {
                     continue;

@@ -97,7 +97,13 @@ impl FrameworkRecord {
 pub struct State {
     /// Prefix of every id this master generates.
     pub master_id: String,
+    /// Add, re-address and remove agents with [`State::add_agent`],
+    /// [`State::set_agent_pid`] and [`State::remove_agent`], which keep the
+    /// index by pid true.
     pub agents: BTreeMap<AgentId, AgentRecord>,
+    /// Agent ids by pid: linking and exits name agents by pid, and a scan
+    /// of every agent per message is quadratic over a cluster's start.
+    agent_pids: HashMap<String, AgentId>,
     /// Agents marked unreachable, with the time.
     pub unreachable: BTreeMap<AgentId, f64>,
     /// Agents admitted before this master (from the registry) that have
@@ -139,7 +145,41 @@ impl State {
     }
 
     pub fn agent_by_pid(&self, pid: &str) -> Option<&AgentRecord> {
-        self.agents.values().find(|a| a.pid == pid)
+        self.agent_pids
+            .get(pid)
+            .and_then(|id| self.agents.get(id))
+            .filter(|a| a.pid == pid)
+    }
+
+    pub fn add_agent(&mut self, agent: AgentRecord) {
+        self.agent_pids.insert(agent.pid.clone(), agent.id.clone());
+        if let Some(old) = self.agents.insert(agent.id.clone(), agent) {
+            self.forget_pid(&old);
+        }
+    }
+
+    /// The agent now speaks from `pid` (it restarted or re-registered).
+    pub fn set_agent_pid(&mut self, id: &AgentId, pid: String) {
+        let Some(agent) = self.agents.get_mut(id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut agent.pid, pid.clone());
+        if self.agent_pids.get(&old) == Some(id) {
+            self.agent_pids.remove(&old);
+        }
+        self.agent_pids.insert(pid, id.clone());
+    }
+
+    pub fn remove_agent(&mut self, id: &AgentId) -> Option<AgentRecord> {
+        let agent = self.agents.remove(id)?;
+        self.forget_pid(&agent);
+        Some(agent)
+    }
+
+    fn forget_pid(&mut self, agent: &AgentRecord) {
+        if self.agent_pids.get(&agent.pid) == Some(&agent.id) {
+            self.agent_pids.remove(&agent.pid);
+        }
     }
 
     pub fn framework_by_pid(&self, pid: &str) -> Option<&FrameworkRecord> {
@@ -544,7 +584,7 @@ mod tests {
     fn a_disconnected_agent_loses_only_tasks_of_frameworks_that_do_not_checkpoint() {
         let mut state = State::new("m");
         let agent_id = AgentId::new("m-S0");
-        state.agents.insert(agent_id.clone(), agent(&agent_id));
+        state.add_agent(agent(&agent_id));
         let mut checkpointing = framework(false);
         checkpointing.id = FrameworkId::new("m-0001");
         checkpointing.info.checkpoint = true;
@@ -583,5 +623,28 @@ mod tests {
         assert_eq!(s.new_agent_id().value, "abc-S1");
         assert_eq!(s.new_framework_id().value, "abc-0000");
         assert_eq!(s.new_offer_id().value, "abc-O0");
+    }
+
+    #[test]
+    fn agents_are_found_by_their_current_pid_only() {
+        let mut state = State::new("m");
+        let (a, b) = (AgentId::new("m-S0"), AgentId::new("m-S1"));
+        state.add_agent(agent(&a));
+        let mut other = agent(&b);
+        other.pid = "slave(1)@2.2.2.2:5051".into();
+        state.add_agent(other);
+        let found = |s: &State, pid: &str| s.agent_by_pid(pid).map(|r| r.id.clone());
+        assert_eq!(found(&state, "slave(1)@1.1.1.1:5051"), Some(a.clone()));
+        assert_eq!(found(&state, "slave(1)@2.2.2.2:5051"), Some(b.clone()));
+        // Re-registered from a new address: the old one names nobody.
+        state.set_agent_pid(&a, "slave(1)@1.1.1.1:6000".into());
+        assert_eq!(found(&state, "slave(1)@1.1.1.1:5051"), None);
+        assert_eq!(found(&state, "slave(1)@1.1.1.1:6000"), Some(a.clone()));
+        // A pid that moves to another agent leaves the first one's entry.
+        state.set_agent_pid(&b, "slave(1)@1.1.1.1:6000".into());
+        assert_eq!(found(&state, "slave(1)@1.1.1.1:6000"), Some(b.clone()));
+        state.remove_agent(&b);
+        assert_eq!(found(&state, "slave(1)@1.1.1.1:6000"), None);
+        assert_eq!(state.agents.len(), 1);
     }
 }
