@@ -1031,11 +1031,6 @@ impl Master {
                     FrameworkRecord::new(fid.clone(), framework.clone(), None, now)
                 });
             }
-            for task in &msg.tasks {
-                if self.state.frameworks.contains_key(&task.framework_id) {
-                    self.state.add_task(task.clone());
-                }
-            }
             let mut used: BTreeMap<(FrameworkId, String), Resources> = BTreeMap::new();
             for t in msg.tasks.iter().filter(|t| !t.state.is_terminal()) {
                 let e = used
@@ -1049,6 +1044,11 @@ impl Master {
                     .map(|((f, role), r)| (f, role, r))
                     .collect();
                 a.add_agent(&id, msg.info.resources.clone(), used);
+            }
+            for task in msg.tasks {
+                if self.state.frameworks.contains_key(&task.framework_id) {
+                    self.state.add_task(task);
+                }
             }
         }
         cx.link(from);
