@@ -434,11 +434,25 @@ impl Masters {
 
 // ---------------------------------------------------------------------------
 
-/// What one failover took, from the kill.
+/// What one failover took, from the kill, and what the new leader held.
 struct Phases {
     detected: Duration,
     first: Duration,
     all: Duration,
+    /// The new leader's resident memory once every agent is back, MiB.
+    rss_mib: f64,
+}
+
+/// Resident memory of an OS process, MiB (`VmRSS` of `/proc/<pid>/status`).
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 fn failover(c: &mut Criterion) {
@@ -472,6 +486,7 @@ fn failover(c: &mut Criterion) {
                     detected: since(reign.detected),
                     first: since(reign.first),
                     all: since(reign.all),
+                    rss_mib: rss_mib(masters.daemons[masters.index_of(&l)].os_pid()),
                 });
                 total += since(reign.all);
                 (epoch, leader) = (e, l);
@@ -486,13 +501,13 @@ fn failover(c: &mut Criterion) {
 
 fn report(phases: &[Phases], retries: usize) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let column = |f: &dyn Fn(&Phases) -> f64| {
+    let column = |f: &dyn Fn(&Phases) -> f64, unit: &str| {
         let mut v: Vec<f64> = phases.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         match v.as_slice() {
             [] => String::from("-"),
             v => format!(
-                "min {:7.1}  median {:7.1}  max {:7.1} ms",
+                "min {:7.1}  median {:7.1}  max {:7.1} {unit}",
                 v[0],
                 v[v.len() / 2],
                 v[v.len() - 1]
@@ -506,19 +521,23 @@ fn report(phases: &[Phases], retries: usize) {
     );
     eprintln!(
         "  kill -> new leader detected (ZooKeeper floor): {}",
-        column(&|p| ms(p.detected))
+        column(&|p| ms(p.detected), "ms")
     );
     eprintln!(
         "  kill -> first agent re-registered:             {}",
-        column(&|p| ms(p.first))
+        column(&|p| ms(p.first), "ms")
     );
     eprintln!(
         "  kill -> all agents re-registered:              {}",
-        column(&|p| ms(p.all))
+        column(&|p| ms(p.all), "ms")
     );
     eprintln!(
         "  detected -> all agents re-registered (ours):   {}",
-        column(&|p| ms(p.all - p.detected))
+        column(&|p| ms(p.all - p.detected), "ms")
+    );
+    eprintln!(
+        "  new leader's resident memory, all agents back: {}",
+        column(&|p| p.rss_mib, "MiB")
     );
     eprintln!("  agent retries after {RETRY:?} without an answer: {retries}");
 }
