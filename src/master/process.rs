@@ -1596,7 +1596,9 @@ impl Handle<Kill> for Master {
                 // Unknown task: answer as explicit reconciliation would.
                 let status =
                     reconcile_one(&self.state, framework, &msg.task_id, msg.agent_id.as_ref());
-                self.send_master_update(&msg.framework_id, status, cx);
+                if let Some(status) = status {
+                    self.send_master_update(&msg.framework_id, status, cx);
+                }
             }
         }
     }
@@ -1709,12 +1711,16 @@ impl Handle<Reconcile> for Master {
             framework
                 .tasks
                 .values()
-                .map(|t| reconcile_one(&self.state, framework, &t.task_id, Some(&t.agent_id)))
+                .filter_map(|t| {
+                    reconcile_one(&self.state, framework, &t.task_id, Some(&t.agent_id))
+                })
                 .collect()
         } else {
             msg.tasks
                 .iter()
-                .map(|(task, agent)| reconcile_one(&self.state, framework, task, agent.as_ref()))
+                .filter_map(|(task, agent)| {
+                    reconcile_one(&self.state, framework, task, agent.as_ref())
+                })
                 .collect()
         };
         for status in statuses {

@@ -400,16 +400,18 @@ pub fn master_status(
 }
 
 /// The answer to explicit reconciliation of one task (Mesos's rules): the
-/// latest state if known; nothing if its agent is registered but the task
-/// unknown... (TASK_GONE); TASK_UNREACHABLE if the agent is unreachable;
-/// TASK_UNKNOWN if the agent is unknown. Non-partition-aware frameworks see
-/// TASK_LOST for the last three.
+/// latest state if known; no answer while its agent (or, without an agent,
+/// any agent) was admitted before this master's election and has not
+/// re-registered yet, since the task may well be running there; TASK_GONE
+/// if the agent is registered but does not run it; TASK_UNREACHABLE if the
+/// agent is unreachable; TASK_UNKNOWN if the agent is unknown.
+/// Non-partition-aware frameworks see TASK_LOST for the last three.
 pub fn reconcile_one(
     state: &State,
     framework: &FrameworkRecord,
     task_id: &TaskId,
     agent_id: Option<&AgentId>,
-) -> TaskStatus {
+) -> Option<TaskStatus> {
     if let Some(task) = framework.tasks.get(task_id) {
         let mut status = master_status(
             task_id,
@@ -419,7 +421,14 @@ pub fn reconcile_one(
             "Reconciliation: Latest task state",
         );
         status.executor_id = task.executor_id.clone();
-        return status;
+        return Some(status);
+    }
+    let transitioning = match agent_id {
+        Some(a) => state.recovered.contains_key(a),
+        None => !state.recovered.is_empty(),
+    };
+    if transitioning {
+        return None;
     }
     let aware = framework.partition_aware();
     let (found, message) = match agent_id {
@@ -433,13 +442,13 @@ pub fn reconcile_one(
         ),
         _ => (TaskState::Unknown, "Reconciliation: Task is unknown"),
     };
-    master_status(
+    Some(master_status(
         task_id,
         agent_id,
         found.for_framework(aware),
         Reason::Reconciliation,
         message,
-    )
+    ))
 }
 
 #[cfg(test)]
@@ -573,11 +582,23 @@ mod tests {
             (false, None, TaskState::Lost),
         ] {
             let f = framework(aware);
-            let status = reconcile_one(&state, &f, &t, agent);
+            let status = reconcile_one(&state, &f, &t, agent).expect("an answer");
             assert_eq!(status.state, expected, "aware={aware} agent={agent:?}");
             assert_eq!(status.reason, Some(Reason::Reconciliation));
             assert_eq!(status.uuid, None);
         }
+        // An agent admitted before this master's election that has not
+        // re-registered yet: no answer about its tasks, nor about tasks
+        // named without an agent, until it is back or unreachable.
+        let recovered = AgentId::new("m-S5");
+        state
+            .recovered
+            .insert(recovered.clone(), agent(&recovered).info);
+        let f = framework(true);
+        assert_eq!(reconcile_one(&state, &f, &t, Some(&recovered)), None);
+        assert_eq!(reconcile_one(&state, &f, &t, None), None);
+        let answer = reconcile_one(&state, &f, &t, Some(&known_agent)).map(|s| s.state);
+        assert_eq!(answer, Some(TaskState::Gone));
     }
 
     #[test]
