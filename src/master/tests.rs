@@ -8,11 +8,17 @@ use std::time::Duration;
 use actors::testing::{self, wait_until};
 use actors::{Cx, Handle, Install, Node, Pid, Process};
 use tokio::sync::Notify;
-use wire::agent::{AgentRegistered, AgentReregistered, RegisterAgent, ReregisterAgent};
-use wire::ids::AgentId;
-use wire::mesos::{AgentInfo, MasterInfo};
+use wire::agent::{
+    AgentRegistered, AgentReregistered, RegisterAgent, ReregisterAgent, StatusUpdateMessage,
+};
+use wire::ids::{AgentId, FrameworkId, TaskId};
+use wire::mesos::{AgentInfo, FrameworkInfo, MasterInfo};
+use wire::registry::{Operation as RegistryOp, Registry};
 use wire::resources::Resources;
+use wire::scheduler::{AgentLost, FrameworkRegistered, Reconcile, Subscribe};
+use wire::task::TaskState;
 
+use super::flags::MIN_AGENT_REREGISTER_TIMEOUT;
 use super::process::{Elected, LeaderChanged};
 use super::{Master, MasterFlags, MASTER_ID};
 use crate::registrar::store::StoreFuture;
@@ -84,20 +90,25 @@ fn heard(log: &Log) -> Vec<Heard> {
     log.lock().unwrap().clone()
 }
 
-/// A master that leads only once told `Elected` (it has `--zk`), over a
-/// registry that recovers only once the returned gate is opened.
-fn spawn_master(node: &Node) -> (Pid, MasterInfo, Arc<Notify>) {
-    let mut flags = MasterFlags::defaults();
-    flags.zk = Some("zk://127.0.0.1:1/mesos".into());
+/// MasterInfo for a master on `node`.
+fn master_info(node: &Node) -> MasterInfo {
     let address = node.address();
-    let info = MasterInfo {
+    MasterInfo {
         id: "m1".into(),
         ip: address.ip().to_string(),
         port: address.port(),
         pid: format!("{MASTER_ID}@{address}"),
         hostname: "localhost".into(),
         version: wire::mesos::VERSION.into(),
-    };
+    }
+}
+
+/// A master that leads only once told `Elected` (it has `--zk`), over a
+/// registry that recovers only once the returned gate is opened.
+fn spawn_master(node: &Node) -> (Pid, MasterInfo, Arc<Notify>) {
+    let mut flags = MasterFlags::defaults();
+    flags.zk = Some("zk://127.0.0.1:1/mesos".into());
+    let info = master_info(node);
     let gate = Arc::new(Notify::new());
     let store = GatedStore {
         inner: InMemoryStore::default(),
@@ -175,5 +186,130 @@ async fn registrations_during_recovery_are_answered_once_recovered() {
         heard(&logs[1]).len(),
         1,
         "the replaced retry was answered too"
+    );
+}
+
+/// What a fake scheduler heard from the master.
+#[derive(Debug, Clone, PartialEq)]
+enum Told {
+    Registered(FrameworkId),
+    AgentLost(AgentId),
+    Update(TaskId, TaskState),
+}
+
+struct FakeScheduler(Arc<Mutex<Vec<Told>>>);
+
+impl Process for FakeScheduler {
+    fn install(i: &mut Install<Self>) {
+        i.message::<FrameworkRegistered>()
+            .message::<AgentLost>()
+            .message::<StatusUpdateMessage>();
+    }
+}
+
+impl Handle<FrameworkRegistered> for FakeScheduler {
+    fn handle(&mut self, m: FrameworkRegistered, _: &Pid, _: &mut Cx<'_, Self>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(Told::Registered(m.framework_id));
+    }
+}
+
+impl Handle<AgentLost> for FakeScheduler {
+    fn handle(&mut self, m: AgentLost, _: &Pid, _: &mut Cx<'_, Self>) {
+        self.0.lock().unwrap().push(Told::AgentLost(m.agent_id));
+    }
+}
+
+impl Handle<StatusUpdateMessage> for FakeScheduler {
+    fn handle(&mut self, m: StatusUpdateMessage, _: &Pid, _: &mut Cx<'_, Self>) {
+        let status = m.update.status;
+        self.0
+            .lock()
+            .unwrap()
+            .push(Told::Update(status.task_id, status.state));
+    }
+}
+
+#[actix::test]
+async fn agents_that_do_not_come_back_in_time_become_unreachable() {
+    testing::pause();
+    let node = testing::cluster(1).await.unwrap().remove(0);
+    // A registry that admits one agent, as a previous leader left it.
+    let away = AgentId::new("away");
+    let mut registry = Registry::default();
+    RegistryOp::AdmitAgent(agent_info(Some("away")))
+        .apply(&mut registry)
+        .unwrap();
+    let mut store = InMemoryStore::default();
+    let _ = store.store(postcard::to_allocvec(&registry).unwrap()).await;
+    let master = node
+        .spawn(
+            MASTER_ID,
+            Master::new(
+                MasterFlags::defaults(),
+                master_info(&node),
+                Box::new(store.clone()),
+            ),
+        )
+        .unwrap()
+        .pid()
+        .clone();
+    let told = Arc::new(Mutex::new(Vec::new()));
+    let scheduler = node
+        .spawn("scheduler", FakeScheduler(told.clone()))
+        .unwrap()
+        .pid()
+        .clone();
+    // Once the master has recovered (it drops what comes before).
+    testing::settle().await;
+    node.send(
+        &scheduler,
+        &master,
+        Subscribe {
+            framework: FrameworkInfo::new("root", "waiting"),
+            force: false,
+        },
+    );
+    testing::settle().await;
+    let framework = match told.lock().unwrap().first() {
+        Some(Told::Registered(id)) => id.clone(),
+        other => panic!("not registered: {other:?}"),
+    };
+    let reconcile = || Reconcile {
+        framework_id: framework.clone(),
+        tasks: vec![(TaskId::new("t1"), Some(away.clone()))],
+    };
+
+    // Within the timeout: the agent may come back, so no answer.
+    node.send(&scheduler, &master, reconcile());
+    testing::advance(MIN_AGENT_REREGISTER_TIMEOUT - Duration::from_secs(1)).await;
+    testing::settle().await;
+    assert_eq!(told.lock().unwrap().len(), 1, "{:?}", told.lock().unwrap());
+
+    // Past it: unreachable, in the registry too; frameworks hear of it and
+    // reconciliation answers TASK_LOST (the framework is not partition-aware).
+    testing::advance(Duration::from_secs(2)).await;
+    testing::settle().await;
+    assert!(told
+        .lock()
+        .unwrap()
+        .contains(&Told::AgentLost(away.clone())));
+    node.send(&scheduler, &master, reconcile());
+    testing::settle().await;
+    assert_eq!(
+        told.lock().unwrap().last(),
+        Some(&Told::Update(TaskId::new("t1"), TaskState::Lost))
+    );
+    let stored: Registry = postcard::from_bytes(&store.fetch().await.unwrap().unwrap()).unwrap();
+    assert!(stored.agents.is_empty());
+    assert_eq!(
+        stored
+            .unreachable
+            .iter()
+            .map(|(id, _)| id)
+            .collect::<Vec<_>>(),
+        vec![&away]
     );
 }
