@@ -4,7 +4,7 @@
 //! run is serializing the same number of task-shaped JSON objects with
 //! serde_json alone, the floor any renderer of this document pays.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mesos::master::http::{slaves_json, state_json};
@@ -37,30 +37,19 @@ fn master() -> Master {
     let state = master.state_mut();
     for a in 0..AGENTS {
         let id = AgentId::new(format!("bench-S{a}"));
-        state.agents.insert(
+        state.add_agent(AgentRecord::new(
             id.clone(),
-            AgentRecord {
-                id: id.clone(),
-                info: AgentInfo {
-                    hostname: format!("agent{a}.example.com"),
-                    port: 5051,
-                    resources: total.clone(),
-                    attributes: attributes.clone(),
-                    id: Some(id),
-                },
-                pid: format!("slave(1)@10.0.{}.{}:5051", a / 256, a % 256),
-                version: wire::mesos::VERSION.into(),
-                registered_time: 1.7e9,
-                reregistered_time: None,
-                connected: true,
-                active: true,
-                pings_missed: 0,
-                tasks: BTreeMap::new(),
-                offers: BTreeSet::new(),
-                used: Resources::new(),
-                offered: Resources::new(),
+            AgentInfo {
+                hostname: format!("agent{a}.example.com"),
+                port: 5051,
+                resources: total.clone(),
+                attributes: attributes.clone(),
+                id: Some(id.clone()),
             },
-        );
+            format!("slave(1)@10.0.{}.{}:5051", a / 256, a % 256),
+            wire::mesos::VERSION.into(),
+            1.7e9,
+        ));
     }
     for f in 0..FRAMEWORKS {
         let id = FrameworkId::new(format!("bench-{f:04}"));

@@ -878,21 +878,13 @@ impl Handle<AgentAdmitted> for Master {
         if let Some(a) = self.allocator() {
             a.add_agent(&id, msg.info.resources.clone(), Vec::new());
         }
-        self.state.add_agent(AgentRecord {
-            id: id.clone(),
-            info: msg.info,
-            pid: pid_text,
-            version: msg.version,
-            registered_time: now,
-            reregistered_time: None,
-            connected: true,
-            active: true,
-            pings_missed: 0,
-            tasks: BTreeMap::new(),
-            offers: BTreeSet::new(),
-            used: Resources::new(),
-            offered: Resources::new(),
-        });
+        self.state.add_agent(AgentRecord::new(
+            id.clone(),
+            msg.info,
+            pid_text,
+            msg.version,
+            now,
+        ));
         cx.link(&msg.pid);
         self.count(|m| &m.slave_registrations);
         let total_ping_timeout_seconds = self.total_ping_timeout();
@@ -1008,21 +1000,15 @@ impl Master {
             // Unknown here (this master restarted, or the agent was marked
             // unreachable): admit it under its own id with what it runs.
             self.state.unreachable.remove(&id);
-            self.state.add_agent(AgentRecord {
-                id: id.clone(),
-                info: msg.info.clone(),
-                pid: from.to_string(),
-                version: msg.version.clone(),
-                registered_time: now,
-                reregistered_time: Some(now),
-                connected: true,
-                active: true,
-                pings_missed: 0,
-                tasks: BTreeMap::new(),
-                offers: BTreeSet::new(),
-                used: Resources::new(),
-                offered: Resources::new(),
-            });
+            let mut record = AgentRecord::new(
+                id.clone(),
+                msg.info.clone(),
+                from.to_string(),
+                msg.version.clone(),
+                now,
+            );
+            record.reregistered_time = Some(now);
+            self.state.add_agent(record);
             for framework in &msg.frameworks {
                 let Some(fid) = framework.id.clone() else {
                     continue;

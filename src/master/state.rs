@@ -42,6 +42,34 @@ pub struct AgentRecord {
     pub offered: Resources,
 }
 
+impl AgentRecord {
+    /// An agent (re)admitted at `now`, connected and active, with nothing
+    /// on it yet.
+    pub fn new(
+        id: AgentId,
+        info: AgentInfo,
+        pid: String,
+        version: String,
+        now: f64,
+    ) -> AgentRecord {
+        AgentRecord {
+            id,
+            info,
+            pid,
+            version,
+            registered_time: now,
+            reregistered_time: None,
+            connected: true,
+            active: true,
+            pings_missed: 0,
+            tasks: BTreeMap::new(),
+            offers: BTreeSet::new(),
+            used: Resources::new(),
+            offered: Resources::new(),
+        }
+    }
+}
+
 /// A framework the master knows, connected or waiting for failover.
 #[derive(Debug, Clone)]
 pub struct FrameworkRecord {
@@ -477,27 +505,20 @@ mod tests {
     }
 
     fn agent(id: &AgentId) -> AgentRecord {
-        AgentRecord {
-            id: id.clone(),
-            info: AgentInfo {
-                hostname: "h".into(),
-                port: 5051,
-                resources: Resources::new(),
-                attributes: vec![],
-                id: Some(id.clone()),
-            },
-            pid: "slave(1)@1.1.1.1:5051".into(),
-            version: "1".into(),
-            registered_time: 0.0,
-            reregistered_time: None,
-            connected: true,
-            active: true,
-            pings_missed: 0,
-            tasks: BTreeMap::new(),
-            offers: BTreeSet::new(),
-            used: Resources::new(),
-            offered: Resources::new(),
-        }
+        let info = AgentInfo {
+            hostname: "h".into(),
+            port: 5051,
+            resources: Resources::new(),
+            attributes: vec![],
+            id: Some(id.clone()),
+        };
+        AgentRecord::new(
+            id.clone(),
+            info,
+            "slave(1)@1.1.1.1:5051".into(),
+            "1".into(),
+            0.0,
+        )
     }
 
     fn task(id: &str, resources: &str) -> TaskInfo {
