@@ -1,7 +1,7 @@
 //! High availability with real binaries and a real ZooKeeper: three
 //! masters elect a leader; agents, and frameworks through `mesos-execute`,
 //! follow it; killing the leader (SIGKILL) five times in a row loses no task
-//! and no framework id.
+//! and no framework id; a pymesos framework follows new leaders the same way.
 
 mod common;
 
@@ -10,10 +10,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::cluster::{get_json, Daemon, WorkDir};
+use common::cluster::{all_voting, get_json, metric, Daemon, WorkDir};
 use common::zookeeper::ZooKeeper;
 use common::Guard;
-use serde_json::Value;
 
 const MASTER: &str = env!("CARGO_BIN_EXE_mesos-master");
 const AGENT: &str = env!("CARGO_BIN_EXE_mesos-agent");
@@ -46,30 +45,16 @@ fn start_master(n: usize, zk: &str, dir: &Path) -> Daemon {
 
 /// The leading master among `masters`, if one serves as leader.
 fn leader(masters: &[Daemon]) -> Option<usize> {
-    masters.iter().position(|m| {
-        common::cluster::http_get(m.address(), "/metrics/snapshot")
-            .ok()
-            .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
-            .is_some_and(|v| v["master/elected"] == 1.0)
-    })
+    masters
+        .iter()
+        .position(|m| metric(m.address(), "master/elected") == Some(1.0))
 }
 
-/// Whether every master's replica of the registry's log votes (has
-/// initialised, or caught up after a restart).
-fn all_voting(masters: &[Daemon]) -> bool {
-    masters.iter().all(|m| {
-        common::cluster::http_get(m.address(), "/metrics/snapshot")
-            .ok()
-            .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
-            .is_some_and(|v| v["registrar/log/recovered"] == 1.0)
-    })
-}
-
-/// What a healthy leader shows: both agents active, both frameworks
-/// connected under their ids, both tasks running.
-fn healthy(leader: SocketAddr, framework_ids: &[String]) -> bool {
+/// What a healthy leader shows: `agents` agents active, the frameworks
+/// connected under their ids, `tasks` tasks running.
+fn healthy(leader: SocketAddr, framework_ids: &[String], agents: u64, tasks: usize) -> bool {
     let state = get_json(leader, "/master/state");
-    let active = state["activated_slaves"].as_u64() == Some(2);
+    let active = state["activated_slaves"].as_u64() == Some(agents);
     let frameworks = state["frameworks"].as_array().cloned().unwrap_or_default();
     let connected = framework_ids.iter().all(|id| {
         frameworks
@@ -81,7 +66,7 @@ fn healthy(leader: SocketAddr, framework_ids: &[String]) -> bool {
         .flat_map(|f| f["tasks"].as_array().cloned().unwrap_or_default())
         .filter(|t| t["state"] == "TASK_RUNNING")
         .count();
-    active && connected && running == 2
+    active && connected && running == tasks
 }
 
 #[test]
@@ -90,26 +75,7 @@ fn killing_the_leader_five_times_loses_no_task_and_no_framework() {
     let zk = ZooKeeper::start();
     let url = zk.url("/mesos");
     let mut masters: Vec<Daemon> = (0..3).map(|n| start_master(n, &url, &dir.path())).collect();
-    let _agents: Vec<Daemon> = (0..2)
-        .map(|n| {
-            Daemon::start(
-                &format!("agent{n}"),
-                Path::new(AGENT),
-                &[
-                    "--ip=127.0.0.1".into(),
-                    "--port=0".into(),
-                    format!("--master={url}"),
-                    format!(
-                        "--work_dir={}",
-                        dir.path().join(format!("agent{n}")).display()
-                    ),
-                    "--resources=cpus:1;mem:256".into(),
-                    "--zk_session_timeout=2secs".into(),
-                ],
-                dir.path().join(format!("agent{n}.log")),
-            )
-        })
-        .collect();
+    let _agents: Vec<Daemon> = (0..2).map(|n| start_agent(n, &url, &dir.path())).collect();
     // Two frameworks, each with a long task (one cpu each: one per agent).
     let frameworks: Vec<(Guard, std::path::PathBuf)> = (0..2)
         .map(|n| {
@@ -150,7 +116,8 @@ fn killing_the_leader_five_times_loses_no_task_and_no_framework() {
         })
         .collect();
     let first = common::poll(Duration::from_secs(30), || {
-        leader(&masters).filter(|&l| healthy(masters[l].address(), &ids) && all_voting(&masters))
+        leader(&masters)
+            .filter(|&l| healthy(masters[l].address(), &ids, 2, 2) && all_voting(&masters))
     })
     .unwrap_or_else(|| panic!("the cluster never became healthy:\n{}", logs(&masters)));
     let mut current = first;
@@ -162,7 +129,7 @@ fn killing_the_leader_five_times_loses_no_task_and_no_framework() {
         let next = common::poll(FAILOVER_BOUND, || {
             leader(&masters)
                 .filter(|&l| l != current)
-                .filter(|&l| healthy(masters[l].address(), &ids))
+                .filter(|&l| healthy(masters[l].address(), &ids, 2, 2))
         })
         .unwrap_or_else(|| {
             let agents: Vec<String> = _agents.iter().map(|a| a.log()).collect();
@@ -356,4 +323,79 @@ fn the_registry_survives_a_wiped_replica_and_a_full_restart() {
         "the registry was lost in a full restart:\n{}",
         logs(&masters)
     );
+}
+
+/// A third-party HTTP framework through failovers: pymesos follows the
+/// leader with its own ZooKeeper detector and re-subscribes under its id,
+/// and its task keeps running.
+#[test]
+fn a_pymesos_framework_follows_new_leaders_and_keeps_its_task() {
+    let dir = WorkDir::new("failover-pymesos");
+    let zk = ZooKeeper::start();
+    let url = zk.url("/mesos");
+    let mut masters: Vec<Daemon> = (0..3).map(|n| start_master(n, &url, &dir.path())).collect();
+    let _agent = start_agent(0, &url, &dir.path());
+    let out = dir.path().join("pymesos.out");
+    let _scheduler = Guard(
+        Command::new(common::venv_python())
+            .arg(common::pymesos_script("failover_scheduler.py"))
+            .arg(&url)
+            .stdout(std::fs::File::create(&out).expect("out"))
+            .stderr(std::fs::File::create(dir.path().join("pymesos.err")).expect("err"))
+            .spawn()
+            .expect("start the pymesos scheduler"),
+    );
+    let printed = || std::fs::read_to_string(&out).unwrap_or_default();
+    let why = |masters: &[Daemon]| {
+        let logs: Vec<String> = masters.iter().map(|m| m.log()).collect();
+        format!(
+            "pymesos:\n{}\n{}\nmasters:\n{}",
+            printed(),
+            std::fs::read_to_string(dir.path().join("pymesos.err")).unwrap_or_default(),
+            logs.join("\n----\n")
+        )
+    };
+    let id = common::poll(Duration::from_secs(60), || {
+        printed()
+            .lines()
+            .find_map(|l| l.strip_prefix("registered "))
+            .map(|id| id.trim().to_string())
+    })
+    .unwrap_or_else(|| panic!("pymesos never registered:\n{}", why(&masters)));
+    let ids = [id];
+    let mut current = common::poll(Duration::from_secs(60), || {
+        leader(&masters)
+            .filter(|&l| healthy(masters[l].address(), &ids, 1, 1) && all_voting(&masters))
+    })
+    .unwrap_or_else(|| panic!("the task never ran:\n{}", why(&masters)));
+    for round in 1..=2 {
+        masters[current].kill();
+        let next = common::poll(FAILOVER_BOUND, || {
+            leader(&masters)
+                .filter(|&l| l != current)
+                .filter(|&l| healthy(masters[l].address(), &ids, 1, 1))
+                .filter(|_| printed().matches("reregistered").count() >= round)
+        })
+        .unwrap_or_else(|| panic!("round {round}: pymesos not back:\n{}", why(&masters)));
+        masters[current] = start_master(current, &url, &dir.path());
+        assert!(
+            common::poll(Duration::from_secs(20), || all_voting(&masters)
+                .then_some(()))
+            .is_some(),
+            "round {round}: the restarted replica never caught up:\n{}",
+            why(&masters)
+        );
+        current = next;
+    }
+    let text = printed();
+    assert_eq!(text.matches("registered ").count(), 1, "{text}");
+    for bad in [
+        "TASK_LOST",
+        "TASK_FAILED",
+        "TASK_KILLED",
+        "TASK_UNREACHABLE",
+        "error",
+    ] {
+        assert!(!text.contains(bad), "{bad}:\n{text}");
+    }
 }

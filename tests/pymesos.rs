@@ -4,29 +4,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use common::{Daemon, TempDir};
 
 const LOCAL: &str = env!("CARGO_BIN_EXE_mesos-local");
-
-fn python() -> PathBuf {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup.sh to install pymesos",
-        python.display()
-    );
-    python
-}
-
-fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/pymesos")
-        .join(name)
-}
 
 #[test]
 fn a_pymesos_scheduler_runs_twenty_command_tasks_to_finished() {
@@ -41,8 +24,8 @@ fn a_pymesos_scheduler_runs_twenty_command_tasks_to_finished() {
         ],
     );
     let out = common::run_with_deadline(
-        Command::new(python()).args([
-            script("scheduler.py").display().to_string(),
+        Command::new(common::venv_python()).args([
+            common::pymesos_script("scheduler.py").display().to_string(),
             cluster.address.clone(),
             "20".into(),
         ]),
@@ -88,11 +71,13 @@ fn a_pymesos_executor_runs_as_a_custom_executor_and_messages_its_framework() {
         ],
     );
     let out = common::run_with_deadline(
-        Command::new(python()).args([
-            script("executor_scheduler.py").display().to_string(),
+        Command::new(common::venv_python()).args([
+            common::pymesos_script("executor_scheduler.py")
+                .display()
+                .to_string(),
             cluster.address.clone(),
-            python().display().to_string(),
-            script("executor.py").display().to_string(),
+            common::venv_python().display().to_string(),
+            common::pymesos_script("executor.py").display().to_string(),
         ]),
         Duration::from_secs(90),
     );

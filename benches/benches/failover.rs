@@ -32,7 +32,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process};
-use common::cluster::{http_get, Daemon, WorkDir};
+use common::cluster::{all_voting, Daemon, WorkDir};
 use common::zookeeper::ZooKeeper;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use wire::agent::{
@@ -420,12 +420,7 @@ impl Masters {
     /// Waits until every master's replica of the registry's log votes.
     fn wait_all_voting(&self) {
         let end = Instant::now() + DEADLINE;
-        while !self.daemons.iter().all(|m| {
-            http_get(m.address(), "/metrics/snapshot")
-                .ok()
-                .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
-                .is_some_and(|v| v["registrar/log/recovered"] == 1.0)
-        }) {
+        while !all_voting(&self.daemons) {
             assert!(Instant::now() < end, "replicas not all voting");
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -392,3 +392,19 @@ pub fn get_json(address: SocketAddr, path: &str) -> Value {
     assert_eq!(status, 200, "GET {address}{path}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {address}{path}: {e}: {body}"))
 }
+
+/// A value of `address`'s `/metrics/snapshot`, if it answers.
+pub fn metric(address: SocketAddr, key: &str) -> Option<f64> {
+    http_get(address, "/metrics/snapshot")
+        .ok()
+        .and_then(|(_, body)| serde_json::from_str::<Value>(&body).ok())
+        .and_then(|v| v[key].as_f64())
+}
+
+/// Whether every master's replica of the registry's log votes (has
+/// initialised, or caught up after a restart).
+pub fn all_voting(masters: &[Daemon]) -> bool {
+    masters
+        .iter()
+        .all(|m| metric(m.address(), "registrar/log/recovered") == Some(1.0))
+}

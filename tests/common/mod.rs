@@ -22,6 +22,25 @@ pub fn example(name: &str) -> PathBuf {
     dir.join("examples").join(name)
 }
 
+/// The Python of the project's venv, where `scripts/setup.sh` installs
+/// pymesos.
+pub fn venv_python() -> PathBuf {
+    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup.sh to install pymesos",
+        python.display()
+    );
+    python
+}
+
+/// A script of `tests/pymesos/`.
+pub fn pymesos_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/pymesos")
+        .join(name)
+}
+
 /// A child process killed on drop.
 pub struct Guard(pub Child);
 
