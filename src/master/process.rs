@@ -776,8 +776,11 @@ impl Handle<PingTick> for Master {
 
 impl Handle<PongAgent> for Master {
     fn handle(&mut self, _: PongAgent, from: &Pid, _: &mut Cx<'_, Self>) {
-        let text = from.to_string();
-        if let Some(agent) = self.state.agents.values_mut().find(|a| a.pid == text) {
+        let id = self
+            .state
+            .agent_by_pid(&from.to_string())
+            .map(|a| a.id.clone());
+        if let Some(agent) = id.and_then(|id| self.state.agents.get_mut(&id)) {
             agent.pings_missed = 0;
         }
     }
@@ -921,14 +924,14 @@ impl Master {
             return;
         };
         if self.state.agents.contains_key(&id) {
-            self.reregister_agent(msg, from, cx);
+            self.reregister_agent(msg, from, false, cx);
             return;
         }
         // Admitted before this master's election with the same info: the
         // registry already says all there is to say (as in Mesos).
         if self.state.recovered.get(&id) == Some(&msg.info) {
             self.state.recovered.remove(&id);
-            self.reregister_agent(msg, from, cx);
+            self.reregister_agent(msg, from, true, cx);
             return;
         }
         // Recovered with other info, unreachable, or unknown: the registrar
@@ -964,17 +967,28 @@ impl Handle<AgentReadmitted> for Master {
             self.registry_failed(&e, cx);
             return;
         }
-        if let Some(id) = &m.msg.info.id {
-            self.state.recovered.remove(id);
-        }
-        self.reregister_agent(m.msg, &m.pid, cx);
+        let recovered = m
+            .msg
+            .info
+            .id
+            .as_ref()
+            .is_some_and(|id| self.state.recovered.remove(id).is_some());
+        self.reregister_agent(m.msg, &m.pid, recovered, cx);
     }
 }
 
 impl Master {
     /// Takes back an agent that was admitted before: it reports what it
     /// runs, which the master adds to its view.
-    fn reregister_agent(&mut self, msg: ReregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
+    /// Takes back an admitted agent. `recovered`: it was admitted before
+    /// this master's election and comes back for the first time since.
+    fn reregister_agent(
+        &mut self,
+        msg: ReregisterAgent,
+        from: &Pid,
+        recovered: bool,
+        cx: &mut Cx<'_, Self>,
+    ) {
         let total_ping = self.flags.agent_ping_timeout.as_secs_f64()
             * f64::from(self.flags.max_agent_ping_timeouts);
         let Some(id) = msg.info.id.clone() else {
@@ -983,6 +997,7 @@ impl Master {
         };
         let now = now_secs();
         let known = self.state.agents.contains_key(&id);
+        let mut removed = HashSet::new();
         if known {
             self.state.set_agent_pid(&id, from.to_string());
             let agent = match self.state.agents.get_mut(&id) {
@@ -997,45 +1012,7 @@ impl Master {
                 a.activate_agent(&id);
             }
         } else {
-            // Unknown here (this master restarted, or the agent was marked
-            // unreachable): admit it under its own id with what it runs.
-            self.state.unreachable.remove(&id);
-            let mut record = AgentRecord::new(
-                id.clone(),
-                msg.info.clone(),
-                from.to_string(),
-                msg.version.clone(),
-                now,
-            );
-            record.reregistered_time = Some(now);
-            self.state.add_agent(record);
-            for framework in &msg.frameworks {
-                let Some(fid) = framework.id.clone() else {
-                    continue;
-                };
-                self.state.frameworks.entry(fid.clone()).or_insert_with(|| {
-                    FrameworkRecord::new(fid.clone(), framework.clone(), None, now)
-                });
-            }
-            let mut used: BTreeMap<(FrameworkId, String), Resources> = BTreeMap::new();
-            for t in msg.tasks.iter().filter(|t| !t.state.is_terminal()) {
-                let e = used
-                    .entry((t.framework_id.clone(), t.role.clone()))
-                    .or_default();
-                *e = e.plus(&t.resources);
-            }
-            if let Some(a) = self.allocator() {
-                let used = used
-                    .into_iter()
-                    .map(|((f, role), r)| (f, role, r))
-                    .collect();
-                a.add_agent(&id, msg.info.resources.clone(), used);
-            }
-            for task in msg.tasks {
-                if self.state.frameworks.contains_key(&task.framework_id) {
-                    self.state.add_task(task);
-                }
-            }
+            removed = self.readmit_agent(&id, msg, from, recovered, now, cx);
         }
         cx.link(from);
         self.count(|m| &m.slave_reregistrations);
@@ -1043,10 +1020,115 @@ impl Master {
         cx.send(
             from,
             AgentReregistered {
-                agent_id: id,
+                agent_id: id.clone(),
                 total_ping_timeout_seconds: total_ping,
             },
         );
+        for framework_id in removed {
+            tracing::info!(agent = %id, framework = %framework_id, "shutting down a removed framework on a returning agent");
+            cx.send(from, ShutdownFramework { framework_id });
+        }
+    }
+}
+
+impl Master {
+    /// An agent this master does not hold (it was admitted before this
+    /// master's election, or marked unreachable, or is unknown) is back:
+    /// it is admitted under its own id with what it runs. As in Mesos,
+    /// frameworks removed meanwhile are shut down on it rather than
+    /// revived, and connected frameworks hear the current state of the
+    /// tasks of an agent that was unreachable or unknown (they were told
+    /// TASK_LOST or TASK_UNREACHABLE, or nothing, before). Returns the
+    /// removed frameworks to shut down on the agent.
+    fn readmit_agent(
+        &mut self,
+        id: &AgentId,
+        msg: ReregisterAgent,
+        from: &Pid,
+        recovered: bool,
+        now: f64,
+        cx: &mut Cx<'_, Self>,
+    ) -> HashSet<FrameworkId> {
+        let was_unreachable = self.state.unreachable.remove(id).is_some();
+        let mut record = AgentRecord::new(
+            id.clone(),
+            msg.info.clone(),
+            from.to_string(),
+            msg.version.clone(),
+            now,
+        );
+        record.reregistered_time = Some(now);
+        self.state.add_agent(record);
+        let removed: HashSet<FrameworkId> = msg
+            .frameworks
+            .iter()
+            .filter_map(|f| f.id.clone())
+            .filter(|fid| self.state.completed_frameworks.iter().any(|c| &c.id == fid))
+            .collect();
+        for framework in &msg.frameworks {
+            let Some(fid) = framework.id.clone() else {
+                continue;
+            };
+            if removed.contains(&fid) {
+                continue;
+            }
+            self.state
+                .frameworks
+                .entry(fid.clone())
+                .or_insert_with(|| FrameworkRecord::new(fid.clone(), framework.clone(), None, now));
+        }
+        let tasks: Vec<wire::mesos::Task> = msg
+            .tasks
+            .into_iter()
+            .filter(|t| !removed.contains(&t.framework_id))
+            .collect();
+        let mut used: BTreeMap<(FrameworkId, String), Resources> = BTreeMap::new();
+        for t in tasks.iter().filter(|t| !t.state.is_terminal()) {
+            let e = used
+                .entry((t.framework_id.clone(), t.role.clone()))
+                .or_default();
+            *e = e.plus(&t.resources);
+        }
+        if let Some(a) = self.allocator() {
+            let used = used
+                .into_iter()
+                .map(|((f, role), r)| (f, role, r))
+                .collect();
+            a.add_agent(id, msg.info.resources.clone(), used);
+        }
+        let message = if was_unreachable {
+            "Unreachable agent re-reregistered"
+        } else {
+            "Unknown agent reregistered"
+        };
+        for task in tasks {
+            let Some(framework) = self.state.frameworks.get_mut(&task.framework_id) else {
+                continue;
+            };
+            if recovered {
+                self.state.add_task(task);
+                continue;
+            }
+            // Reported terminal here before; running again now.
+            framework
+                .completed_tasks
+                .retain(|t| t.task_id != task.task_id);
+            let connected = framework.connected;
+            let mut status = master_status(
+                &task.task_id,
+                Some(id),
+                task.state,
+                Reason::AgentReregistered,
+                message,
+            );
+            status.executor_id = task.executor_id.clone();
+            let framework_id = task.framework_id.clone();
+            self.state.add_task(task);
+            if connected {
+                self.send_master_update(&framework_id, status, cx);
+            }
+        }
+        removed
     }
 }
 

@@ -9,14 +9,15 @@ use actors::testing::{self, wait_until};
 use actors::{Cx, Handle, Install, Node, Pid, Process};
 use tokio::sync::Notify;
 use wire::agent::{
-    AgentRegistered, AgentReregistered, RegisterAgent, ReregisterAgent, StatusUpdateMessage,
+    AgentRegistered, AgentReregistered, RegisterAgent, ReregisterAgent, ShutdownFramework,
+    StatusUpdateMessage,
 };
 use wire::ids::{AgentId, FrameworkId, TaskId};
-use wire::mesos::{AgentInfo, FrameworkInfo, MasterInfo};
+use wire::mesos::{AgentInfo, FrameworkInfo, MasterInfo, Task};
 use wire::registry::{Operation as RegistryOp, Registry};
 use wire::resources::Resources;
-use wire::scheduler::{AgentLost, FrameworkRegistered, Reconcile, Subscribe};
-use wire::task::TaskState;
+use wire::scheduler::{AgentLost, FrameworkRegistered, Reconcile, Subscribe, Teardown};
+use wire::task::{Reason, TaskState};
 
 use super::flags::MIN_AGENT_REREGISTER_TIMEOUT;
 use super::process::{Elected, LeaderChanged};
@@ -51,6 +52,7 @@ impl Store for GatedStore {
 enum Heard {
     Registered(AgentId),
     Reregistered(AgentId),
+    Shutdown(FrameworkId),
 }
 
 type Log = Arc<Mutex<Vec<Heard>>>;
@@ -60,7 +62,8 @@ struct FakeAgent(Log);
 impl Process for FakeAgent {
     fn install(i: &mut Install<Self>) {
         i.message::<AgentRegistered>()
-            .message::<AgentReregistered>();
+            .message::<AgentReregistered>()
+            .message::<ShutdownFramework>();
     }
 }
 
@@ -73,6 +76,12 @@ impl Handle<AgentRegistered> for FakeAgent {
 impl Handle<AgentReregistered> for FakeAgent {
     fn handle(&mut self, m: AgentReregistered, _: &Pid, _: &mut Cx<'_, Self>) {
         self.0.lock().unwrap().push(Heard::Reregistered(m.agent_id));
+    }
+}
+
+impl Handle<ShutdownFramework> for FakeAgent {
+    fn handle(&mut self, m: ShutdownFramework, _: &Pid, _: &mut Cx<'_, Self>) {
+        self.0.lock().unwrap().push(Heard::Shutdown(m.framework_id));
     }
 }
 
@@ -195,6 +204,8 @@ enum Told {
     Registered(FrameworkId),
     AgentLost(AgentId),
     Update(TaskId, TaskState),
+    /// An update with its reason and message.
+    Detailed(TaskId, TaskState, Option<Reason>, Option<String>),
 }
 
 struct FakeScheduler(Arc<Mutex<Vec<Told>>>);
@@ -225,10 +236,14 @@ impl Handle<AgentLost> for FakeScheduler {
 impl Handle<StatusUpdateMessage> for FakeScheduler {
     fn handle(&mut self, m: StatusUpdateMessage, _: &Pid, _: &mut Cx<'_, Self>) {
         let status = m.update.status;
-        self.0
-            .lock()
-            .unwrap()
-            .push(Told::Update(status.task_id, status.state));
+        let mut told = self.0.lock().unwrap();
+        told.push(Told::Detailed(
+            status.task_id.clone(),
+            status.state,
+            status.reason,
+            status.message,
+        ));
+        told.push(Told::Update(status.task_id, status.state));
     }
 }
 
@@ -312,4 +327,155 @@ async fn agents_that_do_not_come_back_in_time_become_unreachable() {
             .collect::<Vec<_>>(),
         vec![&away]
     );
+}
+
+/// Spawns a fake scheduler and subscribes it; returns its pid, what it
+/// heard, and its framework id.
+async fn subscribed(
+    node: &Node,
+    master: &Pid,
+    name: &str,
+) -> (Pid, Arc<Mutex<Vec<Told>>>, FrameworkId) {
+    let told = Arc::new(Mutex::new(Vec::new()));
+    let pid = node
+        .spawn(name, FakeScheduler(told.clone()))
+        .unwrap()
+        .pid()
+        .clone();
+    node.send(
+        &pid,
+        master,
+        Subscribe {
+            framework: FrameworkInfo::new("root", name),
+            force: false,
+        },
+    );
+    testing::settle().await;
+    let id = told
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|t| match t {
+            Told::Registered(id) => Some(id.clone()),
+            _ => None,
+        })
+        .expect("registered");
+    (pid, told, id)
+}
+
+#[actix::test]
+async fn an_unreachable_agent_that_returns_brings_its_tasks_back_and_removed_frameworks_down() {
+    testing::pause();
+    let node = testing::cluster(1).await.unwrap().remove(0);
+    let store = InMemoryStore::default();
+    let process = node
+        .spawn(
+            MASTER_ID,
+            Master::new(MasterFlags::defaults(), master_info(&node), Box::new(store)),
+        )
+        .unwrap();
+    let master = process.pid().clone();
+    testing::settle().await;
+    let (_, told, live) = subscribed(&node, &master, "live").await;
+    let (gone_pid, _, gone) = subscribed(&node, &master, "gone").await;
+    node.send(
+        &gone_pid,
+        &master,
+        Teardown {
+            framework_id: gone.clone(),
+        },
+    );
+    let heard = Log::default();
+    let agent = node
+        .spawn("slave(1)", FakeAgent(heard.clone()))
+        .unwrap()
+        .pid()
+        .clone();
+    node.send(
+        &agent,
+        &master,
+        RegisterAgent {
+            info: agent_info(None),
+            version: wire::mesos::VERSION.into(),
+        },
+    );
+    testing::settle().await;
+    let id = match heard.lock().unwrap().first() {
+        Some(Heard::Registered(id)) => id.clone(),
+        other => panic!("not registered: {other:?}"),
+    };
+    // The fake agent answers no ping: after 5 pings 15 s apart it is
+    // unreachable (steps of 16 s: a timer fires just after its due time).
+    for _ in 0..8 {
+        testing::advance(Duration::from_secs(16)).await;
+    }
+    let unreachable = process
+        .call(|m, _| m.state().unreachable.len())
+        .await
+        .unwrap();
+    assert!(
+        told.lock().unwrap().contains(&Told::AgentLost(id.clone())),
+        "{:?} unreachable {unreachable}",
+        told.lock().unwrap()
+    );
+
+    // It comes back reporting a task of each framework.
+    let task = |framework: &FrameworkId, name: &str| Task {
+        name: name.into(),
+        task_id: TaskId::new(name),
+        framework_id: framework.clone(),
+        executor_id: None,
+        agent_id: id.clone(),
+        state: TaskState::Running,
+        resources: Resources::parse("cpus:0.1;mem:32", "*").unwrap(),
+        statuses: Vec::new(),
+        status_update_state: Some(TaskState::Running),
+        status_update_uuid: None,
+        role: "*".into(),
+    };
+    let framework = |fid: &FrameworkId, name: &str| {
+        let mut info = FrameworkInfo::new("root", name);
+        info.id = Some(fid.clone());
+        info
+    };
+    node.send(
+        &agent,
+        &master,
+        ReregisterAgent {
+            info: agent_info(Some(&id.value)),
+            version: wire::mesos::VERSION.into(),
+            tasks: vec![task(&live, "live-task"), task(&gone, "gone-task")],
+            executors: Vec::new(),
+            frameworks: vec![framework(&live, "live"), framework(&gone, "gone")],
+        },
+    );
+    testing::settle().await;
+    assert_eq!(
+        heard.lock().unwrap().clone()[1..],
+        [
+            Heard::Reregistered(id.clone()),
+            Heard::Shutdown(gone.clone())
+        ]
+    );
+    assert!(told.lock().unwrap().contains(&Told::Detailed(
+        TaskId::new("live-task"),
+        TaskState::Running,
+        Some(Reason::AgentReregistered),
+        Some("Unreachable agent re-reregistered".into()),
+    )));
+    // The master holds the live task again, and not the removed framework.
+    let (live_tasks, revived) = process
+        .call(move |m, _| {
+            let state = m.state();
+            let tasks: Vec<(TaskId, TaskState)> = state.frameworks[&live]
+                .tasks
+                .values()
+                .map(|t| (t.task_id.clone(), t.state))
+                .collect();
+            (tasks, state.frameworks.contains_key(&gone))
+        })
+        .await
+        .unwrap();
+    assert_eq!(live_tasks, [(TaskId::new("live-task"), TaskState::Running)]);
+    assert!(!revived, "a removed framework came back");
 }
