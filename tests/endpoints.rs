@@ -337,4 +337,23 @@ fn endpoints_carry_mesos_fields() {
     }
     assert_eq!(metrics["master/tasks_running"], 1.0);
     assert_eq!(metrics["slave/tasks_running"], 1.0);
+    // Per-framework metrics, under the framework's name and id.
+    let framework = &get(&a, "/master/frameworks")["frameworks"][0];
+    let (framework_id, name) = (&framework["id"], &framework["name"]);
+    assert_eq!(name, "mesos-execute instance");
+    let prefix = format!(
+        "master/frameworks/mesos-execute%20instance/{}/",
+        framework_id.as_str().unwrap_or_default()
+    );
+    let of = |key: &str| metrics[format!("{prefix}{key}")].as_f64();
+    assert_eq!(of("subscribed"), Some(1.0), "{metrics}");
+    assert_eq!(of("calls/subscribe"), Some(1.0));
+    assert_eq!(of("calls/accept"), Some(1.0));
+    assert!(of("offers/sent").is_some_and(|n| n >= 1.0));
+    assert_eq!(of("offers/accepted"), Some(1.0));
+    assert_eq!(of("tasks/active/task_running"), Some(1.0));
+    assert!(
+        of("events/update").is_some_and(|n| n >= 2.0),
+        "STARTING and RUNNING"
+    );
 }

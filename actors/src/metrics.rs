@@ -18,7 +18,7 @@ use std::time::Duration;
 pub const TIMER_WINDOW: usize = 1000;
 
 /// A monotonically increasing count.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Counter(Arc<AtomicU64>);
 
 impl Counter {

@@ -4,7 +4,6 @@
 //! run is serializing the same number of task-shaped JSON objects with
 //! serde_json alone, the floor any renderer of this document pays.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mesos::master::http::{slaves_json, state_json};
@@ -57,19 +56,12 @@ fn master() -> Master {
         info.id = Some(id.clone());
         state.frameworks.insert(
             id.clone(),
-            FrameworkRecord {
+            FrameworkRecord::new(
                 id,
                 info,
-                pid: Some(format!("scheduler-{f}@10.1.0.1:4000")),
-                connected: true,
-                active: true,
-                registered_time: 1.7e9,
-                reregistered_time: None,
-                unregistered_time: None,
-                tasks: HashMap::new(),
-                completed_tasks: VecDeque::new(),
-                offers: BTreeSet::new(),
-            },
+                Some(format!("scheduler-{f}@10.1.0.1:4000")),
+                1.7e9,
+            ),
         );
     }
     for t in 0..TASKS {

@@ -107,6 +107,11 @@ pub const SPECS: &[Spec] = &[
         "Completed tasks kept per framework",
     ),
     Spec::value("cluster", None, "Human-readable cluster name"),
+    Spec::boolean(
+        "publish_per_framework_metrics",
+        true,
+        "Publish master/frameworks/<name>/<id>/... metrics for each framework",
+    ),
 ];
 
 /// The shortest `--agent_reregister_timeout` allowed, as in Mesos.
@@ -140,6 +145,7 @@ pub struct MasterFlags {
     pub registry_max_agent_count: usize,
     pub registry_store_timeout: Duration,
     pub max_completed_frameworks: usize,
+    pub publish_per_framework_metrics: bool,
     pub max_completed_tasks_per_framework: usize,
     pub cluster: Option<String>,
     /// Every flag as text, for `/master/flags`.
@@ -245,6 +251,7 @@ impl MasterFlags {
                 f.duration("registry_store_timeout")?,
             )?,
             max_completed_frameworks: f.parse("max_completed_frameworks")?.unwrap_or(50),
+            publish_per_framework_metrics: f.boolean("publish_per_framework_metrics")?,
             max_completed_tasks_per_framework: f
                 .parse("max_completed_tasks_per_framework")?
                 .unwrap_or(1000),

@@ -1,6 +1,9 @@
 //! The master's counters under Mesos's metric keys (`master/...`).
 
+use std::collections::HashMap;
+
 use actors::metrics::{Counter, Metrics};
+use wire::ids::FrameworkId;
 use wire::mesos::TaskStatus;
 use wire::task::TaskState;
 
@@ -107,6 +110,174 @@ impl MasterMetrics {
     }
 }
 
+/// v1 scheduler call types, lowercased as in Mesos's per-framework keys
+/// (`master/frameworks/<name>/<id>/calls/<type>`).
+pub const CALL_TYPES: &[&str] = &[
+    "subscribe",
+    "teardown",
+    "accept",
+    "decline",
+    "accept_inverse_offers",
+    "decline_inverse_offers",
+    "revive",
+    "kill",
+    "shutdown",
+    "acknowledge",
+    "acknowledge_operation_status",
+    "reconcile",
+    "reconcile_operations",
+    "message",
+    "request",
+    "suppress",
+    "update_framework",
+];
+
+/// v1 scheduler event types, lowercased (`.../events/<type>`).
+pub const EVENT_TYPES: &[&str] = &[
+    "subscribed",
+    "offers",
+    "inverse_offers",
+    "rescind",
+    "rescind_inverse_offer",
+    "update",
+    "update_operation_status",
+    "message",
+    "failure",
+    "error",
+    "heartbeat",
+];
+
+/// One framework's counters (Mesos's `FrameworkMetrics`), published under
+/// `master/frameworks/<percent-encoded name>/<id>/` for as long as the
+/// master holds the framework, when `--publish_per_framework_metrics`.
+#[derive(Debug, Clone)]
+pub struct FrameworkMetrics {
+    calls: Counter,
+    call_types: HashMap<&'static str, Counter>,
+    events: Counter,
+    event_types: HashMap<&'static str, Counter>,
+    pub offers_sent: Counter,
+    pub offers_accepted: Counter,
+    pub offers_declined: Counter,
+    pub offers_rescinded: Counter,
+    terminal: HashMap<TaskState, Counter>,
+}
+
+impl Default for FrameworkMetrics {
+    fn default() -> FrameworkMetrics {
+        let zeros = |names: &[&'static str]| {
+            names
+                .iter()
+                .map(|n| (*n, Counter::default()))
+                .collect::<HashMap<_, _>>()
+        };
+        FrameworkMetrics {
+            calls: Counter::default(),
+            call_types: zeros(CALL_TYPES),
+            events: Counter::default(),
+            event_types: zeros(EVENT_TYPES),
+            offers_sent: Counter::default(),
+            offers_accepted: Counter::default(),
+            offers_declined: Counter::default(),
+            offers_rescinded: Counter::default(),
+            terminal: TaskState::ALL
+                .iter()
+                .filter(|s| s.is_terminal())
+                .map(|s| (*s, Counter::default()))
+                .collect(),
+        }
+    }
+}
+
+impl FrameworkMetrics {
+    /// A call of one of [`CALL_TYPES`] from the framework.
+    pub fn call(&self, kind: &str) {
+        self.calls.inc();
+        if let Some(c) = self.call_types.get(kind) {
+            c.inc();
+        }
+    }
+
+    /// An event of one of [`EVENT_TYPES`] to the framework.
+    pub fn event(&self, kind: &str) {
+        self.events.inc();
+        if let Some(c) = self.event_types.get(kind) {
+            c.inc();
+        }
+    }
+
+    /// One of the framework's tasks reached `state`.
+    pub fn terminal(&self, state: TaskState) {
+        if let Some(c) = self.terminal.get(&state) {
+            c.inc();
+        }
+    }
+
+    /// The framework's metrics, its gauges (subscribed, active tasks by
+    /// state) computed from `framework`.
+    pub fn publish(&self, framework: &super::state::FrameworkRecord, out: &mut Vec<(String, f64)>) {
+        let prefix = format!(
+            "master/frameworks/{}/{}/",
+            percent_encode(&framework.info.name),
+            framework.id
+        );
+        let mut put = |k: &str, v: f64| out.push((format!("{prefix}{k}"), v));
+        put("subscribed", if framework.connected { 1.0 } else { 0.0 });
+        put("calls", self.calls.get() as f64);
+        for (kind, c) in &self.call_types {
+            put(&format!("calls/{kind}"), c.get() as f64);
+        }
+        put("events", self.events.get() as f64);
+        for (kind, c) in &self.event_types {
+            put(&format!("events/{kind}"), c.get() as f64);
+        }
+        put("offers/sent", self.offers_sent.get() as f64);
+        put("offers/accepted", self.offers_accepted.get() as f64);
+        put("offers/declined", self.offers_declined.get() as f64);
+        put("offers/rescinded", self.offers_rescinded.get() as f64);
+        for (state, c) in &self.terminal {
+            put(
+                &format!("tasks/terminal/{}", state.name().to_ascii_lowercase()),
+                c.get() as f64,
+            );
+        }
+        for state in TaskState::ALL.iter().filter(|s| !s.is_terminal()) {
+            let n = framework
+                .tasks
+                .values()
+                .filter(|t| t.state == *state)
+                .count();
+            put(
+                &format!("tasks/active/{}", state.name().to_ascii_lowercase()),
+                n as f64,
+            );
+        }
+    }
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters, as Mesos
+/// encodes framework names in metric keys (`/` and spaces included).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The per-framework metrics of a framework, for counting at a site that
+/// knows only its id.
+pub fn of<'a>(
+    frameworks: &'a std::collections::BTreeMap<FrameworkId, super::state::FrameworkRecord>,
+    id: &FrameworkId,
+) -> Option<&'a FrameworkMetrics> {
+    frameworks.get(id).map(|f| &f.metrics)
+}
+
 /// The master's gauges, computed from its state when a snapshot is taken
 /// (registered as a collector, so they are read in the master's mailbox
 /// order and agree with each other).
@@ -177,5 +348,10 @@ pub fn gauges(master: &super::Master) -> Vec<(String, f64)> {
     put("event_queue_dispatches", 0.0);
     put("event_queue_http_requests", 0.0);
     put("operator_event_stream_subscribers", 0.0);
+    if master.flags().publish_per_framework_metrics {
+        for f in s.frameworks.values() {
+            f.metrics.publish(f, &mut out);
+        }
+    }
     out
 }

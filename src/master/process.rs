@@ -29,7 +29,7 @@ use wire::task::{Reason, TaskState};
 
 use super::allocation::{Allocation, AllocatorHandle};
 use super::flags::MasterFlags;
-use super::metrics::MasterMetrics;
+use super::metrics::{self, MasterMetrics};
 use super::scheduler_api::{HeartbeatTick, HttpStream, StreamClosed, ToEvent, HEARTBEAT_INTERVAL};
 use super::state::{
     master_status, reconcile_one, validate_task, AgentRecord, FrameworkRecord, State,
@@ -145,6 +145,24 @@ impl Master {
         self.metrics.as_ref()
     }
 
+    /// Counts a task of framework `id` reaching terminal `state`, in the
+    /// master's and the framework's metrics.
+    fn count_terminal(&self, id: &FrameworkId, state: TaskState, status: &TaskStatus) {
+        if let Some(m) = self.metrics() {
+            m.count_terminal(state, status);
+        }
+        if let Some(m) = metrics::of(&self.state.frameworks, id) {
+            m.terminal(state);
+        }
+    }
+
+    /// Counts a call (of `metrics::CALL_TYPES`) from framework `id`.
+    fn count_call(&self, id: &FrameworkId, kind: &str) {
+        if let Some(m) = metrics::of(&self.state.frameworks, id) {
+            m.call(kind);
+        }
+    }
+
     /// Counts one on a counter of the master's metrics, when it has them.
     fn count(&self, counter: impl FnOnce(&MasterMetrics) -> &Counter) {
         if let Some(m) = self.metrics() {
@@ -250,6 +268,13 @@ impl Master {
         framework: &FrameworkInfo,
         cx: &Cx<'_, Self>,
     ) {
+        if let Some(m) = framework
+            .id
+            .as_ref()
+            .and_then(|id| metrics::of(&self.state.frameworks, id))
+        {
+            m.event(M::EVENT);
+        }
         if let Some(stream) = self.http_streams.get(pid) {
             stream.send(&message.to_event(framework, &self.info));
         } else if let Ok(pid) = pid.parse::<Pid>() {
@@ -305,6 +330,11 @@ impl Master {
         let beat = wire::v1::scheduler::Event::heartbeat();
         self.http_streams
             .iter()
+            .inspect(|(pid, _)| {
+                if let Some(f) = self.state.framework_by_pid(pid) {
+                    f.metrics.event("heartbeat");
+                }
+            })
             .filter(|(_, s)| !s.send(&beat))
             .map(|(pid, _)| pid.clone())
             .collect()
@@ -368,6 +398,9 @@ impl Master {
             return;
         };
         if tell {
+            if let Some(m) = metrics::of(&self.state.frameworks, &offer.framework_id) {
+                m.offers_rescinded.inc();
+            }
             self.send_to_framework(
                 &offer.framework_id,
                 RescindOffer {
@@ -483,9 +516,7 @@ impl Master {
                         .get(framework_id)
                         .and_then(|f| f.tasks.get(task_id))
                         .and_then(|t| t.executor_id.clone());
-                    if let Some(m) = self.metrics() {
-                        m.count_terminal(status.state, &status);
-                    }
+                    self.count_terminal(framework_id, status.state, &status);
                     self.state.update_task(framework_id, &status, None);
                     self.send_master_update(framework_id, status, cx);
                 }
@@ -542,9 +573,7 @@ impl Master {
                 status.executor_id = task.executor_id.clone();
                 tracing::info!(agent = %agent_id, framework = %framework_id, task = %task_id,
                     "task lost with its disconnected agent: the framework does not checkpoint");
-                if let Some(m) = self.metrics() {
-                    m.count_terminal(TaskState::Lost, &status);
-                }
+                self.count_terminal(&framework_id, TaskState::Lost, &status);
                 if let Some(resources) = self.state.update_task(&framework_id, &status, None) {
                     if let Some(a) = self.allocator() {
                         a.recover(&framework_id, agent_id, &role, resources, None);
@@ -589,9 +618,7 @@ impl Master {
                     Reason::FrameworkRemoved,
                     "Framework removed",
                 );
-                if let Some(m) = self.metrics() {
-                    m.count_terminal(TaskState::Killed, &status);
-                }
+                self.count_terminal(framework_id, TaskState::Killed, &status);
                 self.state.update_task(framework_id, &status, None);
             }
             self.state.remove_task(framework_id, task_id, limit);
@@ -662,9 +689,7 @@ impl Master {
                 state
             };
             let status = master_status(&t.task_id, Some(&t.agent_id), state, reason, message);
-            if let Some(m) = self.metrics() {
-                m.count_terminal(state, &status);
-            }
+            self.count_terminal(framework_id, state, &status);
             self.send_master_update(framework_id, status, cx);
         }
     }
@@ -1173,6 +1198,7 @@ impl Master {
         let mut record = FrameworkRecord::new(id.clone(), info, Some(pid_text.clone()), now_secs());
         record.reregistered_time = reregistered_time;
         self.state.frameworks.insert(id.clone(), record);
+        self.count_call(&id, "subscribe");
         self.link_framework(from, cx);
         self.deliver(
             &pid_text,
@@ -1312,6 +1338,7 @@ impl Handle<Subscribe> for Master {
                 cx,
             );
         }
+        self.count_call(&id, "subscribe");
         if same_pid && !was_recovered {
             self.deliver(
                 &pid_text,
@@ -1406,6 +1433,9 @@ impl Handle<Allocated> for Master {
                 .push(offer);
         }
         for (framework_id, offers) in per_framework {
+            if let Some(m) = metrics::of(&self.state.frameworks, &framework_id) {
+                m.offers_sent.add(offers.len() as u64);
+            }
             self.send_to_framework(&framework_id, ResourceOffers { offers }, cx);
         }
     }
@@ -1438,6 +1468,7 @@ impl Handle<Accept> for Master {
             self.dropped("Accept", from);
             return;
         };
+        self.count_call(&msg.framework_id, "accept");
         let tasks: Vec<wire::mesos::TaskInfo> = msg
             .operations
             .iter()
@@ -1484,6 +1515,9 @@ impl Handle<Accept> for Master {
                 cx,
             );
             return;
+        }
+        if let Some(m) = metrics::of(&self.state.frameworks, &msg.framework_id) {
+            m.offers_accepted.add(offers.len() as u64);
         }
         let agent_id = offers[0].agent_id.clone();
         let mut available = Resources::new();
@@ -1582,6 +1616,7 @@ impl Handle<Decline> for Master {
             self.dropped("Decline", from);
             return;
         }
+        self.count_call(&msg.framework_id, "decline");
         let refuse = crate::allocator::refuse_from_seconds(msg.filters.refuse_seconds);
         for id in &msg.offer_ids {
             let owned = self
@@ -1591,6 +1626,9 @@ impl Handle<Decline> for Master {
                 .is_some_and(|o| o.framework_id == msg.framework_id);
             if !owned {
                 continue;
+            }
+            if let Some(m) = metrics::of(&self.state.frameworks, &msg.framework_id) {
+                m.offers_declined.inc();
             }
             if let Some(timer) = self.offer_timers.remove(id) {
                 cx.cancel(timer);
@@ -1615,6 +1653,7 @@ impl Handle<Revive> for Master {
         self.count(|m| &m.messages_revive_offers);
         if let Some(a) = self.allocator_for("Revive", &msg.framework_id, from) {
             a.revive(&msg.framework_id, msg.roles);
+            self.count_call(&msg.framework_id, "revive");
         }
     }
 }
@@ -1624,6 +1663,7 @@ impl Handle<Suppress> for Master {
         self.count(|m| &m.messages_suppress_offers);
         if let Some(a) = self.allocator_for("Suppress", &msg.framework_id, from) {
             a.suppress(&msg.framework_id, msg.roles);
+            self.count_call(&msg.framework_id, "suppress");
         }
     }
 }
@@ -1647,6 +1687,7 @@ impl Handle<Kill> for Master {
             self.dropped("Kill", from);
             return;
         };
+        framework.metrics.call("kill");
         match framework.tasks.get(&msg.task_id) {
             Some(task) => {
                 let agent = task.agent_id.clone();
@@ -1708,9 +1749,7 @@ impl Handle<StatusUpdateMessage> for Master {
             self.state
                 .update_task(&update.framework_id, &effective, update.uuid.as_ref());
         if let (Some(resources), Some(agent)) = (recovered, update.agent_id.as_ref()) {
-            if let Some(m) = self.metrics() {
-                m.count_terminal(latest, &update.status);
-            }
+            self.count_terminal(&update.framework_id, latest, &update.status);
             if let Some(a) = self.allocator() {
                 a.recover(&update.framework_id, agent, &role, resources, None);
             }
@@ -1743,6 +1782,7 @@ impl Handle<Acknowledge> for Master {
             self.dropped("Acknowledge", from);
             return;
         };
+        framework.metrics.call("acknowledge");
         let Some(task) = framework.tasks.get(&msg.task_id) else {
             self.count(|m| &m.invalid_status_update_acknowledgements);
             return;
@@ -1775,6 +1815,7 @@ impl Handle<Reconcile> for Master {
             self.dropped("Reconcile", from);
             return;
         };
+        framework.metrics.call("reconcile");
         let statuses: Vec<TaskStatus> = if msg.tasks.is_empty() {
             framework
                 .tasks
@@ -1804,6 +1845,7 @@ impl Handle<SendFrameworkMessage> for Master {
             self.dropped("SendFrameworkMessage", from);
             return;
         }
+        self.count_call(&msg.framework_id, "message");
         self.count(|m| &m.valid_framework_to_executor_messages);
         self.send_to_agent(
             &msg.agent_id.clone(),
@@ -1859,6 +1901,7 @@ impl Handle<Teardown> for Master {
             self.dropped("Teardown", from);
             return;
         }
+        self.count_call(&msg.framework_id, "teardown");
         self.remove_framework(&msg.framework_id, cx);
     }
 }

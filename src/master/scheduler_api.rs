@@ -48,10 +48,13 @@ impl HttpStream {
 
 /// What a message to a framework looks like as an event on its stream.
 pub trait ToEvent {
+    /// The v1 event type it becomes, lowercased (per-framework metrics).
+    const EVENT: &'static str;
     fn to_event(&self, framework: &FrameworkInfo, master: &MasterInfo) -> Event;
 }
 
 impl ToEvent for FrameworkRegistered {
+    const EVENT: &'static str = "subscribed";
     fn to_event(&self, _: &FrameworkInfo, _: &MasterInfo) -> Event {
         Event::subscribed(
             &self.framework_id,
@@ -62,6 +65,7 @@ impl ToEvent for FrameworkRegistered {
 }
 
 impl ToEvent for FrameworkReregistered {
+    const EVENT: &'static str = "subscribed";
     fn to_event(&self, _: &FrameworkInfo, _: &MasterInfo) -> Event {
         Event::subscribed(
             &self.framework_id,
@@ -72,24 +76,28 @@ impl ToEvent for FrameworkReregistered {
 }
 
 impl ToEvent for FrameworkError {
+    const EVENT: &'static str = "error";
     fn to_event(&self, _: &FrameworkInfo, _: &MasterInfo) -> Event {
         Event::error(&self.message)
     }
 }
 
 impl ToEvent for ResourceOffers {
+    const EVENT: &'static str = "offers";
     fn to_event(&self, framework: &FrameworkInfo, _: &MasterInfo) -> Event {
         Event::offers(&self.offers, framework)
     }
 }
 
 impl ToEvent for RescindOffer {
+    const EVENT: &'static str = "rescind";
     fn to_event(&self, _: &FrameworkInfo, _: &MasterInfo) -> Event {
         Event::rescind(&self.offer_id)
     }
 }
 
 impl ToEvent for StatusUpdateMessage {
+    const EVENT: &'static str = "update";
     fn to_event(&self, _: &FrameworkInfo, _: &MasterInfo) -> Event {
         let mut status = self.update.status.clone();
         // Only updates that carry a uuid are to be acknowledged.
@@ -99,18 +107,21 @@ impl ToEvent for StatusUpdateMessage {
 }
 
 impl ToEvent for AgentLost {
+    const EVENT: &'static str = "failure";
     fn to_event(&self, _: &FrameworkInfo, _: &MasterInfo) -> Event {
         Event::agent_failure(&self.agent_id)
     }
 }
 
 impl ToEvent for ExitedExecutor {
+    const EVENT: &'static str = "failure";
     fn to_event(&self, _: &FrameworkInfo, _: &MasterInfo) -> Event {
         Event::executor_failure(self)
     }
 }
 
 impl ToEvent for ExecutorToFramework {
+    const EVENT: &'static str = "message";
     fn to_event(&self, _: &FrameworkInfo, _: &MasterInfo) -> Event {
         Event::message(self)
     }

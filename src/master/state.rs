@@ -88,6 +88,8 @@ pub struct FrameworkRecord {
     /// Finished tasks, oldest first, bounded.
     pub completed_tasks: VecDeque<Task>,
     pub offers: BTreeSet<OfferId>,
+    /// Its per-framework metrics (calls, events, offers, tasks).
+    pub metrics: super::metrics::FrameworkMetrics,
 }
 
 impl FrameworkRecord {
@@ -112,6 +114,7 @@ impl FrameworkRecord {
             tasks: HashMap::new(),
             completed_tasks: VecDeque::new(),
             offers: BTreeSet::new(),
+            metrics: Default::default(),
         }
     }
 
@@ -489,19 +492,12 @@ mod tests {
         if aware {
             info.capabilities.push(capability::PARTITION_AWARE.into());
         }
-        FrameworkRecord {
-            id: FrameworkId::new("m-0000"),
+        FrameworkRecord::new(
+            FrameworkId::new("m-0000"),
             info,
-            pid: Some("scheduler@1.2.3.4:5".into()),
-            connected: true,
-            active: true,
-            registered_time: 0.0,
-            reregistered_time: None,
-            unregistered_time: None,
-            tasks: HashMap::new(),
-            completed_tasks: VecDeque::new(),
-            offers: BTreeSet::new(),
-        }
+            Some("scheduler@1.2.3.4:5".into()),
+            0.0,
+        )
     }
 
     fn agent(id: &AgentId) -> AgentRecord {

@@ -2,6 +2,7 @@
 //! agents that write to it between its election and the recovery of its
 //! registry.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -271,27 +272,9 @@ async fn agents_that_do_not_come_back_in_time_become_unreachable() {
         .unwrap()
         .pid()
         .clone();
-    let told = Arc::new(Mutex::new(Vec::new()));
-    let scheduler = node
-        .spawn("scheduler", FakeScheduler(told.clone()))
-        .unwrap()
-        .pid()
-        .clone();
     // Once the master has recovered (it drops what comes before).
     testing::settle().await;
-    node.send(
-        &scheduler,
-        &master,
-        Subscribe {
-            framework: FrameworkInfo::new("root", "waiting"),
-            force: false,
-        },
-    );
-    testing::settle().await;
-    let framework = match told.lock().unwrap().first() {
-        Some(Told::Registered(id)) => id.clone(),
-        other => panic!("not registered: {other:?}"),
-    };
+    let (scheduler, told, framework) = subscribed(&node, &master, "waiting").await;
     let reconcile = || Reconcile {
         framework_id: framework.clone(),
         tasks: vec![(TaskId::new("t1"), Some(away.clone()))],
@@ -329,16 +312,18 @@ async fn agents_that_do_not_come_back_in_time_become_unreachable() {
     );
 }
 
-/// Spawns a fake scheduler and subscribes it; returns its pid, what it
-/// heard, and its framework id.
+/// Spawns a fake scheduler and subscribes it (the master must have
+/// recovered: it drops what comes before); returns its pid, what it heard,
+/// and its framework id.
 async fn subscribed(
     node: &Node,
     master: &Pid,
     name: &str,
 ) -> (Pid, Arc<Mutex<Vec<Told>>>, FrameworkId) {
     let told = Arc::new(Mutex::new(Vec::new()));
+    let process_id = name.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
     let pid = node
-        .spawn(name, FakeScheduler(told.clone()))
+        .spawn(process_id, FakeScheduler(told.clone()))
         .unwrap()
         .pid()
         .clone();
@@ -350,16 +335,14 @@ async fn subscribed(
             force: false,
         },
     );
-    testing::settle().await;
-    let id = told
-        .lock()
-        .unwrap()
-        .iter()
-        .find_map(|t| match t {
+    let registered = || {
+        told.lock().unwrap().iter().find_map(|t| match t {
             Told::Registered(id) => Some(id.clone()),
             _ => None,
         })
-        .expect("registered");
+    };
+    assert!(wait_until(DEADLINE, || registered().is_some()).await);
+    let id = registered().expect("registered");
     (pid, told, id)
 }
 
@@ -478,4 +461,81 @@ async fn an_unreachable_agent_that_returns_brings_its_tasks_back_and_removed_fra
         .unwrap();
     assert_eq!(live_tasks, [(TaskId::new("live-task"), TaskState::Running)]);
     assert!(!revived, "a removed framework came back");
+}
+
+/// Polls the node's snapshot (collectors included) until `key` reads
+/// `value`; returns the last snapshot.
+async fn wait_metric(node: &Node, key: &str, value: f64) -> BTreeMap<String, f64> {
+    let end = std::time::Instant::now() + DEADLINE;
+    loop {
+        let m = node.metrics().snapshot_with_collectors(DEADLINE).await;
+        if m.get(key) == Some(&value) || std::time::Instant::now() >= end {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix::test]
+async fn per_framework_metrics_follow_calls_and_events_and_leave_with_the_framework() {
+    let node = testing::cluster(1).await.unwrap().remove(0);
+    let process = node
+        .spawn(
+            MASTER_ID,
+            Master::new(
+                MasterFlags::defaults(),
+                master_info(&node),
+                Box::new(InMemoryStore::default()),
+            ),
+        )
+        .unwrap();
+    let master = process.pid().clone();
+    let mut recovered = false;
+    for _ in 0..500 {
+        recovered = process.call(|m, _| m.is_recovered()).await == Some(true);
+        if recovered {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(recovered);
+    let (scheduler, _, id) = subscribed(&node, &master, "my framework/x").await;
+    node.send(
+        &scheduler,
+        &master,
+        Reconcile {
+            framework_id: id.clone(),
+            tasks: Vec::new(),
+        },
+    );
+    let prefix = format!("master/frameworks/my%20framework%2Fx/{id}/");
+    let metrics = wait_metric(&node, &format!("{prefix}calls/reconcile"), 1.0).await;
+    let get = |k: &str| metrics.get(&format!("{prefix}{k}")).copied();
+    assert_eq!(get("calls/reconcile"), Some(1.0), "{metrics:?}");
+    assert_eq!(get("subscribed"), Some(1.0));
+    assert_eq!(get("calls/subscribe"), Some(1.0));
+    assert_eq!(get("calls"), Some(2.0));
+    assert_eq!(get("events/subscribed"), Some(1.0));
+    assert_eq!(get("events"), Some(1.0));
+    assert_eq!(get("offers/sent"), Some(0.0));
+    assert_eq!(get("tasks/active/task_running"), Some(0.0));
+    assert_eq!(get("tasks/terminal/task_finished"), Some(0.0));
+
+    node.send(
+        &scheduler,
+        &master,
+        Teardown {
+            framework_id: id.clone(),
+        },
+    );
+    let mut gone = false;
+    for _ in 0..500 {
+        let m = node.metrics().snapshot_with_collectors(DEADLINE).await;
+        if !m.keys().any(|k| k.starts_with(&prefix)) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "the framework's metrics outlived it");
 }
