@@ -337,6 +337,9 @@ fn endpoints_carry_mesos_fields() {
     }
     assert_eq!(metrics["master/tasks_running"], 1.0);
     assert_eq!(metrics["slave/tasks_running"], 1.0);
+    // The role's dominant share: its task holds one of two cpus.
+    let share = metrics["allocator/mesos/roles/*/shares/dominant"].as_f64();
+    assert!(share.is_some_and(|s| (0.5..=1.0).contains(&s)), "{share:?}");
     // Per-framework metrics, under the framework's name and id.
     let framework = &get(&a, "/master/frameworks")["frameworks"][0];
     let (framework_id, name) = (&framework["id"], &framework["name"]);

@@ -4,7 +4,6 @@
 //! run is serializing the same number of task-shaped JSON objects with
 //! serde_json alone, the floor any renderer of this document pays.
 
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use mesos::master::http::{slaves_json, state_json};
 use mesos::master::state::{AgentRecord, FrameworkRecord};

@@ -269,6 +269,28 @@ impl Process for AllocatorProcess {
     fn started(&mut self, cx: &mut Cx<'_, Self>) {
         self.epoch = Instant::now();
         self.metrics = Some(AllocatorMetrics::new(cx.node().metrics()));
+        // Per-role shares, read in mailbox order when a snapshot is taken,
+        // so a role's gauge leaves with the role.
+        let me = cx.handle();
+        cx.node().metrics().collector(std::sync::Arc::new(move || {
+            let me = me.clone();
+            Box::pin(async move {
+                me.call(|a, _| {
+                    a.core
+                        .role_shares()
+                        .into_iter()
+                        .map(|(role, share)| {
+                            (
+                                format!("allocator/mesos/roles/{role}/shares/dominant"),
+                                share,
+                            )
+                        })
+                        .collect()
+                })
+                .await
+                .unwrap_or_default()
+            })
+        }));
         let interval = self.core.config().allocation_interval;
         self.next_batch = self.epoch + interval;
         cx.delay(interval, BatchAllocation);

@@ -275,6 +275,22 @@ impl DrfSorter {
         Some(share_of(client, &self.total, &self.excluded, &self.weights))
     }
 
+    /// Every client with its unweighted dominant share, by name (Mesos's
+    /// `allocator/mesos/roles/<role>/shares/dominant`).
+    pub fn dominant_shares(&self) -> Vec<(String, f64)> {
+        let unweighted = HashMap::new();
+        let mut out: Vec<(String, f64)> = self
+            .clients
+            .values()
+            .map(|c| {
+                let share = share_of(c, &self.total, &self.excluded, &unweighted);
+                (c.key.name.to_string(), share)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// The amount of scalar `kind` allocated to `name`, in thousandths.
     pub fn allocation(&self, name: &str, kind: &str) -> i64 {
         self.clients.get(name).map_or(0, |c| c.allocated.get(kind))

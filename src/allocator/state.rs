@@ -711,6 +711,12 @@ impl HierarchicalAllocator {
     }
 
     /// How much of scalar `kind` is offered or used, cluster-wide.
+    /// Each role some framework is tracked under, with its unweighted
+    /// dominant share of the cluster (offered or allocated).
+    pub fn role_shares(&self) -> Vec<(String, f64)> {
+        self.roles.dominant_shares()
+    }
+
     pub fn offered_or_allocated(&self, kind: &str) -> f64 {
         self.allocated.get(kind) as f64 / 1000.0
     }
@@ -1018,6 +1024,46 @@ mod tests {
         assert_eq!(counts["f1"], 5);
         assert_eq!(counts["f2"], 5);
         assert!(a.allocate(Duration::ZERO, None).is_empty(), "all allocated");
+    }
+
+    /// The scenario of Mesos's `DominantShareMetrics` test.
+    #[test]
+    fn role_shares_follow_allocations_and_leave_with_the_last_framework() {
+        let mut a = cluster(&[("f1", "roleA")], 1, "cpus:1;mem:1024");
+        let shares = |a: &HierarchicalAllocator| a.role_shares();
+        let first = a.allocate(Duration::ZERO, None);
+        assert_eq!(shares(&a), [("roleA".to_string(), 1.0)]);
+        // Declined (with a filter): nothing held, a zero share.
+        for x in &first {
+            a.recover_resources(
+                &x.framework_id,
+                &x.agent_id,
+                &x.role,
+                &x.resources,
+                Some(Duration::from_secs(3600)),
+                Duration::ZERO,
+            );
+        }
+        assert_eq!(shares(&a), [("roleA".to_string(), 0.0)]);
+        // A second framework in another role takes the whole agent.
+        a.add_framework(fw("f2"), vec!["roleB".into()], vec![], true)
+            .unwrap();
+        a.allocate(Duration::ZERO, None);
+        assert_eq!(
+            shares(&a),
+            [("roleA".to_string(), 0.0), ("roleB".to_string(), 1.0)]
+        );
+        // A second agent goes to roleA: half each.
+        a.add_agent(ag("a1"), res("cpus:1;mem:1024"), vec![])
+            .unwrap();
+        a.allocate(Duration::ZERO, None);
+        assert_eq!(
+            shares(&a),
+            [("roleA".to_string(), 0.5), ("roleB".to_string(), 0.5)]
+        );
+        // The role leaves with its last framework.
+        a.remove_framework(&fw("f2"));
+        assert_eq!(shares(&a), [("roleA".to_string(), 0.5)]);
     }
 
     #[test]
