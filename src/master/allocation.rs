@@ -28,9 +28,12 @@ impl AllocatorHandle {
     ) -> Result<AllocatorHandle, String> {
         let config = AllocatorConfig {
             weights: flags.weights.clone(),
+            min_allocatable: flags.min_allocatable_resources.clone(),
+            fair_sharing_excluded_resource_names: flags
+                .fair_sharing_excluded_resource_names
+                .clone(),
             allocation_interval: flags.allocation_interval,
             seed: uuid::Uuid::new_v4().as_u64_pair().0,
-            ..AllocatorConfig::default()
         };
         let process =
             AllocatorProcess::new(config, Box::new(deliver)).map_err(|e| e.to_string())?;

@@ -107,6 +107,80 @@ pub const SPECS: &[Spec] = &[
         "Completed tasks kept per framework",
     ),
     Spec::value("cluster", None, "Human-readable cluster name"),
+    Spec::value(
+        "recovery_agent_removal_limit",
+        Some("100%"),
+        "After a failover, the most agents (a percentage of those admitted) that may be marked unreachable for not re-registering; beyond it the master exits instead",
+    ),
+    Spec::value(
+        "min_allocatable_resources",
+        Some("cpus:0.01|mem:32"),
+        "Offer only resources holding one of these '|'-separated sets",
+    ),
+    Spec::value(
+        "fair_sharing_excluded_resource_names",
+        None,
+        "Resource kinds left out of dominant shares (comma-separated)",
+    ),
+    Spec::value("allocator", Some("hierarchical"), "The allocator (hierarchical)"),
+    Spec::value("role_sorter", Some("drf"), "Sorter between roles (drf)"),
+    Spec::value(
+        "framework_sorter",
+        Some("drf"),
+        "Sorter between a role's frameworks (drf)",
+    ),
+    Spec::value(
+        "allocator_agent_recovery_factor",
+        Some("0.80"),
+        "With quota, the share of agents to await after a failover (no quota here: no effect)",
+    ),
+    Spec::value(
+        "allocator_recovery_timeout",
+        Some("10mins"),
+        "With quota, the longest wait for agents after a failover (no quota here: no effect)",
+    ),
+    Spec::boolean("log_auto_initialize", true, "Initialize an empty replicated log by itself"),
+    Spec::boolean("filter_gpu_resources", true, "Offer GPUs only to GPU-aware frameworks"),
+    Spec::value(
+        "max_unreachable_tasks_per_framework",
+        Some("1000"),
+        "Unreachable tasks kept per framework",
+    ),
+    Spec::value(
+        "max_operator_event_stream_subscribers",
+        Some("1000"),
+        "Most subscribers of the operator event stream",
+    ),
+    Spec::boolean("authenticate_frameworks", false, "Require framework authentication (unsupported)"),
+    Spec::boolean("authenticate_agents", false, "Require agent authentication (unsupported)"),
+    Spec::boolean(
+        "authenticate_http_frameworks",
+        false,
+        "Require HTTP framework authentication (unsupported)",
+    ),
+    Spec::boolean(
+        "authenticate_http_readonly",
+        false,
+        "Require authentication of read-only endpoints (unsupported)",
+    ),
+    Spec::boolean(
+        "authenticate_http_readwrite",
+        false,
+        "Require authentication of read-write endpoints (unsupported)",
+    ),
+    Spec::value("authenticators", Some("crammd5"), "Authenticator module"),
+    Spec::value("authorizers", Some("local"), "Authorizer module"),
+    Spec::value("http_authenticators", Some("basic"), "HTTP authenticator module"),
+    Spec::value("credentials", None, "Credentials file (unsupported)"),
+    Spec::value("acls", None, "ACLs (unsupported)"),
+    Spec::value("rate_limits", None, "Framework rate limits (unsupported)"),
+    Spec::value("firewall_rules", None, "Endpoint firewall rules (unsupported)"),
+    Spec::value("whitelist", None, "Agent whitelist file (unsupported)"),
+    Spec::value("domain", None, "Fault domain of this master (unsupported)"),
+    Spec::boolean("require_agent_domain", false, "Require agents to have a domain (unsupported)"),
+    Spec::boolean("root_submissions", true, "Let root submit frameworks"),
+    Spec::value("webui_dir", None, "Web UI directory (there is no web UI; ignored)"),
+    Spec::boolean("hostname_lookup", true, "Look up the hostname when --hostname is not given"),
     Spec::boolean(
         "publish_per_framework_metrics",
         true,
@@ -146,6 +220,11 @@ pub struct MasterFlags {
     pub registry_store_timeout: Duration,
     pub max_completed_frameworks: usize,
     pub publish_per_framework_metrics: bool,
+    /// `--recovery_agent_removal_limit` as a fraction (1.0 for 100%).
+    pub recovery_agent_removal_limit: f64,
+    /// `--min_allocatable_resources`, one set per alternative.
+    pub min_allocatable_resources: Vec<wire::resources::Resources>,
+    pub fair_sharing_excluded_resource_names: Vec<String>,
     pub max_completed_tasks_per_framework: usize,
     pub cluster: Option<String>,
     /// Every flag as text, for `/master/flags`.
@@ -197,6 +276,7 @@ impl MasterFlags {
                 "must be at least 10mins".into(),
             ));
         }
+        refuse_unsupported(&f)?;
         if f.boolean("registry_strict")? {
             return Err(bad(
                 "registry_strict",
@@ -252,6 +332,24 @@ impl MasterFlags {
             )?,
             max_completed_frameworks: f.parse("max_completed_frameworks")?.unwrap_or(50),
             publish_per_framework_metrics: f.boolean("publish_per_framework_metrics")?,
+            recovery_agent_removal_limit: parse_percentage(
+                &f.string("recovery_agent_removal_limit")?,
+            )
+            .map_err(|e| bad("recovery_agent_removal_limit", e))?,
+            min_allocatable_resources: parse_min_allocatable(
+                &f.string("min_allocatable_resources")?,
+            )
+            .map_err(|e| bad("min_allocatable_resources", e))?,
+            fair_sharing_excluded_resource_names: f
+                .get("fair_sharing_excluded_resource_names")
+                .map(|names| {
+                    names
+                        .split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             max_completed_tasks_per_framework: f
                 .parse("max_completed_tasks_per_framework")?
                 .unwrap_or(1000),
@@ -270,6 +368,104 @@ impl MasterFlags {
             _ => unreachable!("no arguments give Run"),
         }
     }
+}
+
+/// Mesos flags accepted for compatibility whose other values name features
+/// this master does not have: a clear refusal beats silently running
+/// without authentication, ACLs or a whitelist an operator asked for.
+fn refuse_unsupported(f: &Flags) -> Result<(), FlagError> {
+    let bad = |name: &str, reason: String| FlagError::Bad {
+        name: name.to_owned(),
+        reason,
+    };
+    for (name, only) in [
+        ("allocator", "hierarchical"),
+        ("role_sorter", "drf"),
+        ("framework_sorter", "drf"),
+        ("authenticators", "crammd5"),
+        ("authorizers", "local"),
+        ("http_authenticators", "basic"),
+    ] {
+        let value = f.string(name)?;
+        if value != only {
+            return Err(bad(
+                name,
+                format!("'{value}' is not supported; only '{only}' is"),
+            ));
+        }
+    }
+    for name in [
+        "authenticate_frameworks",
+        "authenticate_agents",
+        "authenticate_http_frameworks",
+        "authenticate_http_readonly",
+        "authenticate_http_readwrite",
+        "require_agent_domain",
+    ] {
+        if f.boolean(name)? {
+            return Err(bad(name, "is not supported; only false is".into()));
+        }
+    }
+    for name in ["log_auto_initialize", "root_submissions"] {
+        if !f.boolean(name)? {
+            return Err(bad(name, "is not supported; only true is".into()));
+        }
+    }
+    for name in [
+        "credentials",
+        "acls",
+        "rate_limits",
+        "firewall_rules",
+        "whitelist",
+        "domain",
+    ] {
+        if f.get(name).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(bad(name, "is not supported".into()));
+        }
+    }
+    let factor: f64 = f.parse("allocator_agent_recovery_factor")?.unwrap_or(0.8);
+    if !(0.0..=1.0).contains(&factor) {
+        return Err(bad(
+            "allocator_agent_recovery_factor",
+            "must be between 0 and 1".into(),
+        ));
+    }
+    f.duration("allocator_recovery_timeout")?;
+    f.parse::<usize>("max_unreachable_tasks_per_framework")?;
+    f.parse::<usize>("max_operator_event_stream_subscribers")?;
+    Ok(())
+}
+
+/// `N%` (0 to 100) as a fraction.
+pub fn parse_percentage(text: &str) -> Result<f64, String> {
+    let number = text
+        .trim()
+        .strip_suffix('%')
+        .ok_or_else(|| format!("'{text}' is not a percentage like 100%"))?;
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a percentage like 100%"))?;
+    if !(0.0..=100.0).contains(&value) {
+        return Err(format!("'{text}' is not between 0% and 100%"));
+    }
+    Ok(value / 100.0)
+}
+
+/// `cpus:0.01|mem:32`: alternatives separated by `|`, each a resources
+/// text of quantities.
+pub fn parse_min_allocatable(text: &str) -> Result<Vec<wire::resources::Resources>, String> {
+    text.split('|')
+        .map(|set| {
+            let set = set.trim();
+            let resources =
+                wire::resources::Resources::parse(set, "*").map_err(|e| format!("'{set}': {e}"))?;
+            if resources.is_empty() {
+                return Err(format!("'{set}' names no resource quantity"));
+            }
+            Ok(resources)
+        })
+        .collect()
 }
 
 /// Parses `role=weight,role=weight`.
@@ -326,6 +522,32 @@ mod tests {
         assert!(load(&["--agent_reregister_timeout=9mins"]).is_err());
         assert!(load(&["--registry_strict"]).is_err());
         assert!(load(&["--registry_strict=false"]).is_ok());
+        for unsupported in [
+            "--authenticate_frameworks",
+            "--acls={\"permissive\": false}",
+            "--whitelist=/etc/hosts",
+            "--role_sorter=random",
+            "--allocator=custom",
+            "--log_auto_initialize=false",
+            "--recovery_agent_removal_limit=150%",
+            "--recovery_agent_removal_limit=50",
+            "--min_allocatable_resources=cpus:x",
+            "--allocator_agent_recovery_factor=2",
+        ] {
+            let e = load(&[unsupported]).unwrap_err().to_string();
+            assert!(!e.contains('\n'), "{unsupported}: {e}");
+        }
+        let m = load(&[
+            "--recovery_agent_removal_limit=25%",
+            "--min_allocatable_resources=cpus:1;mem:64|disk:100",
+            "--fair_sharing_excluded_resource_names=gpus, disk",
+            "--authenticate_agents=false",
+            "--webui_dir=/usr/share/mesos/webui",
+        ])
+        .unwrap();
+        assert_eq!(m.recovery_agent_removal_limit, 0.25);
+        assert_eq!(m.min_allocatable_resources.len(), 2);
+        assert_eq!(m.fair_sharing_excluded_resource_names, ["gpus", "disk"]);
         let m = load(&["--agent_reregister_timeout=1hrs"]).unwrap();
         assert_eq!(m.agent_reregister_timeout, Duration::from_secs(3600));
         let m = load(&["--weights=a=2,b=0.5", "--roles=a,b"]).unwrap();

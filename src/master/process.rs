@@ -63,6 +63,8 @@ pub struct Master {
     recovered: bool,
     /// Pids of agents whose (re)admission the registrar is working on.
     admitting: HashSet<String>,
+    /// How many agents the registry admitted when this master recovered it.
+    recovered_total: usize,
     /// Agent (re)registrations that reached this master after it was
     /// elected and before its registry was recovered.
     held: HeldRegistrations,
@@ -105,6 +107,7 @@ impl Master {
             registrar: None,
             recovered: false,
             admitting: HashSet::new(),
+            recovered_total: 0,
             held: HeldRegistrations::default(),
             standalone,
             elected: false,
@@ -1949,6 +1952,7 @@ impl Handle<Recovered> for Master {
             "recovered the registry; agents admitted before have {:?} to re-register",
             self.flags.agent_reregister_timeout
         );
+        self.recovered_total = registry.agents.len();
         self.state.recovered.extend(registry.agents);
         for (id, time) in registry.unreachable {
             self.state.unreachable.insert(id, time);
@@ -1972,6 +1976,22 @@ impl Handle<ReregisterTimeout> for Master {
     fn handle(&mut self, _: ReregisterTimeout, _: &Pid, cx: &mut Cx<'_, Self>) {
         let missing: Vec<AgentId> = self.state.recovered.keys().cloned().collect();
         if missing.is_empty() {
+            return;
+        }
+        let fraction = missing.len() as f64 / self.recovered_total.max(1) as f64;
+        if fraction > self.flags.recovery_agent_removal_limit {
+            // A safety valve, as in Mesos: so many agents missing at once
+            // looks like a failure of the cluster rather than of agents, and
+            // a human should look before the registry forgets them.
+            tracing::error!(
+                missing = missing.len(),
+                admitted = self.recovered_total,
+                limit = self.flags.recovery_agent_removal_limit,
+                "post-recovery agent removal limit exceeded: {:.0}% of the admitted agents did not re-register; exiting instead of marking them unreachable",
+                fraction * 100.0
+            );
+            cx.stop();
+            actors::actix::System::current().stop_with_code(1);
             return;
         }
         tracing::warn!(

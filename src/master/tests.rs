@@ -199,6 +199,19 @@ async fn registrations_during_recovery_are_answered_once_recovered() {
     );
 }
 
+/// A registry store admitting agents `ids`, as a previous leader left it.
+async fn registry_admitting(ids: &[&str]) -> InMemoryStore {
+    let mut registry = Registry::default();
+    for id in ids {
+        RegistryOp::AdmitAgent(agent_info(Some(id)))
+            .apply(&mut registry)
+            .unwrap();
+    }
+    let mut store = InMemoryStore::default();
+    let _ = store.store(postcard::to_allocvec(&registry).unwrap()).await;
+    store
+}
+
 /// What a fake scheduler heard from the master.
 #[derive(Debug, Clone, PartialEq)]
 enum Told {
@@ -254,12 +267,7 @@ async fn agents_that_do_not_come_back_in_time_become_unreachable() {
     let node = testing::cluster(1).await.unwrap().remove(0);
     // A registry that admits one agent, as a previous leader left it.
     let away = AgentId::new("away");
-    let mut registry = Registry::default();
-    RegistryOp::AdmitAgent(agent_info(Some("away")))
-        .apply(&mut registry)
-        .unwrap();
-    let mut store = InMemoryStore::default();
-    let _ = store.store(postcard::to_allocvec(&registry).unwrap()).await;
+    let mut store = registry_admitting(&["away"]).await;
     let master = node
         .spawn(
             MASTER_ID,
@@ -538,4 +546,66 @@ async fn per_framework_metrics_follow_calls_and_events_and_leave_with_the_framew
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(gone, "the framework's metrics outlived it");
+}
+
+/// A master recovering a registry of agents `a1` and `a2`, with
+/// `--recovery_agent_removal_limit` at `limit`, where only `a1` comes back:
+/// what a subscribed framework heard, the registry, and whether the master
+/// still runs, once the re-register timeout has passed.
+async fn one_of_two_agents_back(limit: f64) -> (Vec<Told>, Registry, bool) {
+    let node = testing::cluster(1).await.unwrap().remove(0);
+    let mut store = registry_admitting(&["a1", "a2"]).await;
+    let mut flags = MasterFlags::defaults();
+    flags.recovery_agent_removal_limit = limit;
+    let process = node
+        .spawn(
+            MASTER_ID,
+            Master::new(flags, master_info(&node), Box::new(store.clone())),
+        )
+        .unwrap();
+    let master = process.pid().clone();
+    testing::settle().await;
+    let (_, told, _) = subscribed(&node, &master, "watching").await;
+    let agent = node
+        .spawn("slave(1)", FakeAgent(Log::default()))
+        .unwrap()
+        .pid()
+        .clone();
+    node.send(
+        &agent,
+        &master,
+        ReregisterAgent {
+            info: agent_info(Some("a1")),
+            version: wire::mesos::VERSION.into(),
+            tasks: Vec::new(),
+            executors: Vec::new(),
+            frameworks: Vec::new(),
+        },
+    );
+    testing::settle().await;
+    testing::advance(MIN_AGENT_REREGISTER_TIMEOUT + Duration::from_secs(1)).await;
+    let stored = postcard::from_bytes(&store.fetch().await.unwrap().unwrap()).unwrap();
+    let told = told.lock().unwrap().clone();
+    testing::settle().await;
+    (told, stored, process.is_alive())
+}
+
+#[actix::test]
+async fn within_the_removal_limit_missing_agents_become_unreachable() {
+    testing::pause();
+    let (told, stored, running) = one_of_two_agents_back(0.5).await;
+    assert!(running);
+    assert!(told.contains(&Told::AgentLost(AgentId::new("a2"))));
+    assert_eq!(stored.unreachable.len(), 1);
+    assert_eq!(stored.agents.len(), 1);
+}
+
+#[actix::test]
+async fn beyond_the_removal_limit_the_master_exits_and_forgets_no_agent() {
+    testing::pause();
+    let (told, stored, running) = one_of_two_agents_back(0.4).await;
+    assert!(!running, "the master went on");
+    assert!(!told.iter().any(|t| matches!(t, Told::AgentLost(_))));
+    assert!(stored.unreachable.is_empty());
+    assert_eq!(stored.agents.len(), 2);
 }
