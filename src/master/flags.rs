@@ -113,6 +113,11 @@ pub const SPECS: &[Spec] = &[
         "After a failover, the most agents (a percentage of those admitted) that may be marked unreachable for not re-registering; beyond it the master exits instead",
     ),
     Spec::value(
+        "agent_removal_rate_limit",
+        None,
+        "Most agents marked unreachable per duration, e.g. 1/10mins (default: no limit)",
+    ),
+    Spec::value(
         "min_allocatable_resources",
         Some("cpus:0.01|mem:32"),
         "Offer only resources holding one of these '|'-separated sets",
@@ -220,6 +225,8 @@ pub struct MasterFlags {
     pub registry_store_timeout: Duration,
     pub max_completed_frameworks: usize,
     pub publish_per_framework_metrics: bool,
+    /// `--agent_removal_rate_limit`: at most one removal per this long.
+    pub agent_removal_interval: Option<Duration>,
     /// `--recovery_agent_removal_limit` as a fraction (1.0 for 100%).
     pub recovery_agent_removal_limit: f64,
     /// `--min_allocatable_resources`, one set per alternative.
@@ -332,6 +339,11 @@ impl MasterFlags {
             )?,
             max_completed_frameworks: f.parse("max_completed_frameworks")?.unwrap_or(50),
             publish_per_framework_metrics: f.boolean("publish_per_framework_metrics")?,
+            agent_removal_interval: f
+                .get("agent_removal_rate_limit")
+                .map(parse_rate_limit)
+                .transpose()
+                .map_err(|e| bad("agent_removal_rate_limit", e))?,
             recovery_agent_removal_limit: parse_percentage(
                 &f.string("recovery_agent_removal_limit")?,
             )
@@ -434,6 +446,18 @@ fn refuse_unsupported(f: &Flags) -> Result<(), FlagError> {
     f.parse::<usize>("max_unreachable_tasks_per_framework")?;
     f.parse::<usize>("max_operator_event_stream_subscribers")?;
     Ok(())
+}
+
+/// `N/duration` (`1/10mins`): the interval between two removals.
+pub fn parse_rate_limit(text: &str) -> Result<Duration, String> {
+    let shape = || format!("'{text}' is not a rate like 1/10mins");
+    let (count, per) = text.trim().split_once('/').ok_or_else(shape)?;
+    let count: u32 = count.trim().parse().map_err(|_| shape())?;
+    let per = crate::flags::parse_duration(per.trim()).map_err(|_| shape())?;
+    if count == 0 || per.is_zero() {
+        return Err(format!("'{text}' allows no removal at all"));
+    }
+    Ok(per / count)
 }
 
 /// `N%` (0 to 100) as a fraction.
@@ -546,6 +570,12 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(m.recovery_agent_removal_limit, 0.25);
+        assert_eq!(m.agent_removal_interval, None);
+        let m = load(&["--agent_removal_rate_limit=2/10mins"]).unwrap();
+        assert_eq!(m.agent_removal_interval, Some(Duration::from_secs(300)));
+        for bad in ["1/0secs", "0/1mins", "fast", "1/soon"] {
+            assert!(load(&[&format!("--agent_removal_rate_limit={bad}")]).is_err());
+        }
         assert_eq!(m.min_allocatable_resources.len(), 2);
         assert_eq!(m.fair_sharing_excluded_resource_names, ["gpus", "disk"]);
         let m = load(&["--agent_reregister_timeout=1hrs"]).unwrap();

@@ -14,8 +14,10 @@
 //! ResourceOffers, RescindOffer, StatusUpdateMessage, AgentLost,
 //! ExitedExecutor, ExecutorToFramework.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use actors::actix::SpawnHandle;
 use actors::metrics::Counter;
@@ -65,6 +67,12 @@ pub struct Master {
     admitting: HashSet<String>,
     /// How many agents the registry admitted when this master recovered it.
     recovered_total: usize,
+    /// Agents waiting to be marked unreachable (`--agent_removal_rate_limit`).
+    removals: VecDeque<Removal>,
+    /// When the last rate-limited removal happened.
+    last_removal: Option<Instant>,
+    /// A `RemovalPermit` is on its way.
+    removal_timer: bool,
     /// Agent (re)registrations that reached this master after it was
     /// elected and before its registry was recovered.
     held: HeldRegistrations,
@@ -108,6 +116,9 @@ impl Master {
             recovered: false,
             admitting: HashSet::new(),
             recovered_total: 0,
+            removals: VecDeque::new(),
+            last_removal: None,
+            removal_timer: false,
             held: HeldRegistrations::default(),
             standalone,
             elected: false,
@@ -450,8 +461,11 @@ impl Master {
             }
         }
         for id in lost {
+            if self.removals.iter().any(|r| r.agent() == &id) {
+                continue;
+            }
             tracing::warn!(agent = %id, "agent did not answer {max} pings; marking it unreachable");
-            self.mark_unreachable(&id, cx);
+            self.schedule_removal(Removal::Silent(id), cx);
         }
         cx.delay(self.flags.agent_ping_timeout, PingTick);
     }
@@ -726,6 +740,7 @@ impl Process for Master {
             .local::<Recovered>()
             .local::<RegistryFailed>()
             .local::<ReregisterTimeout>()
+            .local::<RemovalPermit>()
             .local::<AgentAdmitted>()
             .local::<AgentReadmitted>()
             .local::<Elected>()
@@ -1998,29 +2013,119 @@ impl Handle<ReregisterTimeout> for Master {
             agents = missing.len(),
             "agents did not re-register in time; marking them unreachable"
         );
-        let now = now_secs();
         for id in missing {
-            self.state.recovered.remove(&id);
-            self.state.unreachable.insert(id.clone(), now);
-            self.record(
-                RegistryOp::MarkUnreachable {
-                    id: id.clone(),
-                    time: now,
+            self.schedule_removal(Removal::NotBack(id), cx);
+        }
+    }
+}
+
+impl Master {
+    /// Marks unreachable an agent admitted before this master's election
+    /// that did not come back: only the registry and frameworks knew it.
+    fn mark_recovered_unreachable(&mut self, id: &AgentId, cx: &mut Cx<'_, Self>) {
+        let now = now_secs();
+        self.state.recovered.remove(id);
+        self.state.unreachable.insert(id.clone(), now);
+        self.record(
+            RegistryOp::MarkUnreachable {
+                id: id.clone(),
+                time: now,
+            },
+            cx,
+        );
+        self.count(|m| &m.recovery_slave_removals);
+        self.count(|m| &m.slave_unreachable_completed);
+        let frameworks: Vec<FrameworkId> = self.state.frameworks.keys().cloned().collect();
+        for f in frameworks {
+            self.send_to_framework(
+                &f,
+                AgentLost {
+                    agent_id: id.clone(),
                 },
                 cx,
             );
-            self.count(|m| &m.recovery_slave_removals);
-            let frameworks: Vec<FrameworkId> = self.state.frameworks.keys().cloned().collect();
-            for f in frameworks {
-                self.send_to_framework(
-                    &f,
-                    AgentLost {
-                        agent_id: id.clone(),
-                    },
-                    cx,
-                );
+        }
+    }
+
+    /// Marks an agent unreachable now, or, under
+    /// `--agent_removal_rate_limit`, once a permit comes (if it is still
+    /// failing then).
+    fn schedule_removal(&mut self, removal: Removal, cx: &mut Cx<'_, Self>) {
+        if self.flags.agent_removal_interval.is_none() {
+            self.remove(removal, cx);
+            return;
+        }
+        self.count(|m| &m.slave_unreachable_scheduled);
+        self.removals.push_back(removal);
+        self.next_removal(cx);
+    }
+
+    /// Carries out queued removals as the rate limit allows.
+    fn next_removal(&mut self, cx: &mut Cx<'_, Self>) {
+        let Some(interval) = self.flags.agent_removal_interval else {
+            return;
+        };
+        while !self.removal_timer && !self.removals.is_empty() {
+            let due = self.last_removal.map_or(Duration::ZERO, |t| {
+                (t + interval).saturating_duration_since(Instant::now())
+            });
+            if !due.is_zero() {
+                self.removal_timer = true;
+                cx.delay(due, RemovalPermit);
+                return;
+            }
+            let Some(removal) = self.removals.pop_front() else {
+                return;
+            };
+            let still_failing = match &removal {
+                Removal::Silent(id) => self
+                    .state
+                    .agents
+                    .get(id)
+                    .is_some_and(|a| a.pings_missed >= self.flags.max_agent_ping_timeouts),
+                Removal::NotBack(id) => self.state.recovered.contains_key(id),
+            };
+            if still_failing {
+                self.last_removal = Some(Instant::now());
+                self.remove(removal, cx);
+            } else {
+                tracing::info!(agent = %removal.agent(), "agent back before its removal; canceled");
+                self.count(|m| &m.slave_unreachable_canceled);
             }
         }
+    }
+
+    fn remove(&mut self, removal: Removal, cx: &mut Cx<'_, Self>) {
+        match removal {
+            Removal::Silent(id) => self.mark_unreachable(&id, cx),
+            Removal::NotBack(id) => self.mark_recovered_unreachable(&id, cx),
+        }
+    }
+}
+
+/// An agent to be marked unreachable.
+enum Removal {
+    /// It stopped answering pings.
+    Silent(AgentId),
+    /// Admitted before this master's election, it did not re-register.
+    NotBack(AgentId),
+}
+
+impl Removal {
+    fn agent(&self) -> &AgentId {
+        match self {
+            Removal::Silent(id) | Removal::NotBack(id) => id,
+        }
+    }
+}
+
+/// `--agent_removal_rate_limit` allows the next removal.
+struct RemovalPermit;
+
+impl Handle<RemovalPermit> for Master {
+    fn handle(&mut self, _: RemovalPermit, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.removal_timer = false;
+        self.next_removal(cx);
     }
 }
 

@@ -609,3 +609,67 @@ async fn beyond_the_removal_limit_the_master_exits_and_forgets_no_agent() {
     assert!(stored.unreachable.is_empty());
     assert_eq!(stored.agents.len(), 2);
 }
+
+#[actix::test]
+async fn the_removal_rate_limit_spaces_removals_and_spares_agents_that_come_back() {
+    testing::pause();
+    let node = testing::cluster(1).await.unwrap().remove(0);
+    let mut store = registry_admitting(&["a1", "a2", "a3"]).await;
+    let mut flags = MasterFlags::defaults();
+    flags.agent_removal_interval = Some(Duration::from_secs(60));
+    let master = node
+        .spawn(
+            MASTER_ID,
+            Master::new(flags, master_info(&node), Box::new(store.clone())),
+        )
+        .unwrap()
+        .pid()
+        .clone();
+    testing::settle().await;
+    let (_, told, _) = subscribed(&node, &master, "watching").await;
+    let lost = || -> Vec<AgentId> {
+        told.lock()
+            .unwrap()
+            .iter()
+            .filter_map(|t| match t {
+                Told::AgentLost(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    // None comes back in time: the first goes at once...
+    testing::advance(MIN_AGENT_REREGISTER_TIMEOUT + Duration::from_secs(1)).await;
+    assert_eq!(lost(), [AgentId::new("a1")]);
+    // ...a3 returns while waiting its turn...
+    let agent = node
+        .spawn("slave(3)", FakeAgent(Log::default()))
+        .unwrap()
+        .pid()
+        .clone();
+    node.send(
+        &agent,
+        &master,
+        ReregisterAgent {
+            info: agent_info(Some("a3")),
+            version: wire::mesos::VERSION.into(),
+            tasks: Vec::new(),
+            executors: Vec::new(),
+            frameworks: Vec::new(),
+        },
+    );
+    testing::settle().await;
+    // ...a2 goes a minute later, and a3 is spared.
+    testing::advance(Duration::from_secs(30)).await;
+    assert_eq!(lost().len(), 1, "a removal came before its permit");
+    testing::advance(Duration::from_secs(31)).await;
+    assert_eq!(lost(), [AgentId::new("a1"), AgentId::new("a2")]);
+    testing::advance(Duration::from_secs(61)).await;
+    assert_eq!(lost().len(), 2);
+    let metrics = node.metrics().snapshot();
+    assert_eq!(metrics["master/slave_unreachable_scheduled"], 3.0);
+    assert_eq!(metrics["master/slave_unreachable_completed"], 2.0);
+    assert_eq!(metrics["master/slave_unreachable_canceled"], 1.0);
+    let stored: Registry = postcard::from_bytes(&store.fetch().await.unwrap().unwrap()).unwrap();
+    assert_eq!(stored.unreachable.len(), 2);
+    assert!(stored.agents.contains_key(&AgentId::new("a3")));
+}
