@@ -571,8 +571,11 @@ mod tests {
         .unwrap();
         assert_eq!(m.recovery_agent_removal_limit, 0.25);
         assert_eq!(m.agent_removal_interval, None);
-        let m = load(&["--agent_removal_rate_limit=2/10mins"]).unwrap();
-        assert_eq!(m.agent_removal_interval, Some(Duration::from_secs(300)));
+        let limited = load(&["--agent_removal_rate_limit=2/10mins"]).unwrap();
+        assert_eq!(
+            limited.agent_removal_interval,
+            Some(Duration::from_secs(300))
+        );
         for bad in ["1/0secs", "0/1mins", "fast", "1/soon"] {
             assert!(load(&[&format!("--agent_removal_rate_limit={bad}")]).is_err());
         }
