@@ -199,6 +199,26 @@ async fn registrations_during_recovery_are_answered_once_recovered() {
     );
 }
 
+/// A fake agent `process` (running nothing) re-registers as agent `id`.
+fn agent_returns(node: &Node, master: &Pid, process: &str, id: &str) {
+    let agent = node
+        .spawn(process, FakeAgent(Log::default()))
+        .unwrap()
+        .pid()
+        .clone();
+    node.send(
+        &agent,
+        master,
+        ReregisterAgent {
+            info: agent_info(Some(id)),
+            version: wire::mesos::VERSION.into(),
+            tasks: Vec::new(),
+            executors: Vec::new(),
+            frameworks: Vec::new(),
+        },
+    );
+}
+
 /// A registry store admitting agents `ids`, as a previous leader left it.
 async fn registry_admitting(ids: &[&str]) -> InMemoryStore {
     let mut registry = Registry::default();
@@ -566,22 +586,7 @@ async fn one_of_two_agents_back(limit: f64) -> (Vec<Told>, Registry, bool) {
     let master = process.pid().clone();
     testing::settle().await;
     let (_, told, _) = subscribed(&node, &master, "watching").await;
-    let agent = node
-        .spawn("slave(1)", FakeAgent(Log::default()))
-        .unwrap()
-        .pid()
-        .clone();
-    node.send(
-        &agent,
-        &master,
-        ReregisterAgent {
-            info: agent_info(Some("a1")),
-            version: wire::mesos::VERSION.into(),
-            tasks: Vec::new(),
-            executors: Vec::new(),
-            frameworks: Vec::new(),
-        },
-    );
+    agent_returns(&node, &master, "slave(1)", "a1");
     testing::settle().await;
     testing::advance(MIN_AGENT_REREGISTER_TIMEOUT + Duration::from_secs(1)).await;
     let stored = postcard::from_bytes(&store.fetch().await.unwrap().unwrap()).unwrap();
@@ -641,22 +646,7 @@ async fn the_removal_rate_limit_spaces_removals_and_spares_agents_that_come_back
     testing::advance(MIN_AGENT_REREGISTER_TIMEOUT + Duration::from_secs(1)).await;
     assert_eq!(lost(), [AgentId::new("a1")]);
     // ...a3 returns while waiting its turn...
-    let agent = node
-        .spawn("slave(3)", FakeAgent(Log::default()))
-        .unwrap()
-        .pid()
-        .clone();
-    node.send(
-        &agent,
-        &master,
-        ReregisterAgent {
-            info: agent_info(Some("a3")),
-            version: wire::mesos::VERSION.into(),
-            tasks: Vec::new(),
-            executors: Vec::new(),
-            frameworks: Vec::new(),
-        },
-    );
+    agent_returns(&node, &master, "slave(3)", "a3");
     testing::settle().await;
     // ...a2 goes a minute later, and a3 is spared.
     testing::advance(Duration::from_secs(30)).await;
