@@ -15,9 +15,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::cluster::{command_name, Cluster, EXECUTOR};
+use common::cluster::{command_name, kill_processes_in, Cluster, EXECUTOR};
 use common::framework::{command_task, info, Framework};
-use wire::task::TaskState;
+use wire::task::{Reason, Source, TaskState};
 
 const AGENT: &str = "cpus:2;mem:512";
 const TASK: &str = "cpus:1;mem:128";
@@ -264,5 +264,91 @@ async fn with_recover_cleanup_the_restarted_agent_kills_its_executors_and_exits(
         none_left.is_some(),
         "left: {:?}",
         cluster.processes_of_agent(0)
+    );
+}
+
+#[actix::test]
+async fn an_executor_that_does_not_reregister_in_time_is_killed_and_its_task_lost() {
+    let mut cluster = Cluster::start(&[], &[AGENT]);
+    let framework = checkpointing_framework(&cluster, "stuck").await;
+    framework
+        .launch(vec![command_task("frozen", "sleep 600")], TASK, None)
+        .await;
+    framework.update("frozen", TaskState::Running, WAIT).await;
+    let sleep = process_of_agent(&cluster, 0, "sleep").await;
+    let executor = process_of_agent(&cluster, 0, EXECUTOR).await;
+
+    cluster.agents[0].kill();
+    // A stopped executor cannot answer the restarted agent.
+    // SAFETY: a plain system call on a process of this test's cluster.
+    unsafe {
+        libc::kill(executor, libc::SIGSTOP);
+    }
+    let restarted = std::time::Instant::now();
+    cluster.restart_agent(0, &["--executor_reregistration_timeout=1secs"]);
+
+    let (_, lost) = framework
+        .update_since("frozen", TaskState::Lost, restarted, WAIT)
+        .await;
+    assert_eq!(
+        lost.reason,
+        Some(Reason::ExecutorReregistrationTimeout),
+        "{lost:?}"
+    );
+    assert_eq!(lost.source, Some(Source::Agent), "{lost:?}");
+    let dead = common::poll_async(WAIT, || (!alive(sleep) && !alive(executor)).then_some(())).await;
+    assert!(dead.is_some(), "the executor or its task still runs");
+}
+
+#[actix::test]
+async fn an_executor_gone_while_the_agent_was_down_fails_its_task() {
+    let mut cluster = Cluster::start(&[], &[AGENT]);
+    let agent_id = cluster.agent_id(0);
+    let framework = checkpointing_framework(&cluster, "orphaned").await;
+    framework
+        .launch(vec![command_task("vanished", "sleep 600")], TASK, None)
+        .await;
+    framework.update("vanished", TaskState::Running, WAIT).await;
+    let executor = process_of_agent(&cluster, 0, EXECUTOR).await;
+
+    cluster.agents[0].kill();
+    kill_processes_in(&cluster.agent_dir(0), WAIT);
+    let gone = common::poll_async(WAIT, || (!alive(executor)).then_some(())).await;
+    assert!(gone.is_some());
+    let restarted = std::time::Instant::now();
+    cluster.restart_agent(0, &[]);
+
+    let (_, failed) = framework
+        .update_since("vanished", TaskState::Failed, restarted, WAIT)
+        .await;
+    assert_eq!(failed.source, Some(Source::Agent), "{failed:?}");
+    agent_active(&cluster, &agent_id).await;
+}
+
+#[test]
+fn a_corrupt_checkpoint_stops_the_agent_with_one_line_naming_what_to_remove() {
+    let dir = common::cluster::WorkDir::new("corrupt-");
+    let meta = dir.path().join("meta");
+    std::fs::create_dir_all(&meta).expect("meta");
+    std::fs::write(meta.join("agent.json"), b"{\"hostname\": ").expect("write");
+    let output = common::run_with_deadline(
+        std::process::Command::new(env!("CARGO_BIN_EXE_mesos-agent")).args([
+            "--master=127.0.0.1:1".to_owned(),
+            "--ip=127.0.0.1".to_owned(),
+            "--port=0".to_owned(),
+            format!("--work_dir={}", dir.path().display()),
+        ]),
+        WAIT,
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("mesos-agent:"))
+        .unwrap_or_else(|| panic!("no error line in: {stderr}"));
+    assert!(line.contains("agent.json"), "{line}");
+    assert!(
+        line.contains(&format!("remove {}", meta.display())),
+        "{line}"
     );
 }
