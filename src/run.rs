@@ -183,9 +183,10 @@ pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result
         id: None,
     };
     serve_sandboxes(node, flags.work_dir.join("slaves"))?;
+    let recovered = recover_checkpoint(&flags.work_dir)?;
     let id = id.unwrap_or_else(|| node.generate_id("slave"));
     let agent = node
-        .spawn(id, Agent::new(flags, info, master))
+        .spawn(id, Agent::new(flags, info, master).recovering(recovered))
         .map_err(|e| e.to_string())?;
     Ok(Running {
         node: node.clone(),
@@ -194,6 +195,39 @@ pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result
         watches: Vec::new(),
         master_info: None,
     })
+}
+
+/// What a previous run of the agent checkpointed in `work_dir`, unless the
+/// host rebooted since (then its executors are gone and the agent starts
+/// afresh, as a new agent). A checkpoint that cannot be read stops the
+/// start, telling the operator what to remove.
+fn recover_checkpoint(
+    work_dir: &std::path::Path,
+) -> Result<Option<crate::agent::checkpoint::Recovered>, String> {
+    use crate::agent::checkpoint;
+    let meta = checkpoint::meta_dir(work_dir);
+    let recovered = checkpoint::recover(work_dir).map_err(|e| {
+        format!(
+            "Failed to perform recovery: {e}. To restart this agent with a new agent id \
+             (its executors are then not recovered), remove {}",
+            meta.display()
+        )
+    })?;
+    let Some(recovered) = recovered else {
+        return Ok(None);
+    };
+    let now = checkpoint::current_boot_id();
+    if recovered.boot_id.is_some() && now.is_some() && recovered.boot_id != now {
+        tracing::info!(
+            "the host rebooted since the agent's last run: starting as a new agent, removing {}",
+            meta.display()
+        );
+        checkpoint::Store::new(work_dir)
+            .clear()
+            .map_err(|e| e.to_string())?;
+        return Ok(None);
+    }
+    Ok(Some(recovered))
 }
 
 /// Makes the node's `files` process (spawned on first use) serve `dir`.

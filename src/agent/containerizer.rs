@@ -316,6 +316,89 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
     })
 }
 
+/// Takes back an executor a previous run of the agent launched (it leads a
+/// session of its own, and is not a child of this process): the returned
+/// container watches it through a pidfd (Linux 5.3 and later), else by
+/// polling `/proc`, and behaves as a launched one, except that its exit
+/// status cannot be known (waiting ends in a [`WaitError`]). Must run
+/// inside a tokio runtime.
+pub fn recover(pid: i32) -> Result<Container, LaunchError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(LaunchError::NoRuntime);
+    }
+    let (tx, rx) = watch::channel(None);
+    tokio::spawn(async move {
+        wait_foreign(pid).await;
+        signal_container(pid, true, libc::SIGKILL);
+        tx.send_replace(Some(Err(
+            "it was not launched by this agent process, so its exit status is unknown".to_owned(),
+        )));
+    });
+    tracing::debug!(pid, "watching a recovered executor");
+    Ok(Container {
+        inner: Arc::new(Inner {
+            pid,
+            leads_session: true,
+            exit: rx,
+        }),
+    })
+}
+
+/// Resolves once process `pid`, which is not our child, has exited.
+async fn wait_foreign(pid: i32) {
+    if let Some(fd) = pidfd_open(pid) {
+        // SAFETY: the AsyncFd owns the descriptor, which stays open while
+        // it is registered and is closed only when the AsyncFd drops.
+        let registered = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+        };
+        match registered {
+            // A pidfd becomes readable when its process exits.
+            Ok(fd) => {
+                if fd.readable().await.is_ok() {
+                    return;
+                }
+            }
+            Err(e) => tracing::debug!(pid, "cannot poll a pidfd ({e}); polling /proc"),
+        }
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    while is_alive(pid) {
+        tick.tick().await;
+    }
+}
+
+fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a plain system call; on success it returns a new descriptor
+    // that nothing else owns.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: `fd` is a fresh descriptor owned by no one else.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Whether `pid` names a live process (a zombie counts as dead).
+pub fn is_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace().next().map(|s| s != "Z" && s != "X")
+        })
+        .unwrap_or(false)
+}
+
+/// When process `pid` started, in clock ticks since boot (field 22 of
+/// `/proc/<pid>/stat`): with the pid, it names one process, even after the
+/// pid is recycled.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    // Fields after the command name start at field 3 (state).
+    rest.split_whitespace().nth(22 - 3)?.parse().ok()
+}
+
 fn append(path: &Path) -> Result<std::fs::File, LaunchError> {
     OpenOptions::new()
         .create(true)
@@ -620,6 +703,35 @@ mod tests {
             assert!(Instant::now() < end, "{} never appeared", path.display());
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    #[tokio::test]
+    async fn a_recovered_container_is_watched_and_signalled_though_not_a_child() {
+        let work = tempfile::tempdir().unwrap();
+        let dir = sandbox(work.path(), "c1");
+        // A session leader that is not our child: `sh` forks it and exits,
+        // and it writes its pid.
+        // (It waits for the pid file: its end kills what is left of its
+        // own group, which the child leaves only when it calls setsid.)
+        let launcher = shell(
+            &dir,
+            "setsid sh -c 'echo $$ > pid; exec sleep 600' & while [ ! -s pid ]; do sleep 0.01; done",
+        );
+        wait(&launcher).await;
+        let pid = read_pid(&dir.join("pid")).await;
+        assert!(alive(pid));
+        assert!(is_alive(pid));
+        let started = process_start_time(pid).unwrap();
+        assert_eq!(process_start_time(pid), Some(started));
+        let recovered = recover(pid).unwrap();
+        assert!(recovered.try_status().is_none());
+        recovered.signal(libc::SIGKILL);
+        let outcome = tokio::time::timeout(DEADLINE, recovered.wait())
+            .await
+            .expect("the recovered process was not seen to exit");
+        assert!(outcome.is_err(), "a foreign exit status is unknown");
+        assert!(!is_alive(pid));
+        assert_eq!(process_start_time(-1), None);
     }
 
     #[test]

@@ -50,6 +50,21 @@ pub const SPECS: &[Spec] = &[
         "Time between SIGTERM and SIGKILL for executors",
     ),
     Spec::value(
+        "recover",
+        Some("reconnect"),
+        "reconnect: take back the live executors of checkpointing frameworks after a restart; cleanup: kill them and exit",
+    ),
+    Spec::value(
+        "executor_reregistration_timeout",
+        Some("2secs"),
+        "Time a recovered executor has to re-register after a restart (at most 15secs)",
+    ),
+    Spec::value(
+        "recovery_timeout",
+        Some("15mins"),
+        "Time executors of checkpointing frameworks wait for a lost agent to come back",
+    ),
+    Spec::value(
         "registration_backoff_factor",
         Some("1secs"),
         "Initial backoff of registration retries",
@@ -72,6 +87,19 @@ pub const SPECS: &[Spec] = &[
     ),
 ];
 
+/// Mesos's `MAX_EXECUTOR_REREGISTRATION_TIMEOUT`.
+pub const MAX_EXECUTOR_REREGISTRATION_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What a restarted agent does with the executors its previous run left
+/// (`--recover`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recover {
+    /// Reconnect to the live executors of checkpointing frameworks.
+    Reconnect,
+    /// Kill them, and exit once they are gone.
+    Cleanup,
+}
+
 /// Typed agent settings.
 #[derive(Debug, Clone)]
 pub struct AgentFlags {
@@ -90,6 +118,9 @@ pub struct AgentFlags {
     pub executor_registration_timeout: Duration,
     pub executor_shutdown_grace_period: Duration,
     pub registration_backoff_factor: Duration,
+    pub recover: Recover,
+    pub executor_reregistration_timeout: Duration,
+    pub recovery_timeout: Duration,
     pub launcher_dir: PathBuf,
     pub zk_session_timeout: Duration,
     /// Every flag as text, for `/flags`.
@@ -124,6 +155,26 @@ impl AgentFlags {
                 return Err(bad("isolation", format!("unsupported isolator '{i}'")));
             }
         }
+        let recover = match f.string("recover")?.as_str() {
+            "reconnect" => Recover::Reconnect,
+            "cleanup" => Recover::Cleanup,
+            other => {
+                return Err(bad(
+                    "recover",
+                    format!("unknown option '{other}' (expected reconnect or cleanup)"),
+                ))
+            }
+        };
+        let executor_reregistration_timeout = required(
+            "executor_reregistration_timeout",
+            f.duration("executor_reregistration_timeout")?,
+        )?;
+        if executor_reregistration_timeout > MAX_EXECUTOR_REREGISTRATION_TIMEOUT {
+            return Err(bad(
+                "executor_reregistration_timeout",
+                "expected not more than 15secs".into(),
+            ));
+        }
         let launcher_dir = match f.get("launcher_dir") {
             Some(d) => PathBuf::from(d),
             None => std::env::current_exe()
@@ -156,6 +207,9 @@ impl AgentFlags {
                 "registration_backoff_factor",
                 f.duration("registration_backoff_factor")?,
             )?,
+            recover,
+            executor_reregistration_timeout,
+            recovery_timeout: required("recovery_timeout", f.duration("recovery_timeout")?)?,
             launcher_dir,
             zk_session_timeout: required("zk_session_timeout", f.duration("zk_session_timeout")?)?,
             all: f,
@@ -182,6 +236,11 @@ mod tests {
         assert_eq!(a.executor_registration_timeout, Duration::from_secs(60));
         assert_eq!(a.executor_shutdown_grace_period, Duration::from_secs(5));
         assert_eq!(a.default_role, "*");
+        assert_eq!(a.recover, Recover::Reconnect);
+        assert_eq!(a.executor_reregistration_timeout, Duration::from_secs(2));
+        assert_eq!(a.recovery_timeout, Duration::from_secs(15 * 60));
+        let c = load(&["--master=m:5050", "--work_dir=/x", "--recover=cleanup"]).unwrap();
+        assert_eq!(c.recover, Recover::Cleanup);
     }
 
     #[test]
@@ -208,5 +267,12 @@ mod tests {
         ])
         .is_err());
         assert!(load(&["--master=zk://h:2181/mesos", "--work_dir=/x"]).is_ok());
+        assert!(load(&["--master=m:5050", "--work_dir=/x", "--recover=maybe"]).is_err());
+        assert!(load(&[
+            "--master=m:5050",
+            "--work_dir=/x",
+            "--executor_reregistration_timeout=16secs"
+        ])
+        .is_err());
     }
 }

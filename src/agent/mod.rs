@@ -5,12 +5,14 @@
 //! | file | owns | Mesos |
 //! |---|---|---|
 //! | `process.rs` | the agent process: registration, executors, task relay | `slave/slave.cpp` |
+//! | `checkpoint.rs` | what survives an agent restart, under `<work_dir>/meta` | `slave/state.cpp`, `slave/paths.cpp` |
 //! | `status_updates.rs` | ordered, acknowledged, retried status update streams | `TaskStatusUpdateManager` |
 //! | `flags.rs` | `mesos-agent` flags | `slave/flags.cpp` |
 //! | `http.rs` | `/state`, `/flags`, `/health` | `slave/http.cpp` |
 //! | `containerizer.rs` | sandbox directories, launching an executor in a session of its own, waiting for it, destroying it | `slave/paths.cpp`, `MesosContainerizer` with the posix launcher |
 //! | `resources.rs` | the agent's resources: `--resources` plus what the machine has | `Containerizer::resources` |
 
+pub mod checkpoint;
 pub mod containerizer;
 pub mod executor_api;
 pub mod flags;

@@ -6,21 +6,34 @@
 //! Receives from the master: AgentRegistered, AgentReregistered, PingAgent,
 //! RunTask, KillTask, StatusUpdateAcknowledgement, ShutdownFramework,
 //! ShutdownExecutor, FrameworkToExecutor, UpdateFramework, ShutdownAgent.
-//! Receives from executors: RegisterExecutor, StatusUpdateMessage,
-//! ExecutorToFramework. Sends to the master: RegisterAgent,
+//! Receives from executors: RegisterExecutor, ReregisterExecutor,
+//! StatusUpdateMessage, ExecutorToFramework. Sends to the master: RegisterAgent,
 //! ReregisterAgent, PongAgent, StatusUpdateMessage, ExitedExecutor,
 //! ExecutorToFramework. Sends to executors: ExecutorRegistered, RunTask,
 //! KillTask, StatusUpdateAcknowledgement, ShutdownExecutor,
-//! FrameworkToExecutor.
+//! FrameworkToExecutor, ReconnectExecutor, ExecutorReregistered.
+//!
+//! Recovery (Mesos's agent recovery): what checkpointing frameworks run
+//! here is checkpointed under `<work_dir>/meta` (see [`super::checkpoint`]).
+//! A restarted agent reads it before registering, keeps its agent id,
+//! watches the executors still alive and asks each to re-register
+//! (ReconnectExecutor); executors that do not within
+//! `--executor_reregistration_timeout` are killed, those already gone are
+//! terminated. Only then does it re-register with the master and resend
+//! the updates the master had not acknowledged. With `--recover=cleanup`
+//! it shuts the recovered executors down and exits instead.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use actors::actix::SpawnHandle;
 use actors::{Cx, Handle, Install, Pid, Process};
 use wire::agent::*;
-use wire::executor::{ExecutorRegistered, RegisterExecutor};
+use wire::executor::{
+    ExecutorRegistered, ExecutorReregistered, ReconnectExecutor, RegisterExecutor,
+    ReregisterExecutor,
+};
 use wire::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
 use wire::mesos::{
     now_secs, AgentInfo, CommandInfo, ExecutorInfo, FrameworkInfo, StatusUpdate, Task, TaskInfo,
@@ -28,9 +41,10 @@ use wire::mesos::{
 };
 use wire::task::{Reason, Source, TaskState};
 
+use super::checkpoint::{self, ExecutorCheckpoint, FrameworkCheckpoint, Recovered};
 use super::containerizer;
 use super::executor_api::ToExecutorEvent;
-use super::flags::AgentFlags;
+use super::flags::{AgentFlags, Recover};
 use super::status_updates::{Forward, StatusUpdateManager};
 use bytes::Bytes;
 use tokio::sync::mpsc::UnboundedSender;
@@ -67,6 +81,12 @@ pub struct ExecutorRecord {
     /// Tasks handed to the executor, with their latest state.
     pub tasks: HashMap<TaskId, Task>,
     registration_timer: Option<SpawnHandle>,
+    /// The executor's OS pid and its start time, as checkpointed.
+    os_pid: Option<i32>,
+    os_start_time: Option<u64>,
+    /// How its tasks end when it terminates, if the agent decided it
+    /// (Mesos's `pendingTermination`): state, reason, message.
+    pending_termination: Option<(TaskState, Reason, String)>,
 }
 
 pub struct FrameworkRecord {
@@ -94,6 +114,15 @@ pub struct Agent {
     start_time: f64,
     /// Set in `started`.
     metrics: Option<super::metrics::AgentMetrics>,
+    /// Where checkpoints go.
+    store: checkpoint::Store,
+    /// What the previous run checkpointed, until `started` takes it back.
+    recovered: Option<Recovered>,
+    /// Recovering: executors may re-register; no registration with the
+    /// master yet. Always true with `--recover=cleanup` (the agent exits).
+    recovering: bool,
+    /// Fires when recovered executors have had their time to re-register.
+    reregistration_timer: Option<SpawnHandle>,
 }
 
 struct RegistrationRetry;
@@ -107,11 +136,14 @@ struct ExecutorExited {
     message: String,
 }
 struct RegistrationTimeout(FrameworkId, ExecutorId, ContainerId);
+/// Recovered executors have had `--executor_reregistration_timeout`.
+struct ReregistrationTimeout;
 /// The shutdown grace period of this executor run is over.
 struct KillContainer(FrameworkId, ExecutorId, ContainerId);
 
 impl Agent {
     pub fn new(flags: AgentFlags, info: AgentInfo, master: Pid) -> Agent {
+        let flags_work_dir = flags.work_dir.clone();
         Agent {
             backoff: flags.registration_backoff_factor,
             flags,
@@ -124,7 +156,18 @@ impl Agent {
             updates: StatusUpdateManager::default(),
             start_time: now_secs(),
             metrics: None,
+            store: checkpoint::Store::new(&flags_work_dir),
+            recovered: None,
+            recovering: false,
+            reregistration_timer: None,
         }
+    }
+
+    /// An agent that takes back what a previous run checkpointed
+    /// ([`checkpoint::recover`]) when it starts.
+    pub fn recovering(mut self, recovered: Option<Recovered>) -> Agent {
+        self.recovered = recovered;
+        self
     }
 
     pub fn info(&self) -> &AgentInfo {
@@ -152,7 +195,7 @@ impl Agent {
     }
 
     fn register(&mut self, cx: &mut Cx<'_, Self>) {
-        if self.registered {
+        if self.registered || self.recovering {
             return;
         }
         cx.link(&self.master);
@@ -317,6 +360,9 @@ impl Agent {
             latest_state: Some(state),
         };
         self.forward_update(update, cx);
+        if let Some(executor_id) = executor_id {
+            self.checkpoint_executor(framework_id, executor_id);
+        }
     }
 
     /// Records a task's new state; counts it when it becomes terminal.
@@ -390,6 +436,10 @@ impl Agent {
                 "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(),
                 crate::flags::format_duration(grace),
             ),
+            (
+                "MESOS_RECOVERY_TIMEOUT".into(),
+                crate::flags::format_duration(self.flags.recovery_timeout),
+            ),
             ("LIBPROCESS_PORT".into(), "0".into()),
             ("LIBPROCESS_IP".into(), me.address().ip().to_string()),
         ];
@@ -440,20 +490,7 @@ impl Agent {
             executor.executor_id.clone(),
             container_id.clone(),
         );
-        let waited = container.clone();
-        cx.defer(async move { waited.wait().await }, move |exit| {
-            let (status, message) = match exit {
-                Ok(status) => (status.raw(), status.to_string()),
-                Err(e) => (-1, e.to_string()),
-            };
-            ExecutorExited {
-                framework_id: fid,
-                executor_id: eid,
-                container_id: cid,
-                status,
-                message,
-            }
-        });
+        watch_executor(container.clone(), (fid, eid, cid), cx);
         let record = ExecutorRecord {
             info: executor.clone(),
             container_id,
@@ -466,6 +503,9 @@ impl Agent {
             queued: Vec::new(),
             tasks: HashMap::new(),
             registration_timer: Some(timer),
+            os_pid: Some(os_pid),
+            os_start_time: containerizer::process_start_time(os_pid),
+            pending_termination: None,
         };
         if let Some(f) = self.frameworks.get_mut(&framework_id) {
             f.executors.insert(executor.executor_id, record);
@@ -581,14 +621,104 @@ impl Agent {
     /// acknowledged, and frameworks left with no executor.
     fn garbage_collect(&mut self) {
         let updates = &self.updates;
+        let mut gone = Vec::new();
         for (fid, f) in self.frameworks.iter_mut() {
-            f.executors.retain(|_, e| {
+            f.executors.retain(|eid, e| {
                 let alive = e.phase != ExecutorPhase::Terminating || e.container.is_some();
-                alive || e.tasks.keys().any(|t| updates.has_pending(fid, t))
+                let keep = alive || e.tasks.keys().any(|t| updates.has_pending(fid, t));
+                if !keep && f.info.checkpoint {
+                    gone.push((fid.clone(), eid.clone()));
+                }
+                keep
             });
         }
-        self.frameworks.retain(|_, f| !f.executors.is_empty());
+        for (fid, eid) in gone {
+            if let Err(e) = self.store.remove_executor(&fid, &eid) {
+                tracing::error!(framework = %fid, executor = %eid, "{e}");
+            }
+        }
+        let store = &self.store;
+        self.frameworks.retain(|fid, f| {
+            let keep = !f.executors.is_empty();
+            if !keep && f.info.checkpoint {
+                if let Err(e) = store.remove_framework(fid) {
+                    tracing::error!(framework = %fid, "{e}");
+                }
+            }
+            keep
+        });
     }
+
+    /// Checkpoints a framework's info and pid, if it checkpoints.
+    fn checkpoint_framework(&self, framework_id: &FrameworkId) {
+        let Some(f) = self
+            .frameworks
+            .get(framework_id)
+            .filter(|f| f.info.checkpoint)
+        else {
+            return;
+        };
+        let framework = FrameworkCheckpoint {
+            info: f.info.clone(),
+            pid: f.pid.clone(),
+        };
+        if let Err(e) = self.store.framework(&framework) {
+            tracing::error!(framework = %framework_id, "{e}");
+        }
+    }
+
+    /// Checkpoints an executor of a checkpointing framework as it is now:
+    /// its process, its tasks and their unacknowledged updates. A failure
+    /// is logged: running tasks matter more than a later recovery.
+    fn checkpoint_executor(&self, framework_id: &FrameworkId, executor_id: &ExecutorId) {
+        let Some(e) = self
+            .frameworks
+            .get(framework_id)
+            .filter(|f| f.info.checkpoint)
+            .and_then(|f| f.executors.get(executor_id))
+        else {
+            return;
+        };
+        let executor = ExecutorCheckpoint {
+            info: e.info.clone(),
+            framework_id: framework_id.clone(),
+            container_id: e.container_id.clone(),
+            directory: e.directory.clone(),
+            command_executor: e.command_executor,
+            os_pid: e.os_pid,
+            os_start_time: e.os_start_time,
+            libprocess_pid: e.pid.as_ref().map(Pid::to_string),
+            terminated: e.phase == ExecutorPhase::Terminating && e.container.is_none(),
+            queued: e.queued.clone(),
+            tasks: e.tasks.values().cloned().collect(),
+            updates: self.updates.pending_of_executor(framework_id, executor_id),
+        };
+        if let Err(err) = self.store.executor(&executor) {
+            tracing::error!(framework = %framework_id, executor = %executor_id, "{err}");
+        }
+    }
+}
+
+/// Reports the end of an executor's container to the agent as
+/// [`ExecutorExited`].
+fn watch_executor(
+    container: containerizer::Container,
+    (framework_id, executor_id, container_id): (FrameworkId, ExecutorId, ContainerId),
+    cx: &mut Cx<'_, Agent>,
+) {
+    cx.defer(async move { container.wait().await }, move |exit| {
+        let (status, message) = match exit {
+            Ok(status) => (status.raw(), status.to_string()),
+            Err(e) => (-1, e.to_string()),
+        };
+        ExecutorExited {
+            framework_id,
+            executor_id,
+            container_id,
+            status,
+            message,
+        }
+    });
 }
 
 fn staging_task(
@@ -641,6 +771,7 @@ impl Process for Agent {
             .message::<UpdateFramework>()
             .message::<ShutdownAgent>()
             .message::<RegisterExecutor>()
+            .message::<ReregisterExecutor>()
             .message::<StatusUpdateMessage>()
             .message::<ExecutorToFramework>()
             .local::<RegistrationRetry>()
@@ -649,6 +780,7 @@ impl Process for Agent {
             .local::<ExecutorExited>()
             .local::<RegistrationTimeout>()
             .local::<KillContainer>()
+            .local::<ReregistrationTimeout>()
             .local::<MasterDetected>();
         i.route("/api/v1/executor", super::executor_api::executor_api);
         super::http::install(i);
@@ -670,9 +802,24 @@ impl Process for Agent {
             })
         }));
         tracing::info!(master = %self.master, resources = %self.info.resources, "agent started");
-        // Mesos waits a random part of the backoff before the first try.
-        let first = random_upto(self.flags.registration_backoff_factor);
-        cx.delay(first, RegistrationRetry);
+        if let Some(boot_id) = checkpoint::current_boot_id() {
+            if let Err(e) = self.store.boot_id(&boot_id) {
+                tracing::error!("{e}");
+            }
+        }
+        match self.recovered.take() {
+            Some(recovered) => self.recover(recovered, cx),
+            None if self.flags.recover == Recover::Cleanup => {
+                tracing::info!("nothing to clean up (--recover=cleanup); exiting");
+                self.recovering = true;
+                actors::actix::System::current().stop();
+            }
+            None => {
+                // Mesos waits a random part of the backoff before the first try.
+                let first = random_upto(self.flags.registration_backoff_factor);
+                cx.delay(first, RegistrationRetry);
+            }
+        }
     }
 
     fn exited(&mut self, pid: &Pid, cx: &mut Cx<'_, Self>) {
@@ -700,6 +847,9 @@ impl Agent {
         }
         tracing::info!(agent = %agent_id, "registered with the master");
         self.info.id = Some(agent_id);
+        if let Err(e) = self.store.agent(&self.info) {
+            tracing::error!("{e}");
+        }
         self.registered = true;
         self.backoff = self.flags.registration_backoff_factor;
         self.ping_timeout =
@@ -861,6 +1011,8 @@ impl Handle<RunTask> for Agent {
                 }
             }
         }
+        self.checkpoint_framework(&framework_id);
+        self.checkpoint_executor(&framework_id, &executor_id);
     }
 }
 
@@ -913,7 +1065,9 @@ impl Agent {
                 task,
             });
         }
-        Some((registered, e.container_id.clone(), runs))
+        let container_id = e.container_id.clone();
+        self.checkpoint_executor(framework_id, executor_id);
+        Some((registered, container_id, runs))
     }
 }
 
@@ -1004,6 +1158,22 @@ impl Handle<KillContainer> for Agent {
 
 impl Handle<ExecutorExited> for Agent {
     fn handle(&mut self, msg: ExecutorExited, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let current = self
+            .frameworks
+            .get(&msg.framework_id)
+            .and_then(|f| f.executors.get(&msg.executor_id))
+            .is_some_and(|e| e.container_id == msg.container_id);
+        if current {
+            self.executor_terminated(msg, cx);
+        }
+    }
+}
+
+impl Agent {
+    /// An executor's process ended (or was found gone on recovery): its
+    /// unfinished tasks fail (or end as the agent decided), and the master
+    /// hears of a custom executor's exit.
+    fn executor_terminated(&mut self, msg: ExecutorExited, cx: &mut Cx<'_, Self>) {
         let Some(e) = self
             .frameworks
             .get_mut(&msg.framework_id)
@@ -1011,9 +1181,6 @@ impl Handle<ExecutorExited> for Agent {
         else {
             return;
         };
-        if e.container_id != msg.container_id {
-            return;
-        }
         tracing::info!(framework = %msg.framework_id, executor = %msg.executor_id, "executor exited: {}", msg.message);
         if let Some(m) = &self.metrics {
             m.executors_terminated.inc();
@@ -1031,21 +1198,29 @@ impl Handle<ExecutorExited> for Agent {
                 .filter(|t| !t.state.is_terminal())
                 .map(|t| t.task_id.clone()),
         );
-        let reason = if command_executor {
-            Reason::CommandExecutorFailed
-        } else {
-            Reason::ExecutorTerminated
+        let (state, reason, message) = match e.pending_termination.take() {
+            Some((state, reason, message)) => (state, reason, message),
+            None if command_executor => (
+                TaskState::Failed,
+                Reason::CommandExecutorFailed,
+                format!("Executor terminated: {}", msg.message),
+            ),
+            None => (
+                TaskState::Failed,
+                Reason::ExecutorTerminated,
+                format!("Executor terminated: {}", msg.message),
+            ),
         };
-        let message = format!("Executor terminated: {}", msg.message);
         for task in unfinished {
             self.agent_update(
                 (&msg.framework_id, Some(&msg.executor_id), &task),
-                TaskState::Failed,
+                state,
                 reason,
                 &message,
                 cx,
             );
         }
+        self.checkpoint_executor(&msg.framework_id, &msg.executor_id);
         if !command_executor {
             if let Some(agent_id) = self.info.id.clone() {
                 cx.send(
@@ -1060,6 +1235,7 @@ impl Handle<ExecutorExited> for Agent {
             }
         }
         self.garbage_collect();
+        self.check_recovery(cx);
     }
 }
 
@@ -1095,14 +1271,31 @@ impl Agent {
         if let Some(m) = &self.metrics {
             m.valid_status_updates.inc();
         }
-        if let Some(agent_id) = self.info.id.clone() {
-            let ack = StatusUpdateAcknowledgement {
+        let ack = self
+            .info
+            .id
+            .clone()
+            .map(|agent_id| StatusUpdateAcknowledgement {
                 agent_id,
                 framework_id: update.framework_id.clone(),
                 task_id: update.status.task_id.clone(),
                 uuid: uuid.clone(),
-            };
-            self.to_executor(&update.framework_id, &executor_id, ack, cx);
+            });
+        let framework_id = update.framework_id.clone();
+        // A re-registering executor resends what it holds unacknowledged;
+        // what this agent already took (and checkpointed) is only
+        // acknowledged again.
+        let duplicate = self
+            .frameworks
+            .get(&framework_id)
+            .and_then(|f| f.executors.get(&executor_id))
+            .and_then(|e| e.tasks.get(&update.status.task_id))
+            .is_some_and(|t| t.statuses.iter().any(|s| s.uuid.as_ref() == Some(&uuid)));
+        if duplicate {
+            if let Some(ack) = ack {
+                self.to_executor(&framework_id, &executor_id, ack, cx);
+            }
+            return;
         }
         self.set_task_state(
             &update.framework_id,
@@ -1123,6 +1316,11 @@ impl Agent {
         update.status.agent_id = self.info.id.clone();
         update.status.uuid = Some(uuid);
         self.forward_update(update, cx);
+        // Acknowledged once safe here: the executor may forget it then.
+        self.checkpoint_executor(&framework_id, &executor_id);
+        if let Some(ack) = ack {
+            self.to_executor(&framework_id, &executor_id, ack, cx);
+        }
     }
 }
 
@@ -1144,6 +1342,15 @@ impl Handle<StatusUpdateAcknowledgement> for Agent {
         {
             Ok(forward) => self.send_forward(forward, cx),
             Err(e) => tracing::warn!(task = %msg.task_id, "{e}"),
+        }
+        let executor = self.frameworks.get(&msg.framework_id).and_then(|f| {
+            f.executors
+                .iter()
+                .find(|(_, e)| e.tasks.contains_key(&msg.task_id))
+                .map(|(id, _)| id.clone())
+        });
+        if let Some(executor_id) = executor {
+            self.checkpoint_executor(&msg.framework_id, &executor_id);
         }
         self.garbage_collect();
     }
@@ -1290,6 +1497,7 @@ impl Handle<UpdateFramework> for Agent {
             if let Some(f) = self.frameworks.get_mut(&msg.framework_id) {
                 f.pid = msg.framework_pid;
             }
+            self.checkpoint_framework(&msg.framework_id);
         }
     }
 }
@@ -1327,5 +1535,304 @@ impl Handle<MasterDetected> for Agent {
         self.registered = false;
         self.backoff = self.flags.registration_backoff_factor;
         cx.delay(random_upto(self.backoff), RegistrationRetry);
+    }
+}
+
+impl Agent {
+    /// Takes back what the previous run checkpointed: the agent id, the
+    /// checkpointing frameworks, their executors (watched again if their
+    /// process still runs) and unacknowledged status updates.
+    fn recover(&mut self, recovered: Recovered, cx: &mut Cx<'_, Self>) {
+        let Some(agent_id) = recovered.agent.id.clone() else {
+            return;
+        };
+        tracing::info!(agent = %agent_id, frameworks = recovered.frameworks.len(),
+            recover = ?self.flags.recover, "recovering the checkpointed state");
+        self.info.id = Some(agent_id.clone());
+        self.recovering = true;
+        for framework in recovered.frameworks {
+            let Some(framework_id) = framework.framework.info.id.clone() else {
+                continue;
+            };
+            self.frameworks.insert(
+                framework_id.clone(),
+                FrameworkRecord {
+                    info: framework.framework.info,
+                    pid: framework.framework.pid,
+                    executors: HashMap::new(),
+                    terminating: false,
+                },
+            );
+            for executor in framework.executors {
+                self.recover_executor(&framework_id, executor, &agent_id, cx);
+            }
+        }
+        match self.flags.recover {
+            Recover::Reconnect => {
+                let timeout = self.flags.executor_reregistration_timeout;
+                self.reregistration_timer = Some(cx.delay(timeout, ReregistrationTimeout));
+            }
+            Recover::Cleanup => {}
+        }
+        self.check_recovery(cx);
+    }
+
+    fn recover_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        executor: ExecutorCheckpoint,
+        agent_id: &AgentId,
+        cx: &mut Cx<'_, Self>,
+    ) {
+        let executor_id = executor.info.executor_id.clone();
+        for update in executor.updates {
+            let forward = self.updates.update(update);
+            self.send_forward(forward, cx);
+        }
+        // The same process: its pid names a process started when the
+        // checkpointed one was (a recycled pid would not match).
+        let same_process = |pid: i32| {
+            executor.os_start_time.is_some()
+                && containerizer::process_start_time(pid) == executor.os_start_time
+        };
+        let container = match executor.os_pid {
+            Some(pid) if !executor.terminated && same_process(pid) => containerizer::recover(pid)
+                .map_err(|e| tracing::warn!(executor = %executor_id, "cannot watch: {e}"))
+                .ok(),
+            _ => None,
+        };
+        let pid = executor
+            .libprocess_pid
+            .as_deref()
+            .and_then(|p| p.parse::<Pid>().ok());
+        let live = container.is_some();
+        let record = ExecutorRecord {
+            info: executor.info,
+            container_id: executor.container_id.clone(),
+            directory: executor.directory,
+            phase: if live {
+                ExecutorPhase::Registering
+            } else {
+                ExecutorPhase::Terminating
+            },
+            command_executor: executor.command_executor,
+            pid: pid.clone(),
+            http: None,
+            container: container.clone(),
+            queued: executor.queued,
+            tasks: executor
+                .tasks
+                .into_iter()
+                .map(|t| (t.task_id.clone(), t))
+                .collect(),
+            registration_timer: None,
+            os_pid: executor.os_pid,
+            os_start_time: executor.os_start_time,
+            pending_termination: None,
+        };
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            f.executors.insert(executor_id.clone(), record);
+        }
+        match container {
+            Some(container) => {
+                tracing::info!(framework = %framework_id, executor = %executor_id,
+                    os_pid = container.pid(), "recovered a live executor");
+                watch_executor(
+                    container,
+                    (
+                        framework_id.clone(),
+                        executor_id.clone(),
+                        executor.container_id,
+                    ),
+                    cx,
+                );
+                match (self.flags.recover, pid) {
+                    (Recover::Reconnect, Some(pid)) => {
+                        tracing::info!(executor = %executor_id, %pid, "sending a reconnect request to the executor");
+                        let reconnect = ReconnectExecutor {
+                            agent_id: agent_id.clone(),
+                        };
+                        cx.send(&pid, reconnect);
+                    }
+                    (Recover::Reconnect, None) => {
+                        tracing::info!(executor = %executor_id,
+                            "the executor never registered: it cannot be asked to reconnect");
+                    }
+                    (Recover::Cleanup, _) => {
+                        tracing::info!(executor = %executor_id, "shutting down a recovered executor (--recover=cleanup)");
+                        self.shutdown_executor(framework_id, &executor_id, cx);
+                    }
+                }
+            }
+            None if !executor.terminated => {
+                tracing::info!(framework = %framework_id, executor = %executor_id,
+                    "the executor's process is gone");
+                self.executor_terminated(
+                    ExecutorExited {
+                        framework_id: framework_id.clone(),
+                        executor_id,
+                        container_id: executor.container_id,
+                        status: -1,
+                        message: "the executor was gone when the agent recovered".into(),
+                    },
+                    cx,
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// Ends recovery once no recovered executor is still expected to
+    /// re-register: the agent registers with the master then. With
+    /// `--recover=cleanup` the agent exits once every executor is gone.
+    fn check_recovery(&mut self, cx: &mut Cx<'_, Self>) {
+        if !self.recovering {
+            return;
+        }
+        let executors = || self.frameworks.values().flat_map(|f| f.executors.values());
+        match self.flags.recover {
+            Recover::Cleanup => {
+                if executors().all(|e| e.container.is_none()) {
+                    tracing::info!("every recovered executor is gone (--recover=cleanup); exiting");
+                    actors::actix::System::current().stop();
+                }
+            }
+            Recover::Reconnect => {
+                if executors().any(|e| e.phase == ExecutorPhase::Registering) {
+                    return;
+                }
+                self.recovering = false;
+                if let Some(t) = self.reregistration_timer.take() {
+                    cx.cancel(t);
+                }
+                tracing::info!("finished recovery; registering with the master");
+                let first = random_upto(self.flags.registration_backoff_factor);
+                cx.delay(first, RegistrationRetry);
+            }
+        }
+    }
+}
+
+impl Handle<ReregistrationTimeout> for Agent {
+    fn handle(&mut self, _: ReregistrationTimeout, _: &Pid, cx: &mut Cx<'_, Self>) {
+        self.reregistration_timer = None;
+        if !self.recovering {
+            return;
+        }
+        let timeout = self.flags.executor_reregistration_timeout;
+        for (fid, f) in self.frameworks.iter_mut() {
+            let state = if f
+                .info
+                .has_capability(wire::mesos::capability::PARTITION_AWARE)
+            {
+                TaskState::Gone
+            } else {
+                TaskState::Lost
+            };
+            for (eid, e) in f.executors.iter_mut() {
+                if e.phase != ExecutorPhase::Registering {
+                    continue;
+                }
+                tracing::warn!(framework = %fid, executor = %eid,
+                    "executor did not re-register within {timeout:?}; killing it");
+                e.phase = ExecutorPhase::Terminating;
+                e.pending_termination = Some((
+                    state,
+                    Reason::ExecutorReregistrationTimeout,
+                    format!(
+                        "Executor did not reregister within {}",
+                        crate::flags::format_duration(timeout)
+                    ),
+                ));
+                if let Some(c) = &e.container {
+                    c.signal(libc::SIGKILL);
+                }
+            }
+        }
+        self.check_recovery(cx);
+    }
+}
+
+impl Handle<ReregisterExecutor> for Agent {
+    fn handle(&mut self, msg: ReregisterExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
+        let (fid, eid) = (msg.framework_id.clone(), msg.executor_id.clone());
+        let Some(agent_id) = self.info.id.clone() else {
+            return;
+        };
+        let Some(f) = self.frameworks.get_mut(&fid).filter(|f| !f.terminating) else {
+            tracing::warn!(%from, framework = %fid, executor = %eid,
+                "re-registration of an executor of an unknown framework; shutting it down");
+            cx.send(
+                from,
+                ShutdownExecutor {
+                    framework_id: fid,
+                    executor_id: eid,
+                },
+            );
+            return;
+        };
+        let partition_aware = f
+            .info
+            .has_capability(wire::mesos::capability::PARTITION_AWARE);
+        let Some(e) = f
+            .executors
+            .get_mut(&eid)
+            .filter(|e| e.phase == ExecutorPhase::Registering)
+        else {
+            tracing::warn!(%from, framework = %fid, executor = %eid,
+                "re-registration of an unknown or terminating executor; shutting it down");
+            cx.send(
+                from,
+                ShutdownExecutor {
+                    framework_id: fid,
+                    executor_id: eid,
+                },
+            );
+            return;
+        };
+        tracing::info!(framework = %fid, executor = %eid, %from, "executor re-registered");
+        e.phase = ExecutorPhase::Running;
+        e.pid = Some(from.clone());
+        if let Some(t) = e.registration_timer.take() {
+            cx.cancel(t);
+        }
+        // Tasks still staging that the executor does not know were lost
+        // in the restart, as Mesos decides.
+        let known: HashSet<&TaskId> = msg.tasks.iter().map(|t| &t.task_id).collect();
+        let dropped: Vec<TaskId> = e
+            .tasks
+            .values()
+            .filter(|t| t.state == TaskState::Staging && !known.contains(&t.task_id))
+            .map(|t| t.task_id.clone())
+            .collect();
+        cx.link(from);
+        cx.send(
+            from,
+            ExecutorReregistered {
+                agent_id,
+                agent_info: self.info.clone(),
+            },
+        );
+        for update in msg.updates {
+            if update.framework_id == fid && update.executor_id.as_ref() == Some(&eid) {
+                self.executor_update(update, cx);
+            }
+        }
+        let state = if partition_aware {
+            TaskState::Dropped
+        } else {
+            TaskState::Lost
+        };
+        for task in dropped {
+            self.agent_update(
+                (&fid, Some(&eid), &task),
+                state,
+                Reason::AgentRestarted,
+                "Task launched during agent restart",
+                cx,
+            );
+        }
+        self.checkpoint_executor(&fid, &eid);
+        self.check_recovery(cx);
     }
 }

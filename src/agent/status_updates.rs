@@ -134,6 +134,38 @@ impl StatusUpdateManager {
             .is_some_and(|s| !s.pending.is_empty())
     }
 
+    /// The unacknowledged updates of a task, oldest first (what a
+    /// checkpoint keeps; [`StatusUpdateManager::update`] takes them back).
+    pub fn pending(&self, framework: &FrameworkId, task: &TaskId) -> Vec<StatusUpdate> {
+        self.streams
+            .get(&(framework.clone(), task.clone()))
+            .map(|s| s.pending.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The unacknowledged updates of every task of one executor.
+    pub fn pending_of_executor(
+        &self,
+        framework: &FrameworkId,
+        executor: &wire::ids::ExecutorId,
+    ) -> Vec<StatusUpdate> {
+        let mut keys: Vec<&Key> = self
+            .streams
+            .iter()
+            .filter(|((f, _), s)| {
+                f == framework
+                    && s.pending
+                        .front()
+                        .is_some_and(|u| u.executor_id.as_ref() == Some(executor))
+            })
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort_by(|a, b| a.1.as_str().cmp(b.1.as_str()));
+        keys.into_iter()
+            .flat_map(|k| self.pending(&k.0, &k.1))
+            .collect()
+    }
+
     /// Drops every stream of a framework (it was removed).
     pub fn forget_framework(&mut self, framework: &FrameworkId) {
         self.streams.retain(|(f, _), _| f != framework);
@@ -240,6 +272,7 @@ mod tests {
             Forward::Nothing
         );
         assert_eq!(m.heads().len(), 1);
+        assert_eq!(m.pending(&f, &t).len(), 1);
         m.forget_framework(&f);
         assert!(!m.has_pending(&f, &t));
     }

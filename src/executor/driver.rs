@@ -19,10 +19,17 @@
 //! | sends | `agent::ExecutorToFramework` | [`Driver::send_framework_message`] |
 //! | receives | `agent::FrameworkToExecutor` | [`Executor::framework_message`] |
 //! | receives | `agent::ShutdownExecutor` | [`Executor::shutdown`] |
+//! | receives | `executor::ReconnectExecutor` (from a restarted agent) | |
+//! | sends | `executor::ReregisterExecutor` (unacknowledged tasks and updates) | |
+//! | receives | `executor::ExecutorReregistered` | [`Executor::reregistered`] |
 //!
 //! The driver links to the agent. If the connection breaks and the
 //! framework does not checkpoint, the executor is shut down, as in Mesos; a
 //! checkpointing executor waits `MESOS_RECOVERY_TIMEOUT` for the agent first.
+//! A restarted agent that recovered the executor asks it to reconnect (from
+//! the same pid: the agent restarts on its address); the driver links to it
+//! again and re-registers with the tasks and updates the agent has not
+//! acknowledged, which the new agent process may never have seen.
 //! Once shutdown begins, the executor has `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`
 //! to stop the driver; then the driver stops itself ([`DriverStatus::Aborted`]).
 //!
@@ -41,13 +48,17 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use actors::actix::SpawnHandle;
 use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process, ProcessRef, SpawnError};
 use tokio::sync::oneshot;
 use wire::agent::{
     ExecutorToFramework, FrameworkToExecutor, KillTask, RunTask, ShutdownExecutor,
     StatusUpdateAcknowledgement, StatusUpdateMessage,
 };
-use wire::executor::{ExecutorRegistered, RegisterExecutor};
+use wire::executor::{
+    ExecutorRegistered, ExecutorReregistered, ReconnectExecutor, RegisterExecutor,
+    ReregisterExecutor,
+};
 use wire::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
 use wire::mesos::{
     now_secs, AgentInfo, ExecutorInfo, FrameworkInfo, StatusUpdate, TaskInfo, TaskStatus,
@@ -73,6 +84,9 @@ pub trait Executor: Sized + Send + Unpin + 'static {
         framework_info: &FrameworkInfo,
         agent_info: &AgentInfo,
     );
+
+    /// A restarted agent took the executor back (after it had lost it).
+    fn reregistered(&mut self, _driver: &mut Driver<'_, Self>, _agent_info: &AgentInfo) {}
 
     /// Run `task`; report its progress with status updates.
     fn launch_task(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo);
@@ -279,6 +293,7 @@ pub async fn start<E: Executor>(
         tasks: HashMap::new(),
         updates: Vec::new(),
         done: Some(done_tx),
+        recovery_timer: None,
     };
     let id = node.generate_id("executor");
     let process = node.spawn(id, ExecutorDriver { state, executor })?;
@@ -362,6 +377,8 @@ struct State {
     updates: Vec<StatusUpdate>,
     /// Fired when the process stops.
     done: Option<oneshot::Sender<DriverStatus>>,
+    /// While waiting for a lost agent to come back.
+    recovery_timer: Option<SpawnHandle>,
 }
 
 /// What an executor's callbacks can do. See the module docs.
@@ -568,6 +585,8 @@ impl<E: Executor> ExecutorDriver<E> {
 impl<E: Executor> Process for ExecutorDriver<E> {
     fn install(i: &mut Install<Self>) {
         i.message::<ExecutorRegistered>()
+            .message::<ReconnectExecutor>()
+            .message::<ExecutorReregistered>()
             .message::<RunTask>()
             .message::<KillTask>()
             .message::<StatusUpdateAcknowledgement>()
@@ -607,7 +626,7 @@ impl<E: Executor> Process for ExecutorDriver<E> {
                 ?timeout,
                 "agent exited, but the framework checkpoints: waiting for it to recover"
             );
-            cx.delay(timeout, RecoveryTimeout);
+            self.state.recovery_timer = Some(cx.delay(timeout, RecoveryTimeout));
             return;
         }
         tracing::info!("agent exited; shutting down (the framework does not checkpoint)");
@@ -633,6 +652,41 @@ impl<E: Executor> Handle<ExecutorRegistered> for ExecutorDriver<E> {
         self.call(cx, |e, d| {
             e.registered(d, &m.executor_info, &m.framework_info, &m.agent_info)
         });
+    }
+}
+
+impl<E: Executor> Handle<ReconnectExecutor> for ExecutorDriver<E> {
+    fn handle(&mut self, m: ReconnectExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_from_agent(from, "ReconnectExecutor") || self.state.shutting_down {
+            return;
+        }
+        tracing::info!(agent_id = %m.agent_id, "the agent restarted; re-registering with it");
+        self.state.agent_id = Some(m.agent_id);
+        let config = &self.state.config;
+        // The old link died with the old agent process: link the new one.
+        cx.link(&config.agent);
+        let reregister = ReregisterExecutor {
+            framework_id: config.framework_id.clone(),
+            executor_id: config.executor_id.clone(),
+            tasks: self.state.tasks.values().cloned().collect(),
+            updates: self.state.updates.clone(),
+        };
+        cx.send(&config.agent, reregister);
+    }
+}
+
+impl<E: Executor> Handle<ExecutorReregistered> for ExecutorDriver<E> {
+    fn handle(&mut self, m: ExecutorReregistered, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_from_agent(from, "ExecutorReregistered") || self.state.shutting_down {
+            return;
+        }
+        tracing::info!(agent_id = %m.agent_id, "re-registered with the agent");
+        self.state.connected = true;
+        self.state.agent_id = Some(m.agent_id);
+        if let Some(timer) = self.state.recovery_timer.take() {
+            cx.cancel(timer);
+        }
+        self.call(cx, |e, d| e.reregistered(d, &m.agent_info));
     }
 }
 

@@ -197,6 +197,12 @@ impl Daemon {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Waits up to `deadline` for the daemon to exit on its own; its exit
+    /// status, if it did.
+    pub fn wait_exit(&mut self, deadline: Duration) -> Option<std::process::ExitStatus> {
+        super::poll(deadline, || self.child.0.try_wait().ok().flatten())
+    }
 }
 
 /// A master and its agents.
@@ -205,6 +211,10 @@ pub struct Cluster {
     // drop kills what the agents left running in it.
     pub agents: Vec<Daemon>,
     pub master: Daemon,
+    /// Each agent's `--resources`, to restart it alike.
+    agent_resources: Vec<String>,
+    /// Agent restarts so far, to give each run a log of its own.
+    restarts: usize,
     dir: WorkDir,
 }
 
@@ -232,6 +242,8 @@ impl Cluster {
         let mut cluster = Cluster {
             agents: Vec::new(),
             master,
+            agent_resources: Vec::new(),
+            restarts: 0,
             dir,
         };
         for resources in agents {
@@ -252,23 +264,48 @@ impl Cluster {
     /// Starts one more agent with `resources`; it registers on its own.
     pub fn add_agent(&mut self, resources: &str) -> &Daemon {
         let n = self.agents.len();
+        let agent = self.start_agent(n, resources, 0, &[], format!("agent{n}.log"));
+        self.agents.push(agent);
+        self.agent_resources.push(resources.to_owned());
+        &self.agents[n]
+    }
+
+    /// Starts agent `n` again, as the same agent: on the port it had and
+    /// with its work dir, plus `extra` flags. (Kill it first.)
+    pub fn restart_agent(&mut self, n: usize, extra: &[&str]) -> &Daemon {
+        let port = self.agents[n].address().port();
+        let resources = self.agent_resources[n].clone();
+        self.restarts += 1;
+        let log = format!("agent{n}.restart{}.log", self.restarts);
+        let agent = self.start_agent(n, &resources, port, extra, log);
+        self.agents[n] = agent;
+        &self.agents[n]
+    }
+
+    fn start_agent(
+        &self,
+        n: usize,
+        resources: &str,
+        port: u16,
+        extra: &[&str],
+        log: String,
+    ) -> Daemon {
         let work_dir = self.dir.path().join(format!("agent{n}"));
-        let args = vec![
+        let mut args = vec![
             format!("--master={}", self.master.address()),
             "--ip=127.0.0.1".to_owned(),
-            "--port=0".to_owned(),
+            format!("--port={port}"),
             format!("--work_dir={}", work_dir.display()),
             format!("--resources={resources}"),
             "--registration_backoff_factor=100ms".to_owned(),
         ];
-        let agent = Daemon::start(
+        args.extend(extra.iter().map(|f| f.to_string()));
+        Daemon::start(
             &format!("agent{n}"),
             Path::new(binary(option_env!("CARGO_BIN_EXE_mesos-agent"))),
             &args,
-            self.dir.path().join(format!("agent{n}.log")),
-        );
-        self.agents.push(agent);
-        &self.agents[n]
+            self.dir.path().join(log),
+        )
     }
 
     pub fn master_address(&self) -> SocketAddr {
