@@ -184,6 +184,22 @@ pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result
     };
     serve_sandboxes(node, flags.work_dir.join("slaves"))?;
     let recovered = recover_checkpoint(&flags.work_dir)?;
+    if let Some(old) = recovered.as_ref().map(|r| &r.agent) {
+        crate::agent::checkpoint::compatible(old, &info, flags.reconfiguration_policy).map_err(
+            |e| {
+                format!(
+                    "Failed to perform recovery: incompatible agent info: {e} \
+                     (--reconfiguration_policy={}). To restart this agent with a new agent id, \
+                     remove {}",
+                    match flags.reconfiguration_policy {
+                        crate::agent::flags::ReconfigurationPolicy::Equal => "equal",
+                        crate::agent::flags::ReconfigurationPolicy::Additive => "additive",
+                    },
+                    crate::agent::checkpoint::meta_dir(&flags.work_dir).display()
+                )
+            },
+        )?;
+    }
     let id = id.unwrap_or_else(|| node.generate_id("slave"));
     let agent = node
         .spawn(id, Agent::new(flags, info, master).recovering(recovered))

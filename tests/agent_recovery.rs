@@ -352,3 +352,58 @@ fn a_corrupt_checkpoint_stops_the_agent_with_one_line_naming_what_to_remove() {
         "{line}"
     );
 }
+
+/// Restarting an agent with more resources keeps its id only under
+/// `--reconfiguration_policy=additive` (Mesos's default, `equal`, refuses
+/// with one line); the master then offers the new total, and the task goes
+/// on.
+#[actix::test]
+async fn a_restart_with_more_resources_needs_the_additive_policy() {
+    let mut cluster = Cluster::start(&[], &[AGENT]);
+    let agent_id = cluster.agent_id(0);
+    let framework = checkpointing_framework(&cluster, "reconfigured").await;
+    framework
+        .launch(vec![command_task("sleeper", "sleep 600")], TASK, None)
+        .await;
+    framework.update("sleeper", TaskState::Running, WAIT).await;
+    cluster.agents[0].kill();
+
+    let more = "--resources=cpus:4;mem:512";
+    let output = common::run_with_deadline(
+        std::process::Command::new(env!("CARGO_BIN_EXE_mesos-agent")).args([
+            format!("--master={}", cluster.master_address()),
+            "--ip=127.0.0.1".to_owned(),
+            format!("--port={}", cluster.agents[0].address().port()),
+            format!("--work_dir={}", cluster.agent_dir(0).display()),
+            more.to_owned(),
+        ]),
+        WAIT,
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("mesos-agent:"))
+        .unwrap_or_else(|| panic!("no error line in: {stderr}"));
+    assert!(line.contains("incompatible agent info"), "{line}");
+    assert!(line.contains("resources changed"), "{line}");
+
+    cluster.restart_agent(0, &[more, "--reconfiguration_policy=additive"]);
+    agent_active(&cluster, &agent_id).await;
+    let cpus = common::poll_async(WAIT, || {
+        let slaves = cluster.master_json("/master/slaves");
+        let cpus = slaves["slaves"][0]["resources"]["cpus"].as_f64();
+        // The allocator has the new total too.
+        let metrics = cluster.master_json("/metrics/snapshot");
+        let total = metrics["allocator/mesos/resources/cpus/total"].as_f64();
+        (cpus == Some(4.0) && total == Some(4.0)).then_some(())
+    })
+    .await;
+    assert!(cpus.is_some(), "{}", cluster.master_json("/master/slaves"));
+    assert_eq!(cluster.agent_id(0), agent_id);
+    assert_eq!(
+        master_task_state(&cluster, "sleeper").as_deref(),
+        Some("TASK_RUNNING")
+    );
+    never_lost_failed_or_killed(&framework, "sleeper");
+}

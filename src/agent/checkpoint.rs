@@ -110,6 +110,48 @@ pub struct RecoveredFramework {
     pub executors: Vec<ExecutorCheckpoint>,
 }
 
+/// Whether an agent that checkpointed `old` may restart as `new` under its
+/// old id (Mesos's `--reconfiguration_policy`): the same hostname and port
+/// always (executors know the agent by its address), and the same
+/// resources and attributes (`Equal`) or at least the old ones
+/// (`Additive`). The error says what differs.
+pub fn compatible(
+    old: &AgentInfo,
+    new: &AgentInfo,
+    policy: super::flags::ReconfigurationPolicy,
+) -> Result<(), String> {
+    use super::flags::ReconfigurationPolicy::{Additive, Equal};
+    if old.hostname != new.hostname {
+        return Err(format!(
+            "hostname changed from '{}' to '{}'",
+            old.hostname, new.hostname
+        ));
+    }
+    if old.port != new.port {
+        return Err(format!("port changed from {} to {}", old.port, new.port));
+    }
+    let (resources_ok, attributes_ok) = match policy {
+        Equal => (
+            old.resources == new.resources,
+            old.attributes == new.attributes,
+        ),
+        Additive => (
+            new.resources.contains(&old.resources),
+            old.attributes.iter().all(|a| new.attributes.contains(a)),
+        ),
+    };
+    if !resources_ok {
+        return Err(format!(
+            "resources changed from '{}' to '{}'",
+            old.resources, new.resources
+        ));
+    }
+    if !attributes_ok {
+        return Err("attributes changed".into());
+    }
+    Ok(())
+}
+
 /// `<work_dir>/meta`.
 pub fn meta_dir(work_dir: &Path) -> PathBuf {
     work_dir.join(META)
@@ -365,6 +407,40 @@ pub fn recover(work_dir: &Path) -> Result<Option<Recovered>, CheckpointError> {
         agent,
         frameworks,
     }))
+}
+
+#[cfg(test)]
+mod compatibility_tests {
+    use super::super::flags::ReconfigurationPolicy::{Additive, Equal};
+    use super::*;
+    use wire::resources::Resources;
+
+    fn info(resources: &str, attributes: &str, port: u16) -> AgentInfo {
+        AgentInfo {
+            hostname: "h".into(),
+            port,
+            resources: Resources::parse(resources, "*").unwrap(),
+            attributes: wire::mesos::parse_attributes(attributes).unwrap(),
+            id: None,
+        }
+    }
+
+    #[test]
+    fn a_restart_keeps_the_id_only_with_compatible_info() {
+        let old = info("cpus:2;mem:1024", "rack:a", 5051);
+        assert_eq!(compatible(&old, &old, Equal), Ok(()));
+        let more = info("cpus:4;mem:1024", "rack:a;zone:z", 5051);
+        assert!(compatible(&old, &more, Equal).is_err());
+        assert_eq!(compatible(&old, &more, Additive), Ok(()));
+        let less = info("cpus:1;mem:1024", "rack:a", 5051);
+        let e = compatible(&old, &less, Additive).unwrap_err();
+        assert!(e.contains("resources changed"), "{e}");
+        let moved = info("cpus:2;mem:1024", "rack:b", 5051);
+        assert!(compatible(&old, &moved, Additive).is_err());
+        let elsewhere = info("cpus:2;mem:1024", "rack:a", 5052);
+        let e = compatible(&old, &elsewhere, Additive).unwrap_err();
+        assert!(e.contains("port"), "{e}");
+    }
 }
 
 #[cfg(test)]

@@ -55,6 +55,11 @@ pub const SPECS: &[Spec] = &[
         "reconnect: take back the live executors of checkpointing frameworks after a restart; cleanup: kill them and exit",
     ),
     Spec::value(
+        "reconfiguration_policy",
+        Some("equal"),
+        "equal: a restarted agent keeps its id only with the same resources and attributes; additive: also with more",
+    ),
+    Spec::value(
         "executor_reregistration_timeout",
         Some("2secs"),
         "Time a recovered executor has to re-register after a restart (at most 15secs)",
@@ -100,6 +105,16 @@ pub enum Recover {
     Cleanup,
 }
 
+/// What may change across a restart that keeps the agent id
+/// (`--reconfiguration_policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReconfigurationPolicy {
+    /// Nothing.
+    Equal,
+    /// Resources and attributes may be added, none removed or changed.
+    Additive,
+}
+
 /// Typed agent settings.
 #[derive(Debug, Clone)]
 pub struct AgentFlags {
@@ -119,6 +134,7 @@ pub struct AgentFlags {
     pub executor_shutdown_grace_period: Duration,
     pub registration_backoff_factor: Duration,
     pub recover: Recover,
+    pub reconfiguration_policy: ReconfigurationPolicy,
     pub executor_reregistration_timeout: Duration,
     pub recovery_timeout: Duration,
     pub launcher_dir: PathBuf,
@@ -165,6 +181,16 @@ impl AgentFlags {
                 ))
             }
         };
+        let reconfiguration_policy = match f.string("reconfiguration_policy")?.as_str() {
+            "equal" => ReconfigurationPolicy::Equal,
+            "additive" => ReconfigurationPolicy::Additive,
+            other => {
+                return Err(bad(
+                    "reconfiguration_policy",
+                    format!("unknown policy '{other}' (expected equal or additive)"),
+                ))
+            }
+        };
         let executor_reregistration_timeout = required(
             "executor_reregistration_timeout",
             f.duration("executor_reregistration_timeout")?,
@@ -208,6 +234,7 @@ impl AgentFlags {
                 f.duration("registration_backoff_factor")?,
             )?,
             recover,
+            reconfiguration_policy,
             executor_reregistration_timeout,
             recovery_timeout: required("recovery_timeout", f.duration("recovery_timeout")?)?,
             launcher_dir,

@@ -1051,6 +1051,11 @@ impl Master {
             agent.active = true;
             agent.pings_missed = 0;
             agent.reregistered_time = Some(now);
+            let reconfigured = agent.info.resources != msg.info.resources
+                || agent.info.attributes != msg.info.attributes;
+            if reconfigured {
+                self.reconfigure_agent(&id, msg.info.clone(), cx);
+            }
             if let Some(a) = self.allocator() {
                 a.activate_agent(&id);
             }
@@ -1075,6 +1080,48 @@ impl Master {
 }
 
 impl Master {
+    /// A known agent restarted with more resources or attributes
+    /// (`--reconfiguration_policy=additive` on the agent): the registry,
+    /// the allocator and this master's view take the new info; offers of
+    /// the old resources are rescinded.
+    fn reconfigure_agent(
+        &mut self,
+        id: &AgentId,
+        info: wire::mesos::AgentInfo,
+        cx: &mut Cx<'_, Self>,
+    ) {
+        tracing::info!(agent = %id, resources = %info.resources, "agent restarted with new resources or attributes");
+        self.rescind_offers_where(|o| &o.agent_id == id, cx);
+        self.record(RegistryOp::UpdateAgent(info.clone()), cx);
+        let mut used: BTreeMap<(FrameworkId, String), Resources> = BTreeMap::new();
+        if let Some(agent) = self.state.agents.get(id) {
+            for (framework_id, task_ids) in &agent.tasks {
+                let Some(f) = self.state.frameworks.get(framework_id) else {
+                    continue;
+                };
+                for t in task_ids.iter().filter_map(|t| f.tasks.get(t)) {
+                    if !t.state.is_terminal() {
+                        let e = used
+                            .entry((framework_id.clone(), t.role.clone()))
+                            .or_default();
+                        *e = e.plus(&t.resources);
+                    }
+                }
+            }
+        }
+        if let Some(a) = self.allocator() {
+            a.remove_agent(id);
+            let used = used
+                .into_iter()
+                .map(|((f, role), r)| (f, role, r))
+                .collect();
+            a.add_agent(id, info.resources.clone(), used);
+        }
+        if let Some(agent) = self.state.agents.get_mut(id) {
+            agent.info = info;
+        }
+    }
+
     /// An agent this master does not hold (it was admitted before this
     /// master's election, or marked unreachable, or is unknown) is back:
     /// it is admitted under its own id with what it runs. As in Mesos,
