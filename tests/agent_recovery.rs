@@ -32,6 +32,19 @@ async fn checkpointing_framework(cluster: &Cluster, name: &str) -> Framework {
     framework
 }
 
+/// A cluster of one agent where checkpointing framework `name` runs task
+/// `task` (`sleep 600`); with the agent's id.
+async fn running_a_long_task(name: &str, task: &str) -> (Cluster, String, Framework) {
+    let cluster = Cluster::start(&[], &[AGENT]);
+    let agent_id = cluster.agent_id(0);
+    let framework = checkpointing_framework(&cluster, name).await;
+    framework
+        .launch(vec![command_task(task, "sleep 600")], TASK, None)
+        .await;
+    framework.update(task, TaskState::Running, WAIT).await;
+    (cluster, agent_id, framework)
+}
+
 /// The one live process called `command` in agent `n`'s work dir.
 async fn process_of_agent(cluster: &Cluster, n: usize, command: &str) -> i32 {
     let found = common::poll_async(WAIT, || {
@@ -143,13 +156,7 @@ fn alive(pid: i32) -> bool {
 
 #[actix::test]
 async fn a_restarted_agent_keeps_its_id_and_its_running_task() {
-    let mut cluster = Cluster::start(&[], &[AGENT]);
-    let agent_id = cluster.agent_id(0);
-    let framework = checkpointing_framework(&cluster, "recovering").await;
-    framework
-        .launch(vec![command_task("sleeper", "sleep 600")], TASK, None)
-        .await;
-    framework.update("sleeper", TaskState::Running, WAIT).await;
+    let (mut cluster, agent_id, framework) = running_a_long_task("recovering", "sleeper").await;
     let sleep = process_of_agent(&cluster, 0, "sleep").await;
     let executor = process_of_agent(&cluster, 0, EXECUTOR).await;
     let started = start_time(sleep);
@@ -238,12 +245,7 @@ async fn a_task_that_finishes_after_the_restart_reports_task_finished() {
 
 #[actix::test]
 async fn with_recover_cleanup_the_restarted_agent_kills_its_executors_and_exits() {
-    let mut cluster = Cluster::start(&[], &[AGENT]);
-    let framework = checkpointing_framework(&cluster, "cleaned").await;
-    framework
-        .launch(vec![command_task("doomed", "sleep 600")], TASK, None)
-        .await;
-    framework.update("doomed", TaskState::Running, WAIT).await;
+    let (mut cluster, _, _framework) = running_a_long_task("cleaned", "doomed").await;
     let sleep = process_of_agent(&cluster, 0, "sleep").await;
 
     cluster.agents[0].kill();
@@ -269,12 +271,7 @@ async fn with_recover_cleanup_the_restarted_agent_kills_its_executors_and_exits(
 
 #[actix::test]
 async fn an_executor_that_does_not_reregister_in_time_is_killed_and_its_task_lost() {
-    let mut cluster = Cluster::start(&[], &[AGENT]);
-    let framework = checkpointing_framework(&cluster, "stuck").await;
-    framework
-        .launch(vec![command_task("frozen", "sleep 600")], TASK, None)
-        .await;
-    framework.update("frozen", TaskState::Running, WAIT).await;
+    let (mut cluster, _, framework) = running_a_long_task("stuck", "frozen").await;
     let sleep = process_of_agent(&cluster, 0, "sleep").await;
     let executor = process_of_agent(&cluster, 0, EXECUTOR).await;
 
@@ -302,13 +299,7 @@ async fn an_executor_that_does_not_reregister_in_time_is_killed_and_its_task_los
 
 #[actix::test]
 async fn an_executor_gone_while_the_agent_was_down_fails_its_task() {
-    let mut cluster = Cluster::start(&[], &[AGENT]);
-    let agent_id = cluster.agent_id(0);
-    let framework = checkpointing_framework(&cluster, "orphaned").await;
-    framework
-        .launch(vec![command_task("vanished", "sleep 600")], TASK, None)
-        .await;
-    framework.update("vanished", TaskState::Running, WAIT).await;
+    let (mut cluster, agent_id, framework) = running_a_long_task("orphaned", "vanished").await;
     let executor = process_of_agent(&cluster, 0, EXECUTOR).await;
 
     cluster.agents[0].kill();
@@ -359,13 +350,7 @@ fn a_corrupt_checkpoint_stops_the_agent_with_one_line_naming_what_to_remove() {
 /// on.
 #[actix::test]
 async fn a_restart_with_more_resources_needs_the_additive_policy() {
-    let mut cluster = Cluster::start(&[], &[AGENT]);
-    let agent_id = cluster.agent_id(0);
-    let framework = checkpointing_framework(&cluster, "reconfigured").await;
-    framework
-        .launch(vec![command_task("sleeper", "sleep 600")], TASK, None)
-        .await;
-    framework.update("sleeper", TaskState::Running, WAIT).await;
+    let (mut cluster, agent_id, framework) = running_a_long_task("reconfigured", "sleeper").await;
     cluster.agents[0].kill();
 
     let more = "--resources=cpus:4;mem:512";
