@@ -392,3 +392,54 @@ async fn a_restart_with_more_resources_needs_the_additive_policy() {
     );
     never_lost_failed_or_killed(&framework, "sleeper");
 }
+
+/// A v1 (HTTP) executor, pymesos's, through an agent restart: the agent
+/// cannot ask it to reconnect (it has no pid), so it waits for it to
+/// subscribe again with what it holds unacknowledged; the task goes on in
+/// the same executor process and still finishes.
+#[actix::test]
+async fn a_pymesos_executor_subscribes_again_after_the_agent_restarts() {
+    let mut cluster = Cluster::start(&[], &[AGENT]);
+    let agent_id = cluster.agent_id(0);
+    let framework = checkpointing_framework(&cluster, "http-executor").await;
+    let mut task = command_task("waiter", "unused");
+    task.command = None;
+    task.executor = Some(wire::mesos::ExecutorInfo {
+        executor_id: wire::ids::ExecutorId::new("pymesos-executor"),
+        framework_id: None,
+        command: wire::mesos::CommandInfo::shell(&format!(
+            "{} {}",
+            common::venv_python().display(),
+            common::pymesos_script("recovering_executor.py").display()
+        )),
+        resources: wire::resources::Resources::new(),
+        name: Some("pymesos executor".into()),
+        shutdown_grace_period: None,
+    });
+    framework.launch(vec![task], TASK, None).await;
+    framework.update("waiter", TaskState::Running, WAIT).await;
+    let sandbox = sandbox(&cluster, 0, &agent_id, "pymesos-executor");
+    let pid: i32 = common::poll_async(WAIT, || {
+        std::fs::read_to_string(sandbox.join("pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+    })
+    .await
+    .expect("the executor wrote its pid");
+    let started = start_time(pid);
+
+    cluster.agents[0].kill();
+    // pymesos retries its connection after 2 s, then 4 s: more than the
+    // default 2 s the agent waits.
+    cluster.restart_agent(0, &["--executor_reregistration_timeout=15secs"]);
+    agent_active(&cluster, &agent_id).await;
+    assert_eq!(
+        master_task_state(&cluster, "waiter").as_deref(),
+        Some("TASK_RUNNING")
+    );
+    assert_eq!(start_time(pid), started, "not the same executor process");
+
+    std::fs::write(sandbox.join("go"), b"").expect("let the task finish");
+    framework.update("waiter", TaskState::Finished, WAIT).await;
+    never_lost_failed_or_killed(&framework, "waiter");
+}

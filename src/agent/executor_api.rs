@@ -110,9 +110,37 @@ pub fn executor_api(agent: &mut Agent, req: Request, cx: &mut Cx<'_, Agent>) -> 
     };
     let subscribed = executor.http.is_some();
     match call {
-        ExecutorCall::Subscribe { register, .. } => {
+        ExecutorCall::Subscribe {
+            register,
+            unacknowledged_tasks,
+            unacknowledged_updates,
+        } => {
             let (response, events) = Response::stream(StatusCode::OK, "application/json");
             let link = ExecutorLink::Http(events.clone());
+            if agent.is_recovering() {
+                // A v1 executor of the agent's previous run, back after the
+                // restart: the agent does not ask it to (it has no pid), it
+                // subscribes again with what it holds unacknowledged.
+                let known = unacknowledged_tasks
+                    .into_iter()
+                    .map(|t| t.task_id)
+                    .collect();
+                return if agent.reregister_executor(
+                    &register.framework_id,
+                    &register.executor_id,
+                    link,
+                    known,
+                    unacknowledged_updates,
+                    cx,
+                ) {
+                    Reply::Now(response)
+                } else {
+                    text(
+                        StatusCode::BAD_REQUEST,
+                        "The executor is not waiting to re-subscribe",
+                    )
+                };
+            }
             match agent.accept_executor(&register.framework_id, &register.executor_id, link, cx) {
                 Some((registered, container_id, runs)) => {
                     let _ = events.send(Bytes::from(

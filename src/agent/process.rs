@@ -17,7 +17,7 @@
 //! here is checkpointed under `<work_dir>/meta` (see [`super::checkpoint`]).
 //! A restarted agent reads it before registering, keeps its agent id,
 //! watches the executors still alive and asks each to re-register
-//! (ReconnectExecutor); executors that do not within
+//! (ReconnectExecutor; v1 executors subscribe again by themselves); executors that do not within
 //! `--executor_reregistration_timeout` are killed, those already gone are
 //! terminated. Only then does it re-register with the master and resend
 //! the updates the master had not acknowledged. With `--recover=cleanup`
@@ -1656,7 +1656,7 @@ impl Agent {
                     }
                     (Recover::Reconnect, None) => {
                         tracing::info!(executor = %executor_id,
-                            "the executor never registered: it cannot be asked to reconnect");
+                            "waiting for the executor to subscribe again (a v1 executor, or one that never registered)");
                     }
                     (Recover::Cleanup, _) => {
                         tracing::info!(executor = %executor_id, "shutting down a recovered executor (--recover=cleanup)");
@@ -1756,12 +1756,9 @@ impl Handle<ReregistrationTimeout> for Agent {
 impl Handle<ReregisterExecutor> for Agent {
     fn handle(&mut self, msg: ReregisterExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
         let (fid, eid) = (msg.framework_id.clone(), msg.executor_id.clone());
-        let Some(agent_id) = self.info.id.clone() else {
-            return;
-        };
-        let Some(f) = self.frameworks.get_mut(&fid).filter(|f| !f.terminating) else {
-            tracing::warn!(%from, framework = %fid, executor = %eid,
-                "re-registration of an executor of an unknown framework; shutting it down");
+        let known = msg.tasks.iter().map(|t| t.task_id.clone()).collect();
+        let link = ExecutorLink::Pid(from.clone());
+        if !self.reregister_executor(&fid, &eid, link, known, msg.updates, cx) {
             cx.send(
                 from,
                 ShutdownExecutor {
@@ -1769,52 +1766,87 @@ impl Handle<ReregisterExecutor> for Agent {
                     executor_id: eid,
                 },
             );
-            return;
+        }
+    }
+}
+
+impl Agent {
+    /// A recovered executor re-registers, over its pid (ReregisterExecutor)
+    /// or, for a v1 executor, by subscribing while the agent recovers:
+    /// it is greeted (ExecutorReregistered, or SUBSCRIBED on its stream),
+    /// the updates it holds unacknowledged are taken, and tasks still
+    /// staging that it does not `know` were lost in the restart, as Mesos
+    /// decides. False, and nothing done, if the agent does not expect it.
+    pub(super) fn reregister_executor(
+        &mut self,
+        fid: &FrameworkId,
+        eid: &ExecutorId,
+        link: ExecutorLink,
+        known: HashSet<TaskId>,
+        updates: Vec<StatusUpdate>,
+        cx: &mut Cx<'_, Self>,
+    ) -> bool {
+        let Some(agent_id) = self.info.id.clone() else {
+            return false;
+        };
+        let agent_info = self.info.clone();
+        let Some(f) = self.frameworks.get_mut(fid).filter(|f| !f.terminating) else {
+            tracing::warn!(framework = %fid, executor = %eid,
+                "re-registration of an executor of an unknown framework; shutting it down");
+            return false;
         };
         let partition_aware = f
             .info
             .has_capability(wire::mesos::capability::PARTITION_AWARE);
+        let framework_info = f.info.clone();
         let Some(e) = f
             .executors
-            .get_mut(&eid)
+            .get_mut(eid)
             .filter(|e| e.phase == ExecutorPhase::Registering)
         else {
-            tracing::warn!(%from, framework = %fid, executor = %eid,
+            tracing::warn!(framework = %fid, executor = %eid,
                 "re-registration of an unknown or terminating executor; shutting it down");
-            cx.send(
-                from,
-                ShutdownExecutor {
-                    framework_id: fid,
-                    executor_id: eid,
-                },
-            );
-            return;
+            return false;
         };
-        tracing::info!(framework = %fid, executor = %eid, %from, "executor re-registered");
+        tracing::info!(framework = %fid, executor = %eid, "executor re-registered");
         e.phase = ExecutorPhase::Running;
-        e.pid = Some(from.clone());
         if let Some(t) = e.registration_timer.take() {
             cx.cancel(t);
         }
-        // Tasks still staging that the executor does not know were lost
-        // in the restart, as Mesos decides.
-        let known: HashSet<&TaskId> = msg.tasks.iter().map(|t| &t.task_id).collect();
         let dropped: Vec<TaskId> = e
             .tasks
             .values()
             .filter(|t| t.state == TaskState::Staging && !known.contains(&t.task_id))
             .map(|t| t.task_id.clone())
             .collect();
-        cx.link(from);
-        cx.send(
-            from,
-            ExecutorReregistered {
-                agent_id,
-                agent_info: self.info.clone(),
-            },
-        );
-        for update in msg.updates {
-            if update.framework_id == fid && update.executor_id.as_ref() == Some(&eid) {
+        match link {
+            ExecutorLink::Pid(pid) => {
+                cx.link(&pid);
+                cx.send(
+                    &pid,
+                    ExecutorReregistered {
+                        agent_id: agent_id.clone(),
+                        agent_info: agent_info.clone(),
+                    },
+                );
+                e.pid = Some(pid);
+            }
+            ExecutorLink::Http(stream) => {
+                let registered = ExecutorRegistered {
+                    executor_info: e.info.clone(),
+                    framework_id: fid.clone(),
+                    framework_info,
+                    agent_id: agent_id.clone(),
+                    agent_info,
+                };
+                let subscribed =
+                    wire::v1::executor::Event::subscribed(&registered, Some(&e.container_id));
+                let _ = stream.send(Bytes::from(subscribed.to_record()));
+                e.http = Some(stream);
+            }
+        }
+        for update in updates {
+            if &update.framework_id == fid && update.executor_id.as_ref() == Some(eid) {
                 self.executor_update(update, cx);
             }
         }
@@ -1825,14 +1857,20 @@ impl Handle<ReregisterExecutor> for Agent {
         };
         for task in dropped {
             self.agent_update(
-                (&fid, Some(&eid), &task),
+                (fid, Some(eid), &task),
                 state,
                 Reason::AgentRestarted,
                 "Task launched during agent restart",
                 cx,
             );
         }
-        self.checkpoint_executor(&fid, &eid);
+        self.checkpoint_executor(fid, eid);
         self.check_recovery(cx);
+        true
+    }
+
+    /// Still recovering: executors may re-register, the master waits.
+    pub(super) fn is_recovering(&self) -> bool {
+        self.recovering
     }
 }

@@ -73,7 +73,8 @@ pub enum ExecutorCall {
     Subscribe {
         register: RegisterExecutor,
         unacknowledged_tasks: Vec<mesos::TaskInfo>,
-        unacknowledged_updates: Vec<mesos::TaskStatus>,
+        /// As UPDATE calls would give them (checked alike).
+        unacknowledged_updates: Vec<mesos::StatusUpdate>,
     },
     /// `update` is as the agent's status update manager takes it, with
     /// `executor_id` set: the uuid (16 bytes), the source (SOURCE_EXECUTOR)
@@ -139,6 +140,23 @@ impl ExecutorCall {
 }
 
 /// Parses and checks a JSON executor call body.
+/// An executor's status as the agent's status update manager takes it.
+fn executor_status_update(
+    framework_id: &FrameworkId,
+    executor_id: &ExecutorId,
+    status: mesos::TaskStatus,
+) -> mesos::StatusUpdate {
+    mesos::StatusUpdate {
+        framework_id: framework_id.clone(),
+        executor_id: Some(executor_id.clone()),
+        agent_id: status.agent_id.clone(),
+        timestamp: status.timestamp,
+        uuid: status.uuid.clone(),
+        status,
+        latest_state: None,
+    }
+}
+
 pub fn parse_executor_call(body: &[u8]) -> Result<ExecutorCall, CallError> {
     let call: Call = super::call_from_json(body)?;
     call.into_internal()
@@ -170,7 +188,7 @@ impl Call {
                     TaskInfo::into_internal,
                 )
                 .within("subscribe")?;
-                let updates = convert_list(
+                let statuses = convert_list(
                     subscribe.unacknowledged_updates,
                     "unacknowledged_updates",
                     |u| {
@@ -179,6 +197,11 @@ impl Call {
                     },
                 )
                 .within("subscribe")?;
+                let mut updates = Vec::with_capacity(statuses.len());
+                for status in statuses {
+                    check_update(&framework_id, &executor_id, &status)?;
+                    updates.push(executor_status_update(&framework_id, &executor_id, status));
+                }
                 Ok(ExecutorCall::Subscribe {
                     register: RegisterExecutor {
                         framework_id,
@@ -197,15 +220,7 @@ impl Call {
                     .within("update")?;
                 check_update(&framework_id, &executor_id, &status)?;
                 Ok(ExecutorCall::Update {
-                    update: mesos::StatusUpdate {
-                        framework_id,
-                        executor_id: Some(executor_id.clone()),
-                        agent_id: status.agent_id.clone(),
-                        timestamp: status.timestamp,
-                        uuid: status.uuid.clone(),
-                        status,
-                        latest_state: None,
-                    },
+                    update: executor_status_update(&framework_id, &executor_id, status),
                     executor_id,
                 })
             }
