@@ -181,6 +181,56 @@ impl Flags {
     }
 }
 
+/// Mesos flags a daemon accepts so that existing configurations start,
+/// but only with the values it can honour: a clear refusal beats silently
+/// running without the authentication, ACLs or modules an operator asked
+/// for.
+#[derive(Debug, Default)]
+pub struct Unsupported<'a> {
+    /// Flags that must keep this one value.
+    pub only: &'a [(&'a str, &'a str)],
+    /// Booleans that must be false.
+    pub only_false: &'a [&'a str],
+    /// Booleans that must be true.
+    pub only_true: &'a [&'a str],
+    /// Flags that must not be given (or be empty).
+    pub unset: &'a [&'a str],
+}
+
+impl Unsupported<'_> {
+    pub fn check(&self, f: &Flags) -> Result<(), FlagError> {
+        let bad = |name: &str, reason: String| FlagError::Bad {
+            name: name.to_owned(),
+            reason,
+        };
+        for (name, only) in self.only {
+            let value = f.string(name)?;
+            if value != *only {
+                return Err(bad(
+                    name,
+                    format!("'{value}' is not supported; only '{only}' is"),
+                ));
+            }
+        }
+        for name in self.only_false {
+            if f.boolean(name)? {
+                return Err(bad(name, "is not supported; only false is".into()));
+            }
+        }
+        for name in self.only_true {
+            if !f.boolean(name)? {
+                return Err(bad(name, "is not supported; only true is".into()));
+            }
+        }
+        for name in self.unset {
+            if f.get(name).is_some_and(|v| !v.trim().is_empty()) {
+                return Err(bad(name, "is not supported".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Applies `file://` indirection and checks booleans.
 fn resolve(spec: &Spec, value: String) -> Result<String, FlagError> {
     let value = match value.strip_prefix("file://") {

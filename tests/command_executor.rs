@@ -147,6 +147,7 @@ async fn launch(command: &str) -> Run {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
+        inherit_env: true,
     })
     .unwrap();
     Run {

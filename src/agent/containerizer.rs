@@ -151,8 +151,12 @@ pub struct LaunchSpec {
     pub command: CommandInfo,
     /// The working directory, where `stdout` and `stderr` are written.
     pub sandbox: PathBuf,
-    /// Added to (and overriding) the agent's own environment.
+    /// Added to (and overriding) the agent's own environment, or, if not
+    /// `inherit_env`, the whole environment.
     pub env: Vec<(String, String)>,
+    /// Whether the agent's own environment is passed on (it is not when
+    /// the operator names it with `--executor_environment_variables`).
+    pub inherit_env: bool,
 }
 
 /// Why a process could not be started.
@@ -203,6 +207,8 @@ pub struct SpawnOptions {
     /// The working directory; the launcher's own if `None`.
     pub cwd: Option<PathBuf>,
     pub env: Vec<(String, String)>,
+    /// Whether the launcher's own environment is passed on under `env`.
+    pub inherit_env: bool,
     pub output: Output,
     pub grouping: Grouping,
 }
@@ -238,6 +244,7 @@ pub fn launch(spec: LaunchSpec) -> Result<Container, LaunchError> {
         SpawnOptions {
             cwd: Some(spec.sandbox.clone()),
             env: spec.env,
+            inherit_env: spec.inherit_env,
             output: Output::Files(spec.sandbox),
             grouping: Grouping::NewSession,
         },
@@ -253,6 +260,9 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
     let mut cmd = tokio::process::Command::new(&program);
     if let Some((argv0, rest)) = argv.split_first() {
         cmd.arg0(argv0).args(rest);
+    }
+    if !options.inherit_env {
+        cmd.env_clear();
     }
     cmd.envs(options.env)
         .stdin(std::process::Stdio::null())
@@ -669,6 +679,7 @@ mod tests {
             command: CommandInfo::shell(script),
             sandbox: dir.to_owned(),
             env: vec![("GREETING".into(), "hello".into())],
+            inherit_env: true,
         })
         .unwrap()
     }
@@ -872,6 +883,7 @@ mod tests {
             command,
             sandbox: dir.clone(),
             env: Vec::new(),
+            inherit_env: true,
         })
         .unwrap();
         assert!(wait(&c).await.success());
@@ -927,6 +939,7 @@ mod tests {
             command,
             sandbox: dir,
             env: Vec::new(),
+            inherit_env: true,
         })
         .unwrap_err();
         assert!(matches!(err, LaunchError::Spawn { .. }), "{err}");

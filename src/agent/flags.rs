@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::flags::{FlagError, Flags, Spec};
+use crate::flags::{FlagError, Flags, Spec, Unsupported};
 
 pub const SPECS: &[Spec] = &[
     Spec::value(
@@ -81,6 +81,88 @@ pub const SPECS: &[Spec] = &[
     ),
     Spec::value("isolation", Some("posix/cpu,posix/mem"), "Isolators"),
     Spec::value(
+        "executor_environment_variables",
+        None,
+        "JSON object of variables every executor gets (instead of the agent's environment)",
+    ),
+    Spec::boolean("strict", true, "Recovery errors are fatal (only true)"),
+    Spec::value("gc_delay", Some("1weeks"), "Keep finished sandboxes at most this long"),
+    Spec::value(
+        "gc_disk_headroom",
+        Some("0.1"),
+        "Disk headroom that shortens gc_delay",
+    ),
+    Spec::value(
+        "disk_watch_interval",
+        Some("1mins"),
+        "How often disk usage is checked",
+    ),
+    Spec::boolean(
+        "switch_user",
+        true,
+        "Run tasks as their user (tasks run as the agent's user here)",
+    ),
+    Spec::value(
+        "sandbox_directory",
+        Some("/mnt/mesos/sandbox"),
+        "The sandbox path inside containers",
+    ),
+    Spec::value("frameworks_home", None, "Directory prepended to relative executor paths"),
+    Spec::value("fetcher_cache_dir", Some("/tmp/mesos/fetch"), "Fetcher cache directory"),
+    Spec::value("fetcher_cache_size", Some("2GB"), "Fetcher cache size"),
+    Spec::value(
+        "max_completed_executors_per_framework",
+        Some("150"),
+        "Completed executors kept per framework",
+    ),
+    Spec::value(
+        "http_heartbeat_interval",
+        Some("30secs"),
+        "Heartbeats on attach streams",
+    ),
+    Spec::boolean(
+        "http_command_executor",
+        false,
+        "Run the v1 command executor (only false)",
+    ),
+    Spec::boolean(
+        "http_executor_domain_sockets",
+        false,
+        "v1 executors over a domain socket (only false)",
+    ),
+    Spec::boolean(
+        "authenticate_http_executors",
+        false,
+        "Require executor authentication (only false)",
+    ),
+    Spec::boolean(
+        "authenticate_http_readonly",
+        false,
+        "Require authentication of read-only endpoints (only false)",
+    ),
+    Spec::boolean(
+        "authenticate_http_readwrite",
+        false,
+        "Require authentication of read-write endpoints (only false)",
+    ),
+    Spec::value("authenticatee", Some("crammd5"), "Authenticatee module"),
+    Spec::value("http_authenticators", Some("basic"), "HTTP authenticator module"),
+    Spec::value("credential", None, "Credential file (unsupported)"),
+    Spec::value("modules", None, "Modules (unsupported)"),
+    Spec::value("modules_dir", None, "Modules directory (unsupported)"),
+    Spec::value("domain", None, "Fault domain of this agent (unsupported)"),
+    Spec::value("firewall_rules", None, "Endpoint firewall rules (unsupported)"),
+    Spec::value(
+        "ip_discovery_command",
+        None,
+        "Command printing the IP to use (unsupported: use --ip)",
+    ),
+    Spec::boolean(
+        "hostname_lookup",
+        true,
+        "Look up the hostname when --hostname is not given",
+    ),
+    Spec::value(
         "launcher_dir",
         None,
         "Directory holding mesos-executor (default: this binary's)",
@@ -103,6 +185,22 @@ pub enum Recover {
     Reconnect,
     /// Kill them, and exit once they are gone.
     Cleanup,
+}
+
+/// A JSON object of strings, as `--executor_environment_variables` takes.
+fn parse_environment(text: &str) -> Result<Vec<(String, String)>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| "expected a JSON object".to_owned())?;
+    object
+        .iter()
+        .map(|(k, v)| match v.as_str() {
+            Some(v) => Ok((k.clone(), v.to_owned())),
+            None => Err(format!("the value of '{k}' is not a string")),
+        })
+        .collect()
 }
 
 /// What may change across a restart that keeps the agent id
@@ -133,6 +231,9 @@ pub struct AgentFlags {
     pub executor_registration_timeout: Duration,
     pub executor_shutdown_grace_period: Duration,
     pub registration_backoff_factor: Duration,
+    /// `--executor_environment_variables`: what executors get instead of
+    /// the agent's own environment.
+    pub executor_environment_variables: Option<Vec<(String, String)>>,
     pub recover: Recover,
     pub reconfiguration_policy: ReconfigurationPolicy,
     pub executor_reregistration_timeout: Duration,
@@ -165,6 +266,40 @@ impl AgentFlags {
                 other => return Err(bad("containerizers", format!("unknown containerizer '{other}'"))),
             }
         }
+        Unsupported {
+            only: &[
+                ("authenticatee", "crammd5"),
+                ("http_authenticators", "basic"),
+            ],
+            only_false: &[
+                "http_command_executor",
+                "http_executor_domain_sockets",
+                "authenticate_http_executors",
+                "authenticate_http_readonly",
+                "authenticate_http_readwrite",
+            ],
+            only_true: &["strict"],
+            unset: &[
+                "credential",
+                "modules",
+                "modules_dir",
+                "domain",
+                "firewall_rules",
+                "ip_discovery_command",
+            ],
+        }
+        .check(&f)?;
+        for name in ["gc_delay", "disk_watch_interval", "http_heartbeat_interval"] {
+            f.duration(name)?;
+        }
+        f.parse::<f64>("gc_disk_headroom")?;
+        f.parse::<usize>("max_completed_executors_per_framework")?;
+        let executor_environment_variables = match f.get("executor_environment_variables") {
+            None => None,
+            Some(text) => Some(
+                parse_environment(text).map_err(|e| bad("executor_environment_variables", e))?,
+            ),
+        };
         let isolation = f.string("isolation")?;
         for i in isolation.split(',').map(str::trim) {
             if !matches!(i, "posix/cpu" | "posix/mem" | "posix/disk") {
@@ -233,6 +368,7 @@ impl AgentFlags {
                 "registration_backoff_factor",
                 f.duration("registration_backoff_factor")?,
             )?,
+            executor_environment_variables,
             recover,
             reconfiguration_policy,
             executor_reregistration_timeout,
@@ -294,6 +430,35 @@ mod tests {
         ])
         .is_err());
         assert!(load(&["--master=zk://h:2181/mesos", "--work_dir=/x"]).is_ok());
+        let base = ["--master=m:5050", "--work_dir=/x"];
+        for unsupported in [
+            "--executor_environment_variables=[1]",
+            "--executor_environment_variables={\"A\": 1}",
+            "--executor_environment_variables=nope",
+            "--strict=false",
+            "--http_command_executor",
+            "--modules=file:///etc/hosts",
+            "--ip_discovery_command=hostname -i",
+            "--authenticatee=custom",
+            "--gc_delay=soon",
+        ] {
+            let mut args = base.to_vec();
+            args.push(unsupported);
+            let e = load(&args).unwrap_err().to_string();
+            assert!(!e.contains('\n'), "{unsupported}: {e}");
+        }
+        let mut args = base.to_vec();
+        args.extend([
+            "--executor_environment_variables={\"PATH\": \"/bin\"}",
+            "--gc_delay=2days",
+            "--switch_user=false",
+            "--sandbox_directory=/sandbox",
+        ]);
+        let a = load(&args).unwrap();
+        assert_eq!(
+            a.executor_environment_variables,
+            Some(vec![("PATH".to_string(), "/bin".to_string())])
+        );
         assert!(load(&["--master=m:5050", "--work_dir=/x", "--recover=maybe"]).is_err());
         assert!(load(&[
             "--master=m:5050",

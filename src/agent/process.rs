@@ -443,6 +443,12 @@ impl Agent {
             ("LIBPROCESS_PORT".into(), "0".into()),
             ("LIBPROCESS_IP".into(), me.address().ip().to_string()),
         ];
+        // The operator's fixed environment (Mesos's
+        // --executor_environment_variables) replaces the agent's own; the
+        // variables above and the command's own still apply on top.
+        if let Some(fixed) = &self.flags.executor_environment_variables {
+            env.splice(0..0, fixed.iter().cloned());
+        }
         env.extend(executor.command.environment.iter().cloned());
         env
     }
@@ -473,6 +479,7 @@ impl Agent {
             command: executor.command.clone(),
             sandbox: directory.clone(),
             env,
+            inherit_env: self.flags.executor_environment_variables.is_none(),
         })
         .map_err(|e| format!("cannot launch the executor: {e}"))?;
         let os_pid = container.pid();

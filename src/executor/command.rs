@@ -182,6 +182,7 @@ impl Executor for CommandExecutor {
         let options = SpawnOptions {
             cwd: Some(driver.config().sandbox.clone()),
             env: command.environment.clone(),
+            inherit_env: true,
             output: Output::Inherit,
             grouping: Grouping::NewGroup,
         };

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::flags::{FlagError, Flags, Spec};
+use crate::flags::{FlagError, Flags, Spec, Unsupported};
 
 pub const SPECS: &[Spec] = &[
     Spec::value("ip", None, "IP address to listen on"),
@@ -390,51 +390,34 @@ fn refuse_unsupported(f: &Flags) -> Result<(), FlagError> {
         name: name.to_owned(),
         reason,
     };
-    for (name, only) in [
-        ("allocator", "hierarchical"),
-        ("role_sorter", "drf"),
-        ("framework_sorter", "drf"),
-        ("authenticators", "crammd5"),
-        ("authorizers", "local"),
-        ("http_authenticators", "basic"),
-    ] {
-        let value = f.string(name)?;
-        if value != only {
-            return Err(bad(
-                name,
-                format!("'{value}' is not supported; only '{only}' is"),
-            ));
-        }
+    Unsupported {
+        only: &[
+            ("allocator", "hierarchical"),
+            ("role_sorter", "drf"),
+            ("framework_sorter", "drf"),
+            ("authenticators", "crammd5"),
+            ("authorizers", "local"),
+            ("http_authenticators", "basic"),
+        ],
+        only_false: &[
+            "authenticate_frameworks",
+            "authenticate_agents",
+            "authenticate_http_frameworks",
+            "authenticate_http_readonly",
+            "authenticate_http_readwrite",
+            "require_agent_domain",
+        ],
+        only_true: &["log_auto_initialize", "root_submissions"],
+        unset: &[
+            "credentials",
+            "acls",
+            "rate_limits",
+            "firewall_rules",
+            "whitelist",
+            "domain",
+        ],
     }
-    for name in [
-        "authenticate_frameworks",
-        "authenticate_agents",
-        "authenticate_http_frameworks",
-        "authenticate_http_readonly",
-        "authenticate_http_readwrite",
-        "require_agent_domain",
-    ] {
-        if f.boolean(name)? {
-            return Err(bad(name, "is not supported; only false is".into()));
-        }
-    }
-    for name in ["log_auto_initialize", "root_submissions"] {
-        if !f.boolean(name)? {
-            return Err(bad(name, "is not supported; only true is".into()));
-        }
-    }
-    for name in [
-        "credentials",
-        "acls",
-        "rate_limits",
-        "firewall_rules",
-        "whitelist",
-        "domain",
-    ] {
-        if f.get(name).is_some_and(|v| !v.trim().is_empty()) {
-            return Err(bad(name, "is not supported".into()));
-        }
-    }
+    .check(f)?;
     let factor: f64 = f.parse("allocator_agent_recovery_factor")?.unwrap_or(0.8);
     if !(0.0..=1.0).contains(&factor) {
         return Err(bad(
