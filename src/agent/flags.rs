@@ -234,6 +234,12 @@ pub struct AgentFlags {
     /// `--executor_environment_variables`: what executors get instead of
     /// the agent's own environment.
     pub executor_environment_variables: Option<Vec<(String, String)>>,
+    /// Finished sandboxes are removed at most this long after their last
+    /// change (`--gc_delay`), sooner as the disk fills.
+    pub gc_delay: Duration,
+    pub gc_disk_headroom: f64,
+    /// How often sandboxes are swept (`--disk_watch_interval`).
+    pub disk_watch_interval: Duration,
     pub recover: Recover,
     pub reconfiguration_policy: ReconfigurationPolicy,
     pub executor_reregistration_timeout: Duration,
@@ -289,10 +295,20 @@ impl AgentFlags {
             ],
         }
         .check(&f)?;
-        for name in ["gc_delay", "disk_watch_interval", "http_heartbeat_interval"] {
-            f.duration(name)?;
+        f.duration("http_heartbeat_interval")?;
+        let gc_delay = required("gc_delay", f.duration("gc_delay")?)?;
+        let disk_watch_interval =
+            required("disk_watch_interval", f.duration("disk_watch_interval")?)?;
+        if disk_watch_interval.is_zero() {
+            return Err(bad("disk_watch_interval", "must be positive".into()));
         }
-        f.parse::<f64>("gc_disk_headroom")?;
+        let gc_disk_headroom: f64 = f.parse("gc_disk_headroom")?.unwrap_or(0.1);
+        if !(0.0..=1.0).contains(&gc_disk_headroom) {
+            return Err(bad(
+                "gc_disk_headroom",
+                "must be between 0.0 and 1.0".into(),
+            ));
+        }
         f.parse::<usize>("max_completed_executors_per_framework")?;
         let executor_environment_variables = match f.get("executor_environment_variables") {
             None => None,
@@ -369,6 +385,9 @@ impl AgentFlags {
                 f.duration("registration_backoff_factor")?,
             )?,
             executor_environment_variables,
+            gc_delay,
+            gc_disk_headroom,
+            disk_watch_interval,
             recover,
             reconfiguration_policy,
             executor_reregistration_timeout,
@@ -441,6 +460,8 @@ mod tests {
             "--ip_discovery_command=hostname -i",
             "--authenticatee=custom",
             "--gc_delay=soon",
+            "--gc_disk_headroom=1.5",
+            "--disk_watch_interval=0secs",
         ] {
             let mut args = base.to_vec();
             args.push(unsupported);

@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod containerizer;
 pub mod executor_api;
 pub mod flags;
+pub mod gc;
 pub mod http;
 pub mod metrics;
 pub mod process;

@@ -136,6 +136,55 @@ struct ExecutorExited {
     message: String,
 }
 struct RegistrationTimeout(FrameworkId, ExecutorId, ContainerId);
+/// Time to sweep finished sandboxes (`--disk_watch_interval`).
+struct GcTick;
+/// A sweep ended.
+struct GcDone(super::gc::Swept);
+
+impl Handle<GcTick> for Agent {
+    fn handle(&mut self, _: GcTick, _: &Pid, cx: &mut Cx<'_, Self>) {
+        // Every sandbox of an executor the agent still holds stays, live or
+        // not: its updates may still be pending.
+        let keep: HashSet<PathBuf> = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.executors.values())
+            .map(|e| e.directory.clone())
+            .collect();
+        let work_dir = self.flags.work_dir.clone();
+        let (delay, headroom) = (self.flags.gc_delay, self.flags.gc_disk_headroom);
+        cx.defer(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let usage = super::gc::disk_usage(&work_dir).unwrap_or(0.0);
+                    let max_age = super::gc::max_age(delay, headroom, usage);
+                    super::gc::sweep(
+                        &work_dir.join("slaves"),
+                        &keep,
+                        max_age,
+                        std::time::SystemTime::now(),
+                    )
+                })
+                .await
+                .unwrap_or_default()
+            },
+            GcDone,
+        );
+    }
+}
+
+impl Handle<GcDone> for Agent {
+    fn handle(&mut self, GcDone(swept): GcDone, _: &Pid, cx: &mut Cx<'_, Self>) {
+        for run in &swept.runs {
+            tracing::info!(sandbox = %run.display(), "removed a finished sandbox");
+        }
+        for e in &swept.errors {
+            tracing::warn!("cannot remove a finished sandbox: {e}");
+        }
+        cx.delay(self.flags.disk_watch_interval, GcTick);
+    }
+}
+
 /// Recovered executors have had `--executor_reregistration_timeout`.
 struct ReregistrationTimeout;
 /// The shutdown grace period of this executor run is over.
@@ -782,6 +831,8 @@ impl Process for Agent {
             .message::<StatusUpdateMessage>()
             .message::<ExecutorToFramework>()
             .local::<RegistrationRetry>()
+            .local::<GcTick>()
+            .local::<GcDone>()
             .local::<PingTimeout>()
             .local::<RetryUpdate>()
             .local::<ExecutorExited>()
@@ -809,6 +860,7 @@ impl Process for Agent {
             })
         }));
         tracing::info!(master = %self.master, resources = %self.info.resources, "agent started");
+        cx.delay(self.flags.disk_watch_interval, GcTick);
         if let Some(boot_id) = checkpoint::current_boot_id() {
             if let Err(e) = self.store.boot_id(&boot_id) {
                 tracing::error!("{e}");
