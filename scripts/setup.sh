@@ -8,17 +8,23 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust (https://rustup.rs) first" >&2
   exit 1
 fi
-# ZooKeeper, for the leader-election tests: Debian's package ships the
-# server jar that tests/common/zookeeper.rs starts on a free port. Java
-# comes with the machine image.
-if [ ! -f /usr/share/java/zookeeper.jar ]; then
+# Debian packages: ZooKeeper, for the leader-election tests (its package
+# ships the server jar that tests/common/zookeeper.rs starts on a free
+# port; Java comes with the machine image), and curl, tar and unzip, which
+# mesos-fetcher uses to download and unpack executors' URIs.
+missing=()
+[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+for tool in curl tar unzip; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   sudo=
   if [ "$(id -u)" -ne 0 ]; then
     sudo=sudo
   fi
-  echo "setup: installing Debian's zookeeper package" >&2
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq zookeeper >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # Fetch crates up front so a network problem shows here, not mid-build.

@@ -234,6 +234,8 @@ pub struct AgentFlags {
     /// `--executor_environment_variables`: what executors get instead of
     /// the agent's own environment.
     pub executor_environment_variables: Option<Vec<(String, String)>>,
+    /// Where relative fetcher URIs are found (`--frameworks_home`).
+    pub frameworks_home: Option<PathBuf>,
     /// Finished sandboxes are removed at most this long after their last
     /// change (`--gc_delay`), sooner as the disk fills.
     pub gc_delay: Duration,
@@ -385,6 +387,10 @@ impl AgentFlags {
                 f.duration("registration_backoff_factor")?,
             )?,
             executor_environment_variables,
+            frameworks_home: f
+                .get("frameworks_home")
+                .filter(|h| !h.is_empty())
+                .map(PathBuf::from),
             gc_delay,
             gc_disk_headroom,
             disk_watch_interval,

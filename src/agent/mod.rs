@@ -15,6 +15,7 @@
 pub mod checkpoint;
 pub mod containerizer;
 pub mod executor_api;
+pub mod fetcher;
 pub mod flags;
 pub mod gc;
 pub mod http;

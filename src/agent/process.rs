@@ -492,6 +492,9 @@ impl Agent {
             ("LIBPROCESS_PORT".into(), "0".into()),
             ("LIBPROCESS_IP".into(), me.address().ip().to_string()),
         ];
+        if let Some(home) = &self.flags.frameworks_home {
+            env.push((super::fetcher::HOME_VAR.into(), home.display().to_string()));
+        }
         // The operator's fixed environment (Mesos's
         // --executor_environment_variables) replaces the agent's own; the
         // variables above and the command's own still apply on top.
@@ -523,9 +526,11 @@ impl Agent {
             &container_id,
         )
         .map_err(|e| format!("cannot create the sandbox: {e}"))?;
-        let env = self.executor_env(framework, &executor, &directory, cx.me());
+        let mut env = self.executor_env(framework, &executor, &directory, cx.me());
+        let (command, fetching) = super::fetcher::wrap(&executor.command, &self.flags.launcher_dir);
+        env.extend(fetching);
         let container = containerizer::launch(containerizer::LaunchSpec {
-            command: executor.command.clone(),
+            command,
             sandbox: directory.clone(),
             env,
             inherit_env: self.flags.executor_environment_variables.is_none(),
@@ -598,6 +603,9 @@ impl Agent {
         };
         if let Some(c) = &task.command {
             command.environment = c.environment.clone();
+            // The command executor inherits the task's URIs: they are
+            // fetched into the sandbox before it starts.
+            command.uris = c.uris.clone();
         }
         (
             ExecutorInfo {

@@ -142,6 +142,8 @@ pub struct CommandUri {
     pub value: String,
     pub executable: bool,
     pub extract: bool,
+    /// The file name in the sandbox (default: the URI's last component).
+    pub output_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -950,6 +950,8 @@ pub struct CommandUri {
     pub executable: Option<bool>,
     #[serde(default = "yes")]
     pub extract: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_file: Option<String>,
 }
 
 /// `Environment.Variable.Type`.
@@ -1009,6 +1011,7 @@ impl CommandInfo {
                     value: Some(u.value.clone()),
                     executable: u.executable.then_some(true),
                     extract: u.extract,
+                    output_file: u.output_file.clone(),
                 })
                 .collect(),
             environment: (!c.environment.is_empty()).then(|| Environment {
@@ -1035,6 +1038,7 @@ impl CommandInfo {
                 value: required(u.value, "value")?,
                 executable: u.executable.unwrap_or(false),
                 extract: u.extract,
+                output_file: u.output_file,
             })
         })?;
         let variables = self.environment.unwrap_or_default().variables;
@@ -1600,6 +1604,7 @@ mod tests {
             value: "http://h/x.tgz".into(),
             executable: false,
             extract: true,
+            output_file: None,
         }];
         mesos::TaskInfo {
             name: "t1".into(),
