@@ -832,14 +832,7 @@ impl Handle<PongAgent> for Master {
 impl Handle<RegisterAgent> for Master {
     fn handle(&mut self, msg: RegisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         self.count(|m| &m.messages_register_slave);
-        if self.recovering_to_lead() {
-            self.hold(from, Held::Register(msg));
-            return;
-        }
-        if !self.ready("RegisterAgent", from) {
-            return;
-        }
-        self.register_agent(msg, from, cx);
+        self.agent_arrives(Held::Register(msg), from, cx);
     }
 }
 
@@ -947,14 +940,7 @@ impl Handle<AgentAdmitted> for Master {
 impl Handle<ReregisterAgent> for Master {
     fn handle(&mut self, msg: ReregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         self.count(|m| &m.messages_reregister_slave);
-        if self.recovering_to_lead() {
-            self.hold(from, Held::Reregister(msg));
-            return;
-        }
-        if !self.ready("ReregisterAgent", from) {
-            return;
-        }
-        self.reregister_or_readmit(msg, from, cx);
+        self.agent_arrives(Held::Reregister(msg), from, cx);
     }
 }
 
@@ -2252,10 +2238,27 @@ impl Master {
             );
         }
         for (from, message) in held.messages {
-            match message {
-                Held::Register(m) => self.register_agent(m, &from, cx),
-                Held::Reregister(m) => self.reregister_or_readmit(m, &from, cx),
-            }
+            self.agent_arrives(message, &from, cx);
+        }
+    }
+
+    /// An agent's (re)registration: held while this master recovers to
+    /// lead, dropped by a master that does not lead, handled otherwise.
+    fn agent_arrives(&mut self, message: Held, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if self.recovering_to_lead() {
+            self.hold(from, message);
+            return;
+        }
+        let what = match &message {
+            Held::Register(_) => "RegisterAgent",
+            Held::Reregister(_) => "ReregisterAgent",
+        };
+        if !self.ready(what, from) {
+            return;
+        }
+        match message {
+            Held::Register(m) => self.register_agent(m, from, cx),
+            Held::Reregister(m) => self.reregister_or_readmit(m, from, cx),
         }
     }
 }
