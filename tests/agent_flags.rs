@@ -89,10 +89,9 @@ async fn finished_sandboxes_are_collected_and_running_ones_kept() {
             .map(|f| f.path().join("executors").join(task))
             .find(|p| p.exists())
     };
-    assert!(
-        executor("done").is_some(),
-        "the finished task left no sandbox"
-    );
+    // (The finished task's sandbox may already be gone here: the sweep
+    // runs every second. That sandboxes are made shows in the running
+    // task's, checked below.)
     let collected = common::poll_async(Duration::from_secs(30), || {
         executor("done").is_none().then_some(())
     })
