@@ -103,3 +103,84 @@ async fn finished_sandboxes_are_collected_and_running_ones_kept() {
     let running = executor("running").expect("the running task's sandbox");
     assert!(running.join("runs").join("latest").join("stdout").exists());
 }
+
+/// What `id -un` says in the sandbox of task `task` of agent 0.
+fn who_ran(cluster: &Cluster, task: &str) -> Option<String> {
+    common::find_files(&cluster.agent_dir(0).join("slaves"), "who.txt")
+        .into_iter()
+        .find(|p| p.components().any(|c| c.as_os_str() == task))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+}
+
+/// `--switch_user` (the default): tasks run as their framework's user, and
+/// fail if it does not exist; with `--switch_user=false` they run as the
+/// agent's user. Switching needs root, which the agent is in CI.
+#[actix::test]
+async fn tasks_run_as_their_frameworks_user() {
+    if common::current_user() != "root" {
+        eprintln!("skipped: switching users needs root");
+        return;
+    }
+    let mut cluster = Cluster::start(&[], &["cpus:1;mem:256"]);
+    // The user must be able to reach its sandbox.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(cluster.dir(), std::fs::Permissions::from_mode(0o755))
+        .expect("open the cluster's directory");
+    let as_user = |user: &str, name: &str| {
+        let mut info = info(name);
+        info.user = user.to_owned();
+        info
+    };
+    let mut nobody = Framework::start(cluster.master_address(), as_user("nobody", "nobody")).await;
+    nobody.registered().await;
+    nobody
+        .launch(
+            vec![command_task("as-nobody", "id -un > who.txt")],
+            "cpus:0.1;mem:32",
+            None,
+        )
+        .await;
+    nobody.update("as-nobody", TaskState::Finished, WAIT).await;
+    assert_eq!(who_ran(&cluster, "as-nobody").as_deref(), Some("nobody"));
+    // Gone, so that the next framework is offered the agent.
+    nobody.stop(false).await;
+
+    let mut ghost = Framework::start(
+        cluster.master_address(),
+        as_user("no-such-user-here", "ghost"),
+    )
+    .await;
+    ghost.registered().await;
+    ghost
+        .launch(
+            vec![command_task("as-ghost", "id -un > who.txt")],
+            "cpus:0.1;mem:32",
+            None,
+        )
+        .await;
+    let failed = ghost.update("as-ghost", TaskState::Failed, WAIT).await;
+    let message = failed.message.unwrap_or_default();
+    assert!(
+        message.contains("Failed to get user information for 'no-such-user-here'"),
+        "{message}"
+    );
+    ghost.stop(false).await;
+
+    cluster.agents[0].kill();
+    cluster.restart_agent(0, &["--switch_user=false"]);
+    let unswitched =
+        Framework::start(cluster.master_address(), as_user("nobody", "unswitched")).await;
+    unswitched.registered().await;
+    unswitched
+        .launch(
+            vec![command_task("as-agent", "id -un > who.txt")],
+            "cpus:0.1;mem:32",
+            None,
+        )
+        .await;
+    unswitched
+        .update("as-agent", TaskState::Finished, WAIT)
+        .await;
+    assert_eq!(who_ran(&cluster, "as-agent").as_deref(), Some("root"));
+}

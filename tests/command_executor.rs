@@ -148,6 +148,7 @@ async fn launch(command: &str) -> Run {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
         inherit_env: true,
+        user: None,
     })
     .unwrap();
     Run {

@@ -123,7 +123,7 @@ async fn a_framework_without_failover_timeout_has_its_tasks_killed_when_it_disco
     execute
         .arg(format!("--master={}", cluster.master_address()))
         .args(["--name=doomed", "--command=sleep 1000"])
-        .env("USER", "tester")
+        .env("USER", common::current_user())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());

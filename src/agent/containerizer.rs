@@ -157,6 +157,8 @@ pub struct LaunchSpec {
     /// Whether the agent's own environment is passed on (it is not when
     /// the operator names it with `--executor_environment_variables`).
     pub inherit_env: bool,
+    /// The user to run as (`--switch_user`); the sandbox becomes theirs.
+    pub user: Option<String>,
 }
 
 /// Why a process could not be started.
@@ -178,6 +180,57 @@ pub enum LaunchError {
     },
     #[error("processes can only be launched inside a tokio runtime")]
     NoRuntime,
+    #[error("Failed to get user information for '{user}': {reason}")]
+    User { user: String, reason: String },
+    #[error("cannot give the sandbox to user '{user}': {source}")]
+    Chown {
+        user: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Who a container runs as (`--switch_user`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Looks `name` up in the system's user database.
+pub fn lookup_user(name: &str) -> Result<RunAs, LaunchError> {
+    let error = |reason: String| LaunchError::User {
+        user: name.to_owned(),
+        reason,
+    };
+    let c_name = std::ffi::CString::new(name).map_err(|_| error("contains NUL".into()))?;
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: getpwnam_r writes the entry into `entry` and its strings into
+    // `buf`, both ours and large enough as told; `found` says whether an
+    // entry was found.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    let rc = unsafe {
+        libc::getpwnam_r(
+            c_name.as_ptr(),
+            &mut entry,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 {
+        return Err(error(io::Error::from_raw_os_error(rc).to_string()));
+    }
+    if found.is_null() {
+        return Err(error("no such user".into()));
+    }
+    Ok(RunAs {
+        name: name.to_owned(),
+        uid: entry.pw_uid,
+        gid: entry.pw_gid,
+    })
 }
 
 /// Where a launched process's stdout and stderr go.
@@ -211,6 +264,8 @@ pub struct SpawnOptions {
     pub inherit_env: bool,
     pub output: Output,
     pub grouping: Grouping,
+    /// Run as this user rather than the launcher's.
+    pub user: Option<RunAs>,
 }
 
 /// The program to exec and its argv (argv[0] first) for `command`, as Mesos
@@ -239,6 +294,14 @@ pub fn command_line(command: &CommandInfo) -> Result<(String, Vec<String>), Laun
 /// from `/dev/null`, in a new session. Must run inside a tokio runtime (an
 /// actix system), which then reaps it.
 pub fn launch(spec: LaunchSpec) -> Result<Container, LaunchError> {
+    let user = match &spec.user {
+        None => None,
+        Some(name) => {
+            let user = lookup_user(name)?;
+            give_sandbox(&spec.sandbox, &user)?;
+            Some(user)
+        }
+    };
     spawn(
         &spec.command,
         SpawnOptions {
@@ -247,8 +310,29 @@ pub fn launch(spec: LaunchSpec) -> Result<Container, LaunchError> {
             inherit_env: spec.inherit_env,
             output: Output::Files(spec.sandbox),
             grouping: Grouping::NewSession,
+            user,
         },
     )
+}
+
+/// Makes the sandbox and its `stdout` and `stderr` the user's, so that the
+/// container can write there once it runs as them.
+fn give_sandbox(sandbox: &Path, user: &RunAs) -> Result<(), LaunchError> {
+    let chown_error = |source| LaunchError::Chown {
+        user: user.name.clone(),
+        source,
+    };
+    for name in ["stdout", "stderr"] {
+        drop(append(&sandbox.join(name))?);
+    }
+    for path in [
+        sandbox.to_path_buf(),
+        sandbox.join("stdout"),
+        sandbox.join("stderr"),
+    ] {
+        std::os::unix::fs::chown(&path, Some(user.uid), Some(user.gid)).map_err(chown_error)?;
+    }
+    Ok(())
 }
 
 /// Starts `command` as described by `options`; see [`launch`].
@@ -271,6 +355,12 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
         .kill_on_drop(true);
     if let Some(cwd) = &options.cwd {
         cmd.current_dir(cwd);
+    }
+    if let Some(user) = &options.user {
+        // The standard library drops supplementary groups (as root) and
+        // sets the group before the user, in the child before exec.
+        cmd.gid(user.gid).uid(user.uid);
+        cmd.env("USER", &user.name);
     }
     if let Output::Files(dir) = &options.output {
         cmd.stdout(append(&dir.join("stdout"))?)
@@ -680,6 +770,7 @@ mod tests {
             sandbox: dir.to_owned(),
             env: vec![("GREETING".into(), "hello".into())],
             inherit_env: true,
+            user: None,
         })
         .unwrap()
     }
@@ -884,6 +975,7 @@ mod tests {
             sandbox: dir.clone(),
             env: Vec::new(),
             inherit_env: true,
+            user: None,
         })
         .unwrap();
         assert!(wait(&c).await.success());
@@ -940,6 +1032,7 @@ mod tests {
             sandbox: dir,
             env: Vec::new(),
             inherit_env: true,
+            user: None,
         })
         .unwrap_err();
         assert!(matches!(err, LaunchError::Spawn { .. }), "{err}");

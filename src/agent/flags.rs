@@ -100,7 +100,7 @@ pub const SPECS: &[Spec] = &[
     Spec::boolean(
         "switch_user",
         true,
-        "Run tasks as their user (tasks run as the agent's user here)",
+        "Run executors and tasks as their command's or framework's user",
     ),
     Spec::value(
         "sandbox_directory",
@@ -234,6 +234,8 @@ pub struct AgentFlags {
     /// `--executor_environment_variables`: what executors get instead of
     /// the agent's own environment.
     pub executor_environment_variables: Option<Vec<(String, String)>>,
+    /// Run executors as their command's or framework's user.
+    pub switch_user: bool,
     /// Where relative fetcher URIs are found (`--frameworks_home`).
     pub frameworks_home: Option<PathBuf>,
     /// Finished sandboxes are removed at most this long after their last
@@ -387,6 +389,7 @@ impl AgentFlags {
                 f.duration("registration_backoff_factor")?,
             )?,
             executor_environment_variables,
+            switch_user: f.boolean("switch_user")?,
             frameworks_home: f
                 .get("frameworks_home")
                 .filter(|h| !h.is_empty())

@@ -534,6 +534,19 @@ impl Agent {
             sandbox: directory.clone(),
             env,
             inherit_env: self.flags.executor_environment_variables.is_none(),
+            // As Mesos's --switch_user: the command's user, else the
+            // framework's.
+            user: self
+                .flags
+                .switch_user
+                .then(|| {
+                    executor
+                        .command
+                        .user
+                        .clone()
+                        .unwrap_or_else(|| framework.user.clone())
+                })
+                .filter(|u| !u.is_empty()),
         })
         .map_err(|e| format!("cannot launch the executor: {e}"))?;
         let os_pid = container.pid();
@@ -603,9 +616,10 @@ impl Agent {
         };
         if let Some(c) = &task.command {
             command.environment = c.environment.clone();
-            // The command executor inherits the task's URIs: they are
-            // fetched into the sandbox before it starts.
+            // The command executor inherits the task's URIs (fetched into
+            // the sandbox before it starts) and user.
             command.uris = c.uris.clone();
+            command.user = c.user.clone();
         }
         (
             ExecutorInfo {

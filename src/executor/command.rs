@@ -184,6 +184,8 @@ impl Executor for CommandExecutor {
             env: command.environment.clone(),
             inherit_env: true,
             output: Output::Inherit,
+            // The executor already runs as the task's user.
+            user: None,
             grouping: Grouping::NewGroup,
         };
         let container = match containerizer::spawn(&command, options) {

@@ -99,7 +99,7 @@ pub struct Framework {
 
 /// A framework as tests register it: user `tester`, role `*`.
 pub fn info(name: &str) -> FrameworkInfo {
-    FrameworkInfo::new("tester", name)
+    FrameworkInfo::new(&super::current_user(), name)
 }
 
 /// A command task; `Framework::launch` fills in its agent and resources.

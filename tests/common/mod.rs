@@ -41,6 +41,18 @@ pub fn pymesos_script(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The user these tests run as: frameworks name them, so that agents
+/// (which run tasks as the framework's user) can run their tasks.
+pub fn current_user() -> String {
+    Command::new("id")
+        .arg("-un")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .expect("the current user's name (id -un)")
+}
+
 /// A child process killed on drop.
 pub struct Guard(pub Child);
 

@@ -4,6 +4,7 @@ and TASK_FINISHED.
 
 Usage: executor_scheduler.py MASTER_HOST:PORT PYTHON EXECUTOR_SCRIPT
 """
+import getpass
 import logging
 import sys
 import threading
@@ -60,7 +61,7 @@ def main():
     logging.basicConfig(level=logging.WARNING)
     master, python, script = sys.argv[1], sys.argv[2], sys.argv[3]
     framework = Dict()
-    framework.user = "root"
+    framework.user = getpass.getuser()
     framework.name = "pymesos-executor-" + uuid.uuid4().hex[:8]
     framework.hostname = "localhost"
     scheduler = OneTask("%s %s" % (python, script))

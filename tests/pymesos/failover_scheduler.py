@@ -6,6 +6,7 @@ Usage: failover_scheduler.py zk://HOST:PORT/PATH
 Prints "registered <id>", "reregistered", "disconnected" and
 "update <task> <state>" lines, flushed; runs until it is killed.
 """
+import getpass
 import logging
 import sys
 import threading
@@ -60,7 +61,7 @@ class LongTaskScheduler(Scheduler):
 def main():
     logging.basicConfig(level=logging.WARNING)
     framework = Dict()
-    framework.user = "root"
+    framework.user = getpass.getuser()
     framework.name = "pymesos-failover-" + uuid.uuid4().hex[:8]
     framework.hostname = "localhost"
     framework.failover_timeout = 3600

@@ -3,6 +3,7 @@
 Usage: scheduler.py MASTER_HOST:PORT [N]
 Exits 0 when all N tasks finished, 1 if any ended otherwise or on timeout.
 """
+import getpass
 import logging
 import sys
 import threading
@@ -74,7 +75,7 @@ def main():
     master = sys.argv[1]
     total = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     framework = Dict()
-    framework.user = "root"
+    framework.user = getpass.getuser()
     framework.name = "pymesos-" + uuid.uuid4().hex[:8]
     framework.hostname = "localhost"
     scheduler = CommandScheduler(total)
