@@ -360,3 +360,64 @@ fn endpoints_carry_mesos_fields() {
         "STARTING and RUNNING"
     );
 }
+
+/// `POST /master/teardown` (`frameworkId=<id>`, form-encoded), as operators
+/// use it: bad requests are refused with Mesos's answers; a good one
+/// removes the framework and kills its task.
+#[test]
+fn an_operator_tears_a_framework_down() {
+    let dir = TempDir::new("teardown");
+    let cluster = Daemon::start(
+        LOCAL,
+        &[
+            "--port=0",
+            &format!("--work_dir={}", dir.path().display()),
+            "--resources=cpus:1;mem:256",
+        ],
+    );
+    let a = cluster.address.clone();
+    let _framework = Guard(
+        Command::new(EXECUTE)
+            .args([
+                format!("--master={a}"),
+                "--name=victim".into(),
+                "--command=sleep 600".into(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mesos-execute"),
+    );
+    assert!(
+        common::wait_until(Duration::from_secs(30), || {
+            common::http_get(&a, "/master/state")
+                .1
+                .contains("TASK_RUNNING")
+        }),
+        "the task never ran:\n{}",
+        cluster.log()
+    );
+    let id = get(&a, "/master/frameworks")["frameworks"][0]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .expect("a framework id");
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    assert_eq!(common::http_get(&a, "/master/teardown").0, 405);
+    let (status, _, body) = common::http_post(&a, "/master/teardown", &form, b"id=x");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Missing 'frameworkId'"), "{body}");
+    let (status, _, body) = common::http_post(&a, "/master/teardown", &form, b"frameworkId=nope");
+    assert_eq!(
+        (status, body.as_str()),
+        (400, "No framework found with specified ID")
+    );
+
+    let request = format!("frameworkId={id}");
+    let (status, _, body) = common::http_post(&a, "/master/teardown", &form, request.as_bytes());
+    assert_eq!(status, 200, "{body}");
+    let frameworks = get(&a, "/master/frameworks");
+    assert_eq!(frameworks["frameworks"].as_array().map(Vec::len), Some(0));
+    let done = &frameworks["completed_frameworks"][0];
+    assert_eq!(done["id"], id.as_str());
+    assert_eq!(done["completed_tasks"][0]["state"], "TASK_KILLED");
+}

@@ -30,6 +30,7 @@ pub fn install(i: &mut Install<Master>) {
     .route("/state-summary", state_summary)
     .route("/roles", roles)
     .route("/redirect", redirect)
+    .route("/teardown", teardown)
     .route("/version", |_, req, _| json_reply(&req, version()));
 }
 
@@ -204,6 +205,44 @@ impl Serialize for FrameworkJson<'_> {
 
 fn framework_json<'a>(f: &'a FrameworkRecord, master: &'a Master) -> FrameworkJson<'a> {
     FrameworkJson { f, master }
+}
+
+/// `POST /master/teardown` with `frameworkId=<id>` (form-encoded): removes
+/// the framework as if it had torn itself down; its tasks are killed.
+fn teardown(master: &mut Master, req: Request, cx: &mut Cx<'_, Master>) -> Reply {
+    if req.method != actors::http::Method::POST {
+        return Reply::Now(Response::text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("Expecting a 'POST' request, received '{}'", req.method),
+        ));
+    }
+    if let Some(redirect) = leader_only(master, &req) {
+        return redirect;
+    }
+    if !master.is_recovered() {
+        return Reply::Now(Response::text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Master has not finished recovery",
+        ));
+    }
+    let body = String::from_utf8_lossy(&req.body);
+    let form = actors::http::parse_query(body.trim());
+    let Some((_, id)) = form.iter().find(|(k, _)| k == "frameworkId") else {
+        return Reply::Now(Response::text(
+            StatusCode::BAD_REQUEST,
+            "Missing 'frameworkId' query parameter in the request body",
+        ));
+    };
+    let id = wire::ids::FrameworkId::new(id.clone());
+    if !master.state().frameworks.contains_key(&id) {
+        return Reply::Now(Response::text(
+            StatusCode::BAD_REQUEST,
+            "No framework found with specified ID",
+        ));
+    }
+    tracing::info!(framework = %id, "tearing the framework down at an operator's request");
+    master.teardown_framework(&id, cx);
+    Reply::Now(Response::new(StatusCode::OK, ""))
 }
 
 fn state(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {

@@ -604,6 +604,11 @@ impl Master {
 
     /// Removes a framework: its tasks are shut down on every agent, its
     /// offers rescinded, its resources returned.
+    /// An operator's `/master/teardown`.
+    pub(super) fn teardown_framework(&mut self, framework_id: &FrameworkId, cx: &mut Cx<'_, Self>) {
+        self.remove_framework(framework_id, cx);
+    }
+
     fn remove_framework(&mut self, framework_id: &FrameworkId, cx: &mut Cx<'_, Self>) {
         if let Some(t) = self.failover_timers.remove(framework_id) {
             cx.cancel(t);
