@@ -213,7 +213,7 @@ fn teardown(master: &mut Master, req: Request, cx: &mut Cx<'_, Master>) -> Reply
     if req.method != actors::http::Method::POST {
         return Reply::Now(Response::text(
             StatusCode::METHOD_NOT_ALLOWED,
-            &format!("Expecting a 'POST' request, received '{}'", req.method),
+            format!("Expecting a 'POST' request, received '{}'", req.method),
         ));
     }
     if let Some(redirect) = leader_only(master, &req) {
