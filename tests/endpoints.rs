@@ -337,6 +337,30 @@ fn endpoints_carry_mesos_fields() {
     }
     assert_eq!(metrics["master/tasks_running"], 1.0);
     assert_eq!(metrics["slave/tasks_running"], 1.0);
+    // What the running task's container uses, against what it was given.
+    let statistics = get(&a, "/slave(1)/monitor/statistics");
+    let entries = statistics.as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 1, "{statistics}");
+    has_keys(
+        &entries[0],
+        &[
+            "framework_id",
+            "executor_id",
+            "executor_name",
+            "source",
+            "statistics",
+        ],
+        "monitor entry",
+    );
+    let used = &entries[0]["statistics"];
+    assert_eq!(used["cpus_limit"], 1.0, "{used}");
+    assert_eq!(used["mem_limit_bytes"], 128 * 1024 * 1024, "{used}");
+    assert!(used["processes"].as_u64().is_some_and(|n| n >= 2), "{used}");
+    assert!(
+        used["mem_rss_bytes"].as_u64().is_some_and(|n| n > 0),
+        "{used}"
+    );
+    assert!(used["cpus_user_time_secs"].is_number() && used["timestamp"].is_number());
     // The role's dominant share: its task holds one of two cpus.
     let share = metrics["allocator/mesos/roles/*/shares/dominant"].as_f64();
     assert!(share.is_some_and(|s| (0.5..=1.0).contains(&s)), "{share:?}");

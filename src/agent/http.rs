@@ -17,12 +17,79 @@ pub fn install(i: &mut Install<Agent>) {
     })
     .route("/state", state)
     .route("/state.json", state)
+    .route("/monitor/statistics", statistics)
+    .route("/monitor/statistics.json", statistics)
     .route("/flags", |agent, req, _| {
         Reply::Now(with_jsonp(
             json!({"flags": agent.flags().all.all()}).to_string(),
             &req.query,
         ))
     });
+}
+
+/// `/monitor/statistics`: for each running executor, what its container
+/// uses (from `/proc`, off the agent's thread) against what it was given.
+fn statistics(agent: &mut Agent, req: Request, _: &mut Cx<'_, Agent>) -> Reply {
+    struct Entry {
+        framework_id: String,
+        executor_id: String,
+        name: String,
+        session: i32,
+        cpus: f64,
+        mem_mb: f64,
+    }
+    let entries: Vec<Entry> = agent
+        .frameworks
+        .iter()
+        .flat_map(|(fid, f)| f.executors.values().map(move |e| (fid, e)))
+        .filter_map(|(fid, e)| {
+            let session = e.container.as_ref()?.pid();
+            let given = e
+                .tasks
+                .values()
+                .filter(|t| !t.state.is_terminal())
+                .fold(e.info.resources.clone(), |all, t| all.plus(&t.resources));
+            Some(Entry {
+                framework_id: fid.value.clone(),
+                executor_id: e.info.executor_id.value.clone(),
+                name: e.info.name.clone().unwrap_or_default(),
+                session,
+                cpus: given.scalar("cpus"),
+                mem_mb: given.scalar("mem"),
+            })
+        })
+        .collect();
+    let query = req.query;
+    Reply::later(async move {
+        let sessions: Vec<i32> = entries.iter().map(|e| e.session).collect();
+        let usage = tokio::task::spawn_blocking(move || super::usage::of_sessions(&sessions))
+            .await
+            .unwrap_or_default();
+        let now = wire::mesos::now_secs();
+        let result: Vec<Value> = entries
+            .iter()
+            .filter_map(|e| {
+                let u = usage.get(&e.session)?;
+                Some(json!({
+                    "framework_id": e.framework_id,
+                    "executor_id": e.executor_id,
+                    "executor_name": e.name,
+                    "source": "",
+                    "statistics": {
+                        "timestamp": now,
+                        "processes": u.processes,
+                        "threads": u.threads,
+                        "cpus_user_time_secs": u.cpus_user_time_secs,
+                        "cpus_system_time_secs": u.cpus_system_time_secs,
+                        "cpus_limit": e.cpus,
+                        "mem_rss_bytes": u.mem_rss_bytes,
+                        "mem_limit_bytes": (e.mem_mb * 1024.0 * 1024.0) as u64,
+                    },
+                }))
+            })
+            .collect();
+        with_jsonp(Value::Array(result).to_string(), &query)
+    })
 }
 
 fn executor_json(e: &ExecutorRecord, framework_id: &str) -> Value {

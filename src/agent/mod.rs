@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod process;
 pub mod resources;
 pub mod status_updates;
+pub mod usage;
 
 pub use flags::AgentFlags;
 pub use process::{Agent, AGENT_ID};

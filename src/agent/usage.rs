@@ -1,0 +1,114 @@
+//! What containers use, read from `/proc` as Mesos's `posix/cpu` and
+//! `posix/mem` isolators do (its `mesos-usage`): each container is the
+//! session its executor leads, and its usage is the sum over the processes
+//! of that session. Served at `/monitor/statistics`.
+
+use std::collections::HashMap;
+
+/// One container's use of the machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    pub processes: u32,
+    pub threads: u32,
+    pub cpus_user_time_secs: f64,
+    pub cpus_system_time_secs: f64,
+    pub mem_rss_bytes: u64,
+}
+
+/// The usage of each session in `sessions` (by the pid of its leader), from
+/// one walk over `/proc`. Sessions with no live process are left out.
+pub fn of_sessions(sessions: &[i32]) -> HashMap<i32, Usage> {
+    // SAFETY: sysconf only reads configuration.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+    let mut out: HashMap<i32, Usage> = HashMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(stat) = Stat::parse(&text) else {
+            continue;
+        };
+        if !sessions.contains(&stat.session) {
+            continue;
+        }
+        let usage = out.entry(stat.session).or_default();
+        usage.processes += 1;
+        usage.threads += stat.threads;
+        usage.cpus_user_time_secs += stat.utime as f64 / ticks;
+        usage.cpus_system_time_secs += stat.stime as f64 / ticks;
+        usage.mem_rss_bytes += stat.rss_pages.saturating_mul(page);
+    }
+    out
+}
+
+/// The fields of `/proc/<pid>/stat` used here.
+#[derive(Debug, PartialEq)]
+struct Stat {
+    session: i32,
+    utime: u64,
+    stime: u64,
+    threads: u32,
+    rss_pages: u64,
+}
+
+impl Stat {
+    /// Fields after the command name (which may hold spaces and parens),
+    /// numbered as in proc(5): state is field 3.
+    fn parse(text: &str) -> Option<Stat> {
+        let (_, rest) = text.rsplit_once(')')?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3).copied();
+        if matches!(field(3), Some("Z") | Some("X")) {
+            return None;
+        }
+        Some(Stat {
+            session: field(6)?.parse().ok()?,
+            utime: field(14)?.parse().ok()?,
+            stime: field(15)?.parse().ok()?,
+            threads: field(20)?.parse().ok()?,
+            rss_pages: field(24)?.parse().ok()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_parse_even_with_odd_command_names() {
+        let line = "4242 (my (odd) prog) S 1 4242 4242 0 -1 4194304 100 0 0 0 \
+                    250 50 0 0 20 0 3 0 12345 1000000 77 18446744073709551615";
+        assert_eq!(
+            Stat::parse(line),
+            Some(Stat {
+                session: 4242,
+                utime: 250,
+                stime: 50,
+                threads: 3,
+                rss_pages: 77,
+            })
+        );
+        assert_eq!(Stat::parse("1 (zombie) Z 1 1 1 0 -1 0 0 0 0 0 0 0"), None);
+        assert_eq!(Stat::parse("garbage"), None);
+    }
+
+    #[test]
+    fn this_processs_own_session_is_measured() {
+        // SAFETY: getsid only reads.
+        let session = unsafe { libc::getsid(0) };
+        let usage = of_sessions(&[session]);
+        let mine = usage.get(&session).expect("this session");
+        assert!(mine.processes >= 1 && mine.threads >= 1);
+        assert!(mine.mem_rss_bytes > 0);
+        assert!(of_sessions(&[-5]).is_empty());
+    }
+}
