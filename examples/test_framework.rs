@@ -93,6 +93,7 @@ impl Scheduler for TestFramework {
                     executor: None,
                     data: None,
                     kill_grace_period: None,
+                    meta: Default::default(),
                 });
                 self.launched += 1;
             }

@@ -168,6 +168,23 @@ impl Serialize for TaskJson<'_> {
         map.serialize_entry("resources", &ResourcesJson(&t.resources))?;
         map.serialize_entry("role", &t.role)?;
         map.serialize_entry("statuses", &Seq(t.statuses.iter().map(StatusJson)))?;
+        // As Mesos: present only when the task has them (Mesos-DNS and
+        // other service discovery tools read these).
+        if !t.meta.labels.is_empty() {
+            let labels = t.meta.labels.iter().map(|l| match &l.value {
+                Some(value) => serde_json::json!({"key": l.key, "value": value}),
+                None => serde_json::json!({"key": l.key}),
+            });
+            map.serialize_entry("labels", &Seq(labels))?;
+        }
+        if let Some(discovery) = t
+            .meta
+            .discovery
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<Value>(d).ok())
+        {
+            map.serialize_entry("discovery", &discovery)?;
+        }
         map.end()
     }
 }

@@ -104,6 +104,7 @@ async fn launch(command: &str) -> Run {
         executor: None,
         data: None,
         kill_grace_period: None,
+        meta: Default::default(),
     };
     let agent = node
         .spawn(

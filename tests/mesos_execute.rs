@@ -237,6 +237,7 @@ async fn a_finished_command_exits_zero_after_tearing_the_framework_down() {
                         executor: None,
                         data: None,
                         kill_grace_period: None,
+                        meta: Default::default(),
                     }],
                 }],
                 filters: Filters::default(),

@@ -81,6 +81,7 @@ fn master() -> Master {
             status_update_state: Some(TaskState::Running),
             status_update_uuid: None,
             role: "*".into(),
+            meta: Default::default(),
         });
     }
     master

@@ -202,6 +202,7 @@ impl EmulatedAgent {
                 status_update_state: Some(TaskState::Running),
                 status_update_uuid: None,
                 role: "*".into(),
+                meta: Default::default(),
             })
             .collect();
     }

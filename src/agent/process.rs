@@ -817,6 +817,7 @@ fn staging_task(
         status_update_state: None,
         status_update_uuid: None,
         role: "*".into(),
+        meta: t.meta.clone(),
     }
 }
 

@@ -237,6 +237,7 @@ pub fn command_task(id: &str, command: CommandInfo) -> TaskInfo {
         executor: None,
         data: None,
         kill_grace_period: None,
+        meta: Default::default(),
     }
 }
 

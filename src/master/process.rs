@@ -1645,6 +1645,7 @@ impl Handle<Accept> for Master {
                         status_update_state: None,
                         status_update_uuid: None,
                         role: role.clone(),
+                        meta: task.meta.clone(),
                     });
                     tracing::info!(framework = %msg.framework_id, task = %task.task_id, agent = %agent_id, "launching task");
                     cx.send(

@@ -527,6 +527,7 @@ mod tests {
             executor: None,
             data: None,
             kill_grace_period: None,
+            meta: Default::default(),
         }
     }
 
@@ -642,6 +643,7 @@ mod tests {
                 status_update_state: None,
                 status_update_uuid: None,
                 role: "*".into(),
+                meta: Default::default(),
             });
         }
         let plain = FrameworkId::new("m-0000");

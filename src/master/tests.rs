@@ -443,6 +443,7 @@ async fn an_unreachable_agent_that_returns_brings_its_tasks_back_and_removed_fra
         status_update_state: Some(TaskState::Running),
         status_update_uuid: None,
         role: "*".into(),
+        meta: Default::default(),
     };
     let framework = |fid: &FrameworkId, name: &str| {
         let mut info = FrameworkInfo::new("root", name);

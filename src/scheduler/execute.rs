@@ -145,6 +145,7 @@ impl CommandScheduler {
             executor: None,
             data: None,
             kill_grace_period: None,
+            meta: Default::default(),
         }
     }
 

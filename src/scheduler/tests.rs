@@ -362,6 +362,7 @@ fn task(id: &str, agent: &str) -> TaskInfo {
         executor: None,
         data: None,
         kill_grace_period: None,
+        meta: Default::default(),
     }
 }
 

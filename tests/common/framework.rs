@@ -113,6 +113,7 @@ pub fn command_task(id: &str, command: &str) -> TaskInfo {
         executor: None,
         data: None,
         kill_grace_period: None,
+        meta: Default::default(),
     }
 }
 

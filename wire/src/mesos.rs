@@ -194,6 +194,22 @@ pub struct TaskInfo {
     pub data: Option<Vec<u8>>,
     /// Seconds between SIGTERM and SIGKILL when the task is killed.
     pub kill_grace_period: Option<f64>,
+    pub meta: TaskMeta,
+}
+
+/// What a framework attaches to a task for others to read (service
+/// discovery tools read them from `/master/state`): labels, and its
+/// `DiscoveryInfo` kept as the JSON object the framework gave.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TaskMeta {
+    pub labels: Vec<Label>,
+    pub discovery: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    pub key: String,
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -259,6 +275,8 @@ pub struct Task {
     pub status_update_state: Option<TaskState>,
     pub status_update_uuid: Option<Vec<u8>>,
     pub role: String,
+    /// The labels and discovery info of its TaskInfo.
+    pub meta: TaskMeta,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -155,6 +155,50 @@ fn accept_with_launch_from_the_docs_becomes_an_accept() {
 }
 
 #[test]
+fn labels_and_discovery_info_come_through_and_go_back() {
+    let discovery = json!({"visibility": "EXTERNAL", "name": "web",
+        "ports": {"ports": [{"number": 80, "name": "http", "protocol": "tcp"}]}});
+    let body = accept_body(json!({"command": {"value": "true"},
+        "labels": {"labels": [{"key": "tier", "value": "front"}, {"key": "canary"}]},
+        "discovery": discovery}));
+    let Ok(SchedulerCall::Accept { accept, .. }) = sched(body) else {
+        panic!("accept refused");
+    };
+    let [mesos::Operation::Launch { task_infos }] = accept.operations.as_slice() else {
+        panic!("one launch expected");
+    };
+    let meta = &task_infos[0].meta;
+    assert_eq!(
+        meta.labels,
+        [
+            mesos::Label {
+                key: "tier".into(),
+                value: Some("front".into())
+            },
+            mesos::Label {
+                key: "canary".into(),
+                value: None
+            }
+        ]
+    );
+    let kept: serde_json::Value = serde_json::from_str(meta.discovery.as_deref().unwrap()).unwrap();
+    assert_eq!(kept, discovery);
+    let back = crate::v1::types::TaskInfo::from_internal(
+        &task_infos[0],
+        &crate::v1::types::ResourceFormat::LEGACY,
+    );
+    assert_eq!(back.discovery, Some(discovery));
+    assert_eq!(back.labels.map(|l| l.labels.len()), Some(2));
+    // A discovery that is not an object, or a label without a key, is refused.
+    for bad in [
+        json!({"command": {"value": "true"}, "discovery": "web"}),
+        json!({"command": {"value": "true"}, "labels": {"labels": [{"value": "v"}]}}),
+    ] {
+        assert!(sched(accept_body(bad)).is_err());
+    }
+}
+
+#[test]
 fn accept_with_a_custom_executor_keeps_the_executor() {
     let body = accept_body(json!({"executor": {"executor_id": {"value": "e1"},
         "command": {"value": "./my-exec"},
@@ -933,6 +977,7 @@ fn task_info() -> mesos::TaskInfo {
         executor: None,
         data: None,
         kill_grace_period: None,
+        meta: Default::default(),
     }
 }
 

@@ -1173,6 +1173,50 @@ pub struct TaskInfo {
     pub kill_policy: Option<KillPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Bytes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Labels>,
+    /// `DiscoveryInfo`, carried as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<serde_json::Value>,
+}
+
+/// `Labels`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Labels {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<LabelJson>,
+}
+
+/// `Label`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+impl Labels {
+    pub fn from_internal(labels: &[mesos::Label]) -> Option<Labels> {
+        (!labels.is_empty()).then(|| Labels {
+            labels: labels
+                .iter()
+                .map(|l| LabelJson {
+                    key: Some(l.key.clone()),
+                    value: l.value.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    pub fn into_internal(self) -> Result<Vec<mesos::Label>, FieldError> {
+        convert_list(self.labels, "labels", |l| {
+            Ok(mesos::Label {
+                key: required(l.key, "key")?,
+                value: l.value,
+            })
+        })
+    }
 }
 
 impl TaskInfo {
@@ -1189,6 +1233,12 @@ impl TaskInfo {
             command: t.command.as_ref().map(CommandInfo::from_internal),
             kill_policy: t.kill_grace_period.map(KillPolicy::grace),
             data: t.data.clone().map(Bytes),
+            labels: Labels::from_internal(&t.meta.labels),
+            discovery: t
+                .meta
+                .discovery
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok()),
         }
     }
 
@@ -1212,6 +1262,19 @@ impl TaskInfo {
             kill_grace_period: match self.kill_policy {
                 Some(p) => p.into_internal().within("kill_policy")?,
                 None => None,
+            },
+            meta: mesos::TaskMeta {
+                labels: self
+                    .labels
+                    .map(Labels::into_internal)
+                    .transpose()
+                    .within("labels")?
+                    .unwrap_or_default(),
+                discovery: match self.discovery {
+                    None => None,
+                    Some(d) if d.is_object() => Some(d.to_string()),
+                    Some(_) => return Err(FieldError::invalid("discovery", "expected an object")),
+                },
             },
         })
     }
@@ -1615,6 +1678,7 @@ mod tests {
             executor: None,
             data: Some(b"payload".to_vec()),
             kill_grace_period: Some(2.5),
+            meta: Default::default(),
         }
     }
 
