@@ -50,3 +50,46 @@ async fn labels_and_discovery_info_reach_the_state_endpoints() {
         "agent /state",
     );
 }
+
+/// A health check goes with the task to its command executor: failing, it
+/// gets the task killed, and the framework and `/master/state` see the
+/// task unhealthy.
+#[actix::test]
+async fn a_task_failing_its_health_check_is_killed_and_shown_unhealthy() {
+    let cluster = Cluster::start(&[], &["cpus:1;mem:256"]);
+    let framework = Framework::start(cluster.master_address(), info("checked")).await;
+    framework.registered().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let mut task = command_task("unhealthy", "sleep 600");
+    task.meta.health_check = Some(wire::mesos::HealthCheck {
+        check: wire::mesos::Check::Tcp { port },
+        delay_seconds: 0.0,
+        interval_seconds: 0.1,
+        timeout_seconds: 1.0,
+        consecutive_failures: 2,
+        grace_period_seconds: 0.0,
+    });
+    framework.launch(vec![task], "cpus:0.1;mem:32", None).await;
+    let killed = framework
+        .update("unhealthy", TaskState::Killed, Duration::from_secs(20))
+        .await;
+    assert_eq!(killed.healthy, Some(false));
+    assert!(framework
+        .updates("unhealthy")
+        .iter()
+        .any(|s| s.state == TaskState::Running && s.healthy == Some(false)));
+    let state = cluster.master_json("/master/state");
+    let statuses = state["completed_frameworks"][0]["completed_tasks"][0]["statuses"]
+        .as_array()
+        .cloned()
+        .or_else(|| {
+            state["frameworks"][0]["completed_tasks"][0]["statuses"]
+                .as_array()
+                .cloned()
+        })
+        .unwrap_or_default();
+    assert!(statuses.iter().any(|s| s["healthy"] == false), "{state}");
+}

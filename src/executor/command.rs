@@ -15,12 +15,24 @@
 //! `kill_grace_period` (3 s by default). Shutdown kills the task the same
 //! way. Once the terminal update is acknowledged by the agent (or after
 //! [`ACK_WAIT`] without one), the executor stops its driver.
+//!
+//! A task's `health_check` (COMMAND, HTTP or TCP, as Mesos's command
+//! executor runs them) starts `delay_seconds` after the task and repeats
+//! every `interval_seconds`, each check bounded by `timeout_seconds`. A
+//! change of health is reported as TASK_RUNNING with `healthy` and
+//! REASON_TASK_HEALTH_CHECK_STATUS_UPDATED; failures before the first
+//! success within `grace_period_seconds` do not count; after
+//! `consecutive_failures` failures in a row the task is killed, its
+//! terminal update saying `healthy: false`.
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use wire::ids::TaskId;
-use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskStatus};
-use wire::task::TaskState;
+use wire::mesos::{
+    capability, AgentInfo, Check, ExecutorInfo, FrameworkInfo, HealthCheck, TaskInfo, TaskStatus,
+};
+use wire::task::{Reason, TaskState};
 
 use crate::agent::containerizer::{
     self, Container, ExitStatus, Grouping, Output, SpawnOptions, WaitError,
@@ -53,6 +65,22 @@ struct Task {
     kill_grace: Duration,
     /// A kill was requested: the command's end is reported as TASK_KILLED.
     killed: bool,
+    /// Its health check and how it has gone, if it has one.
+    health: Option<Health>,
+    /// Killed for failing its health check: why.
+    unhealthy: Option<String>,
+}
+
+struct Health {
+    check: HealthCheck,
+    started: Instant,
+    /// `None` until the first result that counts.
+    healthy: Option<bool>,
+    failures: u32,
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)
 }
 
 impl CommandExecutor {
@@ -111,7 +139,89 @@ impl CommandExecutor {
         };
         let mut status = TaskStatus::new(task.id.clone(), state);
         status.message = Some(message);
+        if let Some(why) = &task.unhealthy {
+            status.healthy = Some(false);
+            if let Some(m) = status.message.as_mut() {
+                m.push_str(&format!(" (killed after failing its health check: {why})"));
+            }
+        }
         self.finish(driver, status);
+    }
+
+    /// Runs the task's health check once, if the task still runs.
+    fn health_check(&mut self, driver: &mut Driver<'_, Self>) {
+        let Some(task) = self.task.as_ref() else {
+            return;
+        };
+        let Some(health) = task
+            .health
+            .as_ref()
+            .filter(|_| task.container.is_some() && !task.killed)
+        else {
+            return;
+        };
+        let check = health.check.check.clone();
+        let timeout = seconds(health.check.timeout_seconds);
+        let sandbox = driver.config().sandbox.clone();
+        driver.defer(
+            run_check(check, timeout, sandbox),
+            |me: &mut Self, d, result| me.health_checked(d, result),
+        );
+    }
+
+    fn health_checked(&mut self, driver: &mut Driver<'_, Self>, result: Result<(), String>) {
+        let Some(task) = self.task.as_mut() else {
+            return;
+        };
+        if task.container.is_none() || task.killed {
+            return;
+        }
+        let Some(health) = task.health.as_mut() else {
+            return;
+        };
+        let mut report = None;
+        let mut kill = false;
+        match result {
+            Ok(()) => {
+                health.failures = 0;
+                if health.healthy != Some(true) {
+                    health.healthy = Some(true);
+                    report = Some((true, None));
+                }
+            }
+            Err(why) => {
+                let in_grace = health.healthy.is_none()
+                    && health.started.elapsed() < seconds(health.check.grace_period_seconds);
+                if in_grace {
+                    tracing::debug!(task = %task.id, "health check failed within the grace period: {why}");
+                } else {
+                    health.failures += 1;
+                    tracing::warn!(task = %task.id, failures = health.failures, "health check failed: {why}");
+                    if health.healthy != Some(false) {
+                        health.healthy = Some(false);
+                        report = Some((false, Some(why.clone())));
+                    }
+                    if health.failures >= health.check.consecutive_failures.max(1) {
+                        task.unhealthy = Some(why);
+                        kill = true;
+                    }
+                }
+            }
+        }
+        let interval = seconds(health.check.interval_seconds);
+        let (task_id, grace) = (task.id.clone(), task.kill_grace);
+        if let Some((healthy, message)) = report {
+            let mut status = TaskStatus::new(task_id, TaskState::Running);
+            status.healthy = Some(healthy);
+            status.reason = Some(Reason::TaskHealthCheckStatusUpdated);
+            status.message = message;
+            self.send(driver, status);
+        }
+        if kill {
+            self.kill(driver, grace);
+        } else {
+            driver.delay(interval, |me: &mut Self, d| me.health_check(d));
+        }
     }
 
     /// SIGTERM to the task's group, SIGKILL after `grace`.
@@ -137,6 +247,89 @@ impl CommandExecutor {
         }
         // The end is reported by the wait started at launch.
         driver.defer(async move { container.destroy(grace).await }, |_, _, _| {});
+    }
+}
+
+/// One health check: `Ok` when healthy, else why not.
+async fn run_check(check: Check, timeout: Duration, sandbox: PathBuf) -> Result<(), String> {
+    match check {
+        Check::Command(command) => {
+            let options = SpawnOptions {
+                cwd: Some(sandbox),
+                env: command.environment.clone(),
+                inherit_env: true,
+                output: Output::Inherit,
+                grouping: Grouping::NewGroup,
+                user: None,
+            };
+            let container = containerizer::spawn(&command, options)
+                .map_err(|e| format!("cannot run the check: {e}"))?;
+            match tokio::time::timeout(timeout, container.wait()).await {
+                Ok(Ok(status)) if status.success() => Ok(()),
+                Ok(Ok(status)) => Err(format!("Command {status}")),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => {
+                    container.signal(libc::SIGKILL);
+                    Err(format!("Command timed out after {timeout:?}"))
+                }
+            }
+        }
+        Check::Tcp { port } => {
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(("127.0.0.1", port)))
+                .await
+            {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(format!("cannot connect to port {port}: {e}")),
+                Err(_) => Err(format!("no connection to port {port} within {timeout:?}")),
+            }
+        }
+        Check::Http {
+            scheme,
+            port,
+            path,
+            statuses,
+        } => {
+            let path = if path.starts_with('/') {
+                path
+            } else {
+                format!("/{path}")
+            };
+            let url = format!("{scheme}://127.0.0.1:{port}{path}");
+            let output = tokio::process::Command::new("curl")
+                .args([
+                    "--silent",
+                    "--show-error",
+                    "--insecure",
+                    "--output",
+                    "/dev/null",
+                ])
+                .args(["--write-out", "%{http_code}", "--max-time"])
+                .arg(format!("{}", timeout.as_secs_f64().max(0.001)))
+                .arg(&url)
+                .kill_on_drop(true)
+                .output()
+                .await
+                .map_err(|e| format!("cannot run curl: {e}"))?;
+            let code: u16 = String::from_utf8_lossy(&output.stdout)
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            let healthy = if statuses.is_empty() {
+                (200..400).contains(&code)
+            } else {
+                statuses.contains(&code)
+            };
+            if healthy {
+                Ok(())
+            } else if code == 0 {
+                Err(format!(
+                    "{url}: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ))
+            } else {
+                Err(format!("{url} answered {code}"))
+            }
+        }
     }
 }
 
@@ -169,6 +362,13 @@ impl Executor for CommandExecutor {
             container: None,
             kill_grace,
             killed: false,
+            health: task.meta.health_check.clone().map(|check| Health {
+                check,
+                started: Instant::now(),
+                healthy: None,
+                failures: 0,
+            }),
+            unhealthy: None,
         });
         let Some(command) = task.command else {
             let status = Self::failed(&task.task_id, "The task has no command".to_owned());
@@ -205,6 +405,11 @@ impl Executor for CommandExecutor {
             async move { container.wait().await },
             |me: &mut Self, driver, result| me.reaped(driver, result),
         );
+        if let Some(check) = &task.meta.health_check {
+            driver.delay(seconds(check.delay_seconds), |me: &mut Self, d| {
+                me.health_check(d)
+            });
+        }
     }
 
     fn kill_task(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId) {
@@ -299,6 +504,95 @@ mod tests {
         }
         assert_eq!(h.log.registrations(), vec![h.driver.pid().clone()]);
         assert!(h.driver.pid().id().starts_with("executor("));
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    /// A task with `check`, checked at once and every 50 ms, failures
+    /// counting from the start.
+    fn checked_task(command: &str, check: Check, failures: u32) -> TaskInfo {
+        let mut task = shell_task(command);
+        task.meta.health_check = Some(HealthCheck {
+            check,
+            delay_seconds: 0.0,
+            interval_seconds: 0.05,
+            timeout_seconds: 5.0,
+            consecutive_failures: failures,
+            grace_period_seconds: 0.0,
+        });
+        task
+    }
+
+    fn health_reports(h: &Harness<CommandExecutor>) -> Vec<(TaskState, Option<bool>)> {
+        h.log
+            .updates()
+            .iter()
+            .map(|m| (m.update.status.state, m.update.status.healthy))
+            .filter(|(_, healthy)| healthy.is_some())
+            .collect()
+    }
+
+    #[actix::test]
+    async fn a_passing_health_check_reports_the_task_healthy_once() {
+        let check = Check::Command(CommandInfo::shell("test -d ."));
+        let h = run_one(checked_task("sleep 1", check, 3), Setup::default()).await;
+        h.expect_states("task-1", &[Starting, Running, Running, Finished])
+            .await;
+        assert_eq!(health_reports(&h), [(Running, Some(true))]);
+        let healthy = h
+            .log
+            .updates()
+            .into_iter()
+            .find(|m| m.update.status.healthy.is_some())
+            .map(|m| m.update.status.reason);
+        assert_eq!(healthy, Some(Some(Reason::TaskHealthCheckStatusUpdated)));
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn an_http_health_check_asks_the_task_over_http() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for stream in listener.incoming().flatten().take(50) {
+                let mut stream = stream;
+                let _ = stream.read(&mut [0u8; 1024]);
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            }
+        });
+        let check = Check::Http {
+            scheme: "http".into(),
+            port,
+            path: "health".into(),
+            statuses: Vec::new(),
+        };
+        let h = run_one(checked_task("sleep 1", check, 3), Setup::default()).await;
+        h.expect_states("task-1", &[Starting, Running, Running, Finished])
+            .await;
+        assert_eq!(health_reports(&h), [(Running, Some(true))]);
+        assert_eq!(h.join().await, DriverStatus::Stopped);
+    }
+
+    #[actix::test]
+    async fn a_task_failing_its_health_check_is_killed_unhealthy() {
+        // A port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let h = run_one(
+            checked_task("sleep 600", Check::Tcp { port }, 2),
+            Setup::default(),
+        )
+        .await;
+        h.expect_states("task-1", &[Starting, Running, Running, Killed])
+            .await;
+        assert_eq!(
+            health_reports(&h),
+            [(Running, Some(false)), (Killed, Some(false))]
+        );
+        let message = h.log.last_message("task-1").unwrap_or_default();
+        assert!(message.contains("failing its health check"), "{message}");
         assert_eq!(h.join().await, DriverStatus::Stopped);
     }
 

@@ -204,6 +204,39 @@ pub struct TaskInfo {
 pub struct TaskMeta {
     pub labels: Vec<Label>,
     pub discovery: Option<String>,
+    /// Checked by the command executor while the task runs.
+    pub health_check: Option<HealthCheck>,
+}
+
+/// `HealthCheck`: how, and how often, the command executor checks a
+/// running task; after `consecutive_failures` failures (not counting those
+/// within `grace_period_seconds` of the start, before the first success)
+/// the task is killed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    pub check: Check,
+    pub delay_seconds: f64,
+    pub interval_seconds: f64,
+    pub timeout_seconds: f64,
+    pub consecutive_failures: u32,
+    pub grace_period_seconds: f64,
+}
+
+/// What a health check does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Check {
+    /// Healthy when the command exits 0.
+    Command(CommandInfo),
+    /// Healthy when `GET scheme://127.0.0.1:port/path` answers one of
+    /// `statuses` (any 2xx or 3xx when empty).
+    Http {
+        scheme: String,
+        port: u16,
+        path: String,
+        statuses: Vec<u16>,
+    },
+    /// Healthy when a TCP connection to 127.0.0.1:port opens.
+    Tcp { port: u16 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -182,6 +182,8 @@ pub enum Reason {
     ExecutorReregistrationTimeout,
     #[serde(rename = "REASON_TASK_KILLED_DURING_LAUNCH")]
     TaskKilledDuringLaunch,
+    #[serde(rename = "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")]
+    TaskHealthCheckStatusUpdated,
     #[serde(rename = "REASON_AGENT_REMOVED_BY_OPERATOR")]
     AgentRemovedByOperator,
     #[serde(rename = "REASON_AGENT_REREGISTERED")]

@@ -199,6 +199,58 @@ fn labels_and_discovery_info_come_through_and_go_back() {
 }
 
 #[test]
+fn health_checks_take_mesos_defaults_and_their_type_from_what_is_set() {
+    let launch = |check: serde_json::Value| {
+        let body = accept_body(json!({"command": {"value": "true"}, "health_check": check}));
+        match sched(body) {
+            Ok(SchedulerCall::Accept { accept, .. }) => match &accept.operations[..] {
+                [mesos::Operation::Launch { task_infos }] => {
+                    Ok(task_infos[0].meta.health_check.clone())
+                }
+                other => panic!("{other:?}"),
+            },
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        }
+    };
+    let tcp = launch(json!({"tcp": {"port": 8080}})).unwrap().unwrap();
+    assert_eq!(tcp.check, mesos::Check::Tcp { port: 8080 });
+    assert_eq!(
+        (tcp.delay_seconds, tcp.interval_seconds, tcp.timeout_seconds),
+        (15.0, 10.0, 20.0)
+    );
+    assert_eq!(
+        (tcp.consecutive_failures, tcp.grace_period_seconds),
+        (3, 10.0)
+    );
+    let http = launch(json!({"type": "HTTP", "http": {"port": 80}, "interval_seconds": 1}))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        http.check,
+        mesos::Check::Http {
+            scheme: "http".into(),
+            port: 80,
+            path: "/".into(),
+            statuses: vec![]
+        }
+    );
+    assert_eq!(http.interval_seconds, 1.0);
+    let command = launch(json!({"command": {"value": "true"}}))
+        .unwrap()
+        .unwrap();
+    assert!(matches!(command.check, mesos::Check::Command(_)));
+    for bad in [
+        json!({}),
+        json!({"type": "GRPC"}),
+        json!({"type": "HTTP"}),
+        json!({"tcp": {"port": 1}, "delay_seconds": -1}),
+    ] {
+        assert!(launch(bad.clone()).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn accept_with_a_custom_executor_keeps_the_executor() {
     let body = accept_body(json!({"executor": {"executor_id": {"value": "e1"},
         "command": {"value": "./my-exec"},

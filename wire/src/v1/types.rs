@@ -1178,6 +1178,141 @@ pub struct TaskInfo {
     /// `DiscoveryInfo`, carried as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckJson>,
+}
+
+/// `HealthCheck`, with Mesos's defaults for what it leaves out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheckJson {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpCheckJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpCheckJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_failures: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period_seconds: Option<f64>,
+}
+
+/// `HealthCheck.HTTPCheckInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpCheckJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<u16>,
+}
+
+/// `HealthCheck.TCPCheckInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpCheckJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+impl HealthCheckJson {
+    pub fn from_internal(h: &mesos::HealthCheck) -> HealthCheckJson {
+        let (kind, command, http, tcp) = match &h.check {
+            mesos::Check::Command(c) => {
+                ("COMMAND", Some(CommandInfo::from_internal(c)), None, None)
+            }
+            mesos::Check::Http {
+                scheme,
+                port,
+                path,
+                statuses,
+            } => (
+                "HTTP",
+                None,
+                Some(HttpCheckJson {
+                    scheme: Some(scheme.clone()),
+                    port: Some(*port),
+                    path: Some(path.clone()),
+                    statuses: statuses.clone(),
+                }),
+                None,
+            ),
+            mesos::Check::Tcp { port } => {
+                ("TCP", None, None, Some(TcpCheckJson { port: Some(*port) }))
+            }
+        };
+        HealthCheckJson {
+            kind: Some(kind.to_owned()),
+            command,
+            http,
+            tcp,
+            delay_seconds: Some(h.delay_seconds),
+            interval_seconds: Some(h.interval_seconds),
+            timeout_seconds: Some(h.timeout_seconds),
+            consecutive_failures: Some(h.consecutive_failures),
+            grace_period_seconds: Some(h.grace_period_seconds),
+        }
+    }
+
+    /// Checks it as Mesos does: the type (or, when left out, what is set)
+    /// names the check, which must be described; times are not negative.
+    pub fn into_internal(self) -> Result<mesos::HealthCheck, FieldError> {
+        let kind = match self.kind.as_deref() {
+            Some(k) => k.to_owned(),
+            None if self.command.is_some() => "COMMAND".into(),
+            None if self.http.is_some() => "HTTP".into(),
+            None if self.tcp.is_some() => "TCP".into(),
+            None => return Err(FieldError::invalid("type", "the check type is missing")),
+        };
+        let check = match kind.as_str() {
+            "COMMAND" => mesos::Check::Command(
+                required(self.command, "command")?
+                    .into_internal()
+                    .within("command")?,
+            ),
+            "HTTP" => {
+                let http = required(self.http, "http")?;
+                mesos::Check::Http {
+                    scheme: http.scheme.unwrap_or_else(|| "http".into()),
+                    port: required(http.port, "port").within("http")?,
+                    path: http.path.unwrap_or_else(|| "/".into()),
+                    statuses: http.statuses,
+                }
+            }
+            "TCP" => mesos::Check::Tcp {
+                port: required(required(self.tcp, "tcp")?.port, "port").within("tcp")?,
+            },
+            other => {
+                return Err(FieldError::invalid(
+                    "type",
+                    format!("unsupported check type '{other}'"),
+                ))
+            }
+        };
+        let seconds = |v: Option<f64>, default: f64, name: &str| match v {
+            None => Ok(default),
+            Some(s) if s.is_finite() && s >= 0.0 => Ok(s),
+            Some(_) => Err(FieldError::invalid(name, "must be a non-negative number")),
+        };
+        Ok(mesos::HealthCheck {
+            check,
+            delay_seconds: seconds(self.delay_seconds, 15.0, "delay_seconds")?,
+            interval_seconds: seconds(self.interval_seconds, 10.0, "interval_seconds")?,
+            timeout_seconds: seconds(self.timeout_seconds, 20.0, "timeout_seconds")?,
+            consecutive_failures: self.consecutive_failures.unwrap_or(3),
+            grace_period_seconds: seconds(self.grace_period_seconds, 10.0, "grace_period_seconds")?,
+        })
+    }
 }
 
 /// `Labels`.
@@ -1239,6 +1374,11 @@ impl TaskInfo {
                 .discovery
                 .as_deref()
                 .and_then(|d| serde_json::from_str(d).ok()),
+            health_check: t
+                .meta
+                .health_check
+                .as_ref()
+                .map(HealthCheckJson::from_internal),
         }
     }
 
@@ -1275,6 +1415,11 @@ impl TaskInfo {
                     Some(d) if d.is_object() => Some(d.to_string()),
                     Some(_) => return Err(FieldError::invalid("discovery", "expected an object")),
                 },
+                health_check: self
+                    .health_check
+                    .map(HealthCheckJson::into_internal)
+                    .transpose()
+                    .within("health_check")?,
             },
         })
     }
