@@ -42,6 +42,7 @@ fn uri(value: String, executable: bool) -> CommandUri {
         executable,
         extract: true,
         output_file: None,
+        cache: false,
     }
 }
 

@@ -236,6 +236,8 @@ pub struct AgentFlags {
     pub executor_environment_variables: Option<Vec<(String, String)>>,
     /// Run executors as their command's or framework's user.
     pub switch_user: bool,
+    /// The fetcher's cache (`--fetcher_cache_dir`, `--fetcher_cache_size`).
+    pub fetcher_cache: super::fetcher::Cache,
     /// Where relative fetcher URIs are found (`--frameworks_home`).
     pub frameworks_home: Option<PathBuf>,
     /// Finished sandboxes are removed at most this long after their last
@@ -390,6 +392,11 @@ impl AgentFlags {
             )?,
             executor_environment_variables,
             switch_user: f.boolean("switch_user")?,
+            fetcher_cache: super::fetcher::Cache {
+                dir: PathBuf::from(f.string("fetcher_cache_dir")?),
+                size: super::fetcher::parse_size(&f.string("fetcher_cache_size")?)
+                    .map_err(|e| bad("fetcher_cache_size", e))?,
+            },
             frameworks_home: f
                 .get("frameworks_home")
                 .filter(|h| !h.is_empty())
@@ -470,6 +477,7 @@ mod tests {
             "--authenticatee=custom",
             "--gc_delay=soon",
             "--gc_disk_headroom=1.5",
+            "--fetcher_cache_size=lots",
             "--disk_watch_interval=0secs",
         ] {
             let mut args = base.to_vec();

@@ -527,7 +527,11 @@ impl Agent {
         )
         .map_err(|e| format!("cannot create the sandbox: {e}"))?;
         let mut env = self.executor_env(framework, &executor, &directory, cx.me());
-        let (command, fetching) = super::fetcher::wrap(&executor.command, &self.flags.launcher_dir);
+        let (command, fetching) = super::fetcher::wrap(
+            &executor.command,
+            &self.flags.launcher_dir,
+            &self.flags.fetcher_cache,
+        );
         env.extend(fetching);
         let container = containerizer::launch(containerizer::LaunchSpec {
             command,

@@ -23,7 +23,14 @@ fn main() {
     for uri in &info.uris {
         eprintln!("mesos-fetcher: fetching '{}'", uri.value);
     }
-    if let Err(e) = fetcher::fetch_all(&info.uris, &dir, home.as_deref()) {
+    let cache = std::env::var_os(fetcher::CACHE_DIR_VAR).map(|dir| fetcher::Cache {
+        dir: PathBuf::from(dir),
+        size: std::env::var(fetcher::CACHE_SIZE_VAR)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2 << 30),
+    });
+    if let Err(e) = fetcher::fetch_all(&info.uris, &dir, home.as_deref(), cache.as_ref()) {
         eprintln!("mesos-fetcher: {e}");
         std::process::exit(1);
     }

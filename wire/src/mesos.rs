@@ -144,6 +144,9 @@ pub struct CommandUri {
     pub extract: bool,
     /// The file name in the sandbox (default: the URI's last component).
     pub output_file: Option<String>,
+    /// Keep a copy in the agent's fetcher cache and fetch from there next
+    /// time.
+    pub cache: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

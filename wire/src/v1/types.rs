@@ -952,6 +952,8 @@ pub struct CommandUri {
     pub extract: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<bool>,
 }
 
 /// `Environment.Variable.Type`.
@@ -1012,6 +1014,7 @@ impl CommandInfo {
                     executable: u.executable.then_some(true),
                     extract: u.extract,
                     output_file: u.output_file.clone(),
+                    cache: u.cache.then_some(true),
                 })
                 .collect(),
             environment: (!c.environment.is_empty()).then(|| Environment {
@@ -1039,6 +1042,7 @@ impl CommandInfo {
                 executable: u.executable.unwrap_or(false),
                 extract: u.extract,
                 output_file: u.output_file,
+                cache: u.cache.unwrap_or(false),
             })
         })?;
         let variables = self.environment.unwrap_or_default().variables;
@@ -1813,6 +1817,7 @@ mod tests {
             executable: false,
             extract: true,
             output_file: None,
+            cache: false,
         }];
         mesos::TaskInfo {
             name: "t1".into(),
