@@ -10,7 +10,7 @@ use std::time::Duration;
 use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process};
 use wire::agent::StatusUpdateMessage;
 use wire::ids::{AgentId, FrameworkId, OfferId};
-use wire::mesos::{MasterInfo, Offer, Operation, StatusUpdate, TaskStatus};
+use wire::mesos::{MasterInfo, Offer, StatusUpdate, TaskStatus};
 use wire::resources::Resources;
 use wire::scheduler::*;
 use wire::task::TaskState;
@@ -91,8 +91,8 @@ impl Handle<Subscribe> for ScriptedMaster {
 impl Handle<Accept> for ScriptedMaster {
     fn handle(&mut self, m: Accept, from: &Pid, cx: &mut Cx<'_, Self>) {
         let mut ids = Vec::new();
-        for Operation::Launch { task_infos } in m.operations {
-            for task in task_infos {
+        for operation in &m.operations {
+            for task in operation.tasks() {
                 let state = if self.fail.as_deref() == Some(task.task_id.as_str()) {
                     TaskState::Failed
                 } else {

@@ -1,7 +1,8 @@
 //! The v1 executor API, `POST /api/v1/executor`, on the agent process.
 //!
 //! SUBSCRIBE opens the executor's event stream (chunked RecordIO): it is
-//! answered with SUBSCRIBED and a LAUNCH per queued task. UPDATE, MESSAGE
+//! answered with SUBSCRIBED, a LAUNCH per queued task and a LAUNCH_GROUP
+//! per queued task group. UPDATE, MESSAGE
 //! and HEARTBEAT are answered 202. From then on the agent's messages to
 //! that executor (launch, kill, acknowledgement, framework message,
 //! shutdown) are written to the stream as events ([`ToExecutorEvent`]), so
@@ -11,12 +12,13 @@ use actors::http::{Method, Response, StatusCode};
 use actors::{Cx, Reply, Request};
 use bytes::Bytes;
 use wire::agent::{
-    FrameworkToExecutor, KillTask, RunTask, ShutdownExecutor, StatusUpdateAcknowledgement,
+    FrameworkToExecutor, KillTask, RunTask, RunTaskGroup, ShutdownExecutor,
+    StatusUpdateAcknowledgement,
 };
 use wire::v1::executor::Event;
 use wire::v1::{parse_executor_call, ExecutorCall};
 
-use super::process::{Agent, ExecutorLink};
+use super::process::{Agent, ExecutorLink, Launch};
 
 /// What a message to an executor looks like as an event on its stream.
 pub trait ToExecutorEvent {
@@ -26,6 +28,12 @@ pub trait ToExecutorEvent {
 impl ToExecutorEvent for RunTask {
     fn to_event(&self) -> Event {
         Event::launch(self)
+    }
+}
+
+impl ToExecutorEvent for RunTaskGroup {
+    fn to_event(&self) -> Event {
+        Event::launch_group(&self.framework, &self.tasks)
     }
 }
 
@@ -147,7 +155,11 @@ pub fn executor_api(agent: &mut Agent, req: Request, cx: &mut Cx<'_, Agent>) -> 
                         Event::subscribed(&registered, Some(&container_id)).to_record(),
                     ));
                     for run in &runs {
-                        let _ = events.send(Bytes::from(Event::launch(run).to_record()));
+                        let event = match run {
+                            Launch::Task(m) => m.to_event(),
+                            Launch::Group(m) => m.to_event(),
+                        };
+                        let _ = events.send(Bytes::from(event.to_record()));
                     }
                     Reply::Now(response)
                 }

@@ -78,6 +78,10 @@ pub struct ExecutorRecord {
     pub container: Option<containerizer::Container>,
     /// Tasks waiting for the executor to register.
     pub queued: Vec<TaskInfo>,
+    /// Which queued tasks came as one task group: each group still queued
+    /// is handed to the executor in one `RunTaskGroup` (not checkpointed:
+    /// after recovery they go one by one).
+    pub queued_groups: Vec<Vec<TaskId>>,
     /// Tasks handed to the executor, with their latest state.
     pub tasks: HashMap<TaskId, Task>,
     registration_timer: Option<SpawnHandle>,
@@ -579,6 +583,7 @@ impl Agent {
             http: None,
             container: Some(container),
             queued: Vec::new(),
+            queued_groups: Vec::new(),
             tasks: HashMap::new(),
             registration_timer: Some(timer),
             os_pid: Some(os_pid),
@@ -639,6 +644,29 @@ impl Agent {
             },
             true,
         )
+    }
+
+    /// A task group's executor: a blank command (Mesos's `type: DEFAULT`)
+    /// becomes `<launcher_dir>/mesos-default-executor`, keeping the
+    /// command's environment, URIs and user.
+    fn group_executor(&self, executor: &ExecutorInfo, framework_id: &FrameworkId) -> ExecutorInfo {
+        let mut executor = executor.clone();
+        executor.framework_id = Some(framework_id.clone());
+        if executor.is_default() {
+            let program = self
+                .flags
+                .launcher_dir
+                .join("mesos-default-executor")
+                .display()
+                .to_string();
+            executor.command.value = Some(program.clone());
+            executor.command.shell = false;
+            executor.command.arguments = vec![program];
+            if executor.name.is_none() {
+                executor.name = Some("Default Executor".into());
+            }
+        }
+        executor
     }
 
     /// Asks an executor to shut down, and kills its group after the grace
@@ -846,6 +874,7 @@ impl Process for Agent {
             .message::<AgentReregistered>()
             .message::<PingAgent>()
             .message::<RunTask>()
+            .message::<RunTaskGroup>()
             .message::<KillTask>()
             .message::<StatusUpdateAcknowledgement>()
             .message::<ShutdownFramework>()
@@ -1102,6 +1131,104 @@ impl Handle<RunTask> for Agent {
     }
 }
 
+impl Handle<RunTaskGroup> for Agent {
+    fn handle(&mut self, msg: RunTaskGroup, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_master(from) || !self.registered {
+            tracing::warn!(%from, "ignoring RunTaskGroup not from the registered master");
+            return;
+        }
+        let Some(framework_id) = msg.framework.id.clone() else {
+            return;
+        };
+        let framework = self
+            .frameworks
+            .entry(framework_id.clone())
+            .or_insert_with(|| FrameworkRecord {
+                info: msg.framework.clone(),
+                pid: msg.framework_pid.clone(),
+                executors: HashMap::new(),
+                terminating: false,
+            });
+        framework.info = msg.framework.clone();
+        framework.pid = msg.framework_pid.clone();
+        let executor = self.group_executor(&msg.executor, &framework_id);
+        let executor_id = executor.executor_id.clone();
+        let ids: Vec<TaskId> = msg.tasks.iter().map(|t| t.task_id.clone()).collect();
+        tracing::info!(framework = %framework_id, executor = %executor_id, tasks = ?ids, "running task group");
+        let phase = self
+            .frameworks
+            .get(&framework_id)
+            .and_then(|f| f.executors.get(&executor_id))
+            .map(|e| e.phase);
+        let queue = |agent: &mut Agent, tasks: Vec<TaskInfo>| {
+            if let Some(e) = agent
+                .frameworks
+                .get_mut(&framework_id)
+                .and_then(|f| f.executors.get_mut(&executor_id))
+            {
+                e.queued.extend(tasks);
+                e.queued_groups.push(ids.clone());
+            }
+        };
+        match phase {
+            Some(ExecutorPhase::Terminating) => {
+                for task_id in &ids {
+                    self.agent_update(
+                        (&framework_id, Some(&executor_id), task_id),
+                        TaskState::Lost,
+                        Reason::ExecutorTerminated,
+                        "Executor is terminating",
+                        cx,
+                    );
+                }
+            }
+            Some(ExecutorPhase::Running) => {
+                let Some(e) = self
+                    .frameworks
+                    .get_mut(&framework_id)
+                    .and_then(|f| f.executors.get_mut(&executor_id))
+                else {
+                    return;
+                };
+                if let Some(agent_id) = self.info.id.clone() {
+                    for task in &msg.tasks {
+                        e.tasks.insert(
+                            task.task_id.clone(),
+                            staging_task(task, &framework_id, &agent_id, &executor_id),
+                        );
+                    }
+                }
+                let run = RunTaskGroup {
+                    executor: e.info.clone(),
+                    ..msg
+                };
+                self.to_executor(&framework_id, &executor_id, run, cx);
+            }
+            Some(ExecutorPhase::Registering) => queue(self, msg.tasks),
+            None => match self.launch_executor(&msg.framework, executor, false, cx) {
+                Ok(()) => queue(self, msg.tasks),
+                Err(e) => {
+                    tracing::warn!(framework = %framework_id, executor = %executor_id, "launch failed: {e}");
+                    if let Some(m) = &self.metrics {
+                        m.container_launch_errors.inc();
+                    }
+                    for task_id in &ids {
+                        self.agent_update(
+                            (&framework_id, Some(&executor_id), task_id),
+                            TaskState::Failed,
+                            Reason::ContainerLaunchFailed,
+                            &e,
+                            cx,
+                        );
+                    }
+                }
+            },
+        }
+        self.checkpoint_framework(&framework_id);
+        self.checkpoint_executor(&framework_id, &executor_id);
+    }
+}
+
 impl Agent {
     /// An executor of `framework_id` announced itself (v0 message or v1
     /// SUBSCRIBE): it is running now. Returns what it is to be told
@@ -1113,7 +1240,7 @@ impl Agent {
         executor_id: &ExecutorId,
         link: ExecutorLink,
         cx: &mut Cx<'_, Self>,
-    ) -> Option<(ExecutorRegistered, ContainerId, Vec<RunTask>)> {
+    ) -> Option<(ExecutorRegistered, ContainerId, Vec<Launch>)> {
         let agent_id = self.info.id.clone().filter(|_| self.registered)?;
         let agent_info = self.info.clone();
         let f = self.frameworks.get_mut(framework_id)?;
@@ -1140,21 +1267,52 @@ impl Agent {
             agent_info,
         };
         let mut runs = Vec::new();
-        for task in std::mem::take(&mut e.queued) {
+        let queued = std::mem::take(&mut e.queued);
+        for task in &queued {
             e.tasks.insert(
                 task.task_id.clone(),
-                staging_task(&task, framework_id, &agent_id, executor_id),
+                staging_task(task, framework_id, &agent_id, executor_id),
             );
-            runs.push(RunTask {
-                framework: framework_info.clone(),
-                framework_pid: framework_pid.clone(),
-                task,
-            });
+        }
+        let mut grouped = HashSet::new();
+        for ids in std::mem::take(&mut e.queued_groups) {
+            // A task killed while queued has left `queued`.
+            let tasks: Vec<TaskInfo> = queued
+                .iter()
+                .filter(|t| ids.contains(&t.task_id))
+                .cloned()
+                .collect();
+            grouped.extend(ids);
+            if !tasks.is_empty() {
+                runs.push(Launch::Group(RunTaskGroup {
+                    framework: framework_info.clone(),
+                    framework_pid: framework_pid.clone(),
+                    executor: e.info.clone(),
+                    tasks,
+                }));
+            }
+        }
+        for task in queued {
+            if !grouped.contains(&task.task_id) {
+                runs.push(Launch::Task(RunTask {
+                    framework: framework_info.clone(),
+                    framework_pid: framework_pid.clone(),
+                    task,
+                }));
+            }
         }
         let container_id = e.container_id.clone();
         self.checkpoint_executor(framework_id, executor_id);
         Some((registered, container_id, runs))
     }
+}
+
+/// What a newly registered executor is handed: a task, or a task group.
+// A few per registration, moved once: their size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Launch {
+    Task(RunTask),
+    Group(RunTaskGroup),
 }
 
 /// How an executor is reached.
@@ -1171,7 +1329,10 @@ impl Handle<RegisterExecutor> for Agent {
                 cx.link(from);
                 cx.send(from, registered);
                 for run in runs {
-                    cx.send(from, run);
+                    match run {
+                        Launch::Task(m) => cx.send(from, m),
+                        Launch::Group(m) => cx.send(from, m),
+                    }
                 }
             }
             None => {
@@ -1706,6 +1867,7 @@ impl Agent {
             http: None,
             container: container.clone(),
             queued: executor.queued,
+            queued_groups: Vec::new(),
             tasks: executor
                 .tasks
                 .into_iter()

@@ -13,6 +13,7 @@
 //! | sends | `executor::RegisterExecutor` (at start) | |
 //! | receives | `executor::ExecutorRegistered` | [`Executor::registered`] |
 //! | receives | `agent::RunTask` | [`Executor::launch_task`] |
+//! | receives | `agent::RunTaskGroup` | [`Executor::launch_group`] |
 //! | receives | `agent::KillTask` | [`Executor::kill_task`] |
 //! | sends | `agent::StatusUpdateMessage` | [`Driver::send_status_update`] |
 //! | receives | `agent::StatusUpdateAcknowledgement` | [`Executor::acknowledged`] |
@@ -52,7 +53,7 @@ use actors::actix::SpawnHandle;
 use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process, ProcessRef, SpawnError};
 use tokio::sync::oneshot;
 use wire::agent::{
-    ExecutorToFramework, FrameworkToExecutor, KillTask, RunTask, ShutdownExecutor,
+    ExecutorToFramework, FrameworkToExecutor, KillTask, RunTask, RunTaskGroup, ShutdownExecutor,
     StatusUpdateAcknowledgement, StatusUpdateMessage,
 };
 use wire::executor::{
@@ -90,6 +91,14 @@ pub trait Executor: Sized + Send + Unpin + 'static {
 
     /// Run `task`; report its progress with status updates.
     fn launch_task(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo);
+
+    /// Run a task group (Mesos's LAUNCH_GROUP): tasks that start together.
+    /// By default each is launched on its own.
+    fn launch_group(&mut self, driver: &mut Driver<'_, Self>, tasks: Vec<TaskInfo>) {
+        for task in tasks {
+            self.launch_task(driver, task);
+        }
+    }
 
     /// Kill the task (it ends with TASK_KILLED).
     fn kill_task(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId);
@@ -588,6 +597,7 @@ impl<E: Executor> Process for ExecutorDriver<E> {
             .message::<ReconnectExecutor>()
             .message::<ExecutorReregistered>()
             .message::<RunTask>()
+            .message::<RunTaskGroup>()
             .message::<KillTask>()
             .message::<StatusUpdateAcknowledgement>()
             .message::<ShutdownExecutor>()
@@ -704,6 +714,23 @@ impl<E: Executor> Handle<RunTask> for ExecutorDriver<E> {
             .tasks
             .insert(m.task.task_id.clone(), m.task.clone());
         self.call(cx, |e, d| e.launch_task(d, m.task));
+    }
+}
+
+impl<E: Executor> Handle<RunTaskGroup> for ExecutorDriver<E> {
+    fn handle(&mut self, m: RunTaskGroup, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_from_agent(from, "RunTaskGroup") {
+            return;
+        }
+        if self.state.shutting_down {
+            tracing::warn!(executor = %m.executor.executor_id, "ignoring a task group sent during shutdown");
+            return;
+        }
+        tracing::debug!(tasks = m.tasks.len(), "launching task group");
+        for task in &m.tasks {
+            self.state.tasks.insert(task.task_id.clone(), task.clone());
+        }
+        self.call(cx, |e, d| e.launch_group(d, m.tasks));
     }
 }
 

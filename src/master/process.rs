@@ -7,7 +7,7 @@
 //! PongAgent, StatusUpdateMessage, ExitedExecutor, ExecutorToFramework.
 //! Receives from schedulers: Subscribe, Accept, Decline, Revive, Suppress,
 //! Kill, Acknowledge, Reconcile, SendFrameworkMessage, Teardown, Deactivate.
-//! Sends to agents: AgentRegistered, AgentReregistered, PingAgent, RunTask,
+//! Sends to agents: AgentRegistered, AgentReregistered, PingAgent, RunTask, RunTaskGroup,
 //! KillTask, StatusUpdateAcknowledgement, ShutdownFramework,
 //! FrameworkToExecutor, UpdateFramework, ShutdownAgent. Sends to schedulers:
 //! FrameworkRegistered, FrameworkReregistered, FrameworkError,
@@ -34,7 +34,8 @@ use super::flags::MasterFlags;
 use super::metrics::{self, MasterMetrics};
 use super::scheduler_api::{HeartbeatTick, HttpStream, StreamClosed, ToEvent, HEARTBEAT_INTERVAL};
 use super::state::{
-    master_status, reconcile_one, validate_task, AgentRecord, FrameworkRecord, State,
+    master_status, reconcile_one, validate_task, validate_task_group, AgentRecord, FrameworkRecord,
+    Refusal, State,
 };
 use crate::registrar::{Apply, Recover, Registrar, RegistrarError, Store};
 use actors::ProcessRef;
@@ -352,15 +353,6 @@ impl Master {
             .filter(|(_, s)| !s.send(&beat))
             .map(|(pid, _)| pid.clone())
             .collect()
-    }
-
-    pub(super) fn send_update(
-        &self,
-        framework_id: &FrameworkId,
-        status: TaskStatus,
-        cx: &Cx<'_, Self>,
-    ) {
-        self.send_master_update(framework_id, status, cx);
     }
 
     pub(super) fn send_agent<M: wire::Message>(
@@ -1528,9 +1520,7 @@ impl Handle<Accept> for Master {
         let tasks: Vec<wire::mesos::TaskInfo> = msg
             .operations
             .iter()
-            .flat_map(|op| match op {
-                Operation::Launch { task_infos } => task_infos.clone(),
-            })
+            .flat_map(|op| op.tasks().iter().cloned())
             .collect();
         // Every offer must exist, belong to this framework, and share one agent.
         let mut offers = Vec::new();
@@ -1602,18 +1592,74 @@ impl Handle<Accept> for Master {
             return;
         };
         let mut launched = BTreeSet::new();
+        let mut singles = Vec::new();
+        for operation in msg.operations {
+            match operation {
+                Operation::Launch { task_infos } => singles.extend(task_infos),
+                Operation::LaunchGroup {
+                    executor,
+                    task_group,
+                } => {
+                    // Earlier LAUNCHes of this accept go first, as Mesos
+                    // applies operations in order.
+                    self.launch_tasks(
+                        std::mem::take(&mut singles),
+                        (&framework, &agent_id, &agent_pid, &role),
+                        (&mut available, &mut launched),
+                        cx,
+                    );
+                    self.launch_group(
+                        executor,
+                        task_group,
+                        (&framework, &agent_id, &agent_pid, &role),
+                        (&mut available, &mut launched),
+                        cx,
+                    );
+                }
+            }
+        }
+        self.launch_tasks(
+            singles,
+            (&framework, &agent_id, &agent_pid, &role),
+            (&mut available, &mut launched),
+            cx,
+        );
+        if let Some(a) = self.allocator() {
+            let refuse = crate::allocator::refuse_from_seconds(msg.filters.refuse_seconds);
+            a.recover(&msg.framework_id, &agent_id, &role, available, refuse);
+        }
+    }
+}
+
+/// Where an accept launches: its framework, agent, the agent's pid, the
+/// offers' role.
+type Target<'a> = (&'a FrameworkRecord, &'a AgentId, &'a Pid, &'a String);
+
+/// What is left of the accepted offers, and the task ids launched so far.
+type Budget<'a> = (&'a mut Resources, &'a mut BTreeSet<wire::ids::TaskId>);
+
+impl Master {
+    /// LAUNCH: each task is validated and sent on its own.
+    fn launch_tasks(
+        &mut self,
+        tasks: Vec<wire::mesos::TaskInfo>,
+        (framework, agent_id, agent_pid, role): Target<'_>,
+        (available, launched): Budget<'_>,
+        cx: &mut Cx<'_, Self>,
+    ) {
+        let framework_id = &framework.id;
         for task in tasks {
             let record = self
                 .state
                 .frameworks
-                .get(&msg.framework_id)
+                .get(framework_id)
                 .cloned()
                 .unwrap_or(framework.clone());
-            match validate_task(&task, &record, &agent_id, &available, &launched) {
+            match validate_task(&task, &record, agent_id, available, launched) {
                 Err(refusal) => {
-                    tracing::warn!(framework = %msg.framework_id, task = %task.task_id, "refusing task: {}", refusal.message);
+                    tracing::warn!(framework = %framework_id, task = %task.task_id, "refusing task: {}", refusal.message);
                     self.refuse_tasks(
-                        &msg.framework_id,
+                        framework_id,
                         std::slice::from_ref(&task),
                         refusal.state,
                         refusal.reason,
@@ -1626,7 +1672,7 @@ impl Handle<Accept> for Master {
                     if let Some(e) = &task.executor {
                         used = used.plus(&e.resources);
                     }
-                    available = available.minus(&used);
+                    *available = available.minus(&used);
                     launched.insert(task.task_id.clone());
                     let executor_id = task
                         .executor
@@ -1636,7 +1682,7 @@ impl Handle<Accept> for Master {
                     self.state.add_task(Task {
                         name: task.name.clone(),
                         task_id: task.task_id.clone(),
-                        framework_id: msg.framework_id.clone(),
+                        framework_id: framework_id.clone(),
                         executor_id,
                         agent_id: agent_id.clone(),
                         state: TaskState::Staging,
@@ -1647,9 +1693,9 @@ impl Handle<Accept> for Master {
                         role: role.clone(),
                         meta: task.meta.clone(),
                     });
-                    tracing::info!(framework = %msg.framework_id, task = %task.task_id, agent = %agent_id, "launching task");
+                    tracing::info!(framework = %framework_id, task = %task.task_id, agent = %agent_id, "launching task");
                     cx.send(
-                        &agent_pid,
+                        agent_pid,
                         RunTask {
                             framework: framework.info.clone(),
                             framework_pid: framework.pid.clone(),
@@ -1659,10 +1705,101 @@ impl Handle<Accept> for Master {
                 }
             }
         }
-        if let Some(a) = self.allocator() {
-            let refuse = crate::allocator::refuse_from_seconds(msg.filters.refuse_seconds);
-            a.recover(&msg.framework_id, &agent_id, &role, available, refuse);
+    }
+
+    /// LAUNCH_GROUP: the group is validated as one; valid, its tasks are
+    /// STAGING and the agent gets them in one `RunTaskGroup`; invalid,
+    /// every task of it is TASK_ERROR.
+    fn launch_group(
+        &mut self,
+        mut executor: wire::mesos::ExecutorInfo,
+        tasks: Vec<wire::mesos::TaskInfo>,
+        (framework, agent_id, agent_pid, role): Target<'_>,
+        (available, launched): Budget<'_>,
+        cx: &mut Cx<'_, Self>,
+    ) {
+        let framework_id = &framework.id;
+        let record = self
+            .state
+            .frameworks
+            .get(framework_id)
+            .cloned()
+            .unwrap_or(framework.clone());
+        let executor_running = record.tasks.values().any(|t| {
+            &t.agent_id == agent_id
+                && t.executor_id.as_ref() == Some(&executor.executor_id)
+                && !t.state.is_terminal()
+        });
+        let checked = tasks
+            .iter()
+            .find(|t| launched.contains(&t.task_id))
+            .map(|t| Refusal {
+                state: TaskState::Error,
+                reason: Reason::TaskGroupInvalid,
+                message: format!("Task has duplicate ID: {}", t.task_id),
+            })
+            .map_or_else(
+                || {
+                    validate_task_group(
+                        &executor,
+                        &tasks,
+                        &record,
+                        agent_id,
+                        available,
+                        executor_running,
+                    )
+                },
+                Err,
+            );
+        if let Err(refusal) = checked {
+            tracing::warn!(framework = %framework_id, executor = %executor.executor_id, "refusing task group: {}", refusal.message);
+            self.refuse_tasks(
+                framework_id,
+                &tasks,
+                refusal.state,
+                refusal.reason,
+                &refusal.message,
+                cx,
+            );
+            return;
         }
+        executor.framework_id = Some(framework_id.clone());
+        // The executor's resources are accounted with the group's first
+        // task, so they come back when the tasks are gone.
+        let mut executor_resources = (!executor_running).then(|| executor.resources.clone());
+        for task in &tasks {
+            let mut used = task.resources.clone();
+            if let Some(e) = executor_resources.take() {
+                used = used.plus(&e);
+            }
+            *available = available.minus(&used);
+            launched.insert(task.task_id.clone());
+            self.state.add_task(Task {
+                name: task.name.clone(),
+                task_id: task.task_id.clone(),
+                framework_id: framework_id.clone(),
+                executor_id: Some(executor.executor_id.clone()),
+                agent_id: agent_id.clone(),
+                state: TaskState::Staging,
+                resources: used,
+                statuses: Vec::new(),
+                status_update_state: None,
+                status_update_uuid: None,
+                role: role.clone(),
+                meta: task.meta.clone(),
+            });
+        }
+        let ids: Vec<String> = tasks.iter().map(|t| t.task_id.value.clone()).collect();
+        tracing::info!(framework = %framework_id, executor = %executor.executor_id, agent = %agent_id, tasks = ?ids, "launching task group");
+        cx.send(
+            agent_pid,
+            RunTaskGroup {
+                framework: framework.info.clone(),
+                framework_pid: framework.pid.clone(),
+                executor,
+                tasks,
+            },
+        );
     }
 }
 

@@ -22,12 +22,10 @@ use wire::scheduler::{
     AgentLost, FrameworkError, FrameworkRegistered, FrameworkReregistered, RescindOffer,
     ResourceOffers,
 };
-use wire::task::{Reason, TaskState};
 use wire::v1::scheduler::Event;
 use wire::v1::{parse_scheduler_call, SchedulerCall};
 
 use super::process::Master;
-use super::state::master_status;
 
 /// `heartbeat_interval_seconds` announced in SUBSCRIBED, and how often
 /// HEARTBEAT events follow.
@@ -242,22 +240,10 @@ pub fn scheduler_api(master: &mut Master, req: Request, cx: &mut Cx<'_, Master>)
         }
         SchedulerCall::Accept {
             accept,
-            launch_groups,
             unsupported,
         } => {
             for op in &unsupported {
                 tracing::warn!(framework = %framework_id, "ignoring unsupported operation {op}");
-            }
-            let group_tasks: Vec<_> = launch_groups.into_iter().flat_map(|g| g.tasks).collect();
-            for task in &group_tasks {
-                let status = master_status(
-                    &task.task_id,
-                    Some(&task.agent_id),
-                    TaskState::Error,
-                    Reason::TaskInvalid,
-                    "LAUNCH_GROUP is not supported by this master",
-                );
-                master.send_update(&framework_id, status, cx);
             }
             master.handle(accept, &pid, cx);
             accepted

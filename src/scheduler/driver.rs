@@ -359,8 +359,8 @@ impl SchedulerDriver {
         } else {
             TaskState::Lost
         };
-        for Operation::Launch { task_infos } in operations {
-            for task in task_infos {
+        for operation in operations {
+            for task in operation.tasks() {
                 let mut status = TaskStatus::new(task.task_id.clone(), state);
                 status.message = Some("Master disconnected".to_owned());
                 status.source = Some(Source::Master);

@@ -13,7 +13,10 @@ use mesos::scheduler::{
     pick_resources, start, Driver, DriverHandle, Options, Scheduler, SchedulerDriver, Status,
 };
 use wire::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
-use wire::mesos::{CommandInfo, Filters, FrameworkInfo, MasterInfo, Offer, TaskInfo, TaskStatus};
+use wire::mesos::{
+    CommandInfo, ExecutorInfo, Filters, FrameworkInfo, MasterInfo, Offer, Operation, TaskInfo,
+    TaskStatus,
+};
 use wire::resources::Resources;
 use wire::task::TaskState;
 
@@ -299,6 +302,62 @@ impl Framework {
         self.handle.launch_tasks(
             vec![offer.id.clone()],
             tasks.clone(),
+            Filters {
+                refuse_seconds: REFUSE_SECONDS,
+            },
+        );
+        tasks
+    }
+
+    /// As [`Framework::launch`], for a task group: waits for an offer that
+    /// holds `resources` for each task plus `executor`'s resources, and
+    /// launches `tasks` under `executor` with one LAUNCH_GROUP. Returns the
+    /// tasks as launched.
+    pub async fn launch_group(
+        &self,
+        executor: ExecutorInfo,
+        tasks: Vec<TaskInfo>,
+        resources: &str,
+    ) -> Vec<TaskInfo> {
+        let each = Resources::parse(resources, "*").expect("resources");
+        let mut all = executor.resources.clone();
+        for _ in &tasks {
+            all = all.plus(&each);
+        }
+        let offer = self
+            .wait_for(
+                "an offer to launch a group on",
+                Duration::from_secs(10),
+                |_| {
+                    self.outstanding_offers()
+                        .into_iter()
+                        .find(|o| pick_resources(&o.resources, &all, &o.role).is_some())
+                },
+            )
+            .await;
+        self.used.lock().unwrap().insert(offer.id.clone());
+        let mut left = offer.resources.clone();
+        let mut executor = executor;
+        if let Some(picked) = pick_resources(&left, &executor.resources, &offer.role) {
+            left = left.minus(&picked);
+            executor.resources = picked;
+        }
+        let tasks: Vec<TaskInfo> = tasks
+            .into_iter()
+            .map(|mut t| {
+                let picked = pick_resources(&left, &each, &offer.role).expect("fits");
+                left = left.minus(&picked);
+                t.resources = picked;
+                t.agent_id = offer.agent_id.clone();
+                t
+            })
+            .collect();
+        self.handle.accept_offers(
+            vec![offer.id.clone()],
+            vec![Operation::LaunchGroup {
+                executor,
+                task_group: tasks.clone(),
+            }],
             Filters {
                 refuse_seconds: REFUSE_SECONDS,
             },

@@ -69,6 +69,17 @@ pub struct RunTask {
     pub task: TaskInfo,
 }
 
+/// Launch a task group under one executor (master -> agent, and agent ->
+/// executor): Mesos's `RunTaskGroupMessage`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunTaskGroup {
+    pub framework: FrameworkInfo,
+    /// The scheduler's pid, where framework messages go.
+    pub framework_pid: Option<String>,
+    pub executor: ExecutorInfo,
+    pub tasks: Vec<TaskInfo>,
+}
+
 /// Kill a task (master -> agent, and agent -> executor).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KillTask {
@@ -152,6 +163,7 @@ crate::messages! {
     PongAgent => "mesos.agent.PongAgent",
     ShutdownAgent => "mesos.agent.ShutdownAgent",
     RunTask => "mesos.agent.RunTask",
+    RunTaskGroup => "mesos.agent.RunTaskGroup",
     KillTask => "mesos.agent.KillTask",
     StatusUpdateMessage => "mesos.agent.StatusUpdate",
     StatusUpdateAcknowledgement => "mesos.agent.StatusUpdateAcknowledgement",

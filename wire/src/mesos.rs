@@ -344,9 +344,37 @@ impl Default for Filters {
 }
 
 /// What a framework does with accepted offers.
+// A handful of operations per accept, moved once: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Operation {
-    Launch { task_infos: Vec<TaskInfo> },
+    Launch {
+        task_infos: Vec<TaskInfo>,
+    },
+    /// Mesos's LAUNCH_GROUP: tasks that start together under `executor`
+    /// (a pod); an executor with a blank command is the default executor.
+    LaunchGroup {
+        executor: ExecutorInfo,
+        task_group: Vec<TaskInfo>,
+    },
+}
+
+impl Operation {
+    /// The tasks the operation launches.
+    pub fn tasks(&self) -> &[TaskInfo] {
+        match self {
+            Operation::Launch { task_infos } => task_infos,
+            Operation::LaunchGroup { task_group, .. } => task_group,
+        }
+    }
+}
+
+impl ExecutorInfo {
+    /// An executor without a command: Mesos's `type: DEFAULT`, which the
+    /// agent runs as `mesos-default-executor`.
+    pub fn is_default(&self) -> bool {
+        self.command.value.as_deref().is_none_or(str::is_empty) && self.command.arguments.is_empty()
+    }
 }
 
 /// The container an executor runs in.

@@ -170,6 +170,8 @@ pub enum Reason {
     AgentUnknown,
     #[serde(rename = "REASON_TASK_INVALID")]
     TaskInvalid,
+    #[serde(rename = "REASON_TASK_GROUP_INVALID")]
+    TaskGroupInvalid,
     #[serde(rename = "REASON_TASK_UNAUTHORIZED")]
     TaskUnauthorized,
     #[serde(rename = "REASON_TASK_UNKNOWN")]

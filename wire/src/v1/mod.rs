@@ -44,7 +44,7 @@
 //! |---|---|
 //! | SUBSCRIBE | [`crate::scheduler::Subscribe`] (`force`), plus `suppressed_roles` |
 //! | TEARDOWN | [`crate::scheduler::Teardown`] |
-//! | ACCEPT | [`crate::scheduler::Accept`] with the LAUNCH operations; LAUNCH_GROUP and other operations beside it |
+//! | ACCEPT | [`crate::scheduler::Accept`] with the LAUNCH and LAUNCH_GROUP operations; other operations beside it |
 //! | DECLINE | [`crate::scheduler::Decline`] |
 //! | REVIVE / SUPPRESS | [`crate::scheduler::Revive`] / [`crate::scheduler::Suppress`] |
 //! | KILL | [`crate::scheduler::Kill`], plus the kill policy's grace period |

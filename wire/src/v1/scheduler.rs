@@ -299,13 +299,6 @@ pub struct Call {
     pub update_framework: Option<Subscribe>,
 }
 
-/// A LAUNCH_GROUP operation: tasks that run together under one executor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LaunchGroup {
-    pub executor: mesos::ExecutorInfo,
-    pub tasks: Vec<mesos::TaskInfo>,
-}
-
 /// One entry of a REQUEST call (the built-in allocator ignores requests).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceRequest {
@@ -325,13 +318,11 @@ pub enum SchedulerCall {
         suppressed_roles: Vec<String>,
     },
     Teardown(sched::Teardown),
-    /// `accept` holds the LAUNCH operations, in order. LAUNCH_GROUP
-    /// operations, which have no internal form yet, are in `launch_groups`;
+    /// `accept` holds the LAUNCH and LAUNCH_GROUP operations, in order;
     /// any other operation type (RESERVE, CREATE, ...) is named in
     /// `unsupported`, for the endpoint to log and drop.
     Accept {
         accept: sched::Accept,
-        launch_groups: Vec<LaunchGroup>,
         unsupported: Vec<String>,
     },
     Decline(sched::Decline),
@@ -659,7 +650,6 @@ impl Call {
 
 fn convert_accept(framework_id: FrameworkId, accept: Accept) -> Result<SchedulerCall, FieldError> {
     let mut operations = Vec::new();
-    let mut launch_groups = Vec::new();
     let mut unsupported = Vec::new();
     for (i, op) in accept.operations.into_iter().enumerate() {
         let at = |e: FieldError| e.at_index(i).at("operations");
@@ -684,7 +674,10 @@ fn convert_accept(framework_id: FrameworkId, accept: Accept) -> Result<Scheduler
                     })
                     .within("launch_group")
                     .map_err(at)?;
-                launch_groups.push(LaunchGroup { executor, tasks });
+                operations.push(mesos::Operation::LaunchGroup {
+                    executor,
+                    task_group: tasks,
+                });
             }
             // An unknown name is unset in protobuf terms: Mesos ignores an
             // operation of type UNKNOWN.
@@ -698,7 +691,6 @@ fn convert_accept(framework_id: FrameworkId, accept: Accept) -> Result<Scheduler
             operations,
             filters: filters(accept.filters),
         },
-        launch_groups,
         unsupported,
     })
 }

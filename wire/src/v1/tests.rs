@@ -124,13 +124,12 @@ fn accept_with_launch_from_the_docs_becomes_an_accept() {
     );
     let Ok(SchedulerCall::Accept {
         accept,
-        launch_groups,
         unsupported,
     }) = sched(body)
     else {
         panic!("accept refused");
     };
-    assert!(launch_groups.is_empty() && unsupported.is_empty());
+    assert!(unsupported.is_empty());
     assert_eq!(accept.framework_id, FrameworkId::new(format!("{MID}-0000")));
     assert_eq!(accept.offer_ids, vec![OfferId::new(format!("{MID}-O7"))]);
     assert_eq!(accept.filters.refuse_seconds, 5.0);
@@ -259,8 +258,7 @@ fn accept_with_a_custom_executor_keeps_the_executor() {
     let Ok(SchedulerCall::Accept { accept, .. }) = sched(body) else {
         panic!("accept refused");
     };
-    let mesos::Operation::Launch { task_infos } = &accept.operations[0];
-    let task = &task_infos[0];
+    let task = &accept.operations[0].tasks()[0];
     assert!(task.command.is_none());
     assert_eq!(task.data.as_deref(), Some(&b"hello"[..]));
     let executor = task.executor.as_ref().unwrap();
@@ -271,7 +269,7 @@ fn accept_with_a_custom_executor_keeps_the_executor() {
 }
 
 #[test]
-fn accept_sorts_launch_groups_and_unsupported_operations() {
+fn accept_keeps_launch_groups_in_order_and_names_unsupported_operations() {
     let body = json!({"framework_id": {"value": "f"}, "type": "ACCEPT", "accept": {
         "offer_ids": [{"value": "o1"}],
         "operations": [
@@ -284,21 +282,22 @@ fn accept_sorts_launch_groups_and_unsupported_operations() {
             {"type": "LAUNCH", "launch": {}}]}});
     let Ok(SchedulerCall::Accept {
         accept,
-        launch_groups,
         unsupported,
     }) = sched(body)
     else {
         panic!("accept refused");
     };
-    assert_eq!(
-        accept.operations,
-        vec![mesos::Operation::Launch {
-            task_infos: Vec::new()
-        }]
-    );
-    assert_eq!(launch_groups.len(), 1);
-    assert_eq!(launch_groups[0].executor.executor_id, ExecutorId::new("d"));
-    assert_eq!(launch_groups[0].tasks[0].task_id, TaskId::new("a"));
+    let [mesos::Operation::LaunchGroup {
+        executor,
+        task_group,
+    }, mesos::Operation::Launch { task_infos }] = accept.operations.as_slice()
+    else {
+        panic!("a group then a launch expected: {:?}", accept.operations);
+    };
+    assert!(task_infos.is_empty());
+    assert_eq!(executor.executor_id, ExecutorId::new("d"));
+    assert!(executor.is_default());
+    assert_eq!(task_group[0].task_id, TaskId::new("a"));
     assert_eq!(unsupported, vec!["RESERVE", "SOMETHING_NEW"]);
     assert_eq!(accept.filters, mesos::Filters::default(), "filters default");
 }

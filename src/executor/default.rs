@@ -1,0 +1,304 @@
+//! The default executor (`mesos-default-executor`; Mesos's
+//! `DefaultExecutor` in `src/launcher/default_executor.cpp`): the executor
+//! the agent starts for a task group (LAUNCH_GROUP) whose executor brings
+//! no command of its own.
+//!
+//! Each task of a group runs as its own child process group in the
+//! executor's sandbox, as the command executor runs its one task:
+//! TASK_STARTING, the command, TASK_RUNNING, then TASK_FINISHED,
+//! TASK_FAILED or TASK_KILLED with the command's exit as the message.
+//!
+//! Kill policy, as Mesos's: when a task of a group ends FAILED or KILLED
+//! (and the executor is not shutting down), the other live tasks of that
+//! group are killed. A kill sends TASK_KILLING (to frameworks with the
+//! TASK_KILLING_STATE capability), SIGTERM, and SIGKILL after the task's
+//! `kill_grace_period` (3 s by default). Shutdown kills every task. Once
+//! every task is terminal and its terminal update acknowledged (or
+//! [`ACK_WAIT`] after the last one ended), the executor stops its driver.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use wire::ids::TaskId;
+use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskStatus};
+use wire::task::TaskState;
+
+use crate::agent::containerizer::{
+    self, Container, ExitStatus, Grouping, Output, SpawnOptions, WaitError,
+};
+use crate::executor::command::{ACK_WAIT, DEFAULT_KILL_GRACE_PERIOD};
+use crate::executor::driver::{Driver, Executor};
+
+/// The executor of task groups. See the module docs.
+#[derive(Default)]
+pub struct DefaultExecutor {
+    /// From registration: whether to send TASK_KILLING.
+    framework: Option<FrameworkInfo>,
+    /// Every task launched, live or ended.
+    tasks: BTreeMap<TaskId, Child>,
+    /// The groups launched, by index; a task's `group` points here.
+    groups: Vec<Vec<TaskId>>,
+    /// Uuids of terminal updates the agent has not acknowledged yet.
+    unacknowledged: HashSet<Vec<u8>>,
+    /// Shutdown was asked: ends are not met with the kill policy.
+    shutting_down: bool,
+}
+
+struct Child {
+    /// Index into `DefaultExecutor::groups`.
+    group: usize,
+    /// While the command runs.
+    container: Option<Container>,
+    kill_grace: Duration,
+    /// A kill was requested: the command's end is reported as TASK_KILLED.
+    killed: bool,
+    /// Its terminal update was sent.
+    terminal: bool,
+}
+
+impl DefaultExecutor {
+    pub fn new() -> DefaultExecutor {
+        DefaultExecutor::default()
+    }
+
+    fn send(&mut self, driver: &mut Driver<'_, Self>, status: TaskStatus) -> Option<Vec<u8>> {
+        match driver.send_status_update(status) {
+            Ok(uuid) => Some(uuid),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot send a status update");
+                None
+            }
+        }
+    }
+
+    /// Starts one task of group `group`.
+    fn start(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo, group: usize) {
+        let task_id = task.task_id.clone();
+        if self.tasks.contains_key(&task_id) {
+            tracing::warn!(task = %task_id, "ignoring a second launch of a task");
+            return;
+        }
+        let kill_grace = task
+            .kill_grace_period
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
+        self.tasks.insert(
+            task_id.clone(),
+            Child {
+                group,
+                container: None,
+                kill_grace,
+                killed: false,
+                terminal: false,
+            },
+        );
+        let Some(command) = task.command else {
+            self.ended(
+                driver,
+                &task_id,
+                TaskState::Failed,
+                "The task has no command".into(),
+            );
+            return;
+        };
+        self.send(
+            driver,
+            TaskStatus::new(task_id.clone(), TaskState::Starting),
+        );
+        let options = SpawnOptions {
+            cwd: Some(driver.config().sandbox.clone()),
+            env: command.environment.clone(),
+            inherit_env: true,
+            output: Output::Inherit,
+            // The executor already runs as the tasks' user.
+            user: None,
+            grouping: Grouping::NewGroup,
+        };
+        let container = match containerizer::spawn(&command, options) {
+            Ok(container) => container,
+            Err(e) => {
+                let message = format!("Failed to launch command: {e}");
+                self.ended(driver, &task_id, TaskState::Failed, message);
+                return;
+            }
+        };
+        tracing::info!(task = %task_id, pid = container.pid(), "task started");
+        if let Some(child) = self.tasks.get_mut(&task_id) {
+            child.container = Some(container.clone());
+        }
+        self.send(driver, TaskStatus::new(task_id.clone(), TaskState::Running));
+        driver.defer(
+            async move { container.wait().await },
+            move |me: &mut Self, driver, result| me.reaped(driver, &task_id, result),
+        );
+    }
+
+    /// A task's command ended (or could not be waited for).
+    fn reaped(
+        &mut self,
+        driver: &mut Driver<'_, Self>,
+        task_id: &TaskId,
+        result: Result<ExitStatus, WaitError>,
+    ) {
+        let Some(child) = self.tasks.get_mut(task_id) else {
+            return;
+        };
+        child.container = None;
+        let (state, message) = match result {
+            Ok(status) if status.success() => (TaskState::Finished, format!("Command {status}")),
+            Ok(status) if child.killed => (TaskState::Killed, format!("Command {status}")),
+            Ok(status) => (TaskState::Failed, format!("Command {status}")),
+            Err(e) => (
+                TaskState::Failed,
+                format!("Failed to wait for the command: {e}"),
+            ),
+        };
+        self.ended(driver, task_id, state, message);
+    }
+
+    /// Sends a task's terminal update, applies the kill policy, and stops
+    /// once everything is over.
+    fn ended(
+        &mut self,
+        driver: &mut Driver<'_, Self>,
+        task_id: &TaskId,
+        state: TaskState,
+        message: String,
+    ) {
+        let Some(child) = self.tasks.get_mut(task_id) else {
+            return;
+        };
+        child.terminal = true;
+        let group = child.group;
+        tracing::info!(task = %task_id, %state, message, "task ended");
+        let mut status = TaskStatus::new(task_id.clone(), state);
+        status.message = Some(message);
+        if let Some(uuid) = self.send(driver, status) {
+            self.unacknowledged.insert(uuid);
+        }
+        if !self.shutting_down && matches!(state, TaskState::Failed | TaskState::Killed) {
+            let others: Vec<TaskId> = self
+                .groups
+                .get(group)
+                .into_iter()
+                .flatten()
+                .filter(|id| *id != task_id)
+                .cloned()
+                .collect();
+            if !others.is_empty() {
+                tracing::info!(task = %task_id, group = ?others, "killing the rest of the task group");
+            }
+            for other in others {
+                self.kill(driver, &other, None);
+            }
+        }
+        if self.all_terminal() {
+            driver.delay(ACK_WAIT, |me: &mut Self, driver| {
+                if !me.unacknowledged.is_empty() {
+                    tracing::warn!(wait = ?ACK_WAIT, "terminal updates not acknowledged; stopping");
+                    driver.stop();
+                }
+            });
+            self.stop_if_done(driver);
+        }
+    }
+
+    fn all_terminal(&self) -> bool {
+        self.tasks.values().all(|c| c.terminal)
+    }
+
+    fn stop_if_done(&mut self, driver: &mut Driver<'_, Self>) {
+        if !self.tasks.is_empty() && self.all_terminal() && self.unacknowledged.is_empty() {
+            tracing::info!("every task ended and was acknowledged; stopping");
+            driver.stop();
+        }
+    }
+
+    /// SIGTERM to the task's process group, SIGKILL after its grace (or
+    /// `limit`, if shorter). Its end is reported by the wait begun at
+    /// launch.
+    fn kill(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId, limit: Option<Duration>) {
+        let killing_state = self
+            .framework
+            .as_ref()
+            .is_some_and(|f| f.has_capability(capability::TASK_KILLING_STATE));
+        let Some(child) = self.tasks.get_mut(task_id) else {
+            return;
+        };
+        let Some(container) = child.container.clone() else {
+            return;
+        };
+        if child.killed {
+            return;
+        }
+        child.killed = true;
+        let grace = limit.map_or(child.kill_grace, |l| l.min(child.kill_grace));
+        tracing::info!(task = %task_id, ?grace, "killing the task");
+        if killing_state {
+            self.send(driver, TaskStatus::new(task_id.clone(), TaskState::Killing));
+        }
+        driver.defer(async move { container.destroy(grace).await }, |_, _, _| {});
+    }
+}
+
+impl Executor for DefaultExecutor {
+    fn registered(
+        &mut self,
+        _driver: &mut Driver<'_, Self>,
+        executor_info: &ExecutorInfo,
+        framework_info: &FrameworkInfo,
+        agent_info: &AgentInfo,
+    ) {
+        tracing::info!(executor = %executor_info.executor_id, framework = %framework_info.name,
+            agent = %agent_info.hostname, "default executor registered");
+        self.framework = Some(framework_info.clone());
+    }
+
+    /// A lone task is a group of one.
+    fn launch_task(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo) {
+        self.launch_group(driver, vec![task]);
+    }
+
+    fn launch_group(&mut self, driver: &mut Driver<'_, Self>, tasks: Vec<TaskInfo>) {
+        let group = self.groups.len();
+        self.groups
+            .push(tasks.iter().map(|t| t.task_id.clone()).collect());
+        for task in tasks {
+            self.start(driver, task, group);
+        }
+    }
+
+    fn kill_task(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId) {
+        if self.tasks.contains_key(task_id) {
+            self.kill(driver, task_id, None);
+        } else {
+            tracing::warn!(task = %task_id, "ignoring a kill of a task this executor does not run");
+        }
+    }
+
+    fn acknowledged(&mut self, driver: &mut Driver<'_, Self>, _task_id: &TaskId, uuid: &[u8]) {
+        if self.unacknowledged.remove(uuid) {
+            self.stop_if_done(driver);
+        }
+    }
+
+    fn shutdown(&mut self, driver: &mut Driver<'_, Self>) {
+        self.shutting_down = true;
+        let live: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, c)| c.container.is_some())
+            .map(|(id, _)| id.clone())
+            .collect();
+        if live.is_empty() {
+            driver.stop();
+            return;
+        }
+        // Leave the driver part of its own grace period to report the
+        // kills before it gives up.
+        let limit = driver.config().shutdown_grace_period.mul_f64(0.8);
+        for task_id in live {
+            self.kill(driver, &task_id, Some(limit));
+        }
+    }
+}
