@@ -19,3 +19,58 @@ pub mod default;
 pub mod driver;
 #[cfg(test)]
 mod fake_agent;
+
+use crate::flags::{self, Flags, Outcome, Spec};
+
+const SPECS: &[Spec] = &[Spec::value(
+    "launcher_dir",
+    None,
+    "Directory of the Mesos helper binaries (accepted for compatibility)",
+)];
+
+/// The `main` of an executor binary the agent launches (`program` names
+/// it): logs to stderr, answers `--help` and `--version`, reads the run
+/// from the environment the agent sets (`MESOS_SLAVE_PID`,
+/// `MESOS_FRAMEWORK_ID`, `MESOS_EXECUTOR_ID`, `MESOS_DIRECTORY`, ...) and
+/// drives `executor` until it stops. Returns the exit code: 0 once the
+/// driver stopped, 1 if it was aborted or could not start.
+pub fn main_for<E: driver::Executor>(program: &str, executor: E) -> i32 {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match Flags::load(SPECS, std::env::args().skip(1), std::env::vars()) {
+        Ok(Outcome::Run(_)) => {}
+        Ok(Outcome::Help) => {
+            print!("{}", flags::usage(program, SPECS));
+            return 0;
+        }
+        Ok(Outcome::Version) => {
+            println!("{program} {}", wire::mesos::VERSION);
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            return 1;
+        }
+    }
+    let config = match driver::DriverConfig::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{program}: reading the executor's environment: {e}");
+            return 1;
+        }
+    };
+    let system = actix::System::new();
+    match system.block_on(driver::run(config, executor)) {
+        Ok(driver::DriverStatus::Stopped) => 0,
+        Ok(driver::DriverStatus::Aborted) => 1,
+        Err(e) => {
+            eprintln!("{program}: running the executor driver: {e}");
+            1
+        }
+    }
+}
