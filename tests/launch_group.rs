@@ -157,3 +157,30 @@ async fn an_invalid_task_group_is_refused_as_a_whole() {
     }
     assert!(executors_of_agent(&cluster).is_empty());
 }
+
+/// A task of a group failing its health check is killed unhealthy, and the
+/// kill policy takes the rest of its group.
+#[actix::test]
+async fn a_group_task_failing_its_health_check_takes_its_group_down() {
+    let cluster = Cluster::start(&[], &["cpus:4;mem:1024"]);
+    let framework = Framework::start(cluster.master_address(), info("pods")).await;
+    framework.registered().await;
+    let mut checked = command_task("checked", "sleep 600");
+    checked.meta.health_check = Some(common::framework::failing_health_check());
+    framework
+        .launch_group(
+            default_executor("pod"),
+            vec![checked, command_task("buddy", "sleep 600")],
+            "cpus:1;mem:128",
+        )
+        .await;
+    let killed = framework
+        .update("checked", TaskState::Killed, Duration::from_secs(20))
+        .await;
+    assert_eq!(killed.healthy, Some(false), "{killed:?}");
+    assert!(framework
+        .updates("checked")
+        .iter()
+        .any(|s| s.state == TaskState::Running && s.healthy == Some(false)));
+    framework.update("buddy", TaskState::Killed, WAIT).await;
+}

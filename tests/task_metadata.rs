@@ -59,19 +59,8 @@ async fn a_task_failing_its_health_check_is_killed_and_shown_unhealthy() {
     let cluster = Cluster::start(&[], &["cpus:1;mem:256"]);
     let framework = Framework::start(cluster.master_address(), info("checked")).await;
     framework.registered().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
     let mut task = command_task("unhealthy", "sleep 600");
-    task.meta.health_check = Some(wire::mesos::HealthCheck {
-        check: wire::mesos::Check::Tcp { port },
-        delay_seconds: 0.0,
-        interval_seconds: 0.1,
-        timeout_seconds: 1.0,
-        consecutive_failures: 2,
-        grace_period_seconds: 0.0,
-    });
+    task.meta.health_check = Some(common::framework::failing_health_check());
     framework.launch(vec![task], "cpus:0.1;mem:32", None).await;
     let killed = framework
         .update("unhealthy", TaskState::Killed, Duration::from_secs(20))

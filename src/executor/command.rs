@@ -25,19 +25,17 @@
 //! `consecutive_failures` failures in a row the task is killed, its
 //! terminal update saying `healthy: false`.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wire::ids::TaskId;
-use wire::mesos::{
-    capability, AgentInfo, Check, ExecutorInfo, FrameworkInfo, HealthCheck, TaskInfo, TaskStatus,
-};
-use wire::task::{Reason, TaskState};
+use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskStatus};
+use wire::task::TaskState;
 
 use crate::agent::containerizer::{
     self, Container, ExitStatus, Grouping, Output, SpawnOptions, WaitError,
 };
 use crate::executor::driver::{Driver, Executor};
+use crate::executor::health::{self, Health};
 
 /// How long a task gets between SIGTERM and SIGKILL unless it says.
 pub const DEFAULT_KILL_GRACE_PERIOD: Duration = Duration::from_secs(3);
@@ -69,18 +67,6 @@ struct Task {
     health: Option<Health>,
     /// Killed for failing its health check: why.
     unhealthy: Option<String>,
-}
-
-struct Health {
-    check: HealthCheck,
-    started: Instant,
-    /// `None` until the first result that counts.
-    healthy: Option<bool>,
-    failures: u32,
-}
-
-fn seconds(s: f64) -> Duration {
-    Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)
 }
 
 impl CommandExecutor {
@@ -140,10 +126,7 @@ impl CommandExecutor {
         let mut status = TaskStatus::new(task.id.clone(), state);
         status.message = Some(message);
         if let Some(why) = &task.unhealthy {
-            status.healthy = Some(false);
-            if let Some(m) = status.message.as_mut() {
-                m.push_str(&format!(" (killed after failing its health check: {why})"));
-            }
+            health::mark_unhealthy(&mut status, why);
         }
         self.finish(driver, status);
     }
@@ -153,71 +136,41 @@ impl CommandExecutor {
         let Some(task) = self.task.as_ref() else {
             return;
         };
-        let Some(health) = task
+        let Some(h) = task
             .health
             .as_ref()
             .filter(|_| task.container.is_some() && !task.killed)
         else {
             return;
         };
-        let check = health.check.check.clone();
-        let timeout = seconds(health.check.timeout_seconds);
+        let (check, timeout) = (h.check.check.clone(), h.timeout());
         let sandbox = driver.config().sandbox.clone();
         driver.defer(
-            run_check(check, timeout, sandbox),
+            health::run_check(check, timeout, sandbox),
             |me: &mut Self, d, result| me.health_checked(d, result),
         );
     }
 
     fn health_checked(&mut self, driver: &mut Driver<'_, Self>, result: Result<(), String>) {
-        let Some(task) = self.task.as_mut() else {
+        let Some(task) = self
+            .task
+            .as_mut()
+            .filter(|t| t.container.is_some() && !t.killed)
+        else {
             return;
         };
-        if task.container.is_none() || task.killed {
-            return;
-        }
-        let Some(health) = task.health.as_mut() else {
+        let Some(h) = task.health.as_mut() else {
             return;
         };
-        let mut report = None;
-        let mut kill = false;
-        match result {
-            Ok(()) => {
-                health.failures = 0;
-                if health.healthy != Some(true) {
-                    health.healthy = Some(true);
-                    report = Some((true, None));
-                }
-            }
-            Err(why) => {
-                let in_grace = health.healthy.is_none()
-                    && health.started.elapsed() < seconds(health.check.grace_period_seconds);
-                if in_grace {
-                    tracing::debug!(task = %task.id, "health check failed within the grace period: {why}");
-                } else {
-                    health.failures += 1;
-                    tracing::warn!(task = %task.id, failures = health.failures, "health check failed: {why}");
-                    if health.healthy != Some(false) {
-                        health.healthy = Some(false);
-                        report = Some((false, Some(why.clone())));
-                    }
-                    if health.failures >= health.check.consecutive_failures.max(1) {
-                        task.unhealthy = Some(why);
-                        kill = true;
-                    }
-                }
-            }
+        let verdict = h.record(&task.id, result);
+        let (task_id, grace, interval) = (task.id.clone(), task.kill_grace, h.interval());
+        if verdict.kill.is_some() {
+            task.unhealthy = verdict.kill.clone();
         }
-        let interval = seconds(health.check.interval_seconds);
-        let (task_id, grace) = (task.id.clone(), task.kill_grace);
-        if let Some((healthy, message)) = report {
-            let mut status = TaskStatus::new(task_id, TaskState::Running);
-            status.healthy = Some(healthy);
-            status.reason = Some(Reason::TaskHealthCheckStatusUpdated);
-            status.message = message;
-            self.send(driver, status);
+        if let Some((healthy, why)) = verdict.report {
+            self.send(driver, health::health_update(task_id, healthy, why));
         }
-        if kill {
+        if verdict.kill.is_some() {
             self.kill(driver, grace);
         } else {
             driver.delay(interval, |me: &mut Self, d| me.health_check(d));
@@ -250,89 +203,6 @@ impl CommandExecutor {
     }
 }
 
-/// One health check: `Ok` when healthy, else why not.
-async fn run_check(check: Check, timeout: Duration, sandbox: PathBuf) -> Result<(), String> {
-    match check {
-        Check::Command(command) => {
-            let options = SpawnOptions {
-                cwd: Some(sandbox),
-                env: command.environment.clone(),
-                inherit_env: true,
-                output: Output::Inherit,
-                grouping: Grouping::NewGroup,
-                user: None,
-            };
-            let container = containerizer::spawn(&command, options)
-                .map_err(|e| format!("cannot run the check: {e}"))?;
-            match tokio::time::timeout(timeout, container.wait()).await {
-                Ok(Ok(status)) if status.success() => Ok(()),
-                Ok(Ok(status)) => Err(format!("Command {status}")),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => {
-                    container.signal(libc::SIGKILL);
-                    Err(format!("Command timed out after {timeout:?}"))
-                }
-            }
-        }
-        Check::Tcp { port } => {
-            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(("127.0.0.1", port)))
-                .await
-            {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(format!("cannot connect to port {port}: {e}")),
-                Err(_) => Err(format!("no connection to port {port} within {timeout:?}")),
-            }
-        }
-        Check::Http {
-            scheme,
-            port,
-            path,
-            statuses,
-        } => {
-            let path = if path.starts_with('/') {
-                path
-            } else {
-                format!("/{path}")
-            };
-            let url = format!("{scheme}://127.0.0.1:{port}{path}");
-            let output = tokio::process::Command::new("curl")
-                .args([
-                    "--silent",
-                    "--show-error",
-                    "--insecure",
-                    "--output",
-                    "/dev/null",
-                ])
-                .args(["--write-out", "%{http_code}", "--max-time"])
-                .arg(format!("{}", timeout.as_secs_f64().max(0.001)))
-                .arg(&url)
-                .kill_on_drop(true)
-                .output()
-                .await
-                .map_err(|e| format!("cannot run curl: {e}"))?;
-            let code: u16 = String::from_utf8_lossy(&output.stdout)
-                .trim()
-                .parse()
-                .unwrap_or(0);
-            let healthy = if statuses.is_empty() {
-                (200..400).contains(&code)
-            } else {
-                statuses.contains(&code)
-            };
-            if healthy {
-                Ok(())
-            } else if code == 0 {
-                Err(format!(
-                    "{url}: {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ))
-            } else {
-                Err(format!("{url} answered {code}"))
-            }
-        }
-    }
-}
-
 impl Executor for CommandExecutor {
     fn registered(
         &mut self,
@@ -362,12 +232,7 @@ impl Executor for CommandExecutor {
             container: None,
             kill_grace,
             killed: false,
-            health: task.meta.health_check.clone().map(|check| Health {
-                check,
-                started: Instant::now(),
-                healthy: None,
-                failures: 0,
-            }),
+            health: task.meta.health_check.clone().map(Health::new),
             unhealthy: None,
         });
         let Some(command) = task.command else {
@@ -405,10 +270,13 @@ impl Executor for CommandExecutor {
             async move { container.wait().await },
             |me: &mut Self, driver, result| me.reaped(driver, result),
         );
-        if let Some(check) = &task.meta.health_check {
-            driver.delay(seconds(check.delay_seconds), |me: &mut Self, d| {
-                me.health_check(d)
-            });
+        if let Some(delay) = self
+            .task
+            .as_ref()
+            .and_then(|t| t.health.as_ref())
+            .map(Health::delay)
+        {
+            driver.delay(delay, |me: &mut Self, d| me.health_check(d));
         }
     }
 
@@ -453,8 +321,8 @@ impl Executor for CommandExecutor {
 mod tests {
     use std::time::Instant;
 
-    use wire::mesos::CommandInfo;
-    use wire::task::Source;
+    use wire::mesos::{Check, CommandInfo, HealthCheck};
+    use wire::task::{Reason, Source};
 
     use super::*;
     use crate::executor::driver::DriverStatus;

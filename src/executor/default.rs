@@ -15,6 +15,10 @@
 //! `kill_grace_period` (3 s by default). Shutdown kills every task. Once
 //! every task is terminal and its terminal update acknowledged (or
 //! [`ACK_WAIT`] after the last one ended), the executor stops its driver.
+//!
+//! Each task's `health_check` runs as in the command executor (see
+//! [`super::health`]); a task killed for failing it ends TASK_KILLED with
+//! `healthy: false`, and the kill policy then takes the rest of its group.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -28,6 +32,7 @@ use crate::agent::containerizer::{
 };
 use crate::executor::command::{ACK_WAIT, DEFAULT_KILL_GRACE_PERIOD};
 use crate::executor::driver::{Driver, Executor};
+use crate::executor::health::{self, Health};
 
 /// The executor of task groups. See the module docs.
 #[derive(Default)]
@@ -54,6 +59,10 @@ struct Child {
     killed: bool,
     /// Its terminal update was sent.
     terminal: bool,
+    /// Its health check and how it has gone, if it has one.
+    health: Option<Health>,
+    /// Killed for failing its health check: why.
+    unhealthy: Option<String>,
 }
 
 impl DefaultExecutor {
@@ -90,6 +99,8 @@ impl DefaultExecutor {
                 kill_grace,
                 killed: false,
                 terminal: false,
+                health: task.meta.health_check.clone().map(Health::new),
+                unhealthy: None,
             },
         );
         let Some(command) = task.command else {
@@ -127,10 +138,72 @@ impl DefaultExecutor {
             child.container = Some(container.clone());
         }
         self.send(driver, TaskStatus::new(task_id.clone(), TaskState::Running));
+        let delay = self
+            .tasks
+            .get(&task_id)
+            .and_then(|c| c.health.as_ref())
+            .map(Health::delay);
+        if let Some(delay) = delay {
+            let checked = task_id.clone();
+            driver.delay(delay, move |me: &mut Self, d| me.health_check(d, checked));
+        }
         driver.defer(
             async move { container.wait().await },
             move |me: &mut Self, driver, result| me.reaped(driver, &task_id, result),
         );
+    }
+
+    /// Runs a task's health check once, if the task still runs.
+    fn health_check(&mut self, driver: &mut Driver<'_, Self>, task_id: TaskId) {
+        let Some(child) = self.tasks.get(&task_id) else {
+            return;
+        };
+        let Some(h) = child
+            .health
+            .as_ref()
+            .filter(|_| child.container.is_some() && !child.killed)
+        else {
+            return;
+        };
+        let (check, timeout) = (h.check.check.clone(), h.timeout());
+        let sandbox = driver.config().sandbox.clone();
+        driver.defer(
+            health::run_check(check, timeout, sandbox),
+            move |me: &mut Self, d, result| me.health_checked(d, task_id, result),
+        );
+    }
+
+    fn health_checked(
+        &mut self,
+        driver: &mut Driver<'_, Self>,
+        task_id: TaskId,
+        result: Result<(), String>,
+    ) {
+        let Some(child) = self
+            .tasks
+            .get_mut(&task_id)
+            .filter(|c| c.container.is_some() && !c.killed)
+        else {
+            return;
+        };
+        let Some(h) = child.health.as_mut() else {
+            return;
+        };
+        let verdict = h.record(&task_id, result);
+        let interval = h.interval();
+        if verdict.kill.is_some() {
+            child.unhealthy = verdict.kill.clone();
+        }
+        if let Some((healthy, why)) = verdict.report {
+            self.send(driver, health::health_update(task_id.clone(), healthy, why));
+        }
+        if verdict.kill.is_some() {
+            self.kill(driver, &task_id, None);
+        } else {
+            driver.delay(interval, move |me: &mut Self, d| {
+                me.health_check(d, task_id)
+            });
+        }
     }
 
     /// A task's command ended (or could not be waited for).
@@ -173,6 +246,9 @@ impl DefaultExecutor {
         tracing::info!(task = %task_id, %state, message, "task ended");
         let mut status = TaskStatus::new(task_id.clone(), state);
         status.message = Some(message);
+        if let Some(why) = &child.unhealthy {
+            health::mark_unhealthy(&mut status, why);
+        }
         if let Some(uuid) = self.send(driver, status) {
             self.unacknowledged.insert(uuid);
         }

@@ -19,6 +19,7 @@ pub mod default;
 pub mod driver;
 #[cfg(test)]
 mod fake_agent;
+pub mod health;
 
 use crate::flags::{self, Flags, Outcome, Spec};
 

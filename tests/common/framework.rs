@@ -120,6 +120,23 @@ pub fn command_task(id: &str, command: &str) -> TaskInfo {
     }
 }
 
+/// A TCP health check that fails (nothing listens on its port), checked at
+/// once and every 100 ms, killing after two failures.
+pub fn failing_health_check() -> wire::mesos::HealthCheck {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    wire::mesos::HealthCheck {
+        check: wire::mesos::Check::Tcp { port },
+        delay_seconds: 0.0,
+        interval_seconds: 0.1,
+        timeout_seconds: 1.0,
+        consecutive_failures: 2,
+        grace_period_seconds: 0.0,
+    }
+}
+
 /// What launched tasks leave of an offer is refused for this long, so
 /// other frameworks get it and an offer after a launch means resources
 /// came back.
