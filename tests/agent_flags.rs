@@ -100,6 +100,15 @@ async fn finished_sandboxes_are_collected_and_running_ones_kept() {
         collected.is_some(),
         "the finished sandbox was never collected"
     );
+    // The sweep says how old a finished sandbox may get: under gc_delay.
+    let agent = cluster.agents[0].address();
+    let max_age = common::poll_async(Duration::from_secs(10), || {
+        common::cluster::metric(agent, "slave/executor_directory_max_allowed_age_secs")
+            .filter(|age| *age > 0.0)
+    })
+    .await;
+    assert!(max_age.is_some_and(|age| age < 1.0), "{max_age:?}");
+    assert!(common::cluster::metric(agent, "slave/recovery_time_secs").is_some_and(|t| t >= 0.0));
     let running = executor("running").expect("the running task's sandbox");
     assert!(running.join("runs").join("latest").join("stdout").exists());
 }

@@ -325,6 +325,8 @@ fn endpoints_carry_mesos_fields() {
         "slave/tasks_running",
         "slave/executors_running",
         "slave/recovery_errors",
+        "slave/recovery_time_secs",
+        "slave/executor_directory_max_allowed_age_secs",
         "slave/uptime_secs",
         "system/load_1min",
         "system/cpus_total",

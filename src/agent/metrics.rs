@@ -2,7 +2,7 @@
 //! the handlers, and gauges computed from the agent's state at snapshot
 //! time (a collector, read in the agent's mailbox order).
 
-use actors::metrics::{Counter, Metrics};
+use actors::metrics::{Counter, Gauge, Metrics};
 use wire::task::TaskState;
 
 use super::process::{Agent, ExecutorPhase};
@@ -15,6 +15,12 @@ pub struct AgentMetrics {
     pub invalid_framework_messages: Counter,
     pub executors_terminated: Counter,
     pub container_launch_errors: Counter,
+    /// Recovered executors the agent could not take back.
+    pub recovery_errors: Counter,
+    /// From the agent's start to the end of its recovery.
+    pub recovery_time_secs: Gauge,
+    /// How old a finished sandbox may get, as of the last sweep.
+    pub executor_directory_max_allowed_age_secs: Gauge,
 }
 
 impl AgentMetrics {
@@ -28,8 +34,11 @@ impl AgentMetrics {
             invalid_framework_messages: c("invalid_framework_messages"),
             executors_terminated: c("executors_terminated"),
             container_launch_errors: c("container_launch_errors"),
+            recovery_errors: c("recovery_errors"),
+            recovery_time_secs: m.gauge("slave/recovery_time_secs"),
+            executor_directory_max_allowed_age_secs: m
+                .gauge("slave/executor_directory_max_allowed_age_secs"),
         };
-        c("recovery_errors");
         c("executors_preempted");
         for state in TERMINAL {
             metrics.terminal(state);

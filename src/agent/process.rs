@@ -143,7 +143,7 @@ struct RegistrationTimeout(FrameworkId, ExecutorId, ContainerId);
 /// Time to sweep finished sandboxes (`--disk_watch_interval`).
 struct GcTick;
 /// A sweep ended.
-struct GcDone(super::gc::Swept);
+struct GcDone(super::gc::Swept, Duration);
 
 impl Handle<GcTick> for Agent {
     fn handle(&mut self, _: GcTick, _: &Pid, cx: &mut Cx<'_, Self>) {
@@ -162,23 +162,28 @@ impl Handle<GcTick> for Agent {
                 tokio::task::spawn_blocking(move || {
                     let usage = super::gc::disk_usage(&work_dir).unwrap_or(0.0);
                     let max_age = super::gc::max_age(delay, headroom, usage);
-                    super::gc::sweep(
+                    let swept = super::gc::sweep(
                         &work_dir.join("slaves"),
                         &keep,
                         max_age,
                         std::time::SystemTime::now(),
-                    )
+                    );
+                    (swept, max_age)
                 })
                 .await
                 .unwrap_or_default()
             },
-            GcDone,
+            |(swept, max_age)| GcDone(swept, max_age),
         );
     }
 }
 
 impl Handle<GcDone> for Agent {
-    fn handle(&mut self, GcDone(swept): GcDone, _: &Pid, cx: &mut Cx<'_, Self>) {
+    fn handle(&mut self, GcDone(swept, max_age): GcDone, _: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = &self.metrics {
+            m.executor_directory_max_allowed_age_secs
+                .set(max_age.as_secs_f64());
+        }
         for run in &swept.runs {
             tracing::info!(sandbox = %run.display(), "removed a finished sandbox");
         }
@@ -930,6 +935,7 @@ impl Process for Agent {
                 actors::actix::System::current().stop();
             }
             None => {
+                self.recovered_now();
                 // Mesos waits a random part of the backoff before the first try.
                 let first = random_upto(self.flags.registration_backoff_factor);
                 cx.delay(first, RegistrationRetry);
@@ -1844,7 +1850,12 @@ impl Agent {
         };
         let container = match executor.os_pid {
             Some(pid) if !executor.terminated && same_process(pid) => containerizer::recover(pid)
-                .map_err(|e| tracing::warn!(executor = %executor_id, "cannot watch: {e}"))
+                .map_err(|e| {
+                    tracing::warn!(executor = %executor_id, "cannot watch: {e}");
+                    if let Some(m) = &self.metrics {
+                        m.recovery_errors.inc();
+                    }
+                })
                 .ok(),
             _ => None,
         };
@@ -1930,6 +1941,14 @@ impl Agent {
         }
     }
 
+    /// Recovery is over: `slave/recovery_time_secs` says how long it took.
+    fn recovered_now(&self) {
+        if let Some(m) = &self.metrics {
+            m.recovery_time_secs
+                .set((now_secs() - self.start_time).max(0.0));
+        }
+    }
+
     /// Ends recovery once no recovered executor is still expected to
     /// re-register: the agent registers with the master then. With
     /// `--recover=cleanup` the agent exits once every executor is gone.
@@ -1954,6 +1973,7 @@ impl Agent {
                     cx.cancel(t);
                 }
                 tracing::info!("finished recovery; registering with the master");
+                self.recovered_now();
                 let first = random_upto(self.flags.registration_backoff_factor);
                 cx.delay(first, RegistrationRetry);
             }
