@@ -842,20 +842,7 @@ fn staging_task(
     agent_id: &AgentId,
     executor_id: &ExecutorId,
 ) -> Task {
-    Task {
-        name: t.name.clone(),
-        task_id: t.task_id.clone(),
-        framework_id: framework_id.clone(),
-        executor_id: Some(executor_id.clone()),
-        agent_id: agent_id.clone(),
-        state: TaskState::Staging,
-        resources: t.resources.clone(),
-        statuses: Vec::new(),
-        status_update_state: None,
-        status_update_uuid: None,
-        role: "*".into(),
-        meta: t.meta.clone(),
-    }
+    Task::staging(t, framework_id, agent_id, executor_id, t.resources.clone(), "*")
 }
 
 /// 16 random bytes, as Mesos's status update uuids.

@@ -1674,25 +1674,19 @@ impl Master {
                     }
                     *available = available.minus(&used);
                     launched.insert(task.task_id.clone());
-                    let executor_id = task
-                        .executor
-                        .as_ref()
-                        .map(|e| e.executor_id.clone())
-                        .or_else(|| Some(wire::ids::ExecutorId::new(task.task_id.value.clone())));
-                    self.state.add_task(Task {
-                        name: task.name.clone(),
-                        task_id: task.task_id.clone(),
-                        framework_id: framework_id.clone(),
-                        executor_id,
-                        agent_id: agent_id.clone(),
-                        state: TaskState::Staging,
-                        resources: used,
-                        statuses: Vec::new(),
-                        status_update_state: None,
-                        status_update_uuid: None,
-                        role: role.clone(),
-                        meta: task.meta.clone(),
-                    });
+                    // A command task's executor is named after it.
+                    let executor_id = task.executor.as_ref().map_or_else(
+                        || wire::ids::ExecutorId::new(task.task_id.value.clone()),
+                        |e| e.executor_id.clone(),
+                    );
+                    self.state.add_task(Task::staging(
+                        &task,
+                        framework_id,
+                        agent_id,
+                        &executor_id,
+                        used,
+                        role,
+                    ));
                     tracing::info!(framework = %framework_id, task = %task.task_id, agent = %agent_id, "launching task");
                     cx.send(
                         agent_pid,
@@ -1774,20 +1768,14 @@ impl Master {
             }
             *available = available.minus(&used);
             launched.insert(task.task_id.clone());
-            self.state.add_task(Task {
-                name: task.name.clone(),
-                task_id: task.task_id.clone(),
-                framework_id: framework_id.clone(),
-                executor_id: Some(executor.executor_id.clone()),
-                agent_id: agent_id.clone(),
-                state: TaskState::Staging,
-                resources: used,
-                statuses: Vec::new(),
-                status_update_state: None,
-                status_update_uuid: None,
-                role: role.clone(),
-                meta: task.meta.clone(),
-            });
+            self.state.add_task(Task::staging(
+                task,
+                framework_id,
+                agent_id,
+                &executor.executor_id,
+                used,
+                role,
+            ));
         }
         let ids: Vec<String> = tasks.iter().map(|t| t.task_id.value.clone()).collect();
         tracing::info!(framework = %framework_id, executor = %executor.executor_id, agent = %agent_id, tasks = ?ids, "launching task group");

@@ -315,6 +315,34 @@ pub struct Task {
     pub meta: TaskMeta,
 }
 
+impl Task {
+    /// `info` as a task just launched (TASK_STAGING), holding `resources`
+    /// of `role`, run by `executor_id` on `agent_id`.
+    pub fn staging(
+        info: &TaskInfo,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        executor_id: &ExecutorId,
+        resources: Resources,
+        role: &str,
+    ) -> Task {
+        Task {
+            name: info.name.clone(),
+            task_id: info.task_id.clone(),
+            framework_id: framework_id.clone(),
+            executor_id: Some(executor_id.clone()),
+            agent_id: agent_id.clone(),
+            state: TaskState::Staging,
+            resources,
+            statuses: Vec::new(),
+            status_update_state: None,
+            status_update_uuid: None,
+            role: role.to_owned(),
+            meta: info.meta.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Offer {
     pub id: OfferId,
