@@ -842,7 +842,14 @@ fn staging_task(
     agent_id: &AgentId,
     executor_id: &ExecutorId,
 ) -> Task {
-    Task::staging(t, framework_id, agent_id, executor_id, t.resources.clone(), "*")
+    Task::staging(
+        t,
+        framework_id,
+        agent_id,
+        executor_id,
+        t.resources.clone(),
+        "*",
+    )
 }
 
 /// 16 random bytes, as Mesos's status update uuids.

@@ -44,6 +44,45 @@ pub const DEFAULT_KILL_GRACE_PERIOD: Duration = Duration::from_secs(3);
 /// before stopping anyway.
 pub const ACK_WAIT: Duration = Duration::from_secs(5);
 
+/// The grace between SIGTERM and SIGKILL when `task` is killed.
+pub(super) fn kill_grace(task: &TaskInfo) -> Duration {
+    task.kill_grace_period
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(DEFAULT_KILL_GRACE_PERIOD)
+}
+
+/// Starts a task's command in the sandbox, in a process group of its own,
+/// with the executor's output (and user).
+pub(super) fn spawn_command(
+    command: &wire::mesos::CommandInfo,
+    sandbox: std::path::PathBuf,
+) -> Result<Container, String> {
+    let options = SpawnOptions {
+        cwd: Some(sandbox),
+        env: command.environment.clone(),
+        inherit_env: true,
+        output: Output::Inherit,
+        // The executor already runs as the task's user.
+        user: None,
+        grouping: Grouping::NewGroup,
+    };
+    containerizer::spawn(command, options).map_err(|e| format!("Failed to launch command: {e}"))
+}
+
+/// How a task whose command ended with `result` ends: TASK_FINISHED on
+/// success, TASK_KILLED if it was `killed`, else TASK_FAILED.
+pub(super) fn outcome(result: Result<ExitStatus, WaitError>, killed: bool) -> (TaskState, String) {
+    match result {
+        Ok(status) if status.success() => (TaskState::Finished, format!("Command {status}")),
+        Ok(status) if killed => (TaskState::Killed, format!("Command {status}")),
+        Ok(status) => (TaskState::Failed, format!("Command {status}")),
+        Err(e) => (
+            TaskState::Failed,
+            format!("Failed to wait for the command: {e}"),
+        ),
+    }
+}
+
 /// The executor of one command task. See the module docs.
 #[derive(Default)]
 pub struct CommandExecutor {
@@ -114,15 +153,7 @@ impl CommandExecutor {
             return;
         };
         task.container = None;
-        let (state, message) = match result {
-            Ok(status) if status.success() => (TaskState::Finished, format!("Command {status}")),
-            Ok(status) if task.killed => (TaskState::Killed, format!("Command {status}")),
-            Ok(status) => (TaskState::Failed, format!("Command {status}")),
-            Err(e) => (
-                TaskState::Failed,
-                format!("Failed to wait for the command: {e}"),
-            ),
-        };
+        let (state, message) = outcome(result, task.killed);
         let mut status = TaskStatus::new(task.id.clone(), state);
         status.message = Some(message);
         if let Some(why) = &task.unhealthy {
@@ -223,14 +254,10 @@ impl Executor for CommandExecutor {
             self.send(driver, Self::failed(&task.task_id, message.to_owned()));
             return;
         }
-        let kill_grace = task
-            .kill_grace_period
-            .and_then(|s| Duration::try_from_secs_f64(s).ok())
-            .unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
         self.task = Some(Task {
             id: task.task_id.clone(),
             container: None,
-            kill_grace,
+            kill_grace: kill_grace(&task),
             killed: false,
             health: task.meta.health_check.clone().map(Health::new),
             unhealthy: None,
@@ -244,19 +271,10 @@ impl Executor for CommandExecutor {
             driver,
             TaskStatus::new(task.task_id.clone(), TaskState::Starting),
         );
-        let options = SpawnOptions {
-            cwd: Some(driver.config().sandbox.clone()),
-            env: command.environment.clone(),
-            inherit_env: true,
-            output: Output::Inherit,
-            // The executor already runs as the task's user.
-            user: None,
-            grouping: Grouping::NewGroup,
-        };
-        let container = match containerizer::spawn(&command, options) {
+        let container = match spawn_command(&command, driver.config().sandbox.clone()) {
             Ok(container) => container,
             Err(e) => {
-                let status = Self::failed(&task.task_id, format!("Failed to launch command: {e}"));
+                let status = Self::failed(&task.task_id, e);
                 self.finish(driver, status);
                 return;
             }

@@ -27,10 +27,8 @@ use wire::ids::TaskId;
 use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskStatus};
 use wire::task::TaskState;
 
-use crate::agent::containerizer::{
-    self, Container, ExitStatus, Grouping, Output, SpawnOptions, WaitError,
-};
-use crate::executor::command::{ACK_WAIT, DEFAULT_KILL_GRACE_PERIOD};
+use crate::agent::containerizer::{Container, ExitStatus, WaitError};
+use crate::executor::command::{kill_grace, outcome, spawn_command, ACK_WAIT};
 use crate::executor::driver::{Driver, Executor};
 use crate::executor::health::{self, Health};
 
@@ -87,16 +85,12 @@ impl DefaultExecutor {
             tracing::warn!(task = %task_id, "ignoring a second launch of a task");
             return;
         }
-        let kill_grace = task
-            .kill_grace_period
-            .and_then(|s| Duration::try_from_secs_f64(s).ok())
-            .unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
         self.tasks.insert(
             task_id.clone(),
             Child {
                 group,
                 container: None,
-                kill_grace,
+                kill_grace: kill_grace(&task),
                 killed: false,
                 terminal: false,
                 health: task.meta.health_check.clone().map(Health::new),
@@ -116,19 +110,9 @@ impl DefaultExecutor {
             driver,
             TaskStatus::new(task_id.clone(), TaskState::Starting),
         );
-        let options = SpawnOptions {
-            cwd: Some(driver.config().sandbox.clone()),
-            env: command.environment.clone(),
-            inherit_env: true,
-            output: Output::Inherit,
-            // The executor already runs as the tasks' user.
-            user: None,
-            grouping: Grouping::NewGroup,
-        };
-        let container = match containerizer::spawn(&command, options) {
+        let container = match spawn_command(&command, driver.config().sandbox.clone()) {
             Ok(container) => container,
-            Err(e) => {
-                let message = format!("Failed to launch command: {e}");
+            Err(message) => {
                 self.ended(driver, &task_id, TaskState::Failed, message);
                 return;
             }
@@ -217,15 +201,7 @@ impl DefaultExecutor {
             return;
         };
         child.container = None;
-        let (state, message) = match result {
-            Ok(status) if status.success() => (TaskState::Finished, format!("Command {status}")),
-            Ok(status) if child.killed => (TaskState::Killed, format!("Command {status}")),
-            Ok(status) => (TaskState::Failed, format!("Command {status}")),
-            Err(e) => (
-                TaskState::Failed,
-                format!("Failed to wait for the command: {e}"),
-            ),
-        };
+        let (state, message) = outcome(result, child.killed);
         self.ended(driver, task_id, state, message);
     }
 
