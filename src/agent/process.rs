@@ -1036,39 +1036,107 @@ impl Handle<RunTask> for Agent {
             tracing::warn!(%from, "ignoring RunTask not from the registered master");
             return;
         }
-        let Some(framework_id) = msg.framework.id.clone() else {
+        let Some(framework_id) = self.framework_for(&msg.framework, &msg.framework_pid) else {
             return;
         };
-        let task = msg.task;
+        let (executor, command_executor) = self.executor_for(&msg.task, &framework_id);
+        let run = Run {
+            framework: msg.framework,
+            framework_pid: msg.framework_pid,
+            executor,
+            command_executor,
+            tasks: vec![msg.task],
+            group: false,
+        };
+        self.run(framework_id, run, cx);
+    }
+}
+
+impl Handle<RunTaskGroup> for Agent {
+    fn handle(&mut self, msg: RunTaskGroup, from: &Pid, cx: &mut Cx<'_, Self>) {
+        if !self.is_master(from) || !self.registered {
+            tracing::warn!(%from, "ignoring RunTaskGroup not from the registered master");
+            return;
+        }
+        let Some(framework_id) = self.framework_for(&msg.framework, &msg.framework_pid) else {
+            return;
+        };
+        let executor = self.group_executor(&msg.executor, &framework_id);
+        let run = Run {
+            framework: msg.framework,
+            framework_pid: msg.framework_pid,
+            executor,
+            command_executor: false,
+            tasks: msg.tasks,
+            group: true,
+        };
+        self.run(framework_id, run, cx);
+    }
+}
+
+/// Tasks the master sends, for one executor: a lone task (RunTask) or a
+/// task group (RunTaskGroup), which the executor is to get whole.
+struct Run {
+    framework: FrameworkInfo,
+    framework_pid: Option<String>,
+    executor: ExecutorInfo,
+    command_executor: bool,
+    tasks: Vec<TaskInfo>,
+    group: bool,
+}
+
+impl Agent {
+    /// The framework record of `info` (created on its first task), told its
+    /// latest info and scheduler pid; `None` if `info` has no id.
+    fn framework_for(&mut self, info: &FrameworkInfo, pid: &Option<String>) -> Option<FrameworkId> {
+        let framework_id = info.id.clone()?;
         let framework = self
             .frameworks
             .entry(framework_id.clone())
             .or_insert_with(|| FrameworkRecord {
-                info: msg.framework.clone(),
-                pid: msg.framework_pid.clone(),
+                info: info.clone(),
+                pid: pid.clone(),
                 executors: HashMap::new(),
                 terminating: false,
             });
-        framework.info = msg.framework.clone();
-        framework.pid = msg.framework_pid.clone();
-        let (executor, command_executor) = self.executor_for(&task, &framework_id);
-        let executor_id = executor.executor_id.clone();
+        framework.info = info.clone();
+        framework.pid = pid.clone();
+        Some(framework_id)
+    }
+
+    /// Hands tasks to their executor: at once if it runs, queued until it
+    /// registers otherwise (launching it if need be); lost if it is
+    /// terminating, failed if it cannot be launched.
+    fn run(&mut self, framework_id: FrameworkId, run: Run, cx: &mut Cx<'_, Self>) {
+        let executor_id = run.executor.executor_id.clone();
+        let ids: Vec<TaskId> = run.tasks.iter().map(|t| t.task_id.clone()).collect();
+        tracing::info!(framework = %framework_id, executor = %executor_id, tasks = ?ids, "running tasks");
         let phase = self
             .frameworks
             .get(&framework_id)
             .and_then(|f| f.executors.get(&executor_id))
             .map(|e| e.phase);
-        match phase {
-            Some(ExecutorPhase::Terminating) => {
-                self.agent_update(
-                    (&framework_id, Some(&executor_id), &task.task_id),
-                    TaskState::Lost,
-                    Reason::ExecutorTerminated,
-                    "Executor is terminating",
+        let fail = |agent: &mut Agent, state, reason, message: &str, cx: &mut Cx<'_, Self>| {
+            for task_id in &ids {
+                agent.agent_update(
+                    (&framework_id, Some(&executor_id), task_id),
+                    state,
+                    reason,
+                    message,
                     cx,
                 );
             }
+        };
+        match phase {
+            Some(ExecutorPhase::Terminating) => fail(
+                self,
+                TaskState::Lost,
+                Reason::ExecutorTerminated,
+                "Executor is terminating",
+                cx,
+            ),
             Some(ExecutorPhase::Running) => {
+                let agent_id = self.info.id.clone();
                 let Some(e) = self
                     .frameworks
                     .get_mut(&framework_id)
@@ -1076,47 +1144,51 @@ impl Handle<RunTask> for Agent {
                 else {
                     return;
                 };
-                if let Some(agent_id) = self.info.id.clone() {
-                    e.tasks.insert(
-                        task.task_id.clone(),
-                        staging_task(&task, &framework_id, &agent_id, &executor_id),
-                    );
-                }
-                let run = RunTask {
-                    framework: msg.framework,
-                    framework_pid: msg.framework_pid,
-                    task,
-                };
-                self.to_executor(&framework_id, &executor_id, run, cx);
-            }
-            Some(ExecutorPhase::Registering) => {
-                if let Some(e) = self
-                    .frameworks
-                    .get_mut(&framework_id)
-                    .and_then(|f| f.executors.get_mut(&executor_id))
-                {
-                    e.queued.push(task);
-                }
-            }
-            None => {
-                let task_id = task.task_id.clone();
-                match self.launch_executor(&msg.framework, executor, command_executor, cx) {
-                    Ok(()) => {
-                        if let Some(e) = self
-                            .frameworks
-                            .get_mut(&framework_id)
-                            .and_then(|f| f.executors.get_mut(&executor_id))
-                        {
-                            e.queued.push(task);
-                        }
+                if let Some(agent_id) = agent_id {
+                    for task in &run.tasks {
+                        e.tasks.insert(
+                            task.task_id.clone(),
+                            staging_task(task, &framework_id, &agent_id, &executor_id),
+                        );
                     }
+                }
+                let executor = e.info.clone();
+                if run.group {
+                    let message = RunTaskGroup {
+                        framework: run.framework,
+                        framework_pid: run.framework_pid,
+                        executor,
+                        tasks: run.tasks,
+                    };
+                    self.to_executor(&framework_id, &executor_id, message, cx);
+                } else {
+                    for task in run.tasks {
+                        let message = RunTask {
+                            framework: run.framework.clone(),
+                            framework_pid: run.framework_pid.clone(),
+                            task,
+                        };
+                        self.to_executor(&framework_id, &executor_id, message, cx);
+                    }
+                }
+            }
+            Some(ExecutorPhase::Registering) => self.queue(&framework_id, &executor_id, run),
+            None => {
+                let launched = self.launch_executor(
+                    &run.framework,
+                    run.executor.clone(),
+                    run.command_executor,
+                    cx,
+                );
+                match launched {
+                    Ok(()) => self.queue(&framework_id, &executor_id, run),
                     Err(e) => {
-                        tracing::warn!(framework = %framework_id, task = %task_id, "launch failed: {e}");
+                        tracing::warn!(framework = %framework_id, executor = %executor_id, "launch failed: {e}");
                         if let Some(m) = &self.metrics {
                             m.container_launch_errors.inc();
                         }
-                        self.agent_update(
-                            (&framework_id, Some(&executor_id), &task_id),
+                        fail(
+                            self,
                             TaskState::Failed,
                             Reason::ContainerLaunchFailed,
                             &e,
@@ -1129,103 +1201,21 @@ impl Handle<RunTask> for Agent {
         self.checkpoint_framework(&framework_id);
         self.checkpoint_executor(&framework_id, &executor_id);
     }
-}
 
-impl Handle<RunTaskGroup> for Agent {
-    fn handle(&mut self, msg: RunTaskGroup, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if !self.is_master(from) || !self.registered {
-            tracing::warn!(%from, "ignoring RunTaskGroup not from the registered master");
-            return;
-        }
-        let Some(framework_id) = msg.framework.id.clone() else {
-            return;
-        };
-        let framework = self
+    /// Keeps tasks for their executor until it registers (a group stays
+    /// one group).
+    fn queue(&mut self, framework_id: &FrameworkId, executor_id: &ExecutorId, run: Run) {
+        if let Some(e) = self
             .frameworks
-            .entry(framework_id.clone())
-            .or_insert_with(|| FrameworkRecord {
-                info: msg.framework.clone(),
-                pid: msg.framework_pid.clone(),
-                executors: HashMap::new(),
-                terminating: false,
-            });
-        framework.info = msg.framework.clone();
-        framework.pid = msg.framework_pid.clone();
-        let executor = self.group_executor(&msg.executor, &framework_id);
-        let executor_id = executor.executor_id.clone();
-        let ids: Vec<TaskId> = msg.tasks.iter().map(|t| t.task_id.clone()).collect();
-        tracing::info!(framework = %framework_id, executor = %executor_id, tasks = ?ids, "running task group");
-        let phase = self
-            .frameworks
-            .get(&framework_id)
-            .and_then(|f| f.executors.get(&executor_id))
-            .map(|e| e.phase);
-        let queue = |agent: &mut Agent, tasks: Vec<TaskInfo>| {
-            if let Some(e) = agent
-                .frameworks
-                .get_mut(&framework_id)
-                .and_then(|f| f.executors.get_mut(&executor_id))
-            {
-                e.queued.extend(tasks);
-                e.queued_groups.push(ids.clone());
+            .get_mut(framework_id)
+            .and_then(|f| f.executors.get_mut(executor_id))
+        {
+            if run.group {
+                e.queued_groups
+                    .push(run.tasks.iter().map(|t| t.task_id.clone()).collect());
             }
-        };
-        match phase {
-            Some(ExecutorPhase::Terminating) => {
-                for task_id in &ids {
-                    self.agent_update(
-                        (&framework_id, Some(&executor_id), task_id),
-                        TaskState::Lost,
-                        Reason::ExecutorTerminated,
-                        "Executor is terminating",
-                        cx,
-                    );
-                }
-            }
-            Some(ExecutorPhase::Running) => {
-                let Some(e) = self
-                    .frameworks
-                    .get_mut(&framework_id)
-                    .and_then(|f| f.executors.get_mut(&executor_id))
-                else {
-                    return;
-                };
-                if let Some(agent_id) = self.info.id.clone() {
-                    for task in &msg.tasks {
-                        e.tasks.insert(
-                            task.task_id.clone(),
-                            staging_task(task, &framework_id, &agent_id, &executor_id),
-                        );
-                    }
-                }
-                let run = RunTaskGroup {
-                    executor: e.info.clone(),
-                    ..msg
-                };
-                self.to_executor(&framework_id, &executor_id, run, cx);
-            }
-            Some(ExecutorPhase::Registering) => queue(self, msg.tasks),
-            None => match self.launch_executor(&msg.framework, executor, false, cx) {
-                Ok(()) => queue(self, msg.tasks),
-                Err(e) => {
-                    tracing::warn!(framework = %framework_id, executor = %executor_id, "launch failed: {e}");
-                    if let Some(m) = &self.metrics {
-                        m.container_launch_errors.inc();
-                    }
-                    for task_id in &ids {
-                        self.agent_update(
-                            (&framework_id, Some(&executor_id), task_id),
-                            TaskState::Failed,
-                            Reason::ContainerLaunchFailed,
-                            &e,
-                            cx,
-                        );
-                    }
-                }
-            },
+            e.queued.extend(run.tasks);
         }
-        self.checkpoint_framework(&framework_id);
-        self.checkpoint_executor(&framework_id, &executor_id);
     }
 }
 
