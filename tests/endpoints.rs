@@ -41,26 +41,20 @@ const TASK_KEYS: &[&str] = &[
     "statuses",
 ];
 
-#[test]
-fn endpoints_carry_mesos_fields() {
-    let dir = TempDir::new("endpoints");
-    let cluster = Daemon::start(
-        LOCAL,
-        &[
-            "--port=0",
-            &format!("--work_dir={}", dir.path().display()),
-            "--resources=cpus:2;mem:1024;ports:[31000-32000]",
-            "--attributes=rack:r1",
-        ],
-    );
+/// `mesos-local` in `dir` with `flags`, and `mesos-execute` running
+/// `command` on it; returns once the task runs.
+fn running_a_task(dir: &TempDir, flags: &[&str], command: &str) -> (Daemon, Guard) {
+    let work_dir = format!("--work_dir={}", dir.path().display());
+    let mut args = vec!["--port=0", work_dir.as_str()];
+    args.extend_from_slice(flags);
+    let cluster = Daemon::start(LOCAL, &args);
     let a = cluster.address.clone();
-    // A running task, so frameworks and tasks are not empty.
-    let _framework = Guard(
+    let framework = Guard(
         Command::new(EXECUTE)
             .args([
                 format!("--master={a}"),
                 "--name=sleeper".into(),
-                "--command=sleep 60".into(),
+                format!("--command={command}"),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -76,6 +70,22 @@ fn endpoints_carry_mesos_fields() {
         "the task never ran:\n{}",
         cluster.log()
     );
+    (cluster, framework)
+}
+
+#[test]
+fn endpoints_carry_mesos_fields() {
+    let dir = TempDir::new("endpoints");
+    // A running task, so frameworks and tasks are not empty.
+    let (cluster, _framework) = running_a_task(
+        &dir,
+        &[
+            "--resources=cpus:2;mem:1024;ports:[31000-32000]",
+            "--attributes=rack:r1",
+        ],
+        "sleep 60",
+    );
+    let a = cluster.address.clone();
 
     let slaves = get(&a, "/master/slaves");
     has_keys(&slaves, &["slaves", "recovered_slaves"], "/master/slaves");
@@ -393,36 +403,8 @@ fn endpoints_carry_mesos_fields() {
 #[test]
 fn an_operator_tears_a_framework_down() {
     let dir = TempDir::new("teardown");
-    let cluster = Daemon::start(
-        LOCAL,
-        &[
-            "--port=0",
-            &format!("--work_dir={}", dir.path().display()),
-            "--resources=cpus:1;mem:256",
-        ],
-    );
+    let (cluster, _framework) = running_a_task(&dir, &["--resources=cpus:1;mem:256"], "sleep 600");
     let a = cluster.address.clone();
-    let _framework = Guard(
-        Command::new(EXECUTE)
-            .args([
-                format!("--master={a}"),
-                "--name=victim".into(),
-                "--command=sleep 600".into(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mesos-execute"),
-    );
-    assert!(
-        common::wait_until(Duration::from_secs(30), || {
-            common::http_get(&a, "/master/state")
-                .1
-                .contains("TASK_RUNNING")
-        }),
-        "the task never ran:\n{}",
-        cluster.log()
-    );
     let id = get(&a, "/master/frameworks")["frameworks"][0]["id"]
         .as_str()
         .map(str::to_owned)
