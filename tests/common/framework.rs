@@ -291,31 +291,16 @@ impl Framework {
         resources: &str,
         agent: Option<&str>,
     ) -> Vec<TaskInfo> {
-        let each = Resources::parse(resources, "*").expect("resources");
-        let mut all = Resources::new();
-        for _ in &tasks {
-            all = all.plus(&each);
-        }
-        let offer = self
-            .wait_for("an offer to launch on", Duration::from_secs(10), |_| {
-                self.outstanding_offers().into_iter().find(|o| {
-                    agent.is_none_or(|a| o.agent_id.as_str() == a)
-                        && pick_resources(&o.resources, &all, &o.role).is_some()
-                })
-            })
+        let (offer, left) = self
+            .take_offer(
+                "an offer to launch on",
+                &Resources::new(),
+                tasks.len(),
+                resources,
+                agent,
+            )
             .await;
-        self.used.lock().unwrap().insert(offer.id.clone());
-        let mut left = offer.resources.clone();
-        let tasks: Vec<TaskInfo> = tasks
-            .into_iter()
-            .map(|mut t| {
-                let picked = pick_resources(&left, &each, &offer.role).expect("fits");
-                left = left.minus(&picked);
-                t.resources = picked;
-                t.agent_id = offer.agent_id.clone();
-                t
-            })
-            .collect();
+        let tasks = place(tasks, left, resources, &offer);
         self.handle.launch_tasks(
             vec![offer.id.clone()],
             tasks.clone(),
@@ -332,43 +317,24 @@ impl Framework {
     /// tasks as launched.
     pub async fn launch_group(
         &self,
-        executor: ExecutorInfo,
+        mut executor: ExecutorInfo,
         tasks: Vec<TaskInfo>,
         resources: &str,
     ) -> Vec<TaskInfo> {
-        let each = Resources::parse(resources, "*").expect("resources");
-        let mut all = executor.resources.clone();
-        for _ in &tasks {
-            all = all.plus(&each);
-        }
-        let offer = self
-            .wait_for(
+        let (offer, mut left) = self
+            .take_offer(
                 "an offer to launch a group on",
-                Duration::from_secs(10),
-                |_| {
-                    self.outstanding_offers()
-                        .into_iter()
-                        .find(|o| pick_resources(&o.resources, &all, &o.role).is_some())
-                },
+                &executor.resources,
+                tasks.len(),
+                resources,
+                None,
             )
             .await;
-        self.used.lock().unwrap().insert(offer.id.clone());
-        let mut left = offer.resources.clone();
-        let mut executor = executor;
         if let Some(picked) = pick_resources(&left, &executor.resources, &offer.role) {
             left = left.minus(&picked);
             executor.resources = picked;
         }
-        let tasks: Vec<TaskInfo> = tasks
-            .into_iter()
-            .map(|mut t| {
-                let picked = pick_resources(&left, &each, &offer.role).expect("fits");
-                left = left.minus(&picked);
-                t.resources = picked;
-                t.agent_id = offer.agent_id.clone();
-                t
-            })
-            .collect();
+        let tasks = place(tasks, left, resources, &offer);
         self.handle.accept_offers(
             vec![offer.id.clone()],
             vec![Operation::LaunchGroup {
@@ -380,6 +346,35 @@ impl Framework {
             },
         );
         tasks
+    }
+
+    /// Waits for an outstanding offer (on `agent`, if given) that holds
+    /// `extra` plus `resources` for each of `count` tasks, and takes it:
+    /// returns it and its resources.
+    async fn take_offer(
+        &self,
+        what: &str,
+        extra: &Resources,
+        count: usize,
+        resources: &str,
+        agent: Option<&str>,
+    ) -> (Offer, Resources) {
+        let each = Resources::parse(resources, "*").expect("resources");
+        let mut all = extra.clone();
+        for _ in 0..count {
+            all = all.plus(&each);
+        }
+        let offer = self
+            .wait_for(what, Duration::from_secs(10), |_| {
+                self.outstanding_offers().into_iter().find(|o| {
+                    agent.is_none_or(|a| o.agent_id.as_str() == a)
+                        && pick_resources(&o.resources, &all, &o.role).is_some()
+                })
+            })
+            .await;
+        self.used.lock().unwrap().insert(offer.id.clone());
+        let left = offer.resources.clone();
+        (offer, left)
     }
 
     /// Stops the driver (with `failover`: the framework stays registered
@@ -397,4 +392,24 @@ impl Drop for Framework {
         self.handle.abort();
         self.node.shutdown();
     }
+}
+
+/// `tasks` on `offer`'s agent, each given `resources` out of `left`.
+fn place(
+    tasks: Vec<TaskInfo>,
+    mut left: Resources,
+    resources: &str,
+    offer: &Offer,
+) -> Vec<TaskInfo> {
+    let each = Resources::parse(resources, "*").expect("resources");
+    tasks
+        .into_iter()
+        .map(|mut t| {
+            let picked = pick_resources(&left, &each, &offer.role).expect("fits");
+            left = left.minus(&picked);
+            t.resources = picked;
+            t.agent_id = offer.agent_id.clone();
+            t
+        })
+        .collect()
 }
