@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use common::cluster::{command_name, kill_processes_in, Cluster, EXECUTOR};
 use common::framework::{command_task, info, Framework};
+use mesos::agent::containerizer::{is_alive as alive, process_start_time};
 use wire::task::{Reason, Source, TaskState};
 
 const AGENT: &str = "cpus:2;mem:512";
@@ -57,14 +58,6 @@ async fn process_of_agent(cluster: &Cluster, n: usize, command: &str) -> i32 {
     })
     .await;
     found.unwrap_or_else(|| panic!("agent{n} does not run one '{command}'"))
-}
-
-/// When process `pid` started (field 22 of its stat): with the pid, it
-/// names one process.
-fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Waits until the master lists agent `id` as active again.
@@ -142,24 +135,12 @@ fn exists(path: &Path) -> bool {
     path.exists()
 }
 
-/// Whether `pid` is a live process (a zombie, which nobody may have reaped
-/// yet, counts as dead).
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let (_, rest) = stat.rsplit_once(')')?;
-            rest.split_whitespace().next().map(|s| s != "Z" && s != "X")
-        })
-        .unwrap_or(false)
-}
-
 #[actix::test]
 async fn a_restarted_agent_keeps_its_id_and_its_running_task() {
     let (mut cluster, agent_id, framework) = running_a_long_task("recovering", "sleeper").await;
     let sleep = process_of_agent(&cluster, 0, "sleep").await;
     let executor = process_of_agent(&cluster, 0, EXECUTOR).await;
-    let started = start_time(sleep);
+    let started = process_start_time(sleep);
     assert!(started.is_some());
 
     cluster.agents[0].kill();
@@ -182,7 +163,7 @@ async fn a_restarted_agent_keeps_its_id_and_its_running_task() {
     // The same processes, not new ones.
     assert!(alive(sleep), "the task's process is gone");
     assert_eq!(
-        start_time(sleep),
+        process_start_time(sleep),
         started,
         "the task's pid names another process"
     );
@@ -426,7 +407,7 @@ async fn a_pymesos_executor_subscribes_again_after_the_agent_restarts() {
     })
     .await
     .expect("the executor wrote its pid");
-    let started = start_time(pid);
+    let started = process_start_time(pid);
 
     cluster.agents[0].kill();
     // pymesos retries its connection after 2 s, then 4 s: more than the
@@ -437,7 +418,11 @@ async fn a_pymesos_executor_subscribes_again_after_the_agent_restarts() {
         master_task_state(&cluster, "waiter").as_deref(),
         Some("TASK_RUNNING")
     );
-    assert_eq!(start_time(pid), started, "not the same executor process");
+    assert_eq!(
+        process_start_time(pid),
+        started,
+        "not the same executor process"
+    );
 
     std::fs::write(sandbox.join("go"), b"").expect("let the task finish");
     framework.update("waiter", TaskState::Finished, WAIT).await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actors::testing::wait_until;
 use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process};
-use mesos::agent::containerizer::{self, Container, LaunchSpec};
+use mesos::agent::containerizer::{self, is_alive as alive, Container, LaunchSpec};
 use wire::agent::{RunTask, StatusUpdateAcknowledgement, StatusUpdateMessage};
 use wire::executor::{ExecutorRegistered, RegisterExecutor};
 use wire::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
@@ -165,16 +165,6 @@ impl Run {
     fn states(&self) -> Vec<TaskState> {
         self.states.lock().unwrap().clone()
     }
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let (_, rest) = stat.rsplit_once(')')?;
-            rest.split_whitespace().next().map(|s| s != "Z" && s != "X")
-        })
-        .unwrap_or(false)
 }
 
 async fn read_pid(path: &Path) -> i32 {
