@@ -15,7 +15,6 @@ use common::zookeeper::ZooKeeper;
 use common::Guard;
 
 const MASTER: &str = env!("CARGO_BIN_EXE_mesos-master");
-const AGENT: &str = env!("CARGO_BIN_EXE_mesos-agent");
 const EXECUTE: &str = env!("CARGO_BIN_EXE_mesos-execute");
 
 /// The bound on one failover, from the kill to a new leader serving with
@@ -168,19 +167,7 @@ fn killing_the_leader_five_times_loses_no_task_and_no_framework() {
 }
 
 fn start_agent(n: usize, zk: &str, dir: &Path) -> Daemon {
-    Daemon::start(
-        &format!("agent{n}"),
-        Path::new(AGENT),
-        &[
-            "--ip=127.0.0.1".into(),
-            "--port=0".into(),
-            format!("--master={zk}"),
-            format!("--work_dir={}", dir.join(format!("agent{n}")).display()),
-            "--resources=cpus:1;mem:256".into(),
-            "--zk_session_timeout=2secs".into(),
-        ],
-        dir.join(format!("agent{n}.log")),
-    )
+    common::cluster::agent_daemon(n, zk, dir, &["--zk_session_timeout=2secs"])
 }
 
 /// Whether `address` answers at all (a master that stopped does not).

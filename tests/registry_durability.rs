@@ -10,7 +10,6 @@ use std::time::Duration;
 use common::cluster::{get_json, Daemon, WorkDir};
 
 const MASTER: &str = env!("CARGO_BIN_EXE_mesos-master");
-const AGENT: &str = env!("CARGO_BIN_EXE_mesos-agent");
 
 fn start_master(port: u16, dir: &Path, log: &str) -> Daemon {
     Daemon::start(
@@ -27,18 +26,7 @@ fn start_master(port: u16, dir: &Path, log: &str) -> Daemon {
 }
 
 fn start_agent(n: usize, master: &str, dir: &Path) -> Daemon {
-    Daemon::start(
-        &format!("agent{n}"),
-        Path::new(AGENT),
-        &[
-            "--ip=127.0.0.1".into(),
-            "--port=0".into(),
-            format!("--master={master}"),
-            format!("--work_dir={}", dir.join(format!("agent{n}")).display()),
-            "--resources=cpus:1;mem:256".into(),
-        ],
-        dir.join(format!("agent{n}.log")),
-    )
+    common::cluster::agent_daemon(n, master, dir, &[])
 }
 
 fn agent_ids(slaves: &serde_json::Value, key: &str) -> Vec<String> {

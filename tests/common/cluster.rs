@@ -445,3 +445,23 @@ pub fn all_voting(masters: &[Daemon]) -> bool {
         .iter()
         .all(|m| metric(m.address(), "registrar/log/recovered") == Some(1.0))
 }
+
+/// A `mesos-agent` on loopback and a free port, `agent<n>` under `dir`
+/// (work dir and log), with `cpus:1;mem:256`, following `master` (an
+/// address or a `zk://` URL), with `extra` flags.
+pub fn agent_daemon(n: usize, master: &str, dir: &Path, extra: &[&str]) -> Daemon {
+    let mut args = vec![
+        "--ip=127.0.0.1".to_owned(),
+        "--port=0".to_owned(),
+        format!("--master={master}"),
+        format!("--work_dir={}", dir.join(format!("agent{n}")).display()),
+        "--resources=cpus:1;mem:256".to_owned(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    Daemon::start(
+        &format!("agent{n}"),
+        Path::new(binary(option_env!("CARGO_BIN_EXE_mesos-agent"))),
+        &args,
+        dir.join(format!("agent{n}.log")),
+    )
+}
