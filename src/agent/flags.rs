@@ -105,7 +105,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "sandbox_directory",
         Some("/mnt/mesos/sandbox"),
-        "The sandbox path inside containers",
+        "The sandbox path inside containers (accepted; tasks see their sandbox in place)",
     ),
     Spec::value("frameworks_home", None, "Directory prepended to relative executor paths"),
     Spec::value("fetcher_cache_dir", Some("/tmp/mesos/fetch"), "Fetcher cache directory"),
@@ -113,12 +113,12 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "max_completed_executors_per_framework",
         Some("150"),
-        "Completed executors kept per framework",
+        "Completed executors kept per framework (accepted; no effect here)",
     ),
     Spec::value(
         "http_heartbeat_interval",
         Some("30secs"),
-        "Heartbeats on attach streams",
+        "Heartbeats on attach streams (accepted; no attach API here)",
     ),
     Spec::boolean(
         "http_command_executor",
@@ -160,7 +160,7 @@ pub const SPECS: &[Spec] = &[
     Spec::boolean(
         "hostname_lookup",
         true,
-        "Look up the hostname when --hostname is not given",
+        "Look up the hostname when --hostname is not given (accepted; the IP is advertised)",
     ),
     Spec::value(
         "launcher_dir",

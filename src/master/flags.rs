@@ -145,16 +145,16 @@ pub const SPECS: &[Spec] = &[
         "With quota, the longest wait for agents after a failover (no quota here: no effect)",
     ),
     Spec::boolean("log_auto_initialize", true, "Initialize an empty replicated log by itself"),
-    Spec::boolean("filter_gpu_resources", true, "Offer GPUs only to GPU-aware frameworks"),
+    Spec::boolean("filter_gpu_resources", true, "Offer GPUs only to GPU-aware frameworks (accepted; no GPUs are offered here)"),
     Spec::value(
         "max_unreachable_tasks_per_framework",
         Some("1000"),
-        "Unreachable tasks kept per framework",
+        "Unreachable tasks kept per framework (accepted; not kept apart here)",
     ),
     Spec::value(
         "max_operator_event_stream_subscribers",
         Some("1000"),
-        "Most subscribers of the operator event stream",
+        "Most operator event stream subscribers (accepted; no operator API here)",
     ),
     Spec::boolean("authenticate_frameworks", false, "Require framework authentication (unsupported)"),
     Spec::boolean("authenticate_agents", false, "Require agent authentication (unsupported)"),
@@ -185,7 +185,7 @@ pub const SPECS: &[Spec] = &[
     Spec::boolean("require_agent_domain", false, "Require agents to have a domain (unsupported)"),
     Spec::boolean("root_submissions", true, "Let root submit frameworks"),
     Spec::value("webui_dir", None, "Web UI directory (there is no web UI; ignored)"),
-    Spec::boolean("hostname_lookup", true, "Look up the hostname when --hostname is not given"),
+    Spec::boolean("hostname_lookup", true, "Look up the hostname when --hostname is not given (accepted; the IP is advertised)"),
     Spec::boolean(
         "publish_per_framework_metrics",
         true,
