@@ -478,14 +478,19 @@ fn pidfd_open(pid: i32) -> Option<std::os::fd::OwnedFd> {
     Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
+/// Field `n` (numbered as in proc(5), the state being field 3) of the
+/// `/proc/<pid>/stat` line `text`: the command name before it may hold
+/// spaces and parentheses, so fields are counted after its last `)`.
+pub fn stat_field(text: &str, n: usize) -> Option<&str> {
+    let (_, rest) = text.rsplit_once(')')?;
+    rest.split_whitespace().nth(n.checked_sub(3)?)
+}
+
 /// Whether `pid` names a live process (a zombie counts as dead).
 pub fn is_alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|stat| {
-            let (_, rest) = stat.rsplit_once(')')?;
-            rest.split_whitespace().next().map(|s| s != "Z" && s != "X")
-        })
+        .and_then(|stat| stat_field(&stat, 3).map(|s| s != "Z" && s != "X"))
         .unwrap_or(false)
 }
 
@@ -494,9 +499,7 @@ pub fn is_alive(pid: i32) -> bool {
 /// pid is recycled.
 pub fn process_start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    // Fields after the command name start at field 3 (state).
-    rest.split_whitespace().nth(22 - 3)?.parse().ok()
+    stat_field(&stat, 22)?.parse().ok()
 }
 
 fn append(path: &Path) -> Result<std::fs::File, LaunchError> {

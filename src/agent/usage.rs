@@ -63,9 +63,7 @@ impl Stat {
     /// Fields after the command name (which may hold spaces and parens),
     /// numbered as in proc(5): state is field 3.
     fn parse(text: &str) -> Option<Stat> {
-        let (_, rest) = text.rsplit_once(')')?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let field = |n: usize| fields.get(n - 3).copied();
+        let field = |n: usize| super::containerizer::stat_field(text, n);
         if matches!(field(3), Some("Z") | Some("X")) {
             return None;
         }
