@@ -40,4 +40,6 @@ pub mod model;
 pub mod registrar;
 pub mod run;
 pub mod scheduler;
+pub mod stop;
+pub mod v1_http;
 pub mod zookeeper;

@@ -28,6 +28,14 @@ use super::group::{self, Session, SessionLoss};
 use super::url::{MasterAddress, ZkUrl};
 use super::{spawn, AbortOnDrop, Forwarding, ZkError};
 
+/// The message a detector's reports become for the process that follows
+/// it: the master (to notice another leader), the agent and the scheduler
+/// driver (to (re-)register with `leader`). `None`: no leader is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaderDetected {
+    pub leader: Option<MasterInfo>,
+}
+
 /// Where the leading master is, now and on every change.
 pub struct MasterDetector {
     leader: watch::Receiver<Option<MasterInfo>>,

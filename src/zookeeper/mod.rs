@@ -54,19 +54,19 @@
 //! `Install::local::<M>()`):
 //!
 //! ```ignore
-//! // In the master's `started(&mut self, cx)`; the state keeps the guards.
-//! let (me, master) = (cx.me().clone(), cx.handle());
-//! let candidacy = self.contender.contend(&self.info)?;        // MasterContender
-//! self.candidacy = Some(candidacy.forward(move |event| {
-//!     master.tell(&me, event)                                  // Handle<ContenderEvent>
-//! })?);
+//! // In the master's `started(&mut self, cx)`; the master keeps the guard.
+//! let (node, me) = (cx.node().clone(), cx.me().clone());
+//! let candidacy = contender.contend(&info)?;                 // MasterContender
+//! let forwarding = candidacy.forward(move |event| match event {
+//!     ContenderEvent::Elected => node.send_local(&me, &me, Elected),
+//!     ContenderEvent::LostCandidacy(reason) => { /* tell the master */ }
+//! })?;
 //!
-//! let (me, agent) = (cx.me().clone(), cx.handle());
+//! // An agent, a scheduler, or a master watching for other leaders:
 //! let detector = detector_for(&flags.master, flags.zk_session_timeout)?;
-//! self.forwarding = Some(detector.forward(move |leader| {
-//!     agent.tell(&me, LeaderDetected(leader))                  // Option<MasterInfo>
-//! })?);
-//! self.detector = Some(detector);
+//! let following = detector.follow(move |leader| {
+//!     node.send_local(&to, &to, LeaderDetected { leader })   // Install::local::<LeaderDetected>()
+//! })?;
 //! ```
 //!
 //! Outside a process (a binary's `main` inside an actix `System`) the same
@@ -87,7 +87,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 pub use contender::{Candidacy, ContenderEvent, LostReason, MasterContender};
-pub use detector::{detector_for, MasterDetector};
+pub use detector::{detector_for, LeaderDetected, MasterDetector};
 pub use entry::{MASTER_CAPABILITIES, MASTER_INFO_JSON_LABEL};
 pub use group::SessionLoss;
 pub use replicas::ReplicaGroup;

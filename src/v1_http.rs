@@ -1,0 +1,209 @@
+//! What the v1 HTTP APIs share: the master's `POST /api/v1/scheduler` and
+//! the agent's `POST /api/v1/executor` check a request the same way
+//! (method, `Content-Type`, `Accept`) and answer a refusal the same way,
+//! as Mesos's `src/common/http.cpp` does for both.
+//!
+//! An API handler returns `Result<Reply, ApiError>`; [`ApiError::reply`]
+//! is the one place a refusal becomes a status and a one-line text body.
+
+use actors::http::{Method, Response, StatusCode};
+use actors::{Reply, Request};
+use bytes::Bytes;
+use wire::v1::CallError;
+
+/// Why a v1 API request was refused, each with the status Mesos answers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 405: only POST carries calls.
+    #[error("Expecting a 'POST' request, received '{0}'")]
+    NotPost(String),
+    /// 415: a body of another media type than JSON.
+    #[error("Expecting 'Content-Type' of application/json; '{0}' is not supported")]
+    UnsupportedMediaType(String),
+    /// 406: the client will not take a JSON event stream.
+    #[error("Expecting 'Accept' to allow application/json")]
+    NotAcceptable,
+    /// The body is not a valid call of `api` (`scheduler`, `executor`);
+    /// the status is the one the call error names (400, or 501).
+    #[error("Failed to validate {api}::Call: {error}")]
+    BadCall { api: &'static str, error: CallError },
+    /// 400, with Mesos's text.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 403: the caller may not make this call now.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 503: this process cannot serve calls yet.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 501: a call this implementation does not support.
+    #[error("{0}")]
+    NotImplemented(String),
+}
+
+impl ApiError {
+    /// The HTTP status of this refusal.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotPost(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::BadCall { error, .. } => {
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+        }
+    }
+
+    /// The answer: the status and this error's text.
+    pub fn reply(&self) -> Reply {
+        Reply::Now(Response::text(self.status(), self.to_string()))
+    }
+}
+
+/// The answer to a call that was taken: `202 Accepted`, no body.
+pub fn accepted() -> Reply {
+    Reply::Now(Response::new(StatusCode::ACCEPTED, Bytes::new()))
+}
+
+/// Checks that `req` is a POST with a JSON body, before anything else is
+/// looked at.
+pub fn check_json_post(req: &Request) -> Result<(), ApiError> {
+    if req.method != Method::POST {
+        return Err(ApiError::NotPost(req.method.to_string()));
+    }
+    match req
+        .header("content-type")
+        .map(|c| c.split(';').next().unwrap_or("").trim())
+    {
+        None => Err(ApiError::BadRequest(
+            "Expecting 'Content-Type' to be present".into(),
+        )),
+        Some("application/json") => Ok(()),
+        Some(other) => Err(ApiError::UnsupportedMediaType(other.to_owned())),
+    }
+}
+
+/// Checks that the client takes JSON back (no `Accept` header does), as a
+/// call that opens an event stream must.
+pub fn check_accepts_json(req: &Request) -> Result<(), ApiError> {
+    let takes_json = match req.header("accept") {
+        None => true,
+        Some(accept) => accept.split(',').any(|a| {
+            let media = a.split(';').next().unwrap_or("").trim();
+            matches!(media, "application/json" | "application/*" | "*/*")
+        }),
+    };
+    if takes_json {
+        Ok(())
+    } else {
+        Err(ApiError::NotAcceptable)
+    }
+}
+
+/// Parses the body with `parse`, naming `api` in the refusal.
+pub fn parse_call<T>(
+    api: &'static str,
+    body: &[u8],
+    parse: impl FnOnce(&[u8]) -> Result<T, CallError>,
+) -> Result<T, ApiError> {
+    parse(body).map_err(|error| ApiError::BadCall { api, error })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actors::http::HeaderMap;
+
+    fn request(method: Method, headers: &[(&'static str, &'static str)]) -> Request {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, value.parse().unwrap());
+        }
+        Request {
+            method,
+            path: "/api/v1/scheduler".into(),
+            route: "/api/v1/scheduler".into(),
+            query: Vec::new(),
+            headers: map,
+            body: Bytes::new(),
+            remote: "127.0.0.1:1".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn only_a_json_post_passes_the_prelude() {
+        let table: &[(Method, &[(&str, &str)], Option<(u16, &str)>)] = &[
+            (Method::POST, &[("content-type", "application/json")], None),
+            (
+                Method::POST,
+                &[("content-type", "application/json; charset=utf-8")],
+                None,
+            ),
+            (
+                Method::GET,
+                &[("content-type", "application/json")],
+                Some((405, "Expecting a 'POST' request, received 'GET'")),
+            ),
+            (
+                Method::POST,
+                &[],
+                Some((400, "Expecting 'Content-Type' to be present")),
+            ),
+            (
+                Method::POST,
+                &[("content-type", "application/x-protobuf")],
+                Some((
+                    415,
+                    "Expecting 'Content-Type' of application/json; 'application/x-protobuf' is not supported",
+                )),
+            ),
+        ];
+        for (method, headers, expected) in table {
+            let got = check_json_post(&request(method.clone(), headers))
+                .err()
+                .map(|e| (e.status().as_u16(), e.to_string()));
+            let expected = expected.map(|(s, t)| (s, t.to_owned()));
+            assert_eq!(got, expected, "{method} {headers:?}");
+        }
+    }
+
+    #[test]
+    fn accept_must_admit_json_when_given() {
+        let table: &[(&[(&str, &str)], bool)] = &[
+            (&[], true),
+            (&[("accept", "application/json")], true),
+            (&[("accept", "text/html, application/*;q=0.5")], true),
+            (&[("accept", "*/*")], true),
+            (&[("accept", "application/x-protobuf")], false),
+        ];
+        for (headers, ok) in table {
+            let got = check_accepts_json(&request(Method::POST, headers));
+            assert_eq!(got.is_ok(), *ok, "{headers:?}");
+            if let Err(e) = got {
+                assert_eq!(e.status(), StatusCode::NOT_ACCEPTABLE);
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_call_keeps_the_status_its_error_names() {
+        let bad = parse_call("executor", b"{", |_| -> Result<(), CallError> {
+            Err(CallError::Json("EOF".into()))
+        })
+        .unwrap_err();
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            bad.to_string(),
+            "Failed to validate executor::Call: Failed to parse body into JSON: EOF"
+        );
+        let unknown = parse_call("scheduler", b"{}", |_| -> Result<(), CallError> {
+            Err(CallError::Unimplemented)
+        })
+        .unwrap_err();
+        assert_eq!(unknown.status(), StatusCode::NOT_IMPLEMENTED);
+    }
+}
