@@ -77,6 +77,7 @@ use wire::mesos::{
 use wire::task::{Source, TaskState};
 
 use crate::flags::parse_duration;
+use crate::random;
 
 /// Mesos's `DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD`.
 pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
@@ -155,8 +156,6 @@ pub enum DriverError {
     StagingUpdate,
     #[error("the agent id is not known yet (not registered, and no MESOS_SLAVE_ID)")]
     NoAgentId,
-    #[error("cannot generate a status update uuid: {0}")]
-    Random(String),
     #[error("cannot bind the executor's node on {ip}: {source}")]
     Bind {
         ip: IpAddr,
@@ -460,7 +459,7 @@ impl<E: Executor> ExecutorDriver<'_, E> {
             self.state.error = Some("Attempted to send TASK_STAGING status update".to_owned());
             return Err(DriverError::StagingUpdate);
         }
-        let uuid = new_uuid()?;
+        let uuid = random::uuid_v4().to_vec();
         let now = now_secs();
         let config = &self.state.config;
         status.uuid = Some(uuid.clone());
@@ -836,15 +835,6 @@ impl<E: Executor> Handle<RecoveryTimeout> for ExecutorProcess<E> {
     }
 }
 
-/// 16 random bytes shaped as a version 4 UUID, as Mesos's `UUID::random`.
-pub fn new_uuid() -> Result<Vec<u8>, DriverError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| DriverError::Random(e.to_string()))?;
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Ok(bytes.to_vec())
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
@@ -930,15 +920,6 @@ mod tests {
                 "{name}={value}"
             );
         }
-    }
-
-    #[test]
-    fn uuids_are_random_version_4() {
-        let a = new_uuid().unwrap();
-        assert_eq!(a.len(), 16);
-        assert_eq!(a.get(6).map(|b| b >> 4), Some(4));
-        assert_eq!(a.get(8).map(|b| b >> 6), Some(2));
-        assert_ne!(a, new_uuid().unwrap());
     }
 
     /// Records its callbacks; echoes framework messages; reports RUNNING

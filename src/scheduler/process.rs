@@ -45,6 +45,8 @@ use wire::scheduler::{
     RescindOffer, ResourceOffers, Subscribe,
 };
 
+use crate::random;
+
 use super::driver::{Call, Scheduler, SchedulerDriver, Status};
 
 /// First registration backoff (Mesos's `DEFAULT_REGISTRATION_BACKOFF_FACTOR`).
@@ -141,7 +143,7 @@ impl<S: Scheduler> SchedulerProcess<S> {
         let (delay, next) = registration_delay(
             backoff,
             self.driver.framework.failover_timeout,
-            fastrand::f64(),
+            random::fraction(),
         );
         self.retry = Some(cx.delay(delay, RetryRegistration { backoff: next }));
     }

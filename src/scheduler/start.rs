@@ -10,6 +10,8 @@ use actors::{Node, NodeConfig, Pid};
 use tokio::sync::oneshot;
 use wire::mesos::FrameworkInfo;
 
+use crate::random;
+
 use super::driver::{Scheduler, SchedulerCalls, SchedulerDriver, Status};
 use super::process::SchedulerProcess;
 
@@ -228,7 +230,7 @@ pub fn start<S: Scheduler>(
     }
     // Mesos treats an empty id as none: a new framework, not a failover.
     framework.id = framework.id.filter(|id| !id.value.is_empty());
-    let id = format!("scheduler-{}", uuid::Uuid::new_v4());
+    let id = format!("scheduler-{}", random::uuid_v4_string());
     let me = Pid::new(id.as_str(), node.address());
     let (done_tx, done) = oneshot::channel();
     let failover = framework.id.is_some();
