@@ -37,6 +37,7 @@ pub mod flags;
 pub mod log;
 pub mod master;
 pub mod model;
+pub mod random;
 pub mod registrar;
 pub mod run;
 pub mod scheduler;

@@ -14,7 +14,10 @@ use wire::mesos::{
     CommandInfo, Filters, MasterInfo, Offer, Operation, StatusUpdate, TaskInfo, TaskStatus,
 };
 use wire::resources::Resources;
-use wire::scheduler::*;
+use wire::scheduler::{
+    Accept, Acknowledge, Decline, FrameworkRegistered, ResourceOffers, Subscribe, Suppress,
+    Teardown,
+};
 use wire::task::{Reason, Source, TaskState};
 
 const DEADLINE: Duration = Duration::from_secs(60);

@@ -12,7 +12,10 @@ use wire::agent::StatusUpdateMessage;
 use wire::ids::{AgentId, FrameworkId, OfferId};
 use wire::mesos::{MasterInfo, Offer, StatusUpdate, TaskStatus};
 use wire::resources::Resources;
-use wire::scheduler::*;
+use wire::scheduler::{
+    Accept, Acknowledge, Decline, FrameworkRegistered, ResourceOffers, Subscribe, Suppress,
+    Teardown,
+};
 use wire::task::TaskState;
 
 const DEADLINE: Duration = Duration::from_secs(60);

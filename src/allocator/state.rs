@@ -23,6 +23,8 @@ use std::time::Duration;
 use wire::ids::{AgentId, FrameworkId};
 use wire::resources::{Resource, Resources, Value, UNRESERVED};
 
+use crate::random::Rng;
+
 use super::sorter::{DrfSorter, Quantities, SortKey};
 
 /// Mesos's `--allocation_interval` default.
@@ -310,8 +312,9 @@ pub struct HierarchicalAllocator {
     total: Quantities,
     /// The scalars of every agent's holdings.
     allocated: Quantities,
-    /// State of the generator that shuffles agents.
-    rng: u64,
+    /// Shuffles agents each cycle, as Mesos does, so none is always
+    /// first; seeded from the config, so a run replays.
+    rng: Rng,
 }
 
 impl HierarchicalAllocator {
@@ -322,7 +325,7 @@ impl HierarchicalAllocator {
             roles.set_weight(role, *weight);
         }
         Ok(HierarchicalAllocator {
-            rng: config.seed,
+            rng: Rng::with_seed(config.seed),
             config,
             agents: Vec::new(),
             agent_index: HashMap::new(),
@@ -643,7 +646,7 @@ impl HierarchicalAllocator {
                 order
             }
         };
-        shuffle(&mut order, &mut self.rng);
+        self.rng.shuffle(&mut order);
 
         let HierarchicalAllocator {
             config,
@@ -939,23 +942,6 @@ fn validate_weights(weights: &HashMap<String, f64>) -> Result<(), AllocatorError
         }),
         None => Ok(()),
     }
-}
-
-/// Fisher-Yates with splitmix64: Mesos shuffles agents each cycle so none
-/// is always first; a seeded generator keeps runs reproducible.
-fn shuffle<T>(items: &mut [T], state: &mut u64) {
-    for i in (1..items.len()).rev() {
-        let j = (next_random(state) % (i as u64 + 1)) as usize;
-        items.swap(i, j);
-    }
-}
-
-fn next_random(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

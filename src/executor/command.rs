@@ -34,7 +34,7 @@ use wire::task::TaskState;
 use crate::agent::containerizer::{
     self, Container, ExitStatus, Grouping, Output, SpawnOptions, WaitError,
 };
-use crate::executor::driver::{Driver, Executor};
+use crate::executor::driver::{Executor, ExecutorDriver};
 use crate::executor::health::{self, Health};
 
 /// How long a task gets between SIGTERM and SIGKILL unless it says.
@@ -113,7 +113,11 @@ impl CommandExecutor {
         CommandExecutor::default()
     }
 
-    fn send(&mut self, driver: &mut Driver<'_, Self>, status: TaskStatus) -> Option<Vec<u8>> {
+    fn send(
+        &mut self,
+        driver: &mut ExecutorDriver<'_, Self>,
+        status: TaskStatus,
+    ) -> Option<Vec<u8>> {
         match driver.send_status_update(status) {
             Ok(uuid) => Some(uuid),
             Err(e) => {
@@ -125,7 +129,7 @@ impl CommandExecutor {
 
     /// Ends the task with a terminal update, then waits (bounded) for its
     /// acknowledgement.
-    fn finish(&mut self, driver: &mut Driver<'_, Self>, status: TaskStatus) {
+    fn finish(&mut self, driver: &mut ExecutorDriver<'_, Self>, status: TaskStatus) {
         tracing::info!(task = %status.task_id, state = %status.state,
             message = status.message.as_deref().unwrap_or(""), "task ended");
         let Some(uuid) = self.send(driver, status) else {
@@ -148,7 +152,11 @@ impl CommandExecutor {
     }
 
     /// The command ended (or could not be waited for).
-    fn reaped(&mut self, driver: &mut Driver<'_, Self>, result: Result<ExitStatus, WaitError>) {
+    fn reaped(
+        &mut self,
+        driver: &mut ExecutorDriver<'_, Self>,
+        result: Result<ExitStatus, WaitError>,
+    ) {
         let Some(task) = self.task.as_mut() else {
             return;
         };
@@ -163,7 +171,7 @@ impl CommandExecutor {
     }
 
     /// Runs the task's health check once, if the task still runs.
-    fn health_check(&mut self, driver: &mut Driver<'_, Self>) {
+    fn health_check(&mut self, driver: &mut ExecutorDriver<'_, Self>) {
         let Some(task) = self.task.as_ref() else {
             return;
         };
@@ -182,7 +190,11 @@ impl CommandExecutor {
         );
     }
 
-    fn health_checked(&mut self, driver: &mut Driver<'_, Self>, result: Result<(), String>) {
+    fn health_checked(
+        &mut self,
+        driver: &mut ExecutorDriver<'_, Self>,
+        result: Result<(), String>,
+    ) {
         let Some(task) = self
             .task
             .as_mut()
@@ -209,7 +221,7 @@ impl CommandExecutor {
     }
 
     /// SIGTERM to the task's group, SIGKILL after `grace`.
-    fn kill(&mut self, driver: &mut Driver<'_, Self>, grace: Duration) {
+    fn kill(&mut self, driver: &mut ExecutorDriver<'_, Self>, grace: Duration) {
         let killing_state = self
             .framework
             .as_ref()
@@ -237,7 +249,7 @@ impl CommandExecutor {
 impl Executor for CommandExecutor {
     fn registered(
         &mut self,
-        _driver: &mut Driver<'_, Self>,
+        _driver: &mut ExecutorDriver<'_, Self>,
         executor_info: &ExecutorInfo,
         framework_info: &FrameworkInfo,
         agent_info: &AgentInfo,
@@ -247,7 +259,7 @@ impl Executor for CommandExecutor {
         self.framework = Some(framework_info.clone());
     }
 
-    fn launch_task(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo) {
+    fn launch_task(&mut self, driver: &mut ExecutorDriver<'_, Self>, task: TaskInfo) {
         if self.task.is_some() {
             let message = "Attempted to run multiple tasks using a \"command\" executor";
             tracing::warn!(task = %task.task_id, message);
@@ -298,7 +310,7 @@ impl Executor for CommandExecutor {
         }
     }
 
-    fn kill_task(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId) {
+    fn kill_task(&mut self, driver: &mut ExecutorDriver<'_, Self>, task_id: &TaskId) {
         match &self.task {
             Some(task) if task.id == *task_id => {
                 let grace = task.kill_grace;
@@ -310,7 +322,12 @@ impl Executor for CommandExecutor {
         }
     }
 
-    fn acknowledged(&mut self, driver: &mut Driver<'_, Self>, _task_id: &TaskId, uuid: &[u8]) {
+    fn acknowledged(
+        &mut self,
+        driver: &mut ExecutorDriver<'_, Self>,
+        _task_id: &TaskId,
+        uuid: &[u8],
+    ) {
         if self.terminal.as_deref() == Some(uuid) {
             tracing::info!("terminal update acknowledged; stopping");
             self.terminal = None;
@@ -318,7 +335,7 @@ impl Executor for CommandExecutor {
         }
     }
 
-    fn shutdown(&mut self, driver: &mut Driver<'_, Self>) {
+    fn shutdown(&mut self, driver: &mut ExecutorDriver<'_, Self>) {
         let running = self
             .task
             .as_ref()

@@ -29,7 +29,7 @@ use wire::task::TaskState;
 
 use crate::agent::containerizer::{Container, ExitStatus, WaitError};
 use crate::executor::command::{kill_grace, outcome, spawn_command, ACK_WAIT};
-use crate::executor::driver::{Driver, Executor};
+use crate::executor::driver::{Executor, ExecutorDriver};
 use crate::executor::health::{self, Health};
 
 /// The executor of task groups. See the module docs.
@@ -68,7 +68,11 @@ impl DefaultExecutor {
         DefaultExecutor::default()
     }
 
-    fn send(&mut self, driver: &mut Driver<'_, Self>, status: TaskStatus) -> Option<Vec<u8>> {
+    fn send(
+        &mut self,
+        driver: &mut ExecutorDriver<'_, Self>,
+        status: TaskStatus,
+    ) -> Option<Vec<u8>> {
         match driver.send_status_update(status) {
             Ok(uuid) => Some(uuid),
             Err(e) => {
@@ -79,7 +83,7 @@ impl DefaultExecutor {
     }
 
     /// Starts one task of group `group`.
-    fn start(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo, group: usize) {
+    fn start(&mut self, driver: &mut ExecutorDriver<'_, Self>, task: TaskInfo, group: usize) {
         let task_id = task.task_id.clone();
         if self.tasks.contains_key(&task_id) {
             tracing::warn!(task = %task_id, "ignoring a second launch of a task");
@@ -138,7 +142,7 @@ impl DefaultExecutor {
     }
 
     /// Runs a task's health check once, if the task still runs.
-    fn health_check(&mut self, driver: &mut Driver<'_, Self>, task_id: TaskId) {
+    fn health_check(&mut self, driver: &mut ExecutorDriver<'_, Self>, task_id: TaskId) {
         let Some(child) = self.tasks.get(&task_id) else {
             return;
         };
@@ -159,7 +163,7 @@ impl DefaultExecutor {
 
     fn health_checked(
         &mut self,
-        driver: &mut Driver<'_, Self>,
+        driver: &mut ExecutorDriver<'_, Self>,
         task_id: TaskId,
         result: Result<(), String>,
     ) {
@@ -193,7 +197,7 @@ impl DefaultExecutor {
     /// A task's command ended (or could not be waited for).
     fn reaped(
         &mut self,
-        driver: &mut Driver<'_, Self>,
+        driver: &mut ExecutorDriver<'_, Self>,
         task_id: &TaskId,
         result: Result<ExitStatus, WaitError>,
     ) {
@@ -209,7 +213,7 @@ impl DefaultExecutor {
     /// once everything is over.
     fn ended(
         &mut self,
-        driver: &mut Driver<'_, Self>,
+        driver: &mut ExecutorDriver<'_, Self>,
         task_id: &TaskId,
         state: TaskState,
         message: String,
@@ -259,7 +263,7 @@ impl DefaultExecutor {
         self.tasks.values().all(|c| c.terminal)
     }
 
-    fn stop_if_done(&mut self, driver: &mut Driver<'_, Self>) {
+    fn stop_if_done(&mut self, driver: &mut ExecutorDriver<'_, Self>) {
         if !self.tasks.is_empty() && self.all_terminal() && self.unacknowledged.is_empty() {
             tracing::info!("every task ended and was acknowledged; stopping");
             driver.stop();
@@ -269,7 +273,12 @@ impl DefaultExecutor {
     /// SIGTERM to the task's process group, SIGKILL after its grace (or
     /// `limit`, if shorter). Its end is reported by the wait begun at
     /// launch.
-    fn kill(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId, limit: Option<Duration>) {
+    fn kill(
+        &mut self,
+        driver: &mut ExecutorDriver<'_, Self>,
+        task_id: &TaskId,
+        limit: Option<Duration>,
+    ) {
         let killing_state = self
             .framework
             .as_ref()
@@ -296,7 +305,7 @@ impl DefaultExecutor {
 impl Executor for DefaultExecutor {
     fn registered(
         &mut self,
-        _driver: &mut Driver<'_, Self>,
+        _driver: &mut ExecutorDriver<'_, Self>,
         executor_info: &ExecutorInfo,
         framework_info: &FrameworkInfo,
         agent_info: &AgentInfo,
@@ -307,11 +316,11 @@ impl Executor for DefaultExecutor {
     }
 
     /// A lone task is a group of one.
-    fn launch_task(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo) {
+    fn launch_task(&mut self, driver: &mut ExecutorDriver<'_, Self>, task: TaskInfo) {
         self.launch_group(driver, vec![task]);
     }
 
-    fn launch_group(&mut self, driver: &mut Driver<'_, Self>, tasks: Vec<TaskInfo>) {
+    fn launch_group(&mut self, driver: &mut ExecutorDriver<'_, Self>, tasks: Vec<TaskInfo>) {
         let group = self.groups.len();
         self.groups
             .push(tasks.iter().map(|t| t.task_id.clone()).collect());
@@ -320,7 +329,7 @@ impl Executor for DefaultExecutor {
         }
     }
 
-    fn kill_task(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId) {
+    fn kill_task(&mut self, driver: &mut ExecutorDriver<'_, Self>, task_id: &TaskId) {
         if self.tasks.contains_key(task_id) {
             self.kill(driver, task_id, None);
         } else {
@@ -328,13 +337,18 @@ impl Executor for DefaultExecutor {
         }
     }
 
-    fn acknowledged(&mut self, driver: &mut Driver<'_, Self>, _task_id: &TaskId, uuid: &[u8]) {
+    fn acknowledged(
+        &mut self,
+        driver: &mut ExecutorDriver<'_, Self>,
+        _task_id: &TaskId,
+        uuid: &[u8],
+    ) {
         if self.unacknowledged.remove(uuid) {
             self.stop_if_done(driver);
         }
     }
 
-    fn shutdown(&mut self, driver: &mut Driver<'_, Self>) {
+    fn shutdown(&mut self, driver: &mut ExecutorDriver<'_, Self>) {
         self.shutting_down = true;
         let live: Vec<TaskId> = self
             .tasks

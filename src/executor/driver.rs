@@ -6,6 +6,15 @@
 //! through the environment the agent sets ([`DriverConfig::from_env`]), or
 //! takes the same facts explicitly ([`DriverConfig::new`]).
 //!
+//! Three names, the same three as on the scheduler's side
+//! ([`crate::scheduler`]):
+//!
+//! | name | what it is | who holds it |
+//! |---|---|---|
+//! | [`ExecutorProcess`] | the actor: registers, turns the agent's messages into callbacks | the node |
+//! | [`ExecutorDriver`] | what a callback acts with: updates, messages, stop, defer | each [`Executor`] callback |
+//! | [`ExecutorHandle`] | the running driver, from outside: its pid, stop, join | whoever called [`start`] |
+//!
 //! Messages (all with the agent, `slave(1)@ip:port`):
 //!
 //! | direction | message | executor callback |
@@ -15,9 +24,9 @@
 //! | receives | `agent::RunTask` | [`Executor::launch_task`] |
 //! | receives | `agent::RunTaskGroup` | [`Executor::launch_group`] |
 //! | receives | `agent::KillTask` | [`Executor::kill_task`] |
-//! | sends | `agent::StatusUpdateMessage` | [`Driver::send_status_update`] |
+//! | sends | `agent::StatusUpdateMessage` | [`ExecutorDriver::send_status_update`] |
 //! | receives | `agent::StatusUpdateAcknowledgement` | [`Executor::acknowledged`] |
-//! | sends | `agent::ExecutorToFramework` | [`Driver::send_framework_message`] |
+//! | sends | `agent::ExecutorToFramework` | [`ExecutorDriver::send_framework_message`] |
 //! | receives | `agent::FrameworkToExecutor` | [`Executor::framework_message`] |
 //! | receives | `agent::ShutdownExecutor` | [`Executor::shutdown`] |
 //! | receives | `executor::ReconnectExecutor` (from a restarted agent) | |
@@ -40,8 +49,9 @@
 //! re-registration.
 //!
 //! Callbacks run inside the driver's handlers and must not block. Work that
-//! waits is handed to [`Driver::defer`] (or [`Driver::delay`]), whose
-//! continuation runs later as another callback on the executor.
+//! waits is handed to [`ExecutorDriver::defer`] (or
+//! [`ExecutorDriver::delay`]), whose continuation runs later as another
+//! callback on the executor.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -67,6 +77,7 @@ use wire::mesos::{
 use wire::task::{Source, TaskState};
 
 use crate::flags::parse_duration;
+use crate::random;
 
 /// Mesos's `DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD`.
 pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
@@ -74,48 +85,54 @@ pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
 pub const DEFAULT_RECOVERY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// An executor: what the driver calls as the agent's messages arrive.
-/// Each callback gets the [`Driver`] to send updates and messages, to stop,
-/// and to wait for things without blocking.
+/// Each callback gets the [`ExecutorDriver`] to send updates and messages,
+/// to stop, and to wait for things without blocking.
 pub trait Executor: Sized + Send + Unpin + 'static {
     /// The agent accepted the registration.
     fn registered(
         &mut self,
-        driver: &mut Driver<'_, Self>,
+        driver: &mut ExecutorDriver<'_, Self>,
         executor_info: &ExecutorInfo,
         framework_info: &FrameworkInfo,
         agent_info: &AgentInfo,
     );
 
     /// A restarted agent took the executor back (after it had lost it).
-    fn reregistered(&mut self, _driver: &mut Driver<'_, Self>, _agent_info: &AgentInfo) {}
+    fn reregistered(&mut self, _driver: &mut ExecutorDriver<'_, Self>, _agent_info: &AgentInfo) {}
 
     /// Run `task`; report its progress with status updates.
-    fn launch_task(&mut self, driver: &mut Driver<'_, Self>, task: TaskInfo);
+    fn launch_task(&mut self, driver: &mut ExecutorDriver<'_, Self>, task: TaskInfo);
 
     /// Run a task group (Mesos's LAUNCH_GROUP): tasks that start together.
     /// By default each is launched on its own.
-    fn launch_group(&mut self, driver: &mut Driver<'_, Self>, tasks: Vec<TaskInfo>) {
+    fn launch_group(&mut self, driver: &mut ExecutorDriver<'_, Self>, tasks: Vec<TaskInfo>) {
         for task in tasks {
             self.launch_task(driver, task);
         }
     }
 
     /// Kill the task (it ends with TASK_KILLED).
-    fn kill_task(&mut self, driver: &mut Driver<'_, Self>, task_id: &TaskId);
+    fn kill_task(&mut self, driver: &mut ExecutorDriver<'_, Self>, task_id: &TaskId);
 
     /// The agent has safely received the update `uuid` of `task_id`.
-    fn acknowledged(&mut self, _driver: &mut Driver<'_, Self>, _task_id: &TaskId, _uuid: &[u8]) {}
+    fn acknowledged(
+        &mut self,
+        _driver: &mut ExecutorDriver<'_, Self>,
+        _task_id: &TaskId,
+        _uuid: &[u8],
+    ) {
+    }
 
     /// Data from the framework's scheduler.
-    fn framework_message(&mut self, _driver: &mut Driver<'_, Self>, _data: Vec<u8>) {}
+    fn framework_message(&mut self, _driver: &mut ExecutorDriver<'_, Self>, _data: Vec<u8>) {}
 
     /// Kill every task and stop the driver: the agent asked, or was lost.
     /// The executor has the shutdown grace period to do so.
-    fn shutdown(&mut self, driver: &mut Driver<'_, Self>);
+    fn shutdown(&mut self, driver: &mut ExecutorDriver<'_, Self>);
 
     /// The driver hit an error it cannot continue after; it stops once this
     /// returns.
-    fn error(&mut self, _driver: &mut Driver<'_, Self>, message: &str) {
+    fn error(&mut self, _driver: &mut ExecutorDriver<'_, Self>, message: &str) {
         tracing::error!(message, "executor driver error");
     }
 }
@@ -123,7 +140,8 @@ pub trait Executor: Sized + Send + Unpin + 'static {
 /// How a driver ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverStatus {
-    /// The executor stopped it ([`Driver::stop`]) or it was asked to stop.
+    /// The executor stopped it ([`ExecutorDriver::stop`]) or it was asked
+    /// to stop.
     Stopped,
     /// It stopped on its own: an error, or a shutdown that took too long.
     Aborted,
@@ -138,8 +156,6 @@ pub enum DriverError {
     StagingUpdate,
     #[error("the agent id is not known yet (not registered, and no MESOS_SLAVE_ID)")]
     NoAgentId,
-    #[error("cannot generate a status update uuid: {0}")]
-    Random(String),
     #[error("cannot bind the executor's node on {ip}: {source}")]
     Bind {
         ip: IpAddr,
@@ -281,7 +297,7 @@ impl DriverConfig {
 pub async fn start<E: Executor>(
     config: DriverConfig,
     executor: E,
-) -> Result<DriverHandle<E>, DriverError> {
+) -> Result<ExecutorHandle<E>, DriverError> {
     let ip = config.ip;
     let node = Node::bind(NodeConfig {
         ip,
@@ -305,8 +321,8 @@ pub async fn start<E: Executor>(
         recovery_timer: None,
     };
     let id = node.generate_id("executor");
-    let process = node.spawn(id, ExecutorDriver { state, executor })?;
-    Ok(DriverHandle {
+    let process = node.spawn(id, ExecutorProcess { state, executor })?;
+    Ok(ExecutorHandle {
         node,
         process,
         done,
@@ -321,14 +337,16 @@ pub async fn run<E: Executor>(
     Ok(start(config, executor).await?.join().await)
 }
 
-/// A running driver.
-pub struct DriverHandle<E: Executor> {
+/// A running driver, seen from outside its process (what [`start`]
+/// returns; the scheduler's counterpart is
+/// [`SchedulerHandle`](crate::scheduler::SchedulerHandle)).
+pub struct ExecutorHandle<E: Executor> {
     node: Node,
-    process: ProcessRef<ExecutorDriver<E>>,
+    process: ProcessRef<ExecutorProcess<E>>,
     done: oneshot::Receiver<DriverStatus>,
 }
 
-impl<E: Executor> DriverHandle<E> {
+impl<E: Executor> ExecutorHandle<E> {
     /// The driver's pid (`executor(1)@ip:port`).
     pub fn pid(&self) -> &Pid {
         self.process.pid()
@@ -346,7 +364,7 @@ impl<E: Executor> DriverHandle<E> {
     /// The updates the agent has not acknowledged yet, oldest first.
     pub async fn unacknowledged_updates(&self) -> Vec<StatusUpdate> {
         self.process
-            .call(|driver: &mut ExecutorDriver<E>, _cx| driver.state.updates.clone())
+            .call(|driver: &mut ExecutorProcess<E>, _cx| driver.state.updates.clone())
             .await
             .unwrap_or_default()
     }
@@ -359,8 +377,9 @@ impl<E: Executor> DriverHandle<E> {
     }
 }
 
-/// The driver process: its bookkeeping and the executor it calls.
-pub struct ExecutorDriver<E: Executor> {
+/// The driver process (Mesos's `ExecutorProcess`): its bookkeeping and the
+/// executor it calls.
+pub struct ExecutorProcess<E: Executor> {
     state: State,
     executor: E,
 }
@@ -390,14 +409,15 @@ struct State {
     recovery_timer: Option<SpawnHandle>,
 }
 
-/// What an executor's callbacks can do. See the module docs.
-pub struct Driver<'a, E: Executor> {
+/// What an executor's callbacks act with (Mesos's `ExecutorDriver`, the
+/// interface an `Executor`'s callbacks are handed). See the module docs.
+pub struct ExecutorDriver<'a, E: Executor> {
     state: &'a mut State,
     node: &'a Node,
-    handle: &'a ProcessRef<ExecutorDriver<E>>,
+    handle: &'a ProcessRef<ExecutorProcess<E>>,
 }
 
-impl<E: Executor> Driver<'_, E> {
+impl<E: Executor> ExecutorDriver<'_, E> {
     pub fn config(&self) -> &DriverConfig {
         &self.state.config
     }
@@ -439,7 +459,7 @@ impl<E: Executor> Driver<'_, E> {
             self.state.error = Some("Attempted to send TASK_STAGING status update".to_owned());
             return Err(DriverError::StagingUpdate);
         }
-        let uuid = new_uuid()?;
+        let uuid = random::uuid_v4().to_vec();
         let now = now_secs();
         let config = &self.state.config;
         status.uuid = Some(uuid.clone());
@@ -500,7 +520,7 @@ impl<E: Executor> Driver<'_, E> {
     pub fn defer<F, T>(
         &mut self,
         work: F,
-        then: impl FnOnce(&mut E, &mut Driver<'_, E>, T) + Send + 'static,
+        then: impl FnOnce(&mut E, &mut ExecutorDriver<'_, E>, T) + Send + 'static,
     ) where
         F: Future<Output = T> + 'static,
         T: Send + 'static,
@@ -509,7 +529,8 @@ impl<E: Executor> Driver<'_, E> {
         actix::spawn(async move {
             let output = work.await;
             let me = handle.pid().clone();
-            handle.tell(&me, Continue::<E>(Box::new(move |e, d| then(e, d, output))));
+            let then: ContinueFn<E> = Box::new(move |e, d| then(e, d, output));
+            handle.tell(&me, Continue { then });
         });
     }
 
@@ -517,7 +538,7 @@ impl<E: Executor> Driver<'_, E> {
     pub fn delay(
         &mut self,
         after: Duration,
-        then: impl FnOnce(&mut E, &mut Driver<'_, E>) + Send + 'static,
+        then: impl FnOnce(&mut E, &mut ExecutorDriver<'_, E>) + Send + 'static,
     ) {
         self.defer(tokio::time::sleep(after), move |e, d, ()| then(e, d));
     }
@@ -529,9 +550,12 @@ impl<E: Executor> Driver<'_, E> {
 }
 
 /// A continuation of deferred work, run on the executor.
-type ContinueFn<E> = Box<dyn for<'a> FnOnce(&mut E, &mut Driver<'a, E>) + Send>;
+type ContinueFn<E> = Box<dyn for<'a> FnOnce(&mut E, &mut ExecutorDriver<'a, E>) + Send>;
 
-struct Continue<E: Executor>(ContinueFn<E>);
+struct Continue<E: Executor> {
+    /// Runs on the executor with a fresh [`ExecutorDriver`].
+    then: ContinueFn<E>,
+}
 
 /// The shutdown grace period passed.
 struct ShutdownTimeout;
@@ -539,15 +563,15 @@ struct ShutdownTimeout;
 /// The recovery timeout passed after the agent was lost.
 struct RecoveryTimeout;
 
-impl<E: Executor> ExecutorDriver<E> {
+impl<E: Executor> ExecutorProcess<E> {
     /// Calls the executor, then reports a pending error and stops if asked.
-    fn call(&mut self, cx: &mut Cx<'_, Self>, f: impl FnOnce(&mut E, &mut Driver<'_, E>)) {
+    fn call(&mut self, cx: &mut Cx<'_, Self>, f: impl FnOnce(&mut E, &mut ExecutorDriver<'_, E>)) {
         let handle = cx.handle();
         let node = cx.node().clone();
-        let ExecutorDriver { state, executor } = self;
+        let ExecutorProcess { state, executor } = self;
         f(
             executor,
-            &mut Driver {
+            &mut ExecutorDriver {
                 state,
                 node: &node,
                 handle: &handle,
@@ -555,7 +579,7 @@ impl<E: Executor> ExecutorDriver<E> {
         );
         if let Some(message) = state.error.take() {
             executor.error(
-                &mut Driver {
+                &mut ExecutorDriver {
                     state,
                     node: &node,
                     handle: &handle,
@@ -591,7 +615,7 @@ impl<E: Executor> ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Process for ExecutorDriver<E> {
+impl<E: Executor> Process for ExecutorProcess<E> {
     fn install(i: &mut Install<Self>) {
         i.message::<ExecutorRegistered>()
             .message::<ReconnectExecutor>()
@@ -651,7 +675,7 @@ impl<E: Executor> Process for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<ExecutorRegistered> for ExecutorDriver<E> {
+impl<E: Executor> Handle<ExecutorRegistered> for ExecutorProcess<E> {
     fn handle(&mut self, m: ExecutorRegistered, from: &Pid, cx: &mut Cx<'_, Self>) {
         if !self.is_from_agent(from, "ExecutorRegistered") || self.state.shutting_down {
             return;
@@ -665,7 +689,7 @@ impl<E: Executor> Handle<ExecutorRegistered> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<ReconnectExecutor> for ExecutorDriver<E> {
+impl<E: Executor> Handle<ReconnectExecutor> for ExecutorProcess<E> {
     fn handle(&mut self, m: ReconnectExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
         if !self.is_from_agent(from, "ReconnectExecutor") || self.state.shutting_down {
             return;
@@ -685,7 +709,7 @@ impl<E: Executor> Handle<ReconnectExecutor> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<ExecutorReregistered> for ExecutorDriver<E> {
+impl<E: Executor> Handle<ExecutorReregistered> for ExecutorProcess<E> {
     fn handle(&mut self, m: ExecutorReregistered, from: &Pid, cx: &mut Cx<'_, Self>) {
         if !self.is_from_agent(from, "ExecutorReregistered") || self.state.shutting_down {
             return;
@@ -700,7 +724,7 @@ impl<E: Executor> Handle<ExecutorReregistered> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<RunTask> for ExecutorDriver<E> {
+impl<E: Executor> Handle<RunTask> for ExecutorProcess<E> {
     fn handle(&mut self, m: RunTask, from: &Pid, cx: &mut Cx<'_, Self>) {
         if !self.is_from_agent(from, "RunTask") {
             return;
@@ -717,7 +741,7 @@ impl<E: Executor> Handle<RunTask> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<RunTaskGroup> for ExecutorDriver<E> {
+impl<E: Executor> Handle<RunTaskGroup> for ExecutorProcess<E> {
     fn handle(&mut self, m: RunTaskGroup, from: &Pid, cx: &mut Cx<'_, Self>) {
         if !self.is_from_agent(from, "RunTaskGroup") {
             return;
@@ -734,7 +758,7 @@ impl<E: Executor> Handle<RunTaskGroup> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<KillTask> for ExecutorDriver<E> {
+impl<E: Executor> Handle<KillTask> for ExecutorProcess<E> {
     fn handle(&mut self, m: KillTask, from: &Pid, cx: &mut Cx<'_, Self>) {
         if !self.is_from_agent(from, "KillTask") || self.state.shutting_down {
             return;
@@ -744,7 +768,7 @@ impl<E: Executor> Handle<KillTask> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<StatusUpdateAcknowledgement> for ExecutorDriver<E> {
+impl<E: Executor> Handle<StatusUpdateAcknowledgement> for ExecutorProcess<E> {
     // Delivered during shutdown too, so an executor can stop as soon as its
     // last update is safe with the agent.
     fn handle(&mut self, m: StatusUpdateAcknowledgement, from: &Pid, cx: &mut Cx<'_, Self>) {
@@ -765,7 +789,7 @@ impl<E: Executor> Handle<StatusUpdateAcknowledgement> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<ShutdownExecutor> for ExecutorDriver<E> {
+impl<E: Executor> Handle<ShutdownExecutor> for ExecutorProcess<E> {
     fn handle(&mut self, _: ShutdownExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
         if !self.is_from_agent(from, "ShutdownExecutor") {
             return;
@@ -775,7 +799,7 @@ impl<E: Executor> Handle<ShutdownExecutor> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<FrameworkToExecutor> for ExecutorDriver<E> {
+impl<E: Executor> Handle<FrameworkToExecutor> for ExecutorProcess<E> {
     fn handle(&mut self, m: FrameworkToExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
         if !self.is_from_agent(from, "FrameworkToExecutor") || self.state.shutting_down {
             return;
@@ -784,13 +808,13 @@ impl<E: Executor> Handle<FrameworkToExecutor> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<Continue<E>> for ExecutorDriver<E> {
-    fn handle(&mut self, Continue(then): Continue<E>, _from: &Pid, cx: &mut Cx<'_, Self>) {
+impl<E: Executor> Handle<Continue<E>> for ExecutorProcess<E> {
+    fn handle(&mut self, Continue { then }: Continue<E>, _from: &Pid, cx: &mut Cx<'_, Self>) {
         self.call(cx, then);
     }
 }
 
-impl<E: Executor> Handle<ShutdownTimeout> for ExecutorDriver<E> {
+impl<E: Executor> Handle<ShutdownTimeout> for ExecutorProcess<E> {
     fn handle(&mut self, _: ShutdownTimeout, _from: &Pid, cx: &mut Cx<'_, Self>) {
         tracing::warn!(
             grace = ?self.state.config.shutdown_grace_period,
@@ -801,7 +825,7 @@ impl<E: Executor> Handle<ShutdownTimeout> for ExecutorDriver<E> {
     }
 }
 
-impl<E: Executor> Handle<RecoveryTimeout> for ExecutorDriver<E> {
+impl<E: Executor> Handle<RecoveryTimeout> for ExecutorProcess<E> {
     fn handle(&mut self, _: RecoveryTimeout, _from: &Pid, cx: &mut Cx<'_, Self>) {
         if self.state.connected {
             return;
@@ -809,15 +833,6 @@ impl<E: Executor> Handle<RecoveryTimeout> for ExecutorDriver<E> {
         tracing::info!("the agent did not recover in time; shutting down");
         self.shut_down(cx);
     }
-}
-
-/// 16 random bytes shaped as a version 4 UUID, as Mesos's `UUID::random`.
-pub fn new_uuid() -> Result<Vec<u8>, DriverError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| DriverError::Random(e.to_string()))?;
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    Ok(bytes.to_vec())
 }
 
 #[cfg(test)]
@@ -907,15 +922,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn uuids_are_random_version_4() {
-        let a = new_uuid().unwrap();
-        assert_eq!(a.len(), 16);
-        assert_eq!(a.get(6).map(|b| b >> 4), Some(4));
-        assert_eq!(a.get(8).map(|b| b >> 6), Some(2));
-        assert_ne!(a, new_uuid().unwrap());
-    }
-
     /// Records its callbacks; echoes framework messages; reports RUNNING
     /// for each task (and tries TASK_STAGING for a task named "staging").
     #[derive(Clone, Default)]
@@ -936,7 +942,7 @@ mod tests {
     impl Executor for Probe {
         fn registered(
             &mut self,
-            d: &mut Driver<'_, Self>,
+            d: &mut ExecutorDriver<'_, Self>,
             _: &ExecutorInfo,
             framework: &FrameworkInfo,
             agent: &AgentInfo,
@@ -944,7 +950,7 @@ mod tests {
             assert!(d.is_connected());
             self.note(format!("registered {} {}", framework.name, agent.hostname));
         }
-        fn launch_task(&mut self, d: &mut Driver<'_, Self>, task: TaskInfo) {
+        fn launch_task(&mut self, d: &mut ExecutorDriver<'_, Self>, task: TaskInfo) {
             self.note(format!("launch {}", task.task_id));
             assert_eq!(d.unacknowledged_tasks().count(), 1);
             let state = if task.name == "staging" {
@@ -955,22 +961,22 @@ mod tests {
             let sent = d.send_status_update(TaskStatus::new(task.task_id, state));
             self.note(format!("sent {}", sent.is_ok()));
         }
-        fn kill_task(&mut self, _: &mut Driver<'_, Self>, task_id: &TaskId) {
+        fn kill_task(&mut self, _: &mut ExecutorDriver<'_, Self>, task_id: &TaskId) {
             self.note(format!("kill {task_id}"));
         }
-        fn acknowledged(&mut self, d: &mut Driver<'_, Self>, task_id: &TaskId, _: &[u8]) {
+        fn acknowledged(&mut self, d: &mut ExecutorDriver<'_, Self>, task_id: &TaskId, _: &[u8]) {
             assert_eq!(d.unacknowledged_tasks().count(), 0);
             self.note(format!("ack {task_id}"));
         }
-        fn framework_message(&mut self, d: &mut Driver<'_, Self>, data: Vec<u8>) {
+        fn framework_message(&mut self, d: &mut ExecutorDriver<'_, Self>, data: Vec<u8>) {
             self.note(format!("message {}", String::from_utf8_lossy(&data)));
             d.send_framework_message(b"pong".to_vec()).unwrap();
         }
-        fn shutdown(&mut self, d: &mut Driver<'_, Self>) {
+        fn shutdown(&mut self, d: &mut ExecutorDriver<'_, Self>) {
             self.note("shutdown".into());
             d.stop();
         }
-        fn error(&mut self, _: &mut Driver<'_, Self>, message: &str) {
+        fn error(&mut self, _: &mut ExecutorDriver<'_, Self>, message: &str) {
             self.note(format!("error {message}"));
         }
     }
@@ -1068,15 +1074,15 @@ mod tests {
         impl Executor for Stubborn {
             fn registered(
                 &mut self,
-                _: &mut Driver<'_, Self>,
+                _: &mut ExecutorDriver<'_, Self>,
                 _: &ExecutorInfo,
                 _: &FrameworkInfo,
                 _: &AgentInfo,
             ) {
             }
-            fn launch_task(&mut self, _: &mut Driver<'_, Self>, _: TaskInfo) {}
-            fn kill_task(&mut self, _: &mut Driver<'_, Self>, _: &TaskId) {}
-            fn shutdown(&mut self, _: &mut Driver<'_, Self>) {}
+            fn launch_task(&mut self, _: &mut ExecutorDriver<'_, Self>, _: TaskInfo) {}
+            fn kill_task(&mut self, _: &mut ExecutorDriver<'_, Self>, _: &TaskId) {}
+            fn shutdown(&mut self, _: &mut ExecutorDriver<'_, Self>) {}
         }
         let setup = Setup {
             shutdown_grace_period: Duration::from_millis(300),

@@ -20,7 +20,7 @@ use wire::mesos::{AgentInfo, CommandInfo, ExecutorInfo, FrameworkInfo, TaskInfo}
 use wire::resources::Resources;
 use wire::task::TaskState;
 
-use crate::executor::driver::{self, DriverConfig, DriverHandle, DriverStatus, Executor};
+use crate::executor::driver::{self, DriverConfig, DriverStatus, Executor, ExecutorHandle};
 
 /// Every wait in these tests ends by this deadline.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -247,7 +247,7 @@ pub struct Harness<E: Executor> {
     pub agent_node: Node,
     pub agent: ProcessRef<FakeAgent>,
     pub log: AgentLog,
-    pub driver: DriverHandle<E>,
+    pub driver: ExecutorHandle<E>,
     pub sandbox: tempfile::TempDir,
 }
 

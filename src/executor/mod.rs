@@ -3,9 +3,22 @@
 //!
 //! | file | owns | Mesos |
 //! |---|---|---|
-//! | `driver.rs` | the [`driver::Executor`] trait and the driver process that registers with the agent and relays tasks, kills, status updates and framework messages | `MesosExecutorDriver` (`src/exec/exec.cpp`) |
+//! | `driver.rs` | the [`driver::Executor`] trait; the driver process ([`driver::ExecutorProcess`]) that registers with the agent and relays tasks, kills, status updates and framework messages; what callbacks act with ([`driver::ExecutorDriver`]); the running driver ([`driver::ExecutorHandle`]) | `MesosExecutorDriver` (`src/exec/exec.cpp`) |
 //! | `command.rs` | the executor that runs one task's command (`mesos-executor`) | `CommandExecutor` (`src/launcher/executor.cpp`) |
 //! | `default.rs` | the executor of task groups, one process group per task (`mesos-default-executor`) | `DefaultExecutor` (`src/launcher/default_executor.cpp`) |
+//! | `health.rs` | running a task's health check and keeping its score | `HealthChecker` |
+//! | `fake_agent.rs` | (tests) a stand-in agent that executors register with | |
+//!
+//! The driver's names mirror the scheduler driver's ([`crate::scheduler`]):
+//! `ExecutorProcess` / `SchedulerProcess` are the actors,
+//! `ExecutorDriver` / `SchedulerDriver` what callbacks act with,
+//! `ExecutorHandle` / `SchedulerHandle` the running driver seen from outside.
+//!
+//! The driver process receives, from the agent: `ExecutorRegistered`,
+//! `ExecutorReregistered`, `ReconnectExecutor`, `RunTask`, `RunTaskGroup`,
+//! `KillTask`, `StatusUpdateAcknowledgement`, `FrameworkToExecutor`,
+//! `ShutdownExecutor`. It sends, to the agent: `RegisterExecutor`,
+//! `ReregisterExecutor`, `StatusUpdateMessage`, `ExecutorToFramework`.
 //!
 //! ```text
 //! agent slave(1) ── RegisterExecutor / StatusUpdate ◄── executor(1) (driver.rs)

@@ -14,8 +14,10 @@ use wire::log::{
     WriteRequest, WriteResponse,
 };
 
+use crate::random::Rng;
+
 use super::positions::Positions;
-use super::{Outgoing, Request, RequestIds, Rng, Timing, To};
+use super::{Outgoing, Request, RequestIds, Timing, To};
 
 /// The answers of the replicas to one request; only the first answer of
 /// each replica counts, so duplicated messages change nothing.

@@ -32,9 +32,11 @@ use wire::log::{
     WriteRequest, WriteResponse,
 };
 
+use crate::random::Rng;
+
 use super::consensus::{Filler, Tally};
 use super::positions::Positions;
-use super::{Outgoing, Request, RequestIds, Rng, Timing, To};
+use super::{Outgoing, Request, RequestIds, Timing, To};
 
 /// Why an election or a write did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,7 +178,7 @@ impl Coordinator {
             queue: VecDeque::new(),
             rounds: BTreeMap::new(),
             ids: RequestIds::starting_at(first_request),
-            rng: Rng::new(seed),
+            rng: Rng::with_seed(seed),
             now: 0,
             out: Vec::new(),
         }

@@ -10,11 +10,12 @@
 //! ```
 //!
 //! The consensus logic is I/O-free, in the manner of raft-rs: the
-//! [`Replica`](replica::Replica), [`Coordinator`](coordinator::Coordinator)
-//! and [`Recovery`](recover::Recovery) cores take messages and ticks in and
-//! hand back what to send; [`process`] puts them on the actors runtime and
-//! the simulation (`sim.rs`, tests only) drives them through a network that
-//! loses, duplicates, reorders and delays messages.
+//! [`Replica`], [`Coordinator`] and [`Recovery`] cores take messages and
+//! ticks in and hand back what to send; [`process`] puts them on the actors
+//! runtime and the simulation (`sim.rs`, tests only) drives them through a
+//! network that loses, duplicates, reorders and delays messages. Their
+//! jitter comes from a seeded [`crate::random::Rng`] given at construction,
+//! so one seed replays one simulated run.
 //!
 //! | Mesos | here |
 //! |---|---|
@@ -121,48 +122,5 @@ impl RequestIds {
         let id = self.next;
         self.next = self.next.wrapping_add(1);
         id
-    }
-}
-
-/// A small deterministic generator (xorshift64*) for back-off jitter and
-/// the simulation: reproducible from its seed, no dependency.
-#[derive(Debug, Clone)]
-pub struct Rng {
-    /// Never zero (xorshift's fixed point).
-    state: u64,
-}
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        // Spread small seeds so seeds 1, 2, 3 give unrelated streams.
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Rng {
-            state: if z == 0 { 1 } else { z },
-        }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `[low, high)`; `low` when the range is empty.
-    pub fn range(&mut self, low: u64, high: u64) -> u64 {
-        if high <= low {
-            return low;
-        }
-        low + self.next_u64() % (high - low)
-    }
-
-    /// True with probability `numerator / denominator`.
-    pub fn chance(&mut self, numerator: u64, denominator: u64) -> bool {
-        denominator > 0 && self.next_u64() % denominator < numerator
     }
 }

@@ -32,12 +32,14 @@ use wire::log::{
     WriteRequest, WriteResponse,
 };
 
+use crate::random::{self, Rng};
+
 use super::coordinator::{self, Coordinator, CoordinatorConfig, CoordinatorError};
 use super::positions::Positions;
 use super::recover::{self, Recovery};
 use super::replica::{Replica, ReplicaError};
 use super::storage::Storage;
-use super::{Outgoing, Request, Rng, Timing, To};
+use super::{Outgoing, Request, Timing, To};
 
 /// The period of the log's clock: retries and time-outs count these.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -408,10 +410,15 @@ impl Ask {
 }
 
 /// The replica answered an [`Ask`].
-struct Answered(Ask, Result<Answer, LogError>);
+struct Answered {
+    ask: Ask,
+    result: Result<Answer, LogError>,
+}
 
 /// Ask again after a failure.
-struct Reask(Ask);
+struct Reask {
+    ask: Ask,
+}
 
 /// The clock of the cores.
 struct Tick;
@@ -464,7 +471,7 @@ impl LogProcess {
             .zip(&config.replicas)
             .map(|(i, p)| (p.clone(), i))
             .collect();
-        let seed = fastrand::u64(..);
+        let seed = random::seed();
         let n = config.replicas.len();
         let coordinator = Coordinator::new(
             CoordinatorConfig {
@@ -473,7 +480,7 @@ impl LogProcess {
                 timing: config.timing,
                 ..CoordinatorConfig::new(config.quorum, n)
             },
-            fastrand::u64(1..RECOVERY_REQUESTS / 2),
+            random::range(1, RECOVERY_REQUESTS / 2),
             seed,
         );
         let recovery = Recovery::new(
@@ -481,7 +488,7 @@ impl LogProcess {
             n,
             config.auto_initialize,
             config.timing,
-            RECOVERY_REQUESTS + fastrand::u64(..RECOVERY_REQUESTS / 2),
+            RECOVERY_REQUESTS + random::range(0, RECOVERY_REQUESTS / 2),
             seed ^ 1,
         );
         let metrics = node.metrics();
@@ -501,7 +508,7 @@ impl LogProcess {
             starting: Vec::new(),
             writes: HashMap::new(),
             next_id: 1,
-            rng: Rng::new(seed ^ 2),
+            rng: Rng::with_seed(seed ^ 2),
             recovered,
             dropped,
         })
@@ -520,7 +527,7 @@ impl LogProcess {
         cx.node().send_local(cx.me(), &self.config.local, query);
         cx.defer(
             async move { answer.await.unwrap_or(Err(LogError::ReplicaGone)) },
-            move |result| Answered(ask, result),
+            move |result| Answered { ask, result },
         );
     }
 
@@ -759,12 +766,12 @@ impl Handle<RecoverResponse> for LogProcess {
 }
 
 impl Handle<Answered> for LogProcess {
-    fn handle(&mut self, Answered(ask, result): Answered, _from: &Pid, cx: &mut Cx<'_, Self>) {
+    fn handle(&mut self, Answered { ask, result }: Answered, _from: &Pid, cx: &mut Cx<'_, Self>) {
         let answer = match result {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!(pid = %cx.me(), error = %e, ?ask, "the local replica did not answer; asking again");
-                cx.delay(REASK, Reask(ask));
+                cx.delay(REASK, Reask { ask });
                 return;
             }
         };
@@ -803,7 +810,7 @@ impl Handle<Answered> for LogProcess {
 }
 
 impl Handle<Reask> for LogProcess {
-    fn handle(&mut self, Reask(ask): Reask, _from: &Pid, cx: &mut Cx<'_, Self>) {
+    fn handle(&mut self, Reask { ask }: Reask, _from: &Pid, cx: &mut Cx<'_, Self>) {
         self.ask(ask, cx);
     }
 }

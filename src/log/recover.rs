@@ -27,9 +27,11 @@
 
 use wire::log::{PromiseResponse, RecoverRequest, RecoverResponse, Status, WriteResponse};
 
+use crate::random::Rng;
+
 use super::consensus::Filler;
 use super::positions::Positions;
-use super::{Outgoing, Request, RequestIds, Rng, Timing, To};
+use super::{Outgoing, Request, RequestIds, Timing, To};
 
 /// What recovery asks of its driver, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,7 +146,7 @@ impl Recovery {
             timing,
             state: State::Idle,
             ids: RequestIds::starting_at(first_request),
-            rng: Rng::new(seed),
+            rng: Rng::with_seed(seed),
             now: 0,
             out: Vec::new(),
         }

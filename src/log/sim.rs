@@ -25,11 +25,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use wire::log::{ActionKind, PromiseResponse, RecoverResponse, Status, WriteResponse};
 
+use crate::random::Rng;
+
 use super::coordinator::{self, Coordinator, CoordinatorConfig, CoordinatorError};
 use super::recover::{self, Recovery};
 use super::replica::Replica;
 use super::storage::MemStorage;
-use super::{Outgoing, Request, Rng, Timing, To};
+use super::{Outgoing, Request, Timing, To};
 
 const REPLICAS: usize = 3;
 const QUORUM: usize = 2;
@@ -205,7 +207,7 @@ fn is_tombstone(kind: &ActionKind) -> bool {
 
 impl Sim {
     fn new(seed: u64) -> Sim {
-        let mut rng = Rng::new(seed);
+        let mut rng = Rng::with_seed(seed);
         let faults = Faults::draw(&mut rng);
         let nodes = (0..REPLICAS)
             .map(|_| Node {

@@ -1,7 +1,7 @@
 //! What a framework sees of the driver (Mesos's `Scheduler` and
 //! `SchedulerDriver` interfaces, `include/mesos/scheduler.hpp`): the
 //! [`Scheduler`] callbacks, the [`SchedulerDriver`] a callback is handed to
-//! act on, and the [`DriverHandle`] for acting from outside the driver
+//! act on, and the [`SchedulerCalls`] for acting from outside the driver
 //! process. Calls turn into messages to the master here; the process that
 //! runs the callbacks is in `process.rs`.
 //!
@@ -93,7 +93,7 @@ pub enum Status {
 }
 
 /// What the scheduler can ask of the driver, from inside a callback (this
-/// type) or from outside (through [`DriverHandle`]). Calls after the driver
+/// type) or from outside (through [`SchedulerCalls`]). Calls after the driver
 /// stopped or aborted are ignored, as are calls (other than launches) while
 /// it is not registered.
 pub struct SchedulerDriver {
@@ -395,24 +395,24 @@ impl SchedulerDriver {
                 filters,
             } => self.accept_offers(offer_ids, operations, filters),
             Call::Decline { offer_id, filters } => self.decline_offer(offer_id, filters),
-            Call::Kill(task_id) => self.kill_task(task_id),
+            Call::Kill { task_id } => self.kill_task(task_id),
             Call::Revive => self.revive_offers(),
             Call::Suppress => self.suppress_offers(),
-            Call::Acknowledge(status) => self.acknowledge_status_update(&status),
-            Call::Reconcile(statuses) => self.reconcile_tasks(&statuses),
+            Call::Acknowledge { status } => self.acknowledge_status_update(&status),
+            Call::Reconcile { statuses } => self.reconcile_tasks(&statuses),
             Call::Message {
                 executor_id,
                 agent_id,
                 data,
             } => self.send_framework_message(executor_id, agent_id, data),
-            Call::RequestResources(requests) => self.request_resources(requests),
-            Call::Stop(failover) => self.stop(failover),
+            Call::RequestResources { requests } => self.request_resources(requests),
+            Call::Stop { failover } => self.stop(failover),
             Call::Abort => self.abort(),
         }
     }
 }
 
-/// A call made through a [`DriverHandle`], carried to the driver process.
+/// A call made through a [`SchedulerCalls`], carried to the driver process.
 pub(super) enum Call {
     Accept {
         offer_ids: Vec<OfferId>,
@@ -423,33 +423,45 @@ pub(super) enum Call {
         offer_id: OfferId,
         filters: Filters,
     },
-    Kill(TaskId),
+    Kill {
+        task_id: TaskId,
+    },
     Revive,
     Suppress,
-    Acknowledge(TaskStatus),
-    Reconcile(Vec<TaskStatus>),
+    Acknowledge {
+        status: TaskStatus,
+    },
+    Reconcile {
+        statuses: Vec<TaskStatus>,
+    },
     Message {
         executor_id: ExecutorId,
         agent_id: AgentId,
         data: Vec<u8>,
     },
-    RequestResources(Vec<Resources>),
-    Stop(bool),
+    RequestResources {
+        requests: Vec<Resources>,
+    },
+    Stop {
+        failover: bool,
+    },
     Abort,
 }
 
-/// The driver's calls for code outside the driver process (another
-/// process, a signal handler, a test). Each call is queued to the driver
-/// and made in its mailbox order; after the driver ended it is dropped.
+/// The [`SchedulerDriver`]'s calls for code outside the driver process
+/// (another process, a signal handler, a test), from
+/// [`SchedulerHandle::calls`](super::SchedulerHandle::calls). Each call is
+/// queued to the driver and made in its mailbox order; after the driver
+/// ended it is dropped.
 #[derive(Clone)]
-pub struct DriverHandle {
+pub struct SchedulerCalls {
     pid: Pid,
     tell: Arc<dyn Fn(Call) + Send + Sync>,
 }
 
-impl DriverHandle {
-    pub(super) fn new(pid: Pid, tell: impl Fn(Call) + Send + Sync + 'static) -> DriverHandle {
-        DriverHandle {
+impl SchedulerCalls {
+    pub(super) fn new(pid: Pid, tell: impl Fn(Call) + Send + Sync + 'static) -> SchedulerCalls {
+        SchedulerCalls {
             pid,
             tell: Arc::new(tell),
         }
@@ -482,7 +494,7 @@ impl DriverHandle {
     }
 
     pub fn kill_task(&self, task_id: TaskId) {
-        (self.tell)(Call::Kill(task_id));
+        (self.tell)(Call::Kill { task_id });
     }
 
     pub fn revive_offers(&self) {
@@ -494,11 +506,11 @@ impl DriverHandle {
     }
 
     pub fn acknowledge_status_update(&self, status: TaskStatus) {
-        (self.tell)(Call::Acknowledge(status));
+        (self.tell)(Call::Acknowledge { status });
     }
 
     pub fn reconcile_tasks(&self, statuses: Vec<TaskStatus>) {
-        (self.tell)(Call::Reconcile(statuses));
+        (self.tell)(Call::Reconcile { statuses });
     }
 
     pub fn send_framework_message(
@@ -515,11 +527,11 @@ impl DriverHandle {
     }
 
     pub fn request_resources(&self, requests: Vec<Resources>) {
-        (self.tell)(Call::RequestResources(requests));
+        (self.tell)(Call::RequestResources { requests });
     }
 
     pub fn stop(&self, failover: bool) {
-        (self.tell)(Call::Stop(failover));
+        (self.tell)(Call::Stop { failover });
     }
 
     pub fn abort(&self) {

@@ -28,7 +28,7 @@
 //! Receives: `FrameworkRegistered`, `FrameworkReregistered`,
 //! `FrameworkError`, `ResourceOffers`, `RescindOffer`, `StatusUpdateMessage`,
 //! `AgentLost`, `ExitedExecutor`, `ExecutorToFramework`; locally, calls from
-//! a [`DriverHandle`](super::DriverHandle) and its own timers. Sends
+//! [`SchedulerCalls`](super::SchedulerCalls) and its own timers. Sends
 //! `Subscribe` and `Acknowledge` itself, and the calls of `driver.rs`.
 
 use std::time::Duration;
@@ -44,6 +44,8 @@ use wire::scheduler::{
     Acknowledge, AgentLost, FrameworkError, FrameworkRegistered, FrameworkReregistered,
     RescindOffer, ResourceOffers, Subscribe,
 };
+
+use crate::random;
 
 use super::driver::{Call, Scheduler, SchedulerDriver, Status};
 
@@ -77,7 +79,11 @@ struct RetryRegistration {
 
 /// An update the driver made up, delivered after the callback that caused
 /// it (Mesos dispatches these to itself the same way).
-struct DriverUpdate(StatusUpdate);
+struct DriverUpdate {
+    /// Made by the driver itself: it carries no uuid and is never
+    /// acknowledged.
+    update: StatusUpdate,
+}
 
 pub(super) struct SchedulerProcess<S: Scheduler> {
     /// Present until the process stops and hands it back through `done`.
@@ -109,7 +115,7 @@ impl<S: Scheduler> SchedulerProcess<S> {
     fn settle(&mut self, cx: &mut Cx<'_, Self>) {
         let me = cx.handle();
         for update in self.driver.driver_updates.drain(..) {
-            me.tell(cx.me(), DriverUpdate(update));
+            me.tell(cx.me(), DriverUpdate { update });
         }
         if !self.driver.is_running() {
             if let Some(retry) = self.retry.take() {
@@ -137,7 +143,7 @@ impl<S: Scheduler> SchedulerProcess<S> {
         let (delay, next) = registration_delay(
             backoff,
             self.driver.framework.failover_timeout,
-            fastrand::f64(),
+            random::fraction(),
         );
         self.retry = Some(cx.delay(delay, RetryRegistration { backoff: next }));
     }
@@ -357,7 +363,7 @@ impl<S: Scheduler> Handle<StatusUpdateMessage> for SchedulerProcess<S> {
 }
 
 impl<S: Scheduler> Handle<DriverUpdate> for SchedulerProcess<S> {
-    fn handle(&mut self, DriverUpdate(update): DriverUpdate, _: &Pid, cx: &mut Cx<'_, Self>) {
+    fn handle(&mut self, DriverUpdate { update }: DriverUpdate, _: &Pid, cx: &mut Cx<'_, Self>) {
         if self.driver.is_running() {
             self.status_update(update, cx);
         }
@@ -408,10 +414,18 @@ impl<S: Scheduler> Handle<RetryRegistration> for SchedulerProcess<S> {
 }
 
 /// The leading master changed (ZooKeeper detector); `None`: no leader.
-pub struct MasterDetected(pub Option<wire::mesos::MasterInfo>);
+pub struct MasterDetected {
+    /// The leading master now, if there is one.
+    pub leader: Option<MasterInfo>,
+}
 
 impl<S: Scheduler> Handle<MasterDetected> for SchedulerProcess<S> {
-    fn handle(&mut self, MasterDetected(leader): MasterDetected, _: &Pid, cx: &mut Cx<'_, Self>) {
+    fn handle(
+        &mut self,
+        MasterDetected { leader }: MasterDetected,
+        _: &Pid,
+        cx: &mut Cx<'_, Self>,
+    ) {
         let Some(pid) = leader.and_then(|l| l.pid.parse::<Pid>().ok()) else {
             tracing::warn!("no leading master; waiting for one");
             return;

@@ -10,7 +10,9 @@ use actors::{Node, NodeConfig, Pid};
 use tokio::sync::oneshot;
 use wire::mesos::FrameworkInfo;
 
-use super::driver::{DriverHandle, Scheduler, SchedulerDriver, Status};
+use crate::random;
+
+use super::driver::{Scheduler, SchedulerCalls, SchedulerDriver, Status};
 use super::process::SchedulerProcess;
 
 /// How long [`run`] lets the last frames (a Teardown) reach the wire before
@@ -201,7 +203,7 @@ pub fn run_with<S: Scheduler>(
             Some(detector) => {
                 let (n, to) = (node.clone(), driver.pid().clone());
                 let forward = detector.follow(move |leader| {
-                    n.send_local(&to, &to, super::process::MasterDetected(leader))
+                    n.send_local(&to, &to, super::process::MasterDetected { leader })
                 });
                 Some(forward.map_err(|e| DriverError::BadMaster(e.to_string()))?)
             }
@@ -222,13 +224,13 @@ pub fn start<S: Scheduler>(
     mut framework: FrameworkInfo,
     scheduler: S,
     options: Options,
-) -> Result<Driver<S>, DriverError> {
+) -> Result<SchedulerHandle<S>, DriverError> {
     if framework.user.is_empty() {
         framework.user = current_user().unwrap_or_default();
     }
     // Mesos treats an empty id as none: a new framework, not a failover.
     framework.id = framework.id.filter(|id| !id.value.is_empty());
-    let id = format!("scheduler-{}", uuid::Uuid::new_v4());
+    let id = format!("scheduler-{}", random::uuid_v4_string());
     let me = Pid::new(id.as_str(), node.address());
     let (done_tx, done) = oneshot::channel();
     let failover = framework.id.is_some();
@@ -252,28 +254,33 @@ pub fn start<S: Scheduler>(
         done: Some(done_tx),
     };
     let process = node.spawn(id, process)?;
-    Ok(Driver {
-        handle: DriverHandle::new(process.pid().clone(), move |call| {
+    Ok(SchedulerHandle {
+        calls: SchedulerCalls::new(process.pid().clone(), move |call| {
             process.tell(process.pid(), call)
         }),
         done,
     })
 }
 
-/// A started driver: a handle to it and the wait for its end.
-pub struct Driver<S> {
-    handle: DriverHandle,
+/// A running driver, seen from outside its process (what [`start`]
+/// returns; the executor's counterpart is
+/// [`ExecutorHandle`](crate::executor::driver::ExecutorHandle)): its pid,
+/// the calls it takes from outside, and the wait for its end.
+pub struct SchedulerHandle<S> {
+    /// Every clone handed out queues to the same driver process.
+    calls: SchedulerCalls,
+    /// Fires once with how the driver ended and the scheduler.
     done: oneshot::Receiver<(Status, Box<S>)>,
 }
 
-impl<S> Driver<S> {
-    /// A handle for calls from outside the driver process.
-    pub fn handle(&self) -> DriverHandle {
-        self.handle.clone()
+impl<S> SchedulerHandle<S> {
+    /// The driver's calls, for code outside the driver process.
+    pub fn calls(&self) -> SchedulerCalls {
+        self.calls.clone()
     }
 
     pub fn pid(&self) -> &Pid {
-        self.handle.pid()
+        self.calls.pid()
     }
 
     /// Waits until the driver ends; returns how, and the scheduler.

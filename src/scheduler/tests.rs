@@ -16,7 +16,11 @@ use wire::mesos::{
     TaskStatus,
 };
 use wire::resources::Resources;
-use wire::scheduler::*;
+use wire::scheduler::{
+    Accept, Acknowledge, AgentLost, Deactivate, Decline, FrameworkError, FrameworkRegistered,
+    FrameworkReregistered, Kill, Reconcile, RescindOffer, ResourceOffers, Revive,
+    SendFrameworkMessage, Subscribe, Suppress, Teardown,
+};
 use wire::task::{Reason, Source, TaskState};
 
 use super::*;
@@ -224,7 +228,7 @@ struct Setup {
     master: Pid,
     seen: Log<Seen>,
     events: Log<Event>,
-    driver: Driver<Recorder>,
+    driver: SchedulerHandle<Recorder>,
 }
 
 struct Config {
@@ -569,7 +573,7 @@ async fn explicit_acknowledgements_wait_for_the_scheduler() {
     assert_eq!(s.updates().len(), 1);
     testing::advance(Duration::from_secs(60)).await;
     assert!(s.acks().is_empty(), "the driver must not ack by itself");
-    let handle = s.driver.handle();
+    let handle = s.driver.calls();
     handle.acknowledge_status_update(s.updates()[0].clone());
     testing::settle().await;
     assert_eq!(s.acks().len(), 1);
@@ -663,7 +667,7 @@ async fn master_events_reach_their_callbacks() {
 #[actix::test]
 async fn calls_become_messages_to_the_master() {
     let s = registered(Config::default()).await;
-    let handle = s.driver.handle();
+    let handle = s.driver.calls();
     handle.kill_task(TaskId::new("t1"));
     handle.revive_offers();
     handle.suppress_offers();
@@ -713,12 +717,12 @@ async fn launching_while_unregistered_reports_the_tasks_lost() {
     })
     .await;
     testing::settle().await;
-    s.driver.handle().launch_tasks(
+    s.driver.calls().launch_tasks(
         vec![OfferId::new("o1")],
         vec![task("t1", "a1")],
         Filters::default(),
     );
-    s.driver.handle().kill_task(TaskId::new("t1"));
+    s.driver.calls().kill_task(TaskId::new("t1"));
     testing::settle().await;
     let updates = s.updates();
     assert_eq!(updates.len(), 1);
@@ -738,9 +742,9 @@ async fn launching_while_unregistered_reports_the_tasks_lost() {
 #[actix::test]
 async fn stop_without_failover_tears_the_framework_down() {
     let s = registered(Config::default()).await;
-    s.driver.handle().stop(false);
+    s.driver.calls().stop(false);
     testing::settle().await;
-    let handle = s.driver.handle();
+    let handle = s.driver.calls();
     let (status, scheduler) = s.driver.join().await.unwrap();
     assert_eq!(status, Status::Stopped);
     assert_eq!(take(&scheduler.events).len(), 1);
@@ -759,7 +763,7 @@ async fn stop_without_failover_tears_the_framework_down() {
 #[actix::test]
 async fn stop_with_failover_deactivates_the_framework() {
     let s = registered(Config::default()).await;
-    s.driver.handle().stop(true);
+    s.driver.calls().stop(true);
     let (status, _) = s.driver.join().await.unwrap();
     assert_eq!(status, Status::Stopped);
     testing::settle().await;
@@ -774,7 +778,7 @@ async fn stop_with_failover_deactivates_the_framework() {
 #[actix::test]
 async fn abort_deactivates_the_framework() {
     let s = registered(Config::default()).await;
-    s.driver.handle().abort();
+    s.driver.calls().abort();
     let (status, _) = s.driver.join().await.unwrap();
     assert_eq!(status, Status::Aborted);
     testing::settle().await;
@@ -942,13 +946,13 @@ async fn a_driver_keeps_registering_while_the_master_is_down() {
     for _ in 0..20 {
         testing::advance(Duration::from_secs(30)).await;
     }
-    assert!(driver.handle().pid().id().starts_with("scheduler-"));
+    assert!(driver.calls().pid().id().starts_with("scheduler-"));
     assert!(take(&events).is_empty());
     // Ten minutes of attempts, paced by the backoff rather than by
     // connection failures.
     let attempts = sent.count(<Subscribe as wire::Message>::NAME);
     assert!((3..=200).contains(&attempts), "{attempts} attempts");
-    driver.handle().stop(false);
+    driver.calls().stop(false);
     let (status, _) = driver.join().await.unwrap();
     assert_eq!(status, Status::Stopped);
 }

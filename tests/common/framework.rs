@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use actors::{Node, NodeConfig, Pid};
 use mesos::scheduler::{
-    pick_resources, start, Driver, DriverHandle, Options, Scheduler, SchedulerDriver, Status,
+    pick_resources, start, Options, Scheduler, SchedulerCalls, SchedulerDriver, SchedulerHandle,
+    Status,
 };
 use wire::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use wire::mesos::{
@@ -92,12 +93,12 @@ impl Scheduler for Recorder {
 
 /// One framework instance: its driver, node and recorded callbacks.
 pub struct Framework {
-    pub handle: DriverHandle,
+    pub handle: SchedulerCalls,
     log: Log,
     /// Offers the test has used (accepted), so they are not used twice.
     used: Mutex<HashSet<OfferId>>,
     node: Node,
-    driver: Option<Driver<Recorder>>,
+    driver: Option<SchedulerHandle<Recorder>>,
 }
 
 /// A framework as tests register it: user `tester`, role `*`.
@@ -163,7 +164,7 @@ impl Framework {
         let driver = start(&node, Pid::new("master", master), info, recorder, options)
             .expect("start driver");
         Framework {
-            handle: driver.handle(),
+            handle: driver.calls(),
             log,
             used: Mutex::new(HashSet::new()),
             node,

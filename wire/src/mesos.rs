@@ -154,7 +154,7 @@ pub struct CommandInfo {
     /// With `shell`, run as `sh -c <value>`; otherwise the program to exec.
     pub value: Option<String>,
     pub shell: bool,
-    /// argv when not `shell` (argv[0] included).
+    /// argv when not `shell` (`argv[0]` included).
     pub arguments: Vec<String>,
     pub environment: Vec<(String, String)>,
     pub uris: Vec<CommandUri>,
