@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actors::testing::wait_until;
 use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process};
-use mesos::agent::containerizer::{self, is_alive as alive, Container, LaunchSpec};
+use mesos::container::containerizer::{self, is_alive as alive, Container, LaunchSpec};
 use wire::agent::{RunTask, StatusUpdateAcknowledgement, StatusUpdateMessage};
 use wire::executor::{ExecutorRegistered, RegisterExecutor};
 use wire::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};

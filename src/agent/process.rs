@@ -42,7 +42,7 @@ use wire::mesos::{
 use wire::task::{Reason, Source, TaskState};
 
 use super::checkpoint::{self, ExecutorCheckpoint, FrameworkCheckpoint, Recovered};
-use super::containerizer;
+use crate::container::containerizer;
 use super::executor_api::ToExecutorEvent;
 use super::flags::{AgentFlags, Recover};
 use super::status_updates::{Forward, StatusUpdateManager};

@@ -31,7 +31,7 @@ use wire::ids::TaskId;
 use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskStatus};
 use wire::task::TaskState;
 
-use crate::agent::containerizer::{
+use crate::container::containerizer::{
     self, Container, ExitStatus, Grouping, Output, SpawnOptions, WaitError,
 };
 use crate::executor::driver::{Driver, Executor};

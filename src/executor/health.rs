@@ -12,7 +12,7 @@ use wire::ids::TaskId;
 use wire::mesos::{Check, HealthCheck, TaskStatus};
 use wire::task::{Reason, TaskState};
 
-use crate::agent::containerizer::{self, Grouping, Output, SpawnOptions};
+use crate::container::containerizer::{self, Grouping, Output, SpawnOptions};
 
 /// Seconds as a duration (negative or absurd: none).
 pub fn seconds(s: f64) -> Duration {
