@@ -12,6 +12,7 @@
 //! | `handle.rs` | the [`Container`] handle: wait, signal the whole container, destroy, kill when dropped | `Launcher::destroy`, the containerizer's `wait` |
 //! | `exit.rs` | wait statuses and signal names as Mesos prints them | `WSTRINGIFY`, `strsignal` |
 //! | `containerizer.rs` | the [`Containerizer`] seam; launching a [`LaunchSpec`] with its sandbox, user and output files, recovery, usage | `MesosContainerizer` |
+//! | `environment.rs` | the `MESOS_*` environment an executor is given, written and parsed side by side | `executorEnvironment` in `slave/slave.cpp`, the executor driver's reading of it |
 //!
 //! Where the next pieces go: a cgroups launcher (`--launcher=linux`, with
 //! a freezer so that a container's processes are found without scanning
@@ -23,6 +24,7 @@
 //! `docker.rs`. The agent then holds the containerizer the flags choose.
 
 pub mod containerizer;
+pub mod environment;
 pub mod exit;
 pub mod handle;
 pub mod launcher;
@@ -30,6 +32,7 @@ pub mod proc;
 pub mod sandbox;
 
 pub use containerizer::{Containerizer, LaunchSpec, MesosContainerizer};
+pub use environment::{EnvironmentError, ExecutorEnvironment};
 pub use exit::{signal_name, ExitStatus, WaitError};
 pub use handle::Container;
 pub use launcher::{
