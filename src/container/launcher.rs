@@ -275,8 +275,8 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
 /// session of its own, and is not a child of this process): the returned
 /// container watches it through a pidfd (Linux 5.3 and later), else by
 /// polling `/proc`, and behaves as a launched one, except that its exit
-/// status cannot be known (waiting ends in a [`WaitError`]). Must run
-/// inside a tokio runtime.
+/// status cannot be known (waiting ends in a
+/// [`WaitError`](super::WaitError)). Must run inside a tokio runtime.
 pub fn recover(pid: i32) -> Result<Container, LaunchError> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(LaunchError::NoRuntime);
