@@ -172,7 +172,7 @@ pub struct SpawnOptions {
     pub user: Option<RunAs>,
 }
 
-/// The program to exec and its argv (argv[0] first) for `command`, as Mesos
+/// The program to exec and its argv (`argv[0]` first) for `command`, as Mesos
 /// runs a `CommandInfo`.
 pub fn command_line(command: &CommandInfo) -> Result<(String, Vec<String>), LaunchError> {
     let value = command
