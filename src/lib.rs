@@ -17,7 +17,7 @@
 //! | `src/master/allocator/mesos/hierarchical.cpp`, DRF sorter | [`allocator`] |
 //! | `src/slave/slave.cpp` | [`agent::process`] |
 //! | `TaskStatusUpdateManager` | [`agent::status_updates`] |
-//! | `MesosContainerizer` + posix launcher | [`agent::containerizer`] |
+//! | `MesosContainerizer` + posix launcher | [`container`] |
 //! | `src/launcher/executor.cpp` (command executor), `MesosExecutorDriver` | [`executor`] |
 //! | `MesosSchedulerDriver`, `mesos-execute` | [`scheduler`] |
 //! | `src/master/http.cpp`, `src/slave/http.cpp`, `src/common/http.cpp` | `master::http`, `agent::http`, [`model`] |
@@ -30,6 +30,7 @@
 
 pub mod agent;
 pub mod allocator;
+pub mod container;
 pub mod daemon;
 pub mod executor;
 pub mod files;

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use common::cluster::{command_name, kill_processes_in, Cluster, EXECUTOR};
 use common::framework::{command_task, info, Framework};
-use mesos::agent::containerizer::{is_alive as alive, process_start_time};
+use mesos::container::{is_alive as alive, process_start_time};
 use wire::task::{Reason, Source, TaskState};
 
 const AGENT: &str = "cpus:2;mem:512";

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use actors::testing::wait_until;
 use actors::{Cx, Handle, Install, Node, NodeConfig, Pid, Process};
-use mesos::agent::containerizer::{self, is_alive as alive, Container, LaunchSpec};
+use mesos::container::{
+    self, is_alive as alive, Container, Containerizer, LaunchSpec, MesosContainerizer,
+};
 use wire::agent::{RunTask, StatusUpdateAcknowledgement, StatusUpdateMessage};
 use wire::executor::{ExecutorRegistered, RegisterExecutor};
 use wire::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
@@ -116,7 +118,7 @@ async fn launch(command: &str) -> Run {
         )
         .unwrap();
     let work = tempfile::tempdir().unwrap();
-    let sandbox = containerizer::create_sandbox(
+    let sandbox = container::create_sandbox(
         work.path(),
         &AgentId::new("m-S0"),
         &FrameworkId::new("m-0000"),
@@ -141,17 +143,18 @@ async fn launch(command: &str) -> Run {
     let mut executor = CommandInfo::shell(env!("CARGO_BIN_EXE_mesos-executor"));
     executor.shell = false;
     executor.arguments = vec!["mesos-executor".into(), "--launcher_dir=/unused".into()];
-    let container = containerizer::launch(LaunchSpec {
-        command: executor,
-        sandbox: sandbox.clone(),
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        inherit_env: true,
-        user: None,
-    })
-    .unwrap();
+    let container = MesosContainerizer::default()
+        .launch(LaunchSpec {
+            command: executor,
+            sandbox: sandbox.clone(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            inherit_env: true,
+            user: None,
+        })
+        .unwrap();
     Run {
         _node: node,
         states,

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use wire::ids::{ContainerId, ExecutorId, FrameworkId};
 use wire::mesos::{AgentInfo, ExecutorInfo, FrameworkInfo, StatusUpdate, Task, TaskInfo};
 
-use super::containerizer::check_id;
+use crate::container::check_id;
 
 const META: &str = "meta";
 const BOOT_ID: &str = "boot_id";
@@ -57,7 +57,7 @@ pub enum CheckpointError {
     #[error("corrupt checkpoint {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error("cannot checkpoint: {0}")]
-    BadId(#[from] super::containerizer::SandboxError),
+    BadId(#[from] crate::container::SandboxError),
 }
 
 /// A checkpointing framework.

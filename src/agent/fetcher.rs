@@ -308,7 +308,7 @@ fn extract(archive: &Path, dir: &Path) -> Result<(), String> {
 /// everything is fetched); returns only on failure.
 pub fn exec(command: &CommandInfo) -> std::io::Error {
     use std::os::unix::process::CommandExt;
-    let (program, argv) = match super::containerizer::command_line(command) {
+    let (program, argv) = match crate::container::command_line(command) {
         Ok(line) => line,
         Err(e) => return std::io::Error::other(e.to_string()),
     };

@@ -18,7 +18,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::containerizer::LATEST;
+use crate::container::LATEST;
 
 /// How long a finished sandbox may stay: `gc_delay` scaled down by how
 /// full the disk is (`usage`, 0 to 1), as Mesos computes it.

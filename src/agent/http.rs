@@ -62,7 +62,7 @@ fn statistics(agent: &mut Agent, req: Request, _: &mut Cx<'_, Agent>) -> Reply {
     let query = req.query;
     Reply::later(async move {
         let sessions: Vec<i32> = entries.iter().map(|e| e.session).collect();
-        let usage = tokio::task::spawn_blocking(move || super::usage::of_sessions(&sessions))
+        let usage = tokio::task::spawn_blocking(move || crate::container::of_sessions(&sessions))
             .await
             .unwrap_or_default();
         let now = wire::mesos::now_secs();

@@ -9,11 +9,9 @@
 //! | `status_updates.rs` | ordered, acknowledged, retried status update streams | `TaskStatusUpdateManager` |
 //! | `flags.rs` | `mesos-agent` flags | `slave/flags.cpp` |
 //! | `http.rs` | `/state`, `/flags`, `/health` | `slave/http.cpp` |
-//! | `containerizer.rs` | sandbox directories, launching an executor in a session of its own, waiting for it, destroying it | `slave/paths.cpp`, `MesosContainerizer` with the posix launcher |
 //! | `resources.rs` | the agent's resources: `--resources` plus what the machine has | `Containerizer::resources` |
 
 pub mod checkpoint;
-pub mod containerizer;
 pub mod executor_api;
 pub mod fetcher;
 pub mod flags;
@@ -23,7 +21,6 @@ pub mod metrics;
 pub mod process;
 pub mod resources;
 pub mod status_updates;
-pub mod usage;
 
 pub use flags::AgentFlags;
 pub use process::{Agent, AGENT_ID};

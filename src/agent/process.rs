@@ -42,10 +42,10 @@ use wire::mesos::{
 use wire::task::{Reason, Source, TaskState};
 
 use super::checkpoint::{self, ExecutorCheckpoint, FrameworkCheckpoint, Recovered};
-use super::containerizer;
 use super::executor_api::ToExecutorEvent;
 use super::flags::{AgentFlags, Recover};
 use super::status_updates::{Forward, StatusUpdateManager};
+use crate::container::{self, Containerizer};
 use bytes::Bytes;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -75,7 +75,7 @@ pub struct ExecutorRecord {
     pub http: Option<UnboundedSender<Bytes>>,
     /// The executor's container while it runs (dropping the last handle of
     /// a running container kills it).
-    pub container: Option<containerizer::Container>,
+    pub container: Option<container::Container>,
     /// Tasks waiting for the executor to register.
     pub queued: Vec<TaskInfo>,
     /// Which queued tasks came as one task group: each group still queued
@@ -127,6 +127,8 @@ pub struct Agent {
     recovering: bool,
     /// Fires when recovered executors have had their time to re-register.
     reregistration_timer: Option<SpawnHandle>,
+    /// Launches and recovers every executor of this agent.
+    containerizer: Box<dyn Containerizer>,
 }
 
 struct RegistrationRetry;
@@ -218,6 +220,7 @@ impl Agent {
             recovered: None,
             recovering: false,
             reregistration_timer: None,
+            containerizer: Box::new(container::MesosContainerizer::default()),
         }
     }
 
@@ -527,7 +530,7 @@ impl Agent {
             return Err("agent is not registered".into());
         };
         let container_id = ContainerId::new(uuid_string());
-        let directory = containerizer::create_sandbox(
+        let directory = container::create_sandbox(
             &self.flags.work_dir,
             &agent_id,
             &framework_id,
@@ -542,7 +545,7 @@ impl Agent {
             &self.flags.fetcher_cache,
         );
         env.extend(fetching);
-        let container = containerizer::launch(containerizer::LaunchSpec {
+        let spec = container::LaunchSpec {
             command,
             sandbox: directory.clone(),
             env,
@@ -560,8 +563,11 @@ impl Agent {
                         .unwrap_or_else(|| framework.user.clone())
                 })
                 .filter(|u| !u.is_empty()),
-        })
-        .map_err(|e| format!("cannot launch the executor: {e}"))?;
+        };
+        let container = self
+            .containerizer
+            .launch(spec)
+            .map_err(|e| format!("cannot launch the executor: {e}"))?;
         let os_pid = container.pid();
         tracing::info!(framework = %framework_id, executor = %executor.executor_id, container = %container_id, os_pid, "launched executor");
         let timer = cx.delay(
@@ -592,7 +598,7 @@ impl Agent {
             tasks: HashMap::new(),
             registration_timer: Some(timer),
             os_pid: Some(os_pid),
-            os_start_time: containerizer::process_start_time(os_pid),
+            os_start_time: container::process_start_time(os_pid),
             pending_termination: None,
         };
         if let Some(f) = self.frameworks.get_mut(&framework_id) {
@@ -817,7 +823,7 @@ impl Agent {
 /// Reports the end of an executor's container to the agent as
 /// [`ExecutorExited`].
 fn watch_executor(
-    container: containerizer::Container,
+    container: container::Container,
     (framework_id, executor_id, container_id): (FrameworkId, ExecutorId, ContainerId),
     cx: &mut Cx<'_, Agent>,
 ) {
@@ -1830,10 +1836,12 @@ impl Agent {
         // checkpointed one was (a recycled pid would not match).
         let same_process = |pid: i32| {
             executor.os_start_time.is_some()
-                && containerizer::process_start_time(pid) == executor.os_start_time
+                && container::process_start_time(pid) == executor.os_start_time
         };
         let container = match executor.os_pid {
-            Some(pid) if !executor.terminated && same_process(pid) => containerizer::recover(pid)
+            Some(pid) if !executor.terminated && same_process(pid) => self
+                .containerizer
+                .recover(pid)
                 .map_err(|e| {
                     tracing::warn!(executor = %executor_id, "cannot watch: {e}");
                     if let Some(m) = &self.metrics {

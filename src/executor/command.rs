@@ -31,9 +31,7 @@ use wire::ids::TaskId;
 use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskStatus};
 use wire::task::TaskState;
 
-use crate::agent::containerizer::{
-    self, Container, ExitStatus, Grouping, Output, SpawnOptions, WaitError,
-};
+use crate::container::{self, Container, ExitStatus, Grouping, Output, SpawnOptions, WaitError};
 use crate::executor::driver::{Executor, ExecutorDriver};
 use crate::executor::health::{self, Health};
 
@@ -66,7 +64,7 @@ pub(super) fn spawn_command(
         user: None,
         grouping: Grouping::NewGroup,
     };
-    containerizer::spawn(command, options).map_err(|e| format!("Failed to launch command: {e}"))
+    container::spawn(command, options).map_err(|e| format!("Failed to launch command: {e}"))
 }
 
 /// How a task whose command ended with `result` ends: TASK_FINISHED on

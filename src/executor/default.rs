@@ -27,7 +27,7 @@ use wire::ids::TaskId;
 use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, TaskInfo, TaskStatus};
 use wire::task::TaskState;
 
-use crate::agent::containerizer::{Container, ExitStatus, WaitError};
+use crate::container::{Container, ExitStatus, WaitError};
 use crate::executor::command::{kill_grace, outcome, spawn_command, ACK_WAIT};
 use crate::executor::driver::{Executor, ExecutorDriver};
 use crate::executor::health::{self, Health};

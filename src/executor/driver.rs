@@ -76,13 +76,10 @@ use wire::mesos::{
 };
 use wire::task::{Source, TaskState};
 
-use crate::flags::parse_duration;
+use crate::container::ExecutorEnvironment;
 use crate::random;
 
-/// Mesos's `DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD`.
-pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
-/// Mesos's `DEFAULT_RECOVERY_TIMEOUT` (the agent's `--recovery_timeout`).
-pub const DEFAULT_RECOVERY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+pub use crate::container::environment::{DEFAULT_RECOVERY_TIMEOUT, DEFAULT_SHUTDOWN_GRACE_PERIOD};
 
 /// An executor: what the driver calls as the agent's messages arrive.
 /// Each callback gets the [`ExecutorDriver`] to send updates and messages,
@@ -167,17 +164,7 @@ pub enum DriverError {
 }
 
 /// Why the environment does not describe an executor run.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("expecting '{0}' in the environment: executors are started by an agent")]
-    Missing(&'static str),
-    #[error("bad {name}='{value}': {reason}")]
-    Bad {
-        name: &'static str,
-        value: String,
-        reason: String,
-    },
-}
+pub use crate::container::EnvironmentError as ConfigError;
 
 /// What the driver needs to know about its run.
 #[derive(Debug, Clone, PartialEq)]
@@ -241,54 +228,28 @@ impl DriverConfig {
 
     /// As [`DriverConfig::from_env`], with the variables from `var`.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<DriverConfig, ConfigError> {
-        let required = |name: &'static str| {
-            var(name)
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let bad = |name: &'static str, value: &str, reason: String| ConfigError::Bad {
-            name,
-            value: value.to_owned(),
-            reason,
-        };
-        let duration = |name: &'static str, default: Duration| match var(name) {
-            Some(v) => parse_duration(&v).map_err(|reason| bad(name, &v, reason)),
-            None => Ok(default),
-        };
-        let pid_text = required("MESOS_SLAVE_PID")?;
-        let agent: Pid = pid_text
-            .parse()
-            .map_err(|e: actors::PidError| bad("MESOS_SLAVE_PID", &pid_text, e.to_string()))?;
-        let mut config = DriverConfig::new(
-            agent,
-            FrameworkId::new(required("MESOS_FRAMEWORK_ID")?),
-            ExecutorId::new(required("MESOS_EXECUTOR_ID")?),
-            PathBuf::from(required("MESOS_DIRECTORY")?),
-        );
-        config.agent_id = var("MESOS_SLAVE_ID")
-            .filter(|v| !v.is_empty())
-            .map(AgentId::new);
-        if let Some(sandbox) = var("MESOS_SANDBOX").filter(|v| !v.is_empty()) {
-            config.sandbox = PathBuf::from(sandbox);
+        ExecutorEnvironment::from_vars(var).map(DriverConfig::from)
+    }
+}
+
+impl From<ExecutorEnvironment> for DriverConfig {
+    /// The run the agent's environment describes (whether the command
+    /// executor is to speak HTTP does not concern the driver).
+    fn from(env: ExecutorEnvironment) -> DriverConfig {
+        DriverConfig {
+            agent: env.agent,
+            agent_id: env.agent_id,
+            framework_id: env.framework_id,
+            executor_id: env.executor_id,
+            directory: env.directory,
+            sandbox: env.sandbox,
+            agent_endpoint: env.agent_endpoint,
+            checkpoint: env.checkpoint,
+            shutdown_grace_period: env.shutdown_grace_period,
+            recovery_timeout: env.recovery_timeout,
+            ip: env.ip,
+            port: env.port,
         }
-        config.agent_endpoint = var("MESOS_AGENT_ENDPOINT");
-        config.checkpoint = var("MESOS_CHECKPOINT").as_deref() == Some("1");
-        config.shutdown_grace_period = duration(
-            "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
-            DEFAULT_SHUTDOWN_GRACE_PERIOD,
-        )?;
-        config.recovery_timeout = duration("MESOS_RECOVERY_TIMEOUT", DEFAULT_RECOVERY_TIMEOUT)?;
-        if let Some(ip) = var("LIBPROCESS_IP").filter(|v| !v.is_empty()) {
-            config.ip = ip
-                .parse()
-                .map_err(|e: std::net::AddrParseError| bad("LIBPROCESS_IP", &ip, e.to_string()))?;
-        }
-        if let Some(port) = var("LIBPROCESS_PORT").filter(|v| !v.is_empty()) {
-            config.port = port.parse().map_err(|e: std::num::ParseIntError| {
-                bad("LIBPROCESS_PORT", &port, e.to_string())
-            })?;
-        }
-        Ok(config)
     }
 }
 

@@ -12,7 +12,7 @@ use wire::ids::TaskId;
 use wire::mesos::{Check, HealthCheck, TaskStatus};
 use wire::task::{Reason, TaskState};
 
-use crate::agent::containerizer::{self, Grouping, Output, SpawnOptions};
+use crate::container::{self, Grouping, Output, SpawnOptions};
 
 /// Seconds as a duration (negative or absurd: none).
 pub fn seconds(s: f64) -> Duration {
@@ -123,7 +123,7 @@ pub async fn run_check(check: Check, timeout: Duration, sandbox: PathBuf) -> Res
                 grouping: Grouping::NewGroup,
                 user: None,
             };
-            let container = containerizer::spawn(&command, options)
+            let container = container::spawn(&command, options)
                 .map_err(|e| format!("cannot run the check: {e}"))?;
             match tokio::time::timeout(timeout, container.wait()).await {
                 Ok(Ok(status)) if status.success() => Ok(()),

@@ -1,9 +1,62 @@
-//! What containers use, read from `/proc` as Mesos's `posix/cpu` and
-//! `posix/mem` isolators do (its `mesos-usage`): each container is the
-//! session its executor leads, and its usage is the sum over the processes
-//! of that session. Served at `/monitor/statistics`.
+//! Facts about processes, read from `/proc`: one field of a
+//! `/proc/<pid>/stat` line, whether a pid is alive, when it started (which
+//! with the pid names one process across pid reuse), the members of a
+//! session, and what each session uses.
+//!
+//! The usage is what Mesos's `posix/cpu` and `posix/mem` isolators report
+//! (its `mesos-usage`, the fields of `ResourceStatistics`): each container is
+//! the session its executor leads, and its usage is the sum over the
+//! processes of that session. The agent serves it at `/monitor/statistics`.
+//! A cgroups isolator will read the same figures from the container's
+//! cgroup instead.
 
 use std::collections::HashMap;
+
+/// Field `n` (numbered as in proc(5), the state being field 3) of the
+/// `/proc/<pid>/stat` line `text`: the command name before it may hold
+/// spaces and parentheses, so fields are counted after its last `)`.
+pub fn stat_field(text: &str, n: usize) -> Option<&str> {
+    let (_, rest) = text.rsplit_once(')')?;
+    rest.split_whitespace().nth(n.checked_sub(3)?)
+}
+
+/// Whether `pid` names a live process (a zombie counts as dead).
+pub fn is_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat_field(&stat, 3).map(|s| s != "Z" && s != "X"))
+        .unwrap_or(false)
+}
+
+/// When process `pid` started, in clock ticks since boot (field 22 of
+/// `/proc/<pid>/stat`): with the pid, it names one process, even after the
+/// pid is recycled.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_field(&stat, 22)?.parse().ok()
+}
+
+/// The processes whose session id is `sid` (from `/proc`; none elsewhere).
+pub(super) fn session_members(sid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| stat_session(&stat))
+                == Some(sid)
+        })
+        .collect()
+}
+
+/// The session id (field 6) of a `/proc/<pid>/stat` line.
+fn stat_session(stat: &str) -> Option<i32> {
+    stat_field(stat, 6)?.parse().ok()
+}
 
 /// One container's use of the machine.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -63,7 +116,7 @@ impl Stat {
     /// Fields after the command name (which may hold spaces and parens),
     /// numbered as in proc(5): state is field 3.
     fn parse(text: &str) -> Option<Stat> {
-        let field = |n: usize| super::containerizer::stat_field(text, n);
+        let field = |n: usize| stat_field(text, n);
         if matches!(field(3), Some("Z") | Some("X")) {
             return None;
         }
@@ -80,6 +133,13 @@ impl Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_ids_are_read_past_odd_command_names() {
+        let stat = "42 (a) b (c)) S 1 42 40 0 -1 4194560";
+        assert_eq!(stat_session(stat), Some(40));
+        assert_eq!(stat_session("garbage"), None);
+    }
 
     #[test]
     fn stat_lines_parse_even_with_odd_command_names() {

@@ -1,0 +1,171 @@
+//! The handle to a launched container: its leader's pid, how it ended,
+//! waiting for it, signalling all of it, destroying it (SIGTERM, then
+//! SIGKILL after a grace period).
+//!
+//! A [`Container`] is the session (or, for [`Grouping::NewGroup`], the
+//! process group) its leader heads. Signals go to every process in it, and
+//! once the leader has exited whatever is left of it is killed: a container
+//! never outlives its leader, and dropping the last handle to a running
+//! container kills it. The launcher that made the handle reaps the leader.
+//!
+//! [`Grouping::NewGroup`]: super::Grouping::NewGroup
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::exit::{ExitStatus, WaitError};
+use super::proc::session_members;
+
+/// How the leader ended, as its launcher publishes it: `None` while it
+/// runs, then `Ok` with its status or `Err` with why that cannot be known.
+pub(super) type ExitReceiver = watch::Receiver<Option<Result<ExitStatus, String>>>;
+
+/// A launched process and the session or group it leads. Clones share it.
+#[derive(Clone)]
+pub struct Container {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The leader's pid, which is also the group's (and session's) id.
+    pid: i32,
+    /// Whether the container is a whole session (else only a group).
+    leads_session: bool,
+    /// `Some` once the leader has been reaped.
+    exit: ExitReceiver,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.exit.borrow().is_none() {
+            tracing::debug!(
+                pid = self.pid,
+                "container dropped while running; killing it"
+            );
+            signal_container(self.pid, self.leads_session, libc::SIGKILL);
+        }
+    }
+}
+
+impl std::fmt::Debug for Container {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Container")
+            .field("pid", &self.inner.pid)
+            .field("status", &self.try_status())
+            .finish()
+    }
+}
+
+impl Container {
+    /// The handle to a container whose leader is `pid`; `exit` becomes
+    /// `Some` once the launcher has seen the leader end.
+    pub(super) fn new(pid: i32, leads_session: bool, exit: ExitReceiver) -> Container {
+        Container {
+            inner: Arc::new(Inner {
+                pid,
+                leads_session,
+                exit,
+            }),
+        }
+    }
+
+    /// The leader's OS pid.
+    pub fn pid(&self) -> i32 {
+        self.inner.pid
+    }
+
+    /// How the leader ended, if it has.
+    pub fn try_status(&self) -> Option<Result<ExitStatus, WaitError>> {
+        self.inner.exit.borrow().as_ref().map(|r| self.to_result(r))
+    }
+
+    fn to_result(&self, r: &Result<ExitStatus, String>) -> Result<ExitStatus, WaitError> {
+        r.clone().map_err(|reason| WaitError {
+            pid: self.inner.pid,
+            reason,
+        })
+    }
+
+    /// Waits until the leader has exited and been reaped. Any number of
+    /// waiters may wait at once.
+    pub async fn wait(&self) -> Result<ExitStatus, WaitError> {
+        let mut rx = self.inner.exit.clone();
+        let outcome = match rx.wait_for(Option::is_some).await {
+            Ok(done) => done.as_ref().map(|r| self.to_result(r)),
+            Err(_) => None,
+        };
+        outcome.unwrap_or_else(|| {
+            Err(WaitError {
+                pid: self.inner.pid,
+                reason: "its reaper stopped (the runtime shut down)".to_owned(),
+            })
+        })
+    }
+
+    /// Sends `signal` to the leader's process group (`killpg`). Does
+    /// nothing once the leader has exited (the container is gone then).
+    pub fn signal_group(&self, signal: i32) -> io::Result<()> {
+        if self.try_status().is_some() {
+            return Ok(());
+        }
+        // SAFETY: plain system call; the group id is our child's pid, which
+        // cannot be reused before the reaper has reaped it.
+        if unsafe { libc::killpg(self.inner.pid, signal) } == -1 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ESRCH) {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `signal` to every process of the container: the leader's group
+    /// and, if it leads a session, every other process in that session.
+    pub fn signal(&self, signal: i32) {
+        if self.try_status().is_none() {
+            signal_container(self.inner.pid, self.inner.leads_session, signal);
+        }
+    }
+
+    /// Stops the container: SIGTERM to all of it, then, if the leader is
+    /// still running after `grace`, SIGKILL. Returns once the leader has
+    /// exited (how it ended).
+    pub async fn destroy(&self, grace: Duration) -> Result<ExitStatus, WaitError> {
+        if let Some(done) = self.try_status() {
+            return done;
+        }
+        tracing::debug!(pid = self.inner.pid, ?grace, "destroying container");
+        self.signal(libc::SIGTERM);
+        if let Ok(done) = tokio::time::timeout(grace, self.wait()).await {
+            return done;
+        }
+        tracing::info!(
+            pid = self.inner.pid,
+            ?grace,
+            "container still running after its grace period; killing it"
+        );
+        self.signal(libc::SIGKILL);
+        self.wait().await
+    }
+}
+
+/// Signals the group `pid` leads and, with `session`, every process of the
+/// session it leads (processes that moved to another group of the session
+/// are still part of the container). Errors mean nobody was left to signal.
+pub(super) fn signal_container(pid: i32, session: bool, signal: i32) {
+    // SAFETY: plain system calls on ids of processes we launched.
+    unsafe {
+        libc::killpg(pid, signal);
+    }
+    if session {
+        for member in session_members(pid) {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(member, signal);
+            }
+        }
+    }
+}
