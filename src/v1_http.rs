@@ -134,9 +134,16 @@ mod tests {
         }
     }
 
+    /// A request's method and headers, and the refusal expected (status, text).
+    type Case = (
+        Method,
+        &'static [(&'static str, &'static str)],
+        Option<(u16, &'static str)>,
+    );
+
     #[test]
     fn only_a_json_post_passes_the_prelude() {
-        let table: &[(Method, &[(&str, &str)], Option<(u16, &str)>)] = &[
+        let table: &[Case] = &[
             (Method::POST, &[("content-type", "application/json")], None),
             (
                 Method::POST,

@@ -46,6 +46,7 @@ use wire::scheduler::{
 };
 
 use crate::random;
+use crate::zookeeper::LeaderDetected;
 
 use super::driver::{Call, Scheduler, SchedulerDriver, Status};
 
@@ -271,7 +272,7 @@ impl<S: Scheduler> Process for SchedulerProcess<S> {
             .local::<Call>()
             .local::<RetryRegistration>()
             .local::<DriverUpdate>()
-            .local::<MasterDetected>();
+            .local::<LeaderDetected>();
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {
@@ -413,16 +414,10 @@ impl<S: Scheduler> Handle<RetryRegistration> for SchedulerProcess<S> {
     }
 }
 
-/// The leading master changed (ZooKeeper detector); `None`: no leader.
-pub struct MasterDetected {
-    /// The leading master now, if there is one.
-    pub leader: Option<MasterInfo>,
-}
-
-impl<S: Scheduler> Handle<MasterDetected> for SchedulerProcess<S> {
+impl<S: Scheduler> Handle<LeaderDetected> for SchedulerProcess<S> {
     fn handle(
         &mut self,
-        MasterDetected { leader }: MasterDetected,
+        LeaderDetected { leader }: LeaderDetected,
         _: &Pid,
         cx: &mut Cx<'_, Self>,
     ) {

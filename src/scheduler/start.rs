@@ -203,7 +203,7 @@ pub fn run_with<S: Scheduler>(
             Some(detector) => {
                 let (n, to) = (node.clone(), driver.pid().clone());
                 let forward = detector.follow(move |leader| {
-                    n.send_local(&to, &to, super::process::MasterDetected { leader })
+                    n.send_local(&to, &to, crate::zookeeper::LeaderDetected { leader })
                 });
                 Some(forward.map_err(|e| DriverError::BadMaster(e.to_string()))?)
             }
