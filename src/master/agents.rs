@@ -19,8 +19,7 @@ use wire::task::{Reason, TaskState};
 
 use super::core::Core;
 use super::effects::{AllocatorCall, Effect, Effects, Now, Timer, ToAgent, ToScheduler};
-use super::removal::Removal;
-use super::state::{AgentRecord, FrameworkRecord};
+use super::state::{AgentRecord, FrameworkRecord, Removal};
 use super::tasks::{master_status, Ending};
 
 /// Sums of resources by framework and role.

@@ -18,8 +18,7 @@ use wire::task::TaskState;
 use super::effects::{Effect, Effects, ToAgent, ToScheduler};
 use super::flags::MasterFlags;
 use super::metrics::MasterMetrics;
-use super::removal::Removals;
-use super::state::{FrameworkRecord, State};
+use super::state::{FrameworkRecord, Removals, State};
 
 pub struct Core {
     /// The master's flags, as given at construction.

@@ -8,7 +8,7 @@ use wire::registry::{Operation as RegistryOp, Registry};
 
 use super::core::Core;
 use super::effects::{Effect, Effects, Now, Timer};
-use super::removal::Removal;
+use super::state::Removal;
 use crate::registrar::RegistrarError;
 
 impl Core {

@@ -2,52 +2,16 @@
 //! registry and here, their tasks ended, frameworks told), at most one per
 //! `--agent_removal_rate_limit` interval when that flag is set.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use tokio::time::Instant;
 use wire::ids::AgentId;
 use wire::registry::Operation as RegistryOp;
 use wire::task::{Reason, TaskState};
 
 use super::core::Core;
 use super::effects::{Effects, Now, Timer};
+use super::state::Removal;
 use super::tasks::Ending;
-
-/// An agent to be marked unreachable.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Removal {
-    /// It stopped answering pings.
-    Silent(AgentId),
-    /// Admitted before this master's election, it did not re-register.
-    NotBack(AgentId),
-}
-
-impl Removal {
-    fn agent(&self) -> &AgentId {
-        match self {
-            Removal::Silent(id) | Removal::NotBack(id) => id,
-        }
-    }
-}
-
-/// The queue of rate-limited removals.
-#[derive(Debug, Default)]
-pub struct Removals {
-    /// Removals waiting for their turn, oldest first.
-    queue: VecDeque<Removal>,
-    /// When the last rate-limited removal happened.
-    last: Option<Instant>,
-    /// A `RemovalPermit` timer is set (at most one at a time).
-    permit_pending: bool,
-}
-
-impl Removals {
-    /// Whether a removal of `agent` is queued.
-    pub fn contains(&self, agent: &AgentId) -> bool {
-        self.queue.iter().any(|r| r.agent() == agent)
-    }
-}
 
 impl Core {
     /// Marks an agent unreachable now, or, under
@@ -59,13 +23,13 @@ impl Core {
             return;
         }
         self.count(|m| &m.slave_unreachable_scheduled);
-        self.removals.queue.push_back(removal);
+        self.removals.push(removal);
         self.next_removal(now, out);
     }
 
     /// The rate limit allows the next removal.
     pub fn removal_permit(&mut self, now: Now, out: &mut Effects) {
-        self.removals.permit_pending = false;
+        self.removals.set_permit_pending(false);
         self.next_removal(now, out);
     }
 
@@ -74,16 +38,16 @@ impl Core {
         let Some(interval) = self.flags.agent_removal_interval else {
             return;
         };
-        while !self.removals.permit_pending && !self.removals.queue.is_empty() {
-            let due = self.removals.last.map_or(Duration::ZERO, |t| {
+        while !self.removals.permit_pending() && !self.removals.is_empty() {
+            let due = self.removals.last().map_or(Duration::ZERO, |t| {
                 (t + interval).saturating_duration_since(now.instant)
             });
             if !due.is_zero() {
-                self.removals.permit_pending = true;
+                self.removals.set_permit_pending(true);
                 out.set(Timer::RemovalPermit(due));
                 return;
             }
-            let Some(removal) = self.removals.queue.pop_front() else {
+            let Some(removal) = self.removals.pop() else {
                 return;
             };
             let still_failing = match &removal {
@@ -94,7 +58,7 @@ impl Core {
                 Removal::NotBack(id) => self.state.recovered().contains_key(id),
             };
             if still_failing {
-                self.removals.last = Some(now.instant);
+                self.removals.set_last(now.instant);
                 self.remove(removal, now, out);
             } else {
                 tracing::info!(agent = %removal.agent(), "agent back before its removal; canceled");

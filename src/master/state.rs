@@ -10,10 +10,16 @@
 //!   its `offered` the sum of its outstanding offers;
 //! - `agent_pids` names each admitted agent by its current pid.
 //!
+//! Also here: the queue of agents waiting to be marked unreachable under
+//! `--agent_removal_rate_limit` ([`Removals`]; the decisions are in
+//! `removal.rs`).
+//!
 //! The decisions made on these records live beside them by concern
 //! (`agents.rs`, `frameworks.rs`, `offers.rs`, `tasks.rs`, ...).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use tokio::time::Instant;
 
 use wire::ids::{AgentId, FrameworkId, OfferId, TaskId};
 use wire::mesos::{capability, AgentInfo, FrameworkInfo, Offer, Task, TaskStatus};
@@ -544,6 +550,72 @@ impl State {
             }
         }
         counts
+    }
+}
+
+/// An agent to be marked unreachable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Removal {
+    /// It stopped answering pings.
+    Silent(AgentId),
+    /// Admitted before this master's election, it did not re-register.
+    NotBack(AgentId),
+}
+
+impl Removal {
+    pub fn agent(&self) -> &AgentId {
+        match self {
+            Removal::Silent(id) | Removal::NotBack(id) => id,
+        }
+    }
+}
+
+/// The queue of rate-limited removals.
+#[derive(Debug, Default)]
+pub struct Removals {
+    /// Removals waiting for their turn, oldest first.
+    queue: VecDeque<Removal>,
+    /// When the last rate-limited removal happened.
+    last: Option<Instant>,
+    /// A `RemovalPermit` timer is set (at most one at a time).
+    permit_pending: bool,
+}
+
+impl Removals {
+    /// Whether a removal of `agent` is queued.
+    pub fn contains(&self, agent: &AgentId) -> bool {
+        self.queue.iter().any(|r| r.agent() == agent)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    pub fn push(&mut self, removal: Removal) {
+        self.queue.push_back(removal);
+    }
+
+    /// The oldest queued removal.
+    pub fn pop(&mut self) -> Option<Removal> {
+        self.queue.pop_front()
+    }
+
+    /// When the last rate-limited removal happened.
+    pub fn last(&self) -> Option<Instant> {
+        self.last
+    }
+
+    pub fn set_last(&mut self, at: Instant) {
+        self.last = Some(at);
+    }
+
+    /// A `RemovalPermit` timer is set.
+    pub fn permit_pending(&self) -> bool {
+        self.permit_pending
+    }
+
+    pub fn set_permit_pending(&mut self, pending: bool) {
+        self.permit_pending = pending;
     }
 }
 
