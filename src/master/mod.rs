@@ -8,7 +8,10 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `process.rs` | [`Master`]: the actor; handlers by peer, `act`, timers, HTTP streams, routes |
+//! | `process.rs` | [`Master`]: the actor: its messages, `act`, handlers from agents, schedulers, the allocator, the registrar and timers |
+//! | `process/routes.rs` | its routes (endpoints, v1 scheduler API) and HTTP frameworks' streams |
+//! | `process/election.rs` | contending through ZooKeeper, becoming the leader, the detector's news |
+//! | `process/outbox.rs` | carrying out effects: typed sends, timers, allocator calls, registry operations |
 //! | `leadership.rs` | [`leadership::Phase`] (contending, recovering, leading, stopping) and the registrations held between election and recovery |
 //! | `core.rs` | [`core::Core`]: records plus configuration; counting and addressing shared by the concerns below |
 //! | `agents.rs` | admission, re-registration, reconfiguration, pings, lost connections, removal of an agent |

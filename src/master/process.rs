@@ -7,48 +7,52 @@
 //! and held registrations), timers, HTTP event streams, the allocator's
 //! client and the ZooKeeper candidacy.
 //!
-//! The messages it receives and sends are listed in `mod.rs`.
+//! Handlers by peer: agents, schedulers and the allocator here, the HTTP
+//! side in `process/routes.rs`, the election in `process/election.rs`;
+//! effects that take more than a line are carried out in
+//! `process/outbox.rs`. The messages it receives and sends are listed in
+//! `mod.rs`.
+
+mod election;
+mod outbox;
+mod routes;
+
+use election::ContendAgain;
+pub use election::{Contend, Elected, LeaderChanged, LostCandidacy};
+use outbox::{call_allocator, send_to_agent};
+use routes::{HeartbeatTick, StreamClosed};
 
 use std::collections::HashMap;
-use std::time::Duration;
-
 use tokio::time::Instant;
 
 use actors::actix::SpawnHandle;
-use actors::{Cx, Handle, Install, Pid, Process, Reply, Request};
+use actors::{Cx, Handle, Install, Pid, Process};
 use wire::agent::{
     ExecutorToFramework, ExitedExecutor, PongAgent, RegisterAgent, ReregisterAgent,
-    ShutdownExecutor, StatusUpdateMessage, UnregisterAgent,
+    StatusUpdateMessage, UnregisterAgent,
 };
 use wire::ids::{FrameworkId, OfferId};
 use wire::mesos::{now_secs, AgentInfo, MasterInfo};
-use wire::registry::{Operation as RegistryOp, Registry};
+use wire::registry::Registry;
 use wire::scheduler::{
     Accept, Acknowledge, Deactivate, Decline, Kill, Reconcile, Revive, SendFrameworkMessage,
     Subscribe, Suppress, Teardown,
 };
-use wire::v1::SchedulerCall;
 
 use super::core::Core;
-use super::effects::{AllocatorCall, Effect, Effects, Now, Timer, ToAgent, ToScheduler};
+use super::effects::{Effect, Effects, Now};
 use super::events::{HttpStream, HEARTBEAT_INTERVAL};
 use super::flags::MasterFlags;
 use super::gauges::gauges;
-use super::http;
 use super::leadership::{Held, Phase};
 use super::metrics::MasterMetrics;
-use super::scheduler_api::{self, ApiCall};
 use super::state::State;
 use super::view::MasterView;
 use crate::allocator::{Allocation, AllocatorConfig, AllocatorHandle};
-use crate::registrar::{Apply, RecoverRegistry, Registrar, RegistrarError, Store};
+use crate::registrar::{RegistrarError, Store};
 
 /// The master's process id, fixed as in Mesos.
 pub const MASTER_ID: &str = "master";
-
-/// Pause before contending again, so an unreachable ZooKeeper costs one
-/// attempt a second rather than a busy loop.
-const CONTEND_RETRY: Duration = Duration::from_secs(1);
 
 pub struct Master {
     /// The records and every decision on them.
@@ -113,24 +117,6 @@ struct AgentReadmitted {
     message: ReregisterAgent,
     result: Result<bool, RegistrarError>,
 }
-/// This master won the election (ZooKeeper contender).
-pub struct Elected;
-/// This master lost its candidacy (its ZooKeeper session or node is gone).
-pub struct LostCandidacy;
-/// The leading master changed (ZooKeeper detector); `None`: no leader.
-pub struct LeaderChanged(pub Option<MasterInfo>);
-/// Stand for election through ZooKeeper with this contender.
-pub struct Contend {
-    pub contender: crate::zookeeper::MasterContender,
-}
-/// Try to contend again after a failure or a lost candidacy.
-struct ContendAgain;
-/// An HTTP framework's stream has closed (the client went away).
-struct StreamClosed {
-    pid: String,
-}
-/// Time to send HEARTBEAT on every stream.
-struct HeartbeatTick;
 
 /// The time now, for the core: the only clock reads of the master.
 fn now() -> Now {
@@ -232,13 +218,7 @@ impl Master {
                     pid,
                     framework,
                     message,
-                } => {
-                    if let Some(stream) = self.http_streams.get(&pid) {
-                        stream.send(&message.to_event(&framework, self.core.info()));
-                    } else if let Ok(pid) = pid.parse::<Pid>() {
-                        send_to_scheduler(&pid, message, cx);
-                    }
-                }
+                } => self.deliver(&pid, message, &framework, cx),
                 Effect::LinkAgent(pid) => cx.link(&pid),
                 Effect::LinkScheduler(pid) => {
                     if !self.http_streams.contains_key(&pid.to_string()) {
@@ -253,55 +233,13 @@ impl Master {
                         call_allocator(a, call);
                     }
                 }
-                Effect::Record(operation) => {
-                    let me = cx.handle();
-                    self.registry(
-                        operation,
-                        Box::new(move |result| {
-                            if let Err(error) = result {
-                                me.tell(me.pid(), RegistryFailed { error });
-                            }
-                        }),
-                    );
-                }
-                Effect::Admit { pid, info, version } => {
-                    let (me, admitted) = (cx.handle(), info.clone());
-                    self.registry(
-                        RegistryOp::AdmitAgent(info),
-                        Box::new(move |result| {
-                            let info = admitted;
-                            me.tell(
-                                me.pid(),
-                                AgentAdmitted {
-                                    pid,
-                                    info,
-                                    version,
-                                    result,
-                                },
-                            )
-                        }),
-                    );
-                }
+                Effect::Record(operation) => self.record(operation, cx),
+                Effect::Admit { pid, info, version } => self.admit(pid, info, version, cx),
                 Effect::Readmit {
                     pid,
                     operation,
                     message,
-                } => {
-                    let me = cx.handle();
-                    self.registry(
-                        operation,
-                        Box::new(move |result| {
-                            me.tell(
-                                me.pid(),
-                                AgentReadmitted {
-                                    pid,
-                                    message,
-                                    result,
-                                },
-                            )
-                        }),
-                    );
-                }
+                } => self.readmit(pid, operation, message, cx),
                 Effect::Set(timer) => self.set(timer, cx),
                 Effect::CancelOfferTimer(id) => {
                     if let Some(timer) = self.offer_timers.remove(&id) {
@@ -318,45 +256,6 @@ impl Master {
         }
     }
 
-    fn set(&mut self, timer: Timer, cx: &mut Cx<'_, Self>) {
-        match timer {
-            Timer::Ping(after) => {
-                cx.delay(after, PingTick);
-            }
-            Timer::Offer(offer_id, after) => {
-                let handle = cx.delay(
-                    after,
-                    OfferExpired {
-                        offer_id: offer_id.clone(),
-                    },
-                );
-                if let Some(old) = self.offer_timers.insert(offer_id, handle) {
-                    cx.cancel(old);
-                }
-            }
-            Timer::Failover(framework_id, after) => {
-                let handle = cx.delay(
-                    after,
-                    FailoverExpired {
-                        framework_id: framework_id.clone(),
-                    },
-                );
-                if let Some(old) = self.failover_timers.insert(framework_id, handle) {
-                    cx.cancel(old);
-                }
-            }
-            Timer::RemovalPermit(after) => {
-                cx.delay(after, RemovalPermit);
-            }
-            Timer::ReregisterTimeout(after) => {
-                cx.delay(after, ReregisterTimeout);
-            }
-            Timer::PruneRegistry(after) => {
-                cx.delay(after, PruneRegistry);
-            }
-        }
-    }
-
     /// The one place the master ends the whole process: it stops, and the
     /// actix system with it, with `code` for the daemon's exit.
     fn exit(&mut self, code: i32, reason: &str, cx: &mut Cx<'_, Self>) {
@@ -364,18 +263,6 @@ impl Master {
         self.phase = Phase::Stopping;
         cx.stop();
         actors::actix::System::current().stop_with_code(code);
-    }
-
-    /// Applies a registry operation; `reply` gets the outcome.
-    fn registry(
-        &self,
-        operation: RegistryOp,
-        reply: Box<dyn FnOnce(Result<bool, RegistrarError>) + Send>,
-    ) {
-        match self.phase.registrar() {
-            Some(r) => r.tell(r.pid(), Apply { operation, reply }),
-            None => reply(Err(RegistrarError::NotRecovered)),
-        }
     }
 
     /// Whether the registry is recovered; messages before that are
@@ -408,250 +295,6 @@ impl Master {
                 core.reregister_or_readmit(m, from, now, out)
             }),
         }
-    }
-
-    /// Starts leading: the registrar recovers the registry, then the master
-    /// serves.
-    fn become_leader(&mut self, cx: &mut Cx<'_, Self>) {
-        let (store, held) = match std::mem::replace(&mut self.phase, Phase::Stopping) {
-            Phase::Contending { store, held, .. } => (store, held),
-            other => {
-                self.phase = other;
-                return;
-            }
-        };
-        let info = self.core.info().clone();
-        tracing::info!(
-            id = info.id,
-            pid = info.pid,
-            "elected as the leading master"
-        );
-        let flags = self.core.flags();
-        let registrar = Registrar::new(
-            store,
-            flags.registry_fetch_timeout,
-            flags.registry_store_timeout,
-        );
-        match cx
-            .node()
-            .spawn(cx.node().generate_id("registrar"), registrar)
-        {
-            Ok(registrar) => {
-                let me = cx.handle();
-                registrar.tell(
-                    registrar.pid(),
-                    RecoverRegistry {
-                        master: info,
-                        reply: Box::new(move |result| {
-                            me.tell(me.pid(), RegistryRecovered { result })
-                        }),
-                    },
-                );
-                self.phase = Phase::Recovering { registrar, held };
-            }
-            Err(e) => self.exit(1, &format!("cannot start the registrar: {e}"), cx),
-        }
-    }
-
-    fn contend(&mut self, cx: &mut Cx<'_, Self>) {
-        use crate::zookeeper::ContenderEvent;
-        let Some(contender) = &self.contender else {
-            return;
-        };
-        let candidacy = contender
-            .contend(self.core.info())
-            .map_err(|e| e.to_string());
-        let (node, me) = (cx.node().clone(), cx.me().clone());
-        let forwarding = candidacy.and_then(|c| {
-            c.forward(move |event| match event {
-                ContenderEvent::Elected => node.send_local(&me, &me, Elected),
-                ContenderEvent::LostCandidacy(reason) => {
-                    tracing::warn!("candidacy lost: {reason:?}");
-                    node.send_local(&me, &me, LostCandidacy)
-                }
-            })
-            .map_err(|e| e.to_string())
-        });
-        match forwarding {
-            Ok(f) => self.candidacy = Some(f),
-            Err(e) => {
-                tracing::warn!("cannot contend for leadership: {e}; trying again");
-                cx.delay(CONTEND_RETRY, ContendAgain);
-            }
-        }
-    }
-
-    /// The client of an HTTP framework went away: it is disconnected, with
-    /// its failover timeout to come back.
-    fn http_stream_closed(&mut self, pid: &str, cx: &mut Cx<'_, Self>) {
-        if self.http_streams.remove(pid).is_none() {
-            return;
-        }
-        if let Some(id) = self
-            .core
-            .state()
-            .framework_by_pid(pid)
-            .map(|f| f.id.clone())
-        {
-            tracing::info!(framework = %id, "HTTP event stream closed");
-            self.run(cx, |core, now, out| {
-                core.disconnect_framework(&id, now, out)
-            });
-        }
-    }
-
-    /// `POST /api/v1/scheduler`: read the call, then carry it out.
-    fn scheduler_api(&mut self, req: Request, cx: &mut Cx<'_, Self>) -> Reply {
-        let call = scheduler_api::read_call(&self.view(), &self.http_streams, &req);
-        match call {
-            Err(e) => scheduler_api::error_response(e),
-            Ok(ApiCall::Reply(reply)) => reply,
-            Ok(ApiCall::Subscribe(subscribe)) => self.subscribe_http(subscribe, cx),
-            Ok(ApiCall::Call { pid, call }) => self.scheduler_call(&pid, call, cx),
-        }
-    }
-
-    /// SUBSCRIBE over HTTP: the framework's messages become events on the
-    /// stream this opens.
-    fn subscribe_http(&mut self, subscribe: Subscribe, cx: &mut Cx<'_, Self>) -> Reply {
-        let opened = match scheduler_api::open_stream() {
-            Ok(opened) => opened,
-            Err(e) => return scheduler_api::error_response(e),
-        };
-        let pid_text = opened.pid.to_string();
-        self.http_streams.insert(pid_text.clone(), opened.stream);
-        self.handle(subscribe, &opened.pid, cx);
-        if self.core.state().framework_by_pid(&pid_text).is_none() {
-            // Refused: the ERROR event is on the stream; end it.
-            self.http_streams.remove(&pid_text);
-        } else {
-            let watch = opened.watch;
-            cx.defer(async move { watch.closed().await }, move |()| {
-                StreamClosed { pid: pid_text }
-            });
-        }
-        Reply::Now(opened.response)
-    }
-
-    /// A call of a subscribed HTTP framework, as its stand-in pid's message.
-    fn scheduler_call(&mut self, pid: &Pid, call: SchedulerCall, cx: &mut Cx<'_, Self>) -> Reply {
-        match call {
-            SchedulerCall::Subscribe { .. } => {}
-            SchedulerCall::Teardown(m) => self.handle(m, pid, cx),
-            SchedulerCall::Accept {
-                accept,
-                unsupported,
-            } => {
-                for op in &unsupported {
-                    tracing::warn!(framework = %accept.framework_id, "ignoring unsupported operation {op}");
-                }
-                self.handle(accept, pid, cx);
-            }
-            SchedulerCall::Decline(m) => self.handle(m, pid, cx),
-            SchedulerCall::Revive(m) => self.handle(m, pid, cx),
-            SchedulerCall::Suppress(m) => self.handle(m, pid, cx),
-            SchedulerCall::Kill { kill, .. } => self.handle(kill, pid, cx),
-            SchedulerCall::Shutdown {
-                framework_id,
-                executor_id,
-                agent_id,
-            } => {
-                let shutdown = ShutdownExecutor {
-                    framework_id,
-                    executor_id,
-                };
-                self.run(cx, |core, _, out| {
-                    core.to_agent(&agent_id, ToAgent::ShutdownExecutor(shutdown), out)
-                });
-            }
-            SchedulerCall::Acknowledge(m) => self.handle(m, pid, cx),
-            SchedulerCall::Reconcile(m) => self.handle(m, pid, cx),
-            SchedulerCall::Message(m) => self.handle(m, pid, cx),
-            // The hierarchical allocator ignores requests, as Mesos's does;
-            // there are no inverse offers without maintenance schedules.
-            SchedulerCall::Request { .. }
-            | SchedulerCall::AcceptInverseOffers { .. }
-            | SchedulerCall::DeclineInverseOffers { .. } => {}
-            SchedulerCall::AcknowledgeOperationStatus { .. }
-            | SchedulerCall::ReconcileOperations { .. }
-            | SchedulerCall::UpdateFramework { .. } => return scheduler_api::not_implemented(),
-        }
-        scheduler_api::accepted()
-    }
-
-    /// `POST /master/teardown`: an operator removes a framework.
-    fn teardown_endpoint(&mut self, req: Request, cx: &mut Cx<'_, Self>) -> Reply {
-        match http::teardown(&self.view(), &req) {
-            http::Teardown::Refuse(reply) => reply,
-            http::Teardown::Remove(id) => {
-                tracing::info!(framework = %id, "tearing the framework down at an operator's request");
-                self.run(cx, |core, now, out| core.remove_framework(&id, now, out));
-                Reply::Now(actors::http::Response::new(
-                    actors::http::StatusCode::OK,
-                    "",
-                ))
-            }
-        }
-    }
-}
-
-fn send_to_agent(to: &Pid, message: ToAgent, cx: &Cx<'_, Master>) {
-    match message {
-        ToAgent::Registered(m) => cx.send(to, m),
-        ToAgent::Reregistered(m) => cx.send(to, m),
-        ToAgent::Ping(m) => cx.send(to, m),
-        ToAgent::RunTask(m) => cx.send(to, *m),
-        ToAgent::RunTaskGroup(m) => cx.send(to, *m),
-        ToAgent::KillTask(m) => cx.send(to, m),
-        ToAgent::Acknowledge(m) => cx.send(to, m),
-        ToAgent::ShutdownFramework(m) => cx.send(to, m),
-        ToAgent::ShutdownExecutor(m) => cx.send(to, m),
-        ToAgent::FrameworkToExecutor(m) => cx.send(to, m),
-        ToAgent::UpdateFramework(m) => cx.send(to, m),
-    }
-}
-
-fn send_to_scheduler(to: &Pid, message: ToScheduler, cx: &Cx<'_, Master>) {
-    match message {
-        ToScheduler::Registered(m) => cx.send(to, m),
-        ToScheduler::Reregistered(m) => cx.send(to, m),
-        ToScheduler::Error(m) => cx.send(to, m),
-        ToScheduler::Offers(m) => cx.send(to, m),
-        ToScheduler::Rescind(m) => cx.send(to, m),
-        ToScheduler::Update(m) => cx.send(to, m),
-        ToScheduler::AgentLost(m) => cx.send(to, m),
-        ToScheduler::ExecutorExited(m) => cx.send(to, m),
-        ToScheduler::Message(m) => cx.send(to, m),
-    }
-}
-
-fn call_allocator(a: &AllocatorHandle, call: AllocatorCall) {
-    match call {
-        AllocatorCall::AddAgent {
-            agent_id,
-            total,
-            used,
-        } => a.add_agent(&agent_id, total, used),
-        AllocatorCall::RemoveAgent(id) => a.remove_agent(&id),
-        AllocatorCall::ActivateAgent(id) => a.activate_agent(&id),
-        AllocatorCall::DeactivateAgent(id) => a.deactivate_agent(&id),
-        AllocatorCall::AddFramework {
-            framework_id,
-            roles,
-            used,
-        } => a.add_framework(&framework_id, roles, used, true),
-        AllocatorCall::RemoveFramework(id) => a.remove_framework(&id),
-        AllocatorCall::ActivateFramework(id) => a.activate_framework(&id),
-        AllocatorCall::DeactivateFramework(id) => a.deactivate_framework(&id),
-        AllocatorCall::Recover {
-            framework_id,
-            agent_id,
-            role,
-            resources,
-            refuse,
-        } => a.recover(&framework_id, &agent_id, &role, resources, refuse),
-        AllocatorCall::Suppress(id, roles) => a.suppress(&id, roles),
-        AllocatorCall::Revive(id, roles) => a.revive(&id, roles),
     }
 }
 
@@ -693,28 +336,7 @@ impl Process for Master {
             .local::<PruneRegistry>()
             .local::<ContendAgain>()
             .local::<HeartbeatTick>();
-        i.route("/api/v1/scheduler", |m, req, cx| m.scheduler_api(req, cx))
-            .route("/health", |_, _, _| {
-                Reply::Now(actors::http::Response::new(
-                    actors::http::StatusCode::OK,
-                    "",
-                ))
-            })
-            .route("/state", |m, req, _| http::state(&m.view(), &req))
-            .route("/state.json", |m, req, _| http::state(&m.view(), &req))
-            .route("/slaves", |m, req, _| http::slaves(&m.view(), &req))
-            .route("/frameworks", |m, req, _| http::frameworks(&m.view(), &req))
-            .route("/tasks", |m, req, _| http::tasks(&m.view(), &req))
-            .route("/flags", |m, req, _| http::flags(&m.view(), &req))
-            .route("/state-summary", |m, req, _| {
-                http::state_summary(&m.view(), &req)
-            })
-            .route("/roles", |m, req, _| http::roles(&m.view(), &req))
-            .route("/redirect", |m, _, _| http::redirect(&m.view()))
-            .route("/teardown", |m, req, cx| m.teardown_endpoint(req, cx))
-            .route("/version", |_, req, _| {
-                http::json_reply(&req, http::version())
-            });
+        routes::install(i);
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {
@@ -777,6 +399,29 @@ impl Process for Master {
     }
 }
 
+/// Handlers that hand a peer's message and its sender to the core: the
+/// core checks the sender and decides; `act` carries the decision out.
+macro_rules! to_core {
+    ($($message:ty => $method:ident),* $(,)?) => {$(
+        impl Handle<$message> for Master {
+            fn handle(&mut self, msg: $message, from: &Pid, cx: &mut Cx<'_, Self>) {
+                self.run(cx, |core, _, out| core.$method(msg, from, out));
+            }
+        }
+    )*};
+}
+
+/// Timers that carry nothing: the core decides at the time they fire.
+macro_rules! at_time {
+    ($($message:ty => $method:ident),* $(,)?) => {$(
+        impl Handle<$message> for Master {
+            fn handle(&mut self, _: $message, _: &Pid, cx: &mut Cx<'_, Self>) {
+                self.run(cx, |core, now, out| core.$method(now, out));
+            }
+        }
+    )*};
+}
+
 // From agents.
 
 impl Handle<RegisterAgent> for Master {
@@ -793,37 +438,20 @@ impl Handle<ReregisterAgent> for Master {
     }
 }
 
-impl Handle<UnregisterAgent> for Master {
-    fn handle(&mut self, msg: UnregisterAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.unregister_agent(msg, from, out));
-    }
-}
-
 impl Handle<PongAgent> for Master {
     fn handle(&mut self, msg: PongAgent, from: &Pid, _: &mut Cx<'_, Self>) {
         self.core.pong(msg, from);
     }
 }
 
-impl Handle<StatusUpdateMessage> for Master {
-    fn handle(&mut self, msg: StatusUpdateMessage, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.status_update(msg, from, out));
-    }
+to_core! {
+    UnregisterAgent => unregister_agent,
+    StatusUpdateMessage => status_update,
+    ExitedExecutor => executor_exited,
+    ExecutorToFramework => executor_message,
 }
 
-impl Handle<ExitedExecutor> for Master {
-    fn handle(&mut self, msg: ExitedExecutor, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.executor_exited(msg, from, out));
-    }
-}
-
-impl Handle<ExecutorToFramework> for Master {
-    fn handle(&mut self, msg: ExecutorToFramework, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.executor_message(msg, from, out));
-    }
-}
-
-// From schedulers.
+// From schedulers (over the wire, or their v1 calls: `routes.rs`).
 
 impl Handle<Subscribe> for Master {
     fn handle(&mut self, msg: Subscribe, from: &Pid, cx: &mut Cx<'_, Self>) {
@@ -834,92 +462,22 @@ impl Handle<Subscribe> for Master {
     }
 }
 
-impl Handle<Accept> for Master {
-    fn handle(&mut self, msg: Accept, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.accept(msg, from, out));
-    }
-}
-
-impl Handle<Decline> for Master {
-    fn handle(&mut self, msg: Decline, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.decline(msg, from, out));
-    }
-}
-
-impl Handle<Revive> for Master {
-    fn handle(&mut self, msg: Revive, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.revive(msg, from, out));
-    }
-}
-
-impl Handle<Suppress> for Master {
-    fn handle(&mut self, msg: Suppress, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.suppress(msg, from, out));
-    }
-}
-
-impl Handle<Kill> for Master {
-    fn handle(&mut self, msg: Kill, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.kill(msg, from, out));
-    }
-}
-
-impl Handle<Acknowledge> for Master {
-    fn handle(&mut self, msg: Acknowledge, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.acknowledge(msg, from, out));
-    }
-}
-
-impl Handle<Reconcile> for Master {
-    fn handle(&mut self, msg: Reconcile, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.reconcile(msg, from, out));
-    }
-}
-
-impl Handle<SendFrameworkMessage> for Master {
-    fn handle(&mut self, msg: SendFrameworkMessage, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.framework_message(msg, from, out));
-    }
-}
-
 impl Handle<Teardown> for Master {
     fn handle(&mut self, msg: Teardown, from: &Pid, cx: &mut Cx<'_, Self>) {
         self.run(cx, |core, now, out| core.teardown(msg, from, now, out));
     }
 }
 
-impl Handle<Deactivate> for Master {
-    fn handle(&mut self, msg: Deactivate, from: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, _, out| core.deactivate(msg, from, out));
-    }
-}
-
-impl Handle<StreamClosed> for Master {
-    fn handle(&mut self, msg: StreamClosed, _: &Pid, cx: &mut Cx<'_, Self>) {
-        self.http_stream_closed(&msg.pid, cx);
-    }
-}
-
-impl Handle<HeartbeatTick> for Master {
-    fn handle(&mut self, _: HeartbeatTick, _: &Pid, cx: &mut Cx<'_, Self>) {
-        let beat = wire::v1::scheduler::Event::heartbeat();
-        let state = self.core.state();
-        let closed: Vec<String> = self
-            .http_streams
-            .iter()
-            .inspect(|(pid, _)| {
-                if let Some(f) = state.framework_by_pid(pid) {
-                    f.metrics.event("heartbeat");
-                }
-            })
-            .filter(|(_, s)| !s.send(&beat))
-            .map(|(pid, _)| pid.clone())
-            .collect();
-        for pid in closed {
-            self.http_stream_closed(&pid, cx);
-        }
-        cx.delay(HEARTBEAT_INTERVAL, HeartbeatTick);
-    }
+to_core! {
+    Accept => accept,
+    Decline => decline,
+    Revive => revive,
+    Suppress => suppress,
+    Kill => kill,
+    Acknowledge => acknowledge,
+    Reconcile => reconcile,
+    SendFrameworkMessage => framework_message,
+    Deactivate => deactivate,
 }
 
 // From the allocator.
@@ -991,10 +549,11 @@ impl Handle<AgentReadmitted> for Master {
 
 // Timers.
 
-impl Handle<PingTick> for Master {
-    fn handle(&mut self, _: PingTick, _: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, now, out| core.ping_agents(now, out));
-    }
+at_time! {
+    PingTick => ping_agents,
+    ReregisterTimeout => reregister_timeout,
+    RemovalPermit => removal_permit,
+    PruneRegistry => prune_registry,
 }
 
 impl Handle<OfferExpired> for Master {
@@ -1010,86 +569,5 @@ impl Handle<FailoverExpired> for Master {
         self.run(cx, |core, now, out| {
             core.failover_expired(&msg.framework_id, now, out)
         });
-    }
-}
-
-impl Handle<ReregisterTimeout> for Master {
-    fn handle(&mut self, _: ReregisterTimeout, _: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, now, out| core.reregister_timeout(now, out));
-    }
-}
-
-impl Handle<RemovalPermit> for Master {
-    fn handle(&mut self, _: RemovalPermit, _: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, now, out| core.removal_permit(now, out));
-    }
-}
-
-impl Handle<PruneRegistry> for Master {
-    fn handle(&mut self, _: PruneRegistry, _: &Pid, cx: &mut Cx<'_, Self>) {
-        self.run(cx, |core, now, out| core.prune_registry(now, out));
-    }
-}
-
-// From the election (ZooKeeper contender and detector).
-
-impl Handle<Elected> for Master {
-    fn handle(&mut self, _: Elected, _: &Pid, cx: &mut Cx<'_, Self>) {
-        if !self.phase.elected() {
-            self.become_leader(cx);
-        }
-    }
-}
-
-impl Handle<LostCandidacy> for Master {
-    fn handle(&mut self, _: LostCandidacy, _: &Pid, cx: &mut Cx<'_, Self>) {
-        self.candidacy = None;
-        if self.phase.elected() {
-            // Mesos's master exits here ("Lost candidacy as a leader"): two
-            // masters must never both act as leader, and a supervisor
-            // restarts this one as a contender.
-            self.exit(1, "lost candidacy as the leading master", cx);
-        } else {
-            tracing::warn!("lost candidacy while not leading; contending again");
-            cx.delay(CONTEND_RETRY, ContendAgain);
-        }
-    }
-}
-
-impl Handle<Contend> for Master {
-    fn handle(&mut self, msg: Contend, _: &Pid, cx: &mut Cx<'_, Self>) {
-        self.contender = Some(msg.contender);
-        self.contend(cx);
-    }
-}
-
-impl Handle<ContendAgain> for Master {
-    fn handle(&mut self, _: ContendAgain, _: &Pid, cx: &mut Cx<'_, Self>) {
-        if !self.phase.elected() && self.candidacy.is_none() {
-            self.contend(cx);
-        }
-    }
-}
-
-impl Handle<LeaderChanged> for Master {
-    fn handle(&mut self, LeaderChanged(leader): LeaderChanged, _: &Pid, cx: &mut Cx<'_, Self>) {
-        let me = self.core.info().id.clone();
-        if self.phase.elected() && leader.as_ref().is_some_and(|l| l.id != me) {
-            return self.exit(1, "another master leads (conceded leadership)", cx);
-        }
-        if let Phase::Contending {
-            leader: known,
-            held,
-            ..
-        } = &mut self.phase
-        {
-            tracing::info!(leader = ?leader.as_ref().map(|l| &l.pid), "leading master changed");
-            let leads = leader.as_ref().is_some_and(|l| l.id == me);
-            *known = leader;
-            if !leads {
-                // Held on the promise of leading, which another master got.
-                *held = Default::default();
-            }
-        }
     }
 }
