@@ -17,7 +17,8 @@
 //! | `agents.rs` | admission, re-registration, reconfiguration, pings, lost connections, removal of an agent |
 //! | `frameworks.rs` | subscription and failover, deactivation, disconnection, removal of a framework |
 //! | `offers.rs` | allocations to offers, decline, rescind, offer timeout, revive and suppress |
-//! | `tasks.rs` | accept and launch, kill, status updates, acknowledgements, reconciliation, the one way a task is ended, launch validation |
+//! | `tasks.rs` | accept and launch, kill, status updates, acknowledgements, reconciliation, the one way a task is ended |
+//! | `validation.rs` | launch validation of tasks and task groups (pure) |
 //! | `registry.rs` | what registry recovery brings, the re-registration deadline, pruning, registry failures |
 //! | `removal.rs` | marking agents unreachable, under `--agent_removal_rate_limit` |
 //! | `state.rs` | [`state::State`]: agents, frameworks, offers, tasks with their invariants; private fields |
@@ -75,6 +76,7 @@ pub mod state;
 pub mod tasks;
 #[cfg(test)]
 mod tests;
+pub mod validation;
 pub mod view;
 
 pub use flags::MasterFlags;
