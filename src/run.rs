@@ -76,7 +76,7 @@ fn elect(
     // The master owns its candidacy: it contends again after losing it.
     running
         .node
-        .send_local(&master, &master, Contend(contender));
+        .send_local(&master, &master, Contend { contender });
     let detector = detector_for(zk, session_timeout).map_err(|e| e.to_string())?;
     let (node, to) = (running.node.clone(), master);
     let detecting = detector

@@ -53,15 +53,12 @@ fn master() -> Master {
         let id = FrameworkId::new(format!("bench-{f:04}"));
         let mut info = FrameworkInfo::new("root", &format!("framework {f}"));
         info.id = Some(id.clone());
-        state.frameworks.insert(
-            id.clone(),
-            FrameworkRecord::new(
-                id,
-                info,
-                Some(format!("scheduler-{f}@10.1.0.1:4000")),
-                1.7e9,
-            ),
-        );
+        state.add_framework(FrameworkRecord::new(
+            id,
+            info,
+            Some(format!("scheduler-{f}@10.1.0.1:4000")),
+            1.7e9,
+        ));
     }
     for t in 0..TASKS {
         let framework_id = FrameworkId::new(format!("bench-{:04}", t % FRAMEWORKS));
@@ -127,15 +124,17 @@ fn render(c: &mut Criterion) {
     let master = master();
     let tasks: Vec<Task> = master
         .state()
-        .frameworks
+        .frameworks()
         .values()
-        .flat_map(|f| f.tasks.values().cloned())
+        .flat_map(|f| f.tasks().values().cloned())
         .collect();
     let mut group = c.benchmark_group("endpoints_10k_agents_100k_tasks");
     group.sample_size(10);
-    group.bench_function("master_state", |b| b.iter(|| state_json(&master).len()));
+    group.bench_function("master_state", |b| {
+        b.iter(|| state_json(&master.view()).len())
+    });
     group.bench_function("master_slaves", |b| {
-        b.iter(|| slaves_json(&master, None).len())
+        b.iter(|| slaves_json(&master.view(), None).len())
     });
     group.bench_function("baseline_serde_flat_tasks", |b| {
         b.iter(|| baseline(&tasks).len())

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use actors::{Node, NodeConfig};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use mesos::registrar::{Apply, InMemoryStore, Recover, Registrar};
+use mesos::registrar::{Apply, InMemoryStore, RecoverRegistry, Registrar};
 use wire::ids::AgentId;
 use wire::mesos::{AgentInfo, MasterInfo};
 use wire::registry::{Operation, Registry};
@@ -51,7 +51,7 @@ async fn admit(node: &Node, store: InMemoryStore, count: usize) -> Duration {
     let (tx, rx) = tokio::sync::oneshot::channel();
     registrar.tell(
         registrar.pid(),
-        Recover {
+        RecoverRegistry {
             master: master(),
             reply: Box::new(move |r| {
                 let _ = tx.send(r.is_ok());
@@ -102,7 +102,7 @@ async fn recover(node: &Node, store: InMemoryStore, expect: usize) -> Duration {
     let started = Instant::now();
     registrar.tell(
         registrar.pid(),
-        Recover {
+        RecoverRegistry {
             master: master(),
             reply: Box::new(move |r| drop(tx.send(r.map(|reg| reg.agents.len())))),
         },

@@ -7,6 +7,7 @@
 //! | `sorter.rs` | [`DrfSorter`]: clients ordered by weighted dominant share |
 //! | `state.rs` | [`HierarchicalAllocator`]: agents, frameworks, filters, suppression and the allocation cycle; no I/O, no clock |
 //! | `process.rs` | [`AllocatorProcess`]: the actor the master talks to; batch and prompt cycles, metrics |
+//! | `client.rs` | [`AllocatorHandle`]: the master's client: spawns the process, one method per message |
 //!
 //! Messages in (local, from the master): [`AddFramework`], [`RemoveFramework`],
 //! [`ActivateFramework`], [`DeactivateFramework`], [`AddAgent`], [`RemoveAgent`],
@@ -15,10 +16,12 @@
 //! Out: batches of [`Allocation`] through the callback given at
 //! construction, which the master turns into offers.
 
+mod client;
 mod process;
 mod sorter;
 mod state;
 
+pub use client::AllocatorHandle;
 pub use process::{
     ActivateAgent, ActivateFramework, AddAgent, AddFramework, AllocatorProcess, DeactivateAgent,
     DeactivateFramework, OfferCallback, RecoverResources, RemoveAgent, RemoveFramework, Revive,

@@ -1,46 +1,32 @@
 //! The master's operator endpoints, JSON as Mesos writes it. Served by the
 //! `master` process (also at the top level through the node's delegate),
-//! so each answer is a consistent view of its state.
+//! so each answer is a consistent view of its state: every function here
+//! reads a [`MasterView`]; the one that changes something
+//! ([`teardown`]) returns what to do for the process to do it.
 
 use actors::http::{with_jsonp, Response, StatusCode};
-use actors::{Cx, Install, Reply, Request};
+use actors::{Reply, Request};
 use std::collections::BTreeSet;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
+use wire::ids::FrameworkId;
 use wire::mesos::VERSION;
 use wire::resources::Resources;
 use wire::task::TaskState;
 
-use super::process::Master;
 use super::state::{AgentRecord, FrameworkRecord};
+use super::view::MasterView;
 use crate::model::{self, Seq};
-
-pub fn install(i: &mut Install<Master>) {
-    i.route("/health", |_, _, _| {
-        Reply::Now(Response::new(StatusCode::OK, ""))
-    })
-    .route("/state", state)
-    .route("/state.json", state)
-    .route("/slaves", slaves)
-    .route("/frameworks", frameworks)
-    .route("/tasks", tasks)
-    .route("/flags", flags)
-    .route("/state-summary", state_summary)
-    .route("/roles", roles)
-    .route("/redirect", redirect)
-    .route("/teardown", teardown)
-    .route("/version", |_, req, _| json_reply(&req, version()));
-}
 
 /// For endpoints only the leading master serves: a non-leader answers 307
 /// to the leader (same path and query), or 503 when no leader is known.
-pub fn leader_only(master: &Master, req: &Request) -> Option<Reply> {
-    if master.is_leader() {
+pub fn leader_only(master: &MasterView<'_>, req: &Request) -> Option<Reply> {
+    if master.elected {
         return None;
     }
-    Some(Reply::Now(match master.leader() {
+    Some(Reply::Now(match master.leader {
         Some(leader) => {
             let query = if req.query.is_empty() {
                 String::new()
@@ -56,7 +42,7 @@ pub fn leader_only(master: &Master, req: &Request) -> Option<Reply> {
     }))
 }
 
-fn json_reply(req: &Request, v: Value) -> Reply {
+pub fn json_reply(req: &Request, v: Value) -> Reply {
     Reply::Now(with_jsonp(v.to_string(), &req.query))
 }
 
@@ -77,7 +63,7 @@ impl Serialize for AgentJson<'_> {
         let a = self.0;
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("id", &a.id.value)?;
-        map.serialize_entry("pid", &a.pid)?;
+        map.serialize_entry("pid", a.pid())?;
         map.serialize_entry("hostname", &a.info.hostname)?;
         map.serialize_entry("port", &a.info.port)?;
         map.serialize_entry("attributes", &model::AttributesJson(&a.info.attributes))?;
@@ -86,8 +72,8 @@ impl Serialize for AgentJson<'_> {
             map.serialize_entry("reregistered_time", &t)?;
         }
         map.serialize_entry("resources", &model::ResourcesJson(&a.info.resources))?;
-        map.serialize_entry("used_resources", &model::ResourcesJson(&a.used))?;
-        map.serialize_entry("offered_resources", &model::ResourcesJson(&a.offered))?;
+        map.serialize_entry("used_resources", &model::ResourcesJson(a.used()))?;
+        map.serialize_entry("offered_resources", &model::ResourcesJson(a.offered()))?;
         map.serialize_entry(
             "reserved_resources",
             &model::ReservedJson(&a.info.resources),
@@ -125,22 +111,22 @@ impl Serialize for OfferJson<'_> {
 /// A framework as `/master/frameworks` and `/master/state` write it.
 struct FrameworkJson<'a> {
     f: &'a FrameworkRecord,
-    master: &'a Master,
+    master: &'a MasterView<'a>,
 }
 
 impl Serialize for FrameworkJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.f;
         let mut used = Resources::new();
-        for t in f.tasks.values().filter(|t| !t.state.is_terminal()) {
+        for t in f.tasks().values().filter(|t| !t.state.is_terminal()) {
             for r in t.resources.iter() {
                 let _ = used.add(r.clone());
             }
         }
         let offers: Vec<&wire::mesos::Offer> = f
-            .offers
+            .offers()
             .iter()
-            .filter_map(|id| self.master.state().offers.get(id))
+            .filter_map(|id| self.master.state.offer(id))
             .collect();
         let mut offered = Resources::new();
         for o in &offers {
@@ -183,18 +169,18 @@ impl Serialize for FrameworkJson<'_> {
         map.serialize_entry(
             "tasks",
             &Seq(f
-                .tasks
+                .tasks()
                 .values()
                 .filter(|t| !unreachable(t))
                 .map(model::TaskJson)),
         )?;
         map.serialize_entry(
             "unreachable_tasks",
-            &Seq(f.tasks.values().filter(unreachable).map(model::TaskJson)),
+            &Seq(f.tasks().values().filter(unreachable).map(model::TaskJson)),
         )?;
         map.serialize_entry(
             "completed_tasks",
-            &Seq(f.completed_tasks.iter().map(model::TaskJson)),
+            &Seq(f.completed_tasks().iter().map(model::TaskJson)),
         )?;
         map.serialize_entry("offers", &Seq(offers.iter().map(|o| OfferJson(o))))?;
         map.serialize_entry("executors", &[(); 0])?;
@@ -203,70 +189,83 @@ impl Serialize for FrameworkJson<'_> {
     }
 }
 
-fn framework_json<'a>(f: &'a FrameworkRecord, master: &'a Master) -> FrameworkJson<'a> {
+fn framework_json<'a>(f: &'a FrameworkRecord, master: &'a MasterView<'a>) -> FrameworkJson<'a> {
     FrameworkJson { f, master }
 }
 
-/// `POST /master/teardown` with `frameworkId=<id>` (form-encoded): removes
-/// the framework as if it had torn itself down; its tasks are killed.
-fn teardown(master: &mut Master, req: Request, cx: &mut Cx<'_, Master>) -> Reply {
+/// What `/master/teardown` asks for.
+pub enum Teardown {
+    /// Remove this framework as if it had torn itself down (its tasks are
+    /// killed); the answer is 200.
+    Remove(FrameworkId),
+    /// The request is refused with this answer.
+    Refuse(Reply),
+}
+
+/// `POST /master/teardown` with `frameworkId=<id>` (form-encoded).
+pub fn teardown(master: &MasterView<'_>, req: &Request) -> Teardown {
+    match teardown_request(master, req) {
+        Ok(id) => Teardown::Remove(id),
+        Err(reply) => Teardown::Refuse(*reply),
+    }
+}
+
+fn teardown_request(master: &MasterView<'_>, req: &Request) -> Result<FrameworkId, Box<Reply>> {
     if req.method != actors::http::Method::POST {
-        return Reply::Now(Response::text(
+        return Err(Box::new(Reply::Now(Response::text(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("Expecting a 'POST' request, received '{}'", req.method),
-        ));
+        ))));
     }
-    if let Some(redirect) = leader_only(master, &req) {
-        return redirect;
+    if let Some(redirect) = leader_only(master, req) {
+        return Err(Box::new(redirect));
     }
-    if !master.is_recovered() {
-        return Reply::Now(Response::text(
+    if !master.recovered {
+        return Err(Box::new(Reply::Now(Response::text(
             StatusCode::SERVICE_UNAVAILABLE,
             "Master has not finished recovery",
-        ));
+        ))));
     }
     let body = String::from_utf8_lossy(&req.body);
     let form = actors::http::parse_query(body.trim());
     let Some((_, id)) = form.iter().find(|(k, _)| k == "frameworkId") else {
-        return Reply::Now(Response::text(
+        return Err(Box::new(Reply::Now(Response::text(
             StatusCode::BAD_REQUEST,
             "Missing 'frameworkId' query parameter in the request body",
-        ));
+        ))));
     };
-    let id = wire::ids::FrameworkId::new(id.clone());
-    if !master.state().frameworks.contains_key(&id) {
-        return Reply::Now(Response::text(
+    let id = FrameworkId::new(id.clone());
+    if master.state.framework(&id).is_none() {
+        return Err(Box::new(Reply::Now(Response::text(
             StatusCode::BAD_REQUEST,
             "No framework found with specified ID",
-        ));
+        ))));
     }
-    tracing::info!(framework = %id, "tearing the framework down at an operator's request");
-    master.teardown_framework(&id, cx);
-    Reply::Now(Response::new(StatusCode::OK, ""))
+    Ok(id)
 }
 
-fn state(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
-    if let Some(redirect) = leader_only(master, &req) {
+pub fn state(master: &MasterView<'_>, req: &Request) -> Reply {
+    if let Some(redirect) = leader_only(master, req) {
         return redirect;
     }
     Reply::Now(with_jsonp(state_json(master), &req.query))
 }
 
 /// `/master/state` as Mesos writes it.
-pub fn state_json(master: &Master) -> String {
-    struct State<'a>(&'a Master);
+pub fn state_json(master: &MasterView<'_>) -> String {
+    struct State<'a>(&'a MasterView<'a>);
     impl Serialize for State<'_> {
         fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
             let master = self.0;
-            let s = master.state();
-            let info = master.info();
+            let s = master.state;
+            let info = master.info;
             let mut map = ser.serialize_map(None)?;
             map.serialize_entry("version", VERSION)?;
             map.serialize_entry("build_date", "")?;
             map.serialize_entry("build_time", &0.0)?;
             map.serialize_entry("build_user", "")?;
-            map.serialize_entry("start_time", &master.start_time())?;
-            map.serialize_entry("elected_time", &master.start_time())?;
+            map.serialize_entry("start_time", &master.start_time)?;
+            map.serialize_entry("elected_time", &master.start_time)?;
             map.serialize_entry("id", &info.id)?;
             map.serialize_entry("pid", &info.pid)?;
             map.serialize_entry("hostname", &info.hostname)?;
@@ -276,35 +275,35 @@ pub fn state_json(master: &Master) -> String {
             )?;
             map.serialize_entry(
                 "activated_slaves",
-                &s.agents.values().filter(|a| a.active).count(),
+                &s.agents().values().filter(|a| a.active).count(),
             )?;
             map.serialize_entry(
                 "deactivated_slaves",
-                &s.agents.values().filter(|a| !a.active).count(),
+                &s.agents().values().filter(|a| !a.active).count(),
             )?;
-            map.serialize_entry("unreachable_slaves", &s.unreachable.len())?;
+            map.serialize_entry("unreachable_slaves", &s.unreachable().len())?;
             map.serialize_entry("leader", &info.pid)?;
             map.serialize_entry(
                 "leader_info",
                 &json!({"id": info.id, "pid": info.pid, "port": info.port, "hostname": info.hostname}),
             )?;
-            if let Some(cluster) = &master.flags().cluster {
+            if let Some(cluster) = &master.flags.cluster {
                 map.serialize_entry("cluster", cluster)?;
             }
-            if let Some(dir) = &master.flags().log_dir {
+            if let Some(dir) = &master.flags.log_dir {
                 map.serialize_entry("log_dir", dir)?;
             }
-            map.serialize_entry("flags", master.flags().all.all())?;
-            map.serialize_entry("slaves", &Seq(s.agents.values().map(AgentJson)))?;
+            map.serialize_entry("flags", master.flags.all.all())?;
+            map.serialize_entry("slaves", &Seq(s.agents().values().map(AgentJson)))?;
             map.serialize_entry("recovered_slaves", &[(); 0])?;
             map.serialize_entry(
                 "frameworks",
-                &Seq(s.frameworks.values().map(|f| framework_json(f, master))),
+                &Seq(s.frameworks().values().map(|f| framework_json(f, master))),
             )?;
             map.serialize_entry(
                 "completed_frameworks",
                 &Seq(s
-                    .completed_frameworks
+                    .completed_frameworks()
                     .iter()
                     .map(|f| framework_json(f, master))),
             )?;
@@ -316,8 +315,8 @@ pub fn state_json(master: &Master) -> String {
     serde_json::to_string(&State(master)).unwrap_or_default()
 }
 
-fn slaves(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
-    if let Some(redirect) = leader_only(master, &req) {
+pub fn slaves(master: &MasterView<'_>, req: &Request) -> Reply {
+    if let Some(redirect) = leader_only(master, req) {
         return redirect;
     }
     Reply::Now(with_jsonp(
@@ -327,10 +326,10 @@ fn slaves(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
 }
 
 /// `/master/slaves` as Mesos writes it, optionally for one agent.
-pub fn slaves_json(master: &Master, only: Option<&str>) -> String {
+pub fn slaves_json(master: &MasterView<'_>, only: Option<&str>) -> String {
     let agents = master
-        .state()
-        .agents
+        .state
+        .agents()
         .values()
         .filter(|a| only.is_none_or(|id| a.id.value == id))
         .map(AgentJson);
@@ -350,23 +349,23 @@ pub fn slaves_json(master: &Master, only: Option<&str>) -> String {
     serde_json::to_string(&Slaves(Seq(agents), recovered_slaves(master))).unwrap_or_default()
 }
 
-fn frameworks(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
-    if let Some(redirect) = leader_only(master, &req) {
+pub fn frameworks(master: &MasterView<'_>, req: &Request) -> Reply {
+    if let Some(redirect) = leader_only(master, req) {
         return redirect;
     }
     let only = req.query("framework_id").map(str::to_owned);
     let keep = |f: &&FrameworkRecord| only.as_deref().is_none_or(|id| f.id.value == id);
-    let s = master.state();
+    let s = master.state;
     let v = json!({
-        "frameworks": s.frameworks.values().filter(keep).map(|f| framework_json(f, master)).collect::<Vec<_>>(),
-        "completed_frameworks": s.completed_frameworks.iter().filter(keep).map(|f| framework_json(f, master)).collect::<Vec<_>>(),
+        "frameworks": s.frameworks().values().filter(keep).map(|f| framework_json(f, master)).collect::<Vec<_>>(),
+        "completed_frameworks": s.completed_frameworks().iter().filter(keep).map(|f| framework_json(f, master)).collect::<Vec<_>>(),
         "unregistered_frameworks": [],
     });
-    json_reply(&req, v)
+    json_reply(req, v)
 }
 
-fn tasks(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
-    if let Some(redirect) = leader_only(master, &req) {
+pub fn tasks(master: &MasterView<'_>, req: &Request) -> Reply {
+    if let Some(redirect) = leader_only(master, req) {
         return redirect;
     }
     let parse = |key: &str, default: usize| -> Result<usize, String> {
@@ -385,11 +384,11 @@ fn tasks(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
     let framework = req.query("framework_id");
     let task_id = req.query("task_id");
     let mut all: Vec<&wire::mesos::Task> = master
-        .state()
-        .frameworks
+        .state
+        .frameworks()
         .values()
         .filter(|f| framework.is_none_or(|id| f.id.value == id))
-        .flat_map(|f| f.tasks.values().chain(f.completed_tasks.iter()))
+        .flat_map(|f| f.tasks().values().chain(f.completed_tasks().iter()))
         .filter(|t| task_id.is_none_or(|id| t.task_id.value == id))
         .collect();
     let time = |t: &wire::mesos::Task| t.statuses.last().map(|s| s.timestamp).unwrap_or(0.0);
@@ -403,15 +402,15 @@ fn tasks(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
         .take(limit)
         .map(model::task)
         .collect();
-    json_reply(&req, json!({ "tasks": page }))
+    json_reply(req, json!({ "tasks": page }))
 }
 
-fn flags(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
-    json_reply(&req, json!({ "flags": master.flags().all.all() }))
+pub fn flags(master: &MasterView<'_>, req: &Request) -> Reply {
+    json_reply(req, json!({ "flags": master.flags.all.all() }))
 }
 
-fn redirect(master: &mut Master, _: Request, _: &mut Cx<'_, Master>) -> Reply {
-    let Some(info) = master.leader() else {
+pub fn redirect(master: &MasterView<'_>) -> Reply {
+    let Some(info) = master.leader else {
         return Reply::Now(Response::text(
             StatusCode::SERVICE_UNAVAILABLE,
             "No leader elected",
@@ -450,18 +449,18 @@ fn task_counts<'a>(
     counts
 }
 
-fn state_summary(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
-    if let Some(redirect) = leader_only(master, &req) {
+pub fn state_summary(master: &MasterView<'_>, req: &Request) -> Reply {
+    if let Some(redirect) = leader_only(master, req) {
         return redirect;
     }
-    let s = master.state();
+    let s = master.state;
     let all_tasks = || {
-        s.frameworks
+        s.frameworks()
             .values()
-            .flat_map(|f| f.tasks.values().chain(f.completed_tasks.iter()))
+            .flat_map(|f| f.tasks().values().chain(f.completed_tasks().iter()))
     };
     let slaves: Vec<Value> = s
-        .agents
+        .agents()
         .values()
         .map(|a| {
             let mut v = model::to_value(AgentJson(a));
@@ -478,7 +477,7 @@ fn state_summary(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> R
         })
         .collect();
     let frameworks: Vec<Value> = s
-        .frameworks
+        .frameworks()
         .values()
         .map(|f| {
             let mut v = json!({
@@ -493,10 +492,10 @@ fn state_summary(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> R
             });
             if let Value::Object(map) = &mut v {
                 map.extend(task_counts(
-                    f.tasks.values().chain(f.completed_tasks.iter()),
+                    f.tasks().values().chain(f.completed_tasks().iter()),
                 ));
                 let ids: BTreeSet<&str> = f
-                    .tasks
+                    .tasks()
                     .values()
                     .map(|t| t.agent_id.value.as_str())
                     .collect();
@@ -506,33 +505,33 @@ fn state_summary(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> R
         })
         .collect();
     let mut v = json!({
-        "hostname": master.info().hostname,
+        "hostname": master.info.hostname,
         "slaves": slaves,
         "frameworks": frameworks,
     });
-    if let Some(cluster) = &master.flags().cluster {
+    if let Some(cluster) = &master.flags.cluster {
         v["cluster"] = json!(cluster);
     }
-    json_reply(&req, v)
+    json_reply(req, v)
 }
 
-fn roles(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
-    if let Some(redirect) = leader_only(master, &req) {
+pub fn roles(master: &MasterView<'_>, req: &Request) -> Reply {
+    if let Some(redirect) = leader_only(master, req) {
         return redirect;
     }
-    let s = master.state();
+    let s = master.state;
     let mut by_role: std::collections::BTreeMap<String, (Vec<&str>, Resources)> =
         Default::default();
     by_role.entry("*".into()).or_default();
-    for role in master.flags().weights.keys() {
+    for role in master.flags.weights.keys() {
         by_role.entry(role.clone()).or_default();
     }
-    for f in s.frameworks.values() {
+    for f in s.frameworks().values() {
         for role in &f.info.roles {
             let e = by_role.entry(role.clone()).or_default();
             e.0.push(f.id.value.as_str());
         }
-        for t in f.tasks.values().filter(|t| !t.state.is_terminal()) {
+        for t in f.tasks().values().filter(|t| !t.state.is_terminal()) {
             let e = by_role.entry(t.role.clone()).or_default();
             for r in t.resources.iter() {
                 let _ = e.1.add(r.clone());
@@ -544,22 +543,22 @@ fn roles(master: &mut Master, req: Request, _: &mut Cx<'_, Master>) -> Reply {
         .map(|(name, (frameworks, resources))| {
             json!({
                 "name": name,
-                "weight": master.flags().weights.get(name).copied().unwrap_or(1.0),
+                "weight": master.flags.weights.get(name).copied().unwrap_or(1.0),
                 "frameworks": frameworks,
                 "resources": model::resources(resources),
                 "allocated": model::resources(resources),
             })
         })
         .collect();
-    json_reply(&req, json!({ "roles": roles }))
+    json_reply(req, json!({ "roles": roles }))
 }
 
 /// Agents from the registry that have not re-registered since this master
 /// recovered: `id, hostname, port, attributes` as Mesos lists them.
-fn recovered_slaves(master: &Master) -> Vec<Value> {
+fn recovered_slaves(master: &MasterView<'_>) -> Vec<Value> {
     master
-        .state()
-        .recovered
+        .state
+        .recovered()
         .values()
         .map(|a| {
             json!({

@@ -1,10 +1,12 @@
-//! The master's counters under Mesos's metric keys (`master/...`).
+//! The master's counters under Mesos's metric keys (`master/...`), and
+//! each framework's (`master/frameworks/<name>/<id>/...`). The gauges,
+//! computed from the records when a snapshot is taken, are in `gauges.rs`.
 
 use std::collections::HashMap;
 
 use actors::metrics::{Counter, Metrics};
 use wire::ids::FrameworkId;
-use wire::mesos::TaskStatus;
+use wire::mesos::{Task, TaskStatus};
 use wire::task::TaskState;
 
 pub struct MasterMetrics {
@@ -217,12 +219,12 @@ impl FrameworkMetrics {
         }
     }
 
-    /// The framework's metrics, its gauges (subscribed, active tasks by
-    /// state) computed from `framework`.
-    pub fn publish(&self, framework: &super::state::FrameworkRecord, out: &mut Vec<(String, f64)>) {
+    /// The framework's metrics, with its gauges (subscribed, active tasks
+    /// by state) computed from what it is now.
+    pub fn publish(&self, framework: PublishedFramework<'_>, out: &mut Vec<(String, f64)>) {
         let prefix = format!(
             "master/frameworks/{}/{}/",
-            percent_encode(&framework.info.name),
+            percent_encode(framework.name),
             framework.id
         );
         let mut put = |k: &str, v: f64| out.push((format!("{prefix}{k}"), v));
@@ -248,7 +250,7 @@ impl FrameworkMetrics {
         for state in TaskState::ALL.iter().filter(|s| !s.is_terminal()) {
             let n = framework
                 .tasks
-                .values()
+                .clone()
                 .filter(|t| t.state == *state)
                 .count();
             put(
@@ -257,6 +259,15 @@ impl FrameworkMetrics {
             );
         }
     }
+}
+
+/// What a framework's published metrics are computed from.
+pub struct PublishedFramework<'a> {
+    pub name: &'a str,
+    pub id: &'a FrameworkId,
+    pub connected: bool,
+    /// Its active tasks.
+    pub tasks: std::collections::hash_map::Values<'a, wire::ids::TaskId, Task>,
 }
 
 /// Percent-encodes all but RFC 3986's unreserved characters, as Mesos
@@ -268,93 +279,6 @@ pub fn percent_encode(text: &str) -> String {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The per-framework metrics of a framework, for counting at a site that
-/// knows only its id.
-pub fn of<'a>(
-    frameworks: &'a std::collections::BTreeMap<FrameworkId, super::state::FrameworkRecord>,
-    id: &FrameworkId,
-) -> Option<&'a FrameworkMetrics> {
-    frameworks.get(id).map(|f| &f.metrics)
-}
-
-/// The master's gauges, computed from its state when a snapshot is taken
-/// (registered as a collector, so they are read in the master's mailbox
-/// order and agree with each other).
-pub fn gauges(master: &super::Master) -> Vec<(String, f64)> {
-    let s = master.state();
-    let mut out: Vec<(String, f64)> = Vec::new();
-    let mut put = |k: &str, v: f64| out.push((format!("master/{k}"), v));
-    put(
-        "uptime_secs",
-        (wire::mesos::now_secs() - master.start_time()).max(0.0),
-    );
-    put("elected", if master.is_leader() { 1.0 } else { 0.0 });
-    let agents: Vec<_> = s.agents.values().collect();
-    let frameworks: Vec<_> = s.frameworks.values().collect();
-    fn count<T>(items: &[&T], keep: impl Fn(&T) -> bool) -> f64 {
-        items.iter().filter(|x| keep(x)).count() as f64
-    }
-    put("slaves_active", count(&agents, |a| a.active));
-    put("slaves_inactive", count(&agents, |a| !a.active));
-    put("slaves_connected", count(&agents, |a| a.connected));
-    put("slaves_disconnected", count(&agents, |a| !a.connected));
-    put("slaves_unreachable", s.unreachable.len() as f64);
-    put("frameworks_active", count(&frameworks, |f| f.active));
-    put("frameworks_inactive", count(&frameworks, |f| !f.active));
-    put("frameworks_connected", count(&frameworks, |f| f.connected));
-    put(
-        "frameworks_disconnected",
-        count(&frameworks, |f| !f.connected),
-    );
-    put("outstanding_offers", s.offers.len() as f64);
-    let counts = s.task_counts();
-    for state in [
-        TaskState::Staging,
-        TaskState::Starting,
-        TaskState::Running,
-        TaskState::Killing,
-        TaskState::Unreachable,
-    ] {
-        let name = state
-            .name()
-            .trim_start_matches("TASK_")
-            .to_ascii_lowercase();
-        put(
-            &format!("tasks_{name}"),
-            counts.get(&state).copied().unwrap_or(0) as f64,
-        );
-    }
-    for kind in ["cpus", "gpus", "mem", "disk"] {
-        let total: f64 = s
-            .agents
-            .values()
-            .map(|a| a.info.resources.scalar(kind))
-            .sum();
-        let used: f64 = s.agents.values().map(|a| a.used.scalar(kind)).sum();
-        put(&format!("{kind}_total"), total);
-        put(&format!("{kind}_used"), used);
-        put(
-            &format!("{kind}_percent"),
-            if total > 0.0 { used / total } else { 0.0 },
-        );
-        // No revocable resources yet.
-        put(&format!("{kind}_revocable_total"), 0.0);
-        put(&format!("{kind}_revocable_used"), 0.0);
-        put(&format!("{kind}_revocable_percent"), 0.0);
-    }
-    // Mailbox depths are not observable through actix; reported as zero.
-    put("event_queue_messages", 0.0);
-    put("event_queue_dispatches", 0.0);
-    put("event_queue_http_requests", 0.0);
-    put("operator_event_stream_subscribers", 0.0);
-    if master.flags().publish_per_framework_metrics {
-        for f in s.frameworks.values() {
-            f.metrics.publish(f, &mut out);
         }
     }
     out

@@ -1,30 +1,40 @@
-//! The master's bookkeeping, without actors, clocks or I/O: admitted
-//! agents, frameworks, outstanding offers and tasks, and the pure decisions
-//! made on them (is this launch valid, what does reconciliation answer).
-//!
-//! Invariants kept here and relied on by `process.rs`:
+//! The master's records, without actors, clocks or I/O: admitted agents,
+//! frameworks, outstanding offers and tasks, the agents known only from the
+//! registry and those marked unreachable. Fields are private: every change
+//! goes through a method here, which keeps these invariants:
 //! - an offer id is in `offers` iff it is in its framework's and its
 //!   agent's offer sets;
 //! - a task is in its framework's `tasks` iff it is in its agent's `tasks`;
 //!   terminal tasks stay there until their terminal update is acknowledged;
-//! - an agent's `used` equals the sum of its non-terminal tasks' resources.
+//! - an agent's `used` equals the sum of its non-terminal tasks' resources,
+//!   its `offered` the sum of its outstanding offers;
+//! - `agent_pids` names each admitted agent by its current pid.
+//!
+//! Also here: the queue of agents waiting to be marked unreachable under
+//! `--agent_removal_rate_limit` ([`Removals`]; the decisions are in
+//! `removal.rs`).
+//!
+//! The decisions made on these records live beside them by concern
+//! (`agents.rs`, `frameworks.rs`, `offers.rs`, `tasks.rs`, ...).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use tokio::time::Instant;
+
 use wire::ids::{AgentId, FrameworkId, OfferId, TaskId};
-use wire::mesos::{
-    capability, AgentInfo, ExecutorInfo, FrameworkInfo, Offer, Task, TaskInfo, TaskStatus,
-};
+use wire::mesos::{capability, AgentInfo, FrameworkInfo, Offer, Task, TaskStatus};
 use wire::resources::Resources;
-use wire::task::{Reason, Source, TaskState};
+use wire::task::TaskState;
+
+use super::metrics::FrameworkMetrics;
 
 /// An admitted agent.
 #[derive(Debug, Clone)]
 pub struct AgentRecord {
     pub id: AgentId,
     pub info: AgentInfo,
-    /// `slave(1)@ip:port`.
-    pub pid: String,
+    /// `slave(1)@ip:port`; changed only through [`State::set_agent_pid`].
+    pid: String,
     pub version: String,
     pub registered_time: f64,
     pub reregistered_time: Option<f64>,
@@ -35,13 +45,13 @@ pub struct AgentRecord {
     /// Pings sent since the last pong.
     pub pings_missed: u32,
     /// Tasks on this agent, by framework.
-    pub tasks: BTreeMap<FrameworkId, BTreeSet<TaskId>>,
+    tasks: BTreeMap<FrameworkId, BTreeSet<TaskId>>,
     /// Outstanding offers of this agent's resources.
-    pub offers: BTreeSet<OfferId>,
+    offers: BTreeSet<OfferId>,
     /// Resources of its non-terminal tasks.
-    pub used: Resources,
+    used: Resources,
     /// Resources in outstanding offers.
-    pub offered: Resources,
+    offered: Resources,
 }
 
 impl AgentRecord {
@@ -70,6 +80,30 @@ impl AgentRecord {
             offered: Resources::new(),
         }
     }
+
+    pub fn pid(&self) -> &str {
+        &self.pid
+    }
+
+    /// Tasks on this agent, by framework.
+    pub fn tasks(&self) -> &BTreeMap<FrameworkId, BTreeSet<TaskId>> {
+        &self.tasks
+    }
+
+    /// Outstanding offers of this agent's resources.
+    pub fn offers(&self) -> &BTreeSet<OfferId> {
+        &self.offers
+    }
+
+    /// Resources of its non-terminal tasks.
+    pub fn used(&self) -> &Resources {
+        &self.used
+    }
+
+    /// Resources in outstanding offers.
+    pub fn offered(&self) -> &Resources {
+        &self.offered
+    }
 }
 
 /// A framework the master knows, connected or waiting for failover.
@@ -86,12 +120,13 @@ pub struct FrameworkRecord {
     pub reregistered_time: Option<f64>,
     pub unregistered_time: Option<f64>,
     /// Active tasks, including terminal ones not yet acknowledged.
-    pub tasks: HashMap<TaskId, Task>,
+    tasks: HashMap<TaskId, Task>,
     /// Finished tasks, oldest first, bounded.
-    pub completed_tasks: VecDeque<Task>,
-    pub offers: BTreeSet<OfferId>,
+    completed_tasks: VecDeque<Task>,
+    /// Its outstanding offers.
+    offers: BTreeSet<OfferId>,
     /// Its per-framework metrics (calls, events, offers, tasks).
-    pub metrics: super::metrics::FrameworkMetrics,
+    pub metrics: FrameworkMetrics,
 }
 
 impl FrameworkRecord {
@@ -123,29 +158,44 @@ impl FrameworkRecord {
     pub fn partition_aware(&self) -> bool {
         self.info.has_capability(capability::PARTITION_AWARE)
     }
+
+    /// Active tasks, including terminal ones not yet acknowledged.
+    pub fn tasks(&self) -> &HashMap<TaskId, Task> {
+        &self.tasks
+    }
+
+    /// Finished tasks, oldest first.
+    pub fn completed_tasks(&self) -> &VecDeque<Task> {
+        &self.completed_tasks
+    }
+
+    /// Its outstanding offers.
+    pub fn offers(&self) -> &BTreeSet<OfferId> {
+        &self.offers
+    }
 }
 
 /// Everything the master tracks.
 #[derive(Debug, Default)]
 pub struct State {
     /// Prefix of every id this master generates.
-    pub master_id: String,
-    /// Add, re-address and remove agents with [`State::add_agent`],
-    /// [`State::set_agent_pid`] and [`State::remove_agent`], which keep the
-    /// index by pid true.
-    pub agents: BTreeMap<AgentId, AgentRecord>,
+    master_id: String,
+    /// Admitted agents; indexed by pid in `agent_pids`.
+    agents: BTreeMap<AgentId, AgentRecord>,
     /// Agent ids by pid: linking and exits name agents by pid, and a scan
     /// of every agent per message is quadratic over a cluster's start.
     agent_pids: HashMap<String, AgentId>,
     /// Agents marked unreachable, with the time.
-    pub unreachable: BTreeMap<AgentId, f64>,
+    unreachable: BTreeMap<AgentId, f64>,
     /// Agents admitted before this master (from the registry) that have
     /// not re-registered yet.
-    pub recovered: BTreeMap<AgentId, AgentInfo>,
-    pub frameworks: BTreeMap<FrameworkId, FrameworkRecord>,
+    recovered: BTreeMap<AgentId, AgentInfo>,
+    /// Frameworks this master holds.
+    frameworks: BTreeMap<FrameworkId, FrameworkRecord>,
     /// Removed frameworks, oldest first, bounded.
-    pub completed_frameworks: VecDeque<FrameworkRecord>,
-    pub offers: HashMap<OfferId, Offer>,
+    completed_frameworks: VecDeque<FrameworkRecord>,
+    /// Outstanding offers, each also in its agent's and framework's sets.
+    offers: HashMap<OfferId, Offer>,
     next_agent: u64,
     next_framework: u64,
     next_offer: u64,
@@ -175,6 +225,20 @@ impl State {
         let id = OfferId::new(format!("{}-O{}", self.master_id, self.next_offer));
         self.next_offer += 1;
         id
+    }
+
+    pub fn agents(&self) -> &BTreeMap<AgentId, AgentRecord> {
+        &self.agents
+    }
+
+    pub fn agent(&self, id: &AgentId) -> Option<&AgentRecord> {
+        self.agents.get(id)
+    }
+
+    /// An agent's own fields (connection, pings, info); its tasks, offers
+    /// and pid change only through the methods of `State`.
+    pub fn agent_mut(&mut self, id: &AgentId) -> Option<&mut AgentRecord> {
+        self.agents.get_mut(id)
     }
 
     pub fn agent_by_pid(&self, pid: &str) -> Option<&AgentRecord> {
@@ -215,10 +279,118 @@ impl State {
         }
     }
 
+    /// Agents marked unreachable, with the time.
+    pub fn unreachable(&self) -> &BTreeMap<AgentId, f64> {
+        &self.unreachable
+    }
+
+    pub fn mark_unreachable(&mut self, id: AgentId, time: f64) {
+        self.unreachable.insert(id, time);
+    }
+
+    /// Forgets that an agent was unreachable; whether it was.
+    pub fn forget_unreachable(&mut self, id: &AgentId) -> bool {
+        self.unreachable.remove(id).is_some()
+    }
+
+    /// Forgets unreachable agents marked before `before`, then the oldest
+    /// beyond `max`.
+    pub fn prune_unreachable(&mut self, before: f64, max: usize) {
+        self.unreachable.retain(|_, t| *t >= before);
+        while self.unreachable.len() > max {
+            let oldest = self
+                .unreachable
+                .iter()
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => self.unreachable.remove(&id),
+                None => break,
+            };
+        }
+    }
+
+    /// Agents admitted before this master that have not re-registered.
+    pub fn recovered(&self) -> &BTreeMap<AgentId, AgentInfo> {
+        &self.recovered
+    }
+
+    pub fn add_recovered(&mut self, agents: impl IntoIterator<Item = (AgentId, AgentInfo)>) {
+        self.recovered.extend(agents);
+    }
+
+    /// The agent admitted before this master is back (or given up on).
+    pub fn take_recovered(&mut self, id: &AgentId) -> Option<AgentInfo> {
+        self.recovered.remove(id)
+    }
+
+    pub fn frameworks(&self) -> &BTreeMap<FrameworkId, FrameworkRecord> {
+        &self.frameworks
+    }
+
+    pub fn framework(&self, id: &FrameworkId) -> Option<&FrameworkRecord> {
+        self.frameworks.get(id)
+    }
+
+    /// A framework's own fields (connection, info, times); its tasks and
+    /// offers change only through the methods of `State`.
+    pub fn framework_mut(&mut self, id: &FrameworkId) -> Option<&mut FrameworkRecord> {
+        self.frameworks.get_mut(id)
+    }
+
     pub fn framework_by_pid(&self, pid: &str) -> Option<&FrameworkRecord> {
         self.frameworks
             .values()
             .find(|f| f.pid.as_deref() == Some(pid))
+    }
+
+    /// The per-framework metrics of a framework, for counting at a site
+    /// that knows only its id.
+    pub fn framework_metrics(&self, id: &FrameworkId) -> Option<&FrameworkMetrics> {
+        self.frameworks.get(id).map(|f| &f.metrics)
+    }
+
+    /// Holds a framework (replacing one of the same id).
+    pub fn add_framework(&mut self, framework: FrameworkRecord) {
+        self.frameworks.insert(framework.id.clone(), framework);
+    }
+
+    /// Holds a framework unless one of its id is held already.
+    pub fn add_framework_if_absent(&mut self, framework: FrameworkRecord) {
+        self.frameworks
+            .entry(framework.id.clone())
+            .or_insert(framework);
+    }
+
+    /// Moves a framework (its tasks already removed) to the bounded list
+    /// of completed frameworks, marked unregistered at `now`.
+    pub fn complete_framework(&mut self, id: &FrameworkId, now: f64, limit: usize) {
+        if let Some(mut f) = self.frameworks.remove(id) {
+            f.connected = false;
+            f.active = false;
+            f.unregistered_time = Some(now);
+            self.completed_frameworks.push_back(f);
+            while self.completed_frameworks.len() > limit {
+                self.completed_frameworks.pop_front();
+            }
+        }
+    }
+
+    /// Removed frameworks, oldest first.
+    pub fn completed_frameworks(&self) -> &VecDeque<FrameworkRecord> {
+        &self.completed_frameworks
+    }
+
+    pub fn is_completed_framework(&self, id: &FrameworkId) -> bool {
+        self.completed_frameworks.iter().any(|f| &f.id == id)
+    }
+
+    pub fn offers(&self) -> &HashMap<OfferId, Offer> {
+        &self.offers
+    }
+
+    pub fn offer(&self, id: &OfferId) -> Option<&Offer> {
+        self.offers.get(id)
     }
 
     /// Records an offer in all three places.
@@ -246,6 +418,12 @@ impl State {
         Some(offer)
     }
 
+    pub fn task(&self, framework_id: &FrameworkId, task_id: &TaskId) -> Option<&Task> {
+        self.frameworks
+            .get(framework_id)
+            .and_then(|f| f.tasks.get(task_id))
+    }
+
     /// Adds a task to its framework and agent, counting its resources as
     /// used unless it is already terminal.
     pub fn add_task(&mut self, task: Task) {
@@ -261,6 +439,15 @@ impl State {
         if let Some(f) = self.frameworks.get_mut(&task.framework_id) {
             f.tasks.insert(task.task_id.clone(), task);
         }
+    }
+
+    /// Adds a task reported terminal before and running again (its agent
+    /// was unreachable or unknown): it leaves the completed tasks.
+    pub fn add_task_again(&mut self, task: Task) {
+        if let Some(f) = self.frameworks.get_mut(&task.framework_id) {
+            f.completed_tasks.retain(|t| t.task_id != task.task_id);
+        }
+        self.add_task(task);
     }
 
     /// Applies a status to a task. Returns the task's resources when this
@@ -290,6 +477,23 @@ impl State {
             a.used = a.used.minus(&resources);
         }
         Some(resources)
+    }
+
+    /// Records the state of the latest status update the agent sent for a
+    /// task (which acknowledgements refer to).
+    pub fn set_status_update_state(
+        &mut self,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        state: TaskState,
+    ) {
+        if let Some(task) = self
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.tasks.get_mut(task_id))
+        {
+            task.status_update_state = Some(state);
+        }
     }
 
     /// Removes a task for good (acknowledged terminal, or its agent or
@@ -349,209 +553,77 @@ impl State {
     }
 }
 
-/// Why a task in an accept was refused.
+/// An agent to be marked unreachable.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Refusal {
-    pub state: TaskState,
-    pub reason: Reason,
-    pub message: String,
+pub enum Removal {
+    /// It stopped answering pings.
+    Silent(AgentId),
+    /// Admitted before this master's election, it did not re-register.
+    NotBack(AgentId),
 }
 
-/// Checks one task against what is left of the accepted offers.
-pub fn validate_task(
-    task: &TaskInfo,
-    framework: &FrameworkRecord,
-    agent_id: &AgentId,
-    available: &Resources,
-    launched_now: &BTreeSet<TaskId>,
-) -> Result<(), Refusal> {
-    let invalid = |message: String| Refusal {
-        state: TaskState::Error,
-        reason: Reason::TaskInvalid,
-        message,
-    };
-    if task.task_id.value.is_empty() {
-        return Err(invalid("Task ID must not be empty".into()));
-    }
-    if framework.tasks.contains_key(&task.task_id) || launched_now.contains(&task.task_id) {
-        return Err(invalid(format!("Task has duplicate ID: {}", task.task_id)));
-    }
-    if &task.agent_id != agent_id {
-        return Err(invalid(format!(
-            "Task uses agent {} but the offer is for agent {agent_id}",
-            task.agent_id
-        )));
-    }
-    match (&task.command, &task.executor) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                "Task should have at most one of CommandInfo or ExecutorInfo present".into(),
-            ))
+impl Removal {
+    pub fn agent(&self) -> &AgentId {
+        match self {
+            Removal::Silent(id) | Removal::NotBack(id) => id,
         }
-        (None, None) => {
-            return Err(invalid(
-                "Task should have at least one of CommandInfo or ExecutorInfo present".into(),
-            ))
-        }
-        (Some(c), None) if c.shell && c.value.as_deref().is_none_or(str::is_empty) => {
-            return Err(invalid("Task's command has no value".into()))
-        }
-        (Some(c), None) if !c.shell && c.value.is_none() => {
-            return Err(invalid("Task's command has no value".into()))
-        }
-        _ => {}
     }
-    if task.resources.is_empty() {
-        return Err(invalid("Task uses no resources".into()));
-    }
-    let mut needed = task.resources.clone();
-    if let Some(e) = &task.executor {
-        needed = needed.plus(&e.resources);
-    }
-    if !available.contains(&needed) {
-        return Err(invalid(format!(
-            "Task uses more resources {needed} than available {available}"
-        )));
-    }
-    Ok(())
 }
 
-/// Checks a LAUNCH_GROUP (Mesos's task group validation): every task must
-/// pass [`validate_task`] once the group's executor stands in for its own,
-/// a task may name no other executor, a task needs a command to run under
-/// the default executor, and the group with its executor (unless
-/// `executor_running`) must fit `available`. Any error refuses the whole
-/// group with REASON_TASK_GROUP_INVALID.
-pub fn validate_task_group(
-    executor: &ExecutorInfo,
-    tasks: &[TaskInfo],
-    framework: &FrameworkRecord,
-    agent_id: &AgentId,
-    available: &Resources,
-    executor_running: bool,
-) -> Result<(), Refusal> {
-    let invalid = |message: String| Refusal {
-        state: TaskState::Error,
-        reason: Reason::TaskGroupInvalid,
-        message,
-    };
-    if executor.executor_id.value.is_empty() {
-        return Err(invalid("'ExecutorInfo.executor_id' must be set".into()));
-    }
-    if tasks.is_empty() {
-        return Err(invalid("Task group has no tasks".into()));
-    }
-    let mut launched = BTreeSet::new();
-    let mut total = Resources::new();
-    for task in tasks {
-        if let Some(own) = &task.executor {
-            if own.executor_id != executor.executor_id || own.command != executor.command {
-                return Err(invalid(format!(
-                    "The executor '{}' set in task '{}' is different from executor '{}'",
-                    own.executor_id, task.task_id, executor.executor_id
-                )));
-            }
-        }
-        if task.command.is_none() {
-            return Err(invalid(format!(
-                "Task '{}' of a task group must have a command",
-                task.task_id
-            )));
-        }
-        // The group's executor is accounted once, below.
-        let mut alone = task.clone();
-        alone.executor = None;
-        validate_task(&alone, framework, agent_id, available, &launched)
-            .map_err(|r| invalid(format!("Task '{}' is invalid: {}", task.task_id, r.message)))?;
-        launched.insert(task.task_id.clone());
-        total = total.plus(&task.resources);
-    }
-    if !executor_running {
-        total = total.plus(&executor.resources);
-    }
-    if !available.contains(&total) {
-        return Err(invalid(format!(
-            "Total resources {total} required by task group and its executor are more than \
-             available {available}"
-        )));
-    }
-    Ok(())
+/// The queue of rate-limited removals.
+#[derive(Debug, Default)]
+pub struct Removals {
+    /// Removals waiting for their turn, oldest first.
+    queue: VecDeque<Removal>,
+    /// When the last rate-limited removal happened.
+    last: Option<Instant>,
+    /// A `RemovalPermit` timer is set (at most one at a time).
+    permit_pending: bool,
 }
 
-/// A status the master generates (no uuid: it is never acknowledged).
-pub fn master_status(
-    task_id: &TaskId,
-    agent_id: Option<&AgentId>,
-    state: TaskState,
-    reason: Reason,
-    message: &str,
-) -> TaskStatus {
-    let mut status = TaskStatus::new(task_id.clone(), state);
-    status.source = Some(Source::Master);
-    status.reason = Some(reason);
-    status.message = Some(message.to_owned());
-    status.agent_id = agent_id.cloned();
-    status
-}
+impl Removals {
+    /// Whether a removal of `agent` is queued.
+    pub fn contains(&self, agent: &AgentId) -> bool {
+        self.queue.iter().any(|r| r.agent() == agent)
+    }
 
-/// The answer to explicit reconciliation of one task (Mesos's rules): the
-/// latest state if known; no answer while its agent (or, without an agent,
-/// any agent) was admitted before this master's election and has not
-/// re-registered yet, since the task may well be running there; TASK_GONE
-/// if the agent is registered but does not run it; TASK_UNREACHABLE if the
-/// agent is unreachable; TASK_UNKNOWN if the agent is unknown.
-/// Non-partition-aware frameworks see TASK_LOST for the last three.
-pub fn reconcile_one(
-    state: &State,
-    framework: &FrameworkRecord,
-    task_id: &TaskId,
-    agent_id: Option<&AgentId>,
-) -> Option<TaskStatus> {
-    if let Some(task) = framework.tasks.get(task_id) {
-        let mut status = master_status(
-            task_id,
-            Some(&task.agent_id),
-            task.state,
-            Reason::Reconciliation,
-            "Reconciliation: Latest task state",
-        );
-        status.executor_id = task.executor_id.clone();
-        return Some(status);
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
     }
-    let transitioning = match agent_id {
-        Some(a) => state.recovered.contains_key(a),
-        None => !state.recovered.is_empty(),
-    };
-    if transitioning {
-        return None;
+
+    pub fn push(&mut self, removal: Removal) {
+        self.queue.push_back(removal);
     }
-    let aware = framework.partition_aware();
-    let (found, message) = match agent_id {
-        Some(a) if state.agents.contains_key(a) => (
-            TaskState::Gone,
-            "Reconciliation: Task is unknown to the agent",
-        ),
-        Some(a) if state.unreachable.contains_key(a) => (
-            TaskState::Unreachable,
-            "Reconciliation: Task is unreachable",
-        ),
-        _ => (TaskState::Unknown, "Reconciliation: Task is unknown"),
-    };
-    Some(master_status(
-        task_id,
-        agent_id,
-        found.for_framework(aware),
-        Reason::Reconciliation,
-        message,
-    ))
+
+    /// The oldest queued removal.
+    pub fn pop(&mut self) -> Option<Removal> {
+        self.queue.pop_front()
+    }
+
+    /// When the last rate-limited removal happened.
+    pub fn last(&self) -> Option<Instant> {
+        self.last
+    }
+
+    pub fn set_last(&mut self, at: Instant) {
+        self.last = Some(at);
+    }
+
+    /// A `RemovalPermit` timer is set.
+    pub fn permit_pending(&self) -> bool {
+        self.permit_pending
+    }
+
+    pub fn set_permit_pending(&mut self, pending: bool) {
+        self.permit_pending = pending;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wire::mesos::CommandInfo;
 
-    fn framework(aware: bool) -> FrameworkRecord {
+    pub(crate) fn framework(aware: bool) -> FrameworkRecord {
         let mut info = FrameworkInfo::new("u", "f");
         if aware {
             info.capabilities.push(capability::PARTITION_AWARE.into());
@@ -564,7 +636,7 @@ mod tests {
         )
     }
 
-    fn agent(id: &AgentId) -> AgentRecord {
+    fn agent_at(id: &AgentId, pid: &str) -> AgentRecord {
         let info = AgentInfo {
             hostname: "h".into(),
             port: 5051,
@@ -572,218 +644,28 @@ mod tests {
             attributes: vec![],
             id: Some(id.clone()),
         };
-        AgentRecord::new(
-            id.clone(),
-            info,
-            "slave(1)@1.1.1.1:5051".into(),
-            "1".into(),
-            0.0,
-        )
+        AgentRecord::new(id.clone(), info, pid.into(), "1".into(), 0.0)
     }
 
-    fn task(id: &str, resources: &str) -> TaskInfo {
-        TaskInfo {
-            name: id.into(),
-            task_id: TaskId::new(id),
-            agent_id: AgentId::new("m-S0"),
-            resources: Resources::parse(resources, "*").unwrap(),
-            command: Some(CommandInfo::shell("true")),
-            executor: None,
-            data: None,
-            kill_grace_period: None,
+    fn agent(id: &AgentId) -> AgentRecord {
+        agent_at(id, "slave(1)@1.1.1.1:5051")
+    }
+
+    fn running(framework: &str, task: &str, agent_id: &AgentId) -> Task {
+        Task {
+            name: task.into(),
+            task_id: TaskId::new(task),
+            framework_id: FrameworkId::new(framework),
+            executor_id: None,
+            agent_id: agent_id.clone(),
+            state: TaskState::Running,
+            resources: Resources::parse("cpus:1", "*").unwrap(),
+            statuses: Vec::new(),
+            status_update_state: None,
+            status_update_uuid: None,
+            role: "*".into(),
             meta: Default::default(),
         }
-    }
-
-    #[test]
-    fn launches_are_validated_against_the_offer() {
-        let f = framework(false);
-        let agent = AgentId::new("m-S0");
-        let available = Resources::parse("cpus:1;mem:128", "*").unwrap();
-        let none = BTreeSet::new();
-        assert!(validate_task(&task("t", "cpus:1;mem:128"), &f, &agent, &available, &none).is_ok());
-        let cases = [
-            (task("t", "cpus:2"), "more resources"),
-            (task("", "cpus:1"), "must not be empty"),
-            (task("t", ""), "no resources"),
-            (
-                TaskInfo {
-                    command: None,
-                    ..task("t", "cpus:1")
-                },
-                "at least one",
-            ),
-            (
-                TaskInfo {
-                    command: Some(CommandInfo::shell("")),
-                    ..task("t", "cpus:1")
-                },
-                "no value",
-            ),
-            (
-                TaskInfo {
-                    agent_id: AgentId::new("other"),
-                    ..task("t", "cpus:1")
-                },
-                "but the offer is for agent",
-            ),
-        ];
-        for (t, expected) in cases {
-            let refusal = validate_task(&t, &f, &agent, &available, &none).unwrap_err();
-            assert_eq!(refusal.state, TaskState::Error);
-            assert_eq!(refusal.reason, Reason::TaskInvalid);
-            assert!(
-                refusal.message.contains(expected),
-                "{}: {}",
-                expected,
-                refusal.message
-            );
-        }
-        let launched: BTreeSet<TaskId> = [TaskId::new("t")].into();
-        let dup =
-            validate_task(&task("t", "cpus:1"), &f, &agent, &available, &launched).unwrap_err();
-        assert!(dup.message.contains("duplicate"));
-    }
-
-    fn executor(id: &str, command: CommandInfo, resources: &str) -> ExecutorInfo {
-        ExecutorInfo {
-            executor_id: wire::ids::ExecutorId::new(id),
-            framework_id: None,
-            command,
-            resources: Resources::parse(resources, "*").unwrap(),
-            name: None,
-            shutdown_grace_period: None,
-        }
-    }
-
-    fn blank() -> CommandInfo {
-        CommandInfo {
-            value: None,
-            shell: false,
-            ..CommandInfo::shell("")
-        }
-    }
-
-    #[test]
-    fn task_groups_are_validated_as_a_whole() {
-        let f = framework(false);
-        let agent = AgentId::new("m-S0");
-        let available = Resources::parse("cpus:2;mem:256", "*").unwrap();
-        let pod = executor("pod", blank(), "cpus:0.5;mem:64");
-        let group = [task("a", "cpus:0.5;mem:64"), task("b", "cpus:0.5;mem:64")];
-        assert!(validate_task_group(&pod, &group, &f, &agent, &available, false).is_ok());
-        // A task may name the group's own executor.
-        let same = TaskInfo {
-            executor: Some(pod.clone()),
-            ..task("c", "cpus:0.5")
-        };
-        assert!(validate_task_group(&pod, &[same], &f, &agent, &available, false).is_ok());
-        // The executor's resources count only if it is not running yet.
-        let big = [task("a", "cpus:1;mem:64"), task("b", "cpus:1;mem:64")];
-        assert!(validate_task_group(&pod, &big, &f, &agent, &available, true).is_ok());
-        let other = executor("other", CommandInfo::shell("./run"), "cpus:0.1");
-        let cases = [
-            (pod.clone(), group.to_vec(), "", true),
-            (
-                executor("", blank(), "cpus:0.1"),
-                group.to_vec(),
-                "executor_id",
-                false,
-            ),
-            (pod.clone(), Vec::new(), "no tasks", false),
-            (
-                pod.clone(),
-                vec![
-                    task("a", "cpus:0.5"),
-                    TaskInfo {
-                        executor: Some(other),
-                        command: None,
-                        ..task("b", "cpus:0.5")
-                    },
-                ],
-                "is different from executor 'pod'",
-                false,
-            ),
-            (
-                pod.clone(),
-                vec![TaskInfo {
-                    command: None,
-                    ..task("a", "cpus:0.5")
-                }],
-                "must have a command",
-                false,
-            ),
-            (
-                pod.clone(),
-                vec![task("a", "cpus:0.5"), task("a", "cpus:0.5")],
-                "duplicate ID",
-                false,
-            ),
-            (
-                pod.clone(),
-                vec![TaskInfo {
-                    agent_id: AgentId::new("other"),
-                    ..task("a", "cpus:0.5")
-                }],
-                "but the offer is for agent",
-                false,
-            ),
-            (pod.clone(), big.to_vec(), "more than available", false),
-        ];
-        for (e, tasks, expected, ok) in cases {
-            let result = validate_task_group(&e, &tasks, &f, &agent, &available, false);
-            if ok {
-                assert!(result.is_ok(), "{result:?}");
-                continue;
-            }
-            let refusal = result.unwrap_err();
-            assert_eq!(refusal.state, TaskState::Error);
-            assert_eq!(refusal.reason, Reason::TaskGroupInvalid);
-            assert!(
-                refusal.message.contains(expected),
-                "{}: {}",
-                expected,
-                refusal.message
-            );
-        }
-    }
-
-    #[test]
-    fn reconciliation_answers_follow_mesos_rules() {
-        let mut state = State::new("m");
-        let known_agent = AgentId::new("m-S0");
-        let gone_agent = AgentId::new("m-S9");
-        state.unreachable.insert(gone_agent.clone(), 1.0);
-        state
-            .agents
-            .insert(known_agent.clone(), agent(&known_agent));
-        let t = TaskId::new("t");
-        for (aware, agent, expected) in [
-            (true, Some(&known_agent), TaskState::Gone),
-            (true, Some(&gone_agent), TaskState::Unreachable),
-            (true, None, TaskState::Unknown),
-            (false, Some(&known_agent), TaskState::Lost),
-            (false, Some(&gone_agent), TaskState::Lost),
-            (false, None, TaskState::Lost),
-        ] {
-            let f = framework(aware);
-            let status = reconcile_one(&state, &f, &t, agent).expect("an answer");
-            assert_eq!(status.state, expected, "aware={aware} agent={agent:?}");
-            assert_eq!(status.reason, Some(Reason::Reconciliation));
-            assert_eq!(status.uuid, None);
-        }
-        // An agent admitted before this master's election that has not
-        // re-registered yet: no answer about its tasks, nor about tasks
-        // named without an agent, until it is back or unreachable.
-        let recovered = AgentId::new("m-S5");
-        state
-            .recovered
-            .insert(recovered.clone(), agent(&recovered).info);
-        let f = framework(true);
-        assert_eq!(reconcile_one(&state, &f, &t, Some(&recovered)), None);
-        assert_eq!(reconcile_one(&state, &f, &t, None), None);
-        let answer = reconcile_one(&state, &f, &t, Some(&known_agent)).map(|s| s.state);
-        assert_eq!(answer, Some(TaskState::Gone));
     }
 
     #[test]
@@ -795,23 +677,10 @@ mod tests {
         checkpointing.id = FrameworkId::new("m-0001");
         checkpointing.info.checkpoint = true;
         for f in [framework(false), checkpointing] {
-            state.frameworks.insert(f.id.clone(), f);
+            state.add_framework(f);
         }
         for (framework, task) in [("m-0000", "a"), ("m-0000", "b"), ("m-0001", "c")] {
-            state.add_task(Task {
-                name: task.into(),
-                task_id: TaskId::new(task),
-                framework_id: FrameworkId::new(framework),
-                executor_id: None,
-                agent_id: agent_id.clone(),
-                state: TaskState::Running,
-                resources: Resources::parse("cpus:1", "*").unwrap(),
-                statuses: Vec::new(),
-                status_update_state: None,
-                status_update_uuid: None,
-                role: "*".into(),
-                meta: Default::default(),
-            });
+            state.add_task(running(framework, task, &agent_id));
         }
         let plain = FrameworkId::new("m-0000");
         assert_eq!(
@@ -837,9 +706,7 @@ mod tests {
         let mut state = State::new("m");
         let (a, b) = (AgentId::new("m-S0"), AgentId::new("m-S1"));
         state.add_agent(agent(&a));
-        let mut other = agent(&b);
-        other.pid = "slave(1)@2.2.2.2:5051".into();
-        state.add_agent(other);
+        state.add_agent(agent_at(&b, "slave(1)@2.2.2.2:5051"));
         let found = |s: &State, pid: &str| s.agent_by_pid(pid).map(|r| r.id.clone());
         assert_eq!(found(&state, "slave(1)@1.1.1.1:5051"), Some(a.clone()));
         assert_eq!(found(&state, "slave(1)@2.2.2.2:5051"), Some(b.clone()));
@@ -852,6 +719,45 @@ mod tests {
         assert_eq!(found(&state, "slave(1)@1.1.1.1:6000"), Some(b.clone()));
         state.remove_agent(&b);
         assert_eq!(found(&state, "slave(1)@1.1.1.1:6000"), None);
-        assert_eq!(state.agents.len(), 1);
+        assert_eq!(state.agents().len(), 1);
+    }
+
+    #[test]
+    fn a_task_counts_as_used_on_its_agent_until_it_is_terminal() {
+        let mut state = State::new("m");
+        let agent_id = AgentId::new("m-S0");
+        state.add_agent(agent(&agent_id));
+        state.add_framework(framework(false));
+        let f = FrameworkId::new("m-0000");
+        state.add_task(running("m-0000", "t", &agent_id));
+        let used = |s: &State| s.agent(&agent_id).map(|a| a.used().scalar("cpus"));
+        assert_eq!(used(&state), Some(1.0));
+        let finished = TaskStatus::new(TaskId::new("t"), TaskState::Finished);
+        assert!(state.update_task(&f, &finished, None).is_some());
+        assert_eq!(used(&state), Some(0.0));
+        // A second terminal update recovers nothing more.
+        assert_eq!(state.update_task(&f, &finished, None), None);
+        assert!(state.remove_task(&f, &TaskId::new("t"), 10).is_some());
+        assert_eq!(used(&state), Some(0.0));
+        assert!(state.agent(&agent_id).is_some_and(|a| a.tasks().is_empty()));
+        assert_eq!(
+            state.framework(&f).map(|f| f.completed_tasks().len()),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn unreachable_agents_are_pruned_by_age_then_by_count() {
+        let mut state = State::new("m");
+        for (id, time) in [("a", 1.0), ("b", 2.0), ("c", 3.0), ("d", 4.0)] {
+            state.mark_unreachable(AgentId::new(id), time);
+        }
+        state.prune_unreachable(2.0, 2);
+        let left: Vec<&str> = state
+            .unreachable()
+            .keys()
+            .map(|a| a.value.as_str())
+            .collect();
+        assert_eq!(left, ["c", "d"]);
     }
 }

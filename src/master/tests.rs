@@ -421,7 +421,7 @@ async fn an_unreachable_agent_that_returns_brings_its_tasks_back_and_removed_fra
         testing::advance(Duration::from_secs(16)).await;
     }
     let unreachable = process
-        .call(|m, _| m.state().unreachable.len())
+        .call(|m, _| m.state().unreachable().len())
         .await
         .unwrap();
     assert!(
@@ -479,12 +479,12 @@ async fn an_unreachable_agent_that_returns_brings_its_tasks_back_and_removed_fra
     let (live_tasks, revived) = process
         .call(move |m, _| {
             let state = m.state();
-            let tasks: Vec<(TaskId, TaskState)> = state.frameworks[&live]
-                .tasks
+            let tasks: Vec<(TaskId, TaskState)> = state.frameworks()[&live]
+                .tasks()
                 .values()
                 .map(|t| (t.task_id.clone(), t.state))
                 .collect();
-            (tasks, state.frameworks.contains_key(&gone))
+            (tasks, state.frameworks().contains_key(&gone))
         })
         .await
         .unwrap();

@@ -11,5 +11,5 @@ pub mod process;
 pub mod store;
 
 pub use log_store::LogStore;
-pub use process::{Apply, Recover, Registrar, RegistrarError};
+pub use process::{Apply, RecoverRegistry, Registrar, RegistrarError};
 pub use store::{InMemoryStore, Store, StoreError};

@@ -1,4 +1,4 @@
-//! The `registrar(1)` process. Receives (local messages): [`Recover`] once,
+//! The `registrar(1)` process. Receives (local messages): [`RecoverRegistry`] once,
 //! then [`Apply`] for each registry operation. Answers through the reply
 //! callback each carries. Operations that arrive while a store is in flight
 //! are applied together and stored once (Mesos's batching). A store that
@@ -34,7 +34,7 @@ type ApplyReply = Box<dyn FnOnce(Result<bool, RegistrarError>) + Send>;
 
 /// Read the registry and record `master` as the one that recovered it.
 /// The reply gets the registry as it was before this master.
-pub struct Recover {
+pub struct RecoverRegistry {
     pub master: MasterInfo,
     pub reply: RecoverReply,
 }
@@ -49,7 +49,7 @@ struct Fetched(Result<Option<Vec<u8>>, StoreError>, Instant);
 struct Stored(Result<(), StoreError>, Instant);
 
 enum Phase {
-    /// Waiting for `Recover`.
+    /// Waiting for `RecoverRegistry`.
     Idle,
     /// Fetching; the reply waits.
     Fetching(MasterInfo, RecoverReply),
@@ -202,7 +202,7 @@ impl Registrar {
 
 impl Process for Registrar {
     fn install(i: &mut Install<Self>) {
-        i.local::<Recover>()
+        i.local::<RecoverRegistry>()
             .local::<Apply>()
             .local::<Fetched>()
             .local::<Stored>();
@@ -219,8 +219,8 @@ impl Process for Registrar {
     }
 }
 
-impl Handle<Recover> for Registrar {
-    fn handle(&mut self, msg: Recover, _: &Pid, cx: &mut Cx<'_, Self>) {
+impl Handle<RecoverRegistry> for Registrar {
+    fn handle(&mut self, msg: RecoverRegistry, _: &Pid, cx: &mut Cx<'_, Self>) {
         if !matches!(self.phase, Phase::Idle) {
             (msg.reply)(Err(RegistrarError::Aborted("recover asked twice".into())));
             return;
@@ -390,7 +390,7 @@ mod tests {
         let rec = recovered.clone();
         r.tell(
             r.pid(),
-            Recover {
+            RecoverRegistry {
                 master: master(),
                 reply: Box::new(move |res| *rec.lock().unwrap() = res.ok()),
             },
@@ -420,7 +420,7 @@ mod tests {
         let rec = again.clone();
         r2.tell(
             r2.pid(),
-            Recover {
+            RecoverRegistry {
                 master: master(),
                 reply: Box::new(move |res| *rec.lock().unwrap() = res.ok()),
             },
@@ -484,7 +484,7 @@ mod tests {
         let f = failed.clone();
         r.tell(
             r.pid(),
-            Recover {
+            RecoverRegistry {
                 master: master(),
                 reply: Box::new(move |res| *f.lock().unwrap() = res.err()),
             },

@@ -1,7 +1,8 @@
-//! The master's link to its allocator: spawns the allocator process and
-//! turns the master's events into the allocator's messages. The allocator
-//! is a separate process, as in Mesos, so allocation cycles never hold up
-//! the master's mailbox; allocations come back as a message to the master.
+//! The allocator's client, as the master holds it: spawns the allocator
+//! process and turns the master's events into the allocator's messages. The
+//! allocator is a separate process, as in Mesos, so allocation cycles never
+//! hold up the master's mailbox; allocations come back through the callback
+//! given at spawn.
 
 use std::time::Duration;
 
@@ -9,10 +10,8 @@ use actors::{Node, ProcessRef};
 use wire::ids::{AgentId, FrameworkId};
 use wire::resources::Resources;
 
-use super::flags::MasterFlags;
-use crate::allocator::{self as msg, AllocatorConfig, AllocatorProcess};
-
-pub use crate::allocator::Allocation;
+use super::process::{self as msg, AllocatorProcess};
+use super::state::{Allocation, AllocatorConfig};
 
 /// A handle on the allocator process.
 pub struct AllocatorHandle {
@@ -23,18 +22,9 @@ impl AllocatorHandle {
     /// Spawns the allocator on `node`; `deliver` receives each batch.
     pub fn spawn(
         node: &Node,
-        flags: &MasterFlags,
+        config: AllocatorConfig,
         deliver: impl Fn(Vec<Allocation>) + Send + 'static,
     ) -> Result<AllocatorHandle, String> {
-        let config = AllocatorConfig {
-            weights: flags.weights.clone(),
-            min_allocatable: flags.min_allocatable_resources.clone(),
-            fair_sharing_excluded_resource_names: flags
-                .fair_sharing_excluded_resource_names
-                .clone(),
-            allocation_interval: flags.allocation_interval,
-            seed: uuid::Uuid::new_v4().as_u64_pair().0,
-        };
         let process =
             AllocatorProcess::new(config, Box::new(deliver)).map_err(|e| e.to_string())?;
         let process = node

@@ -1,0 +1,169 @@
+//! Removal of agents the master lost: marking them unreachable (in the
+//! registry and here, their tasks ended, frameworks told), at most one per
+//! `--agent_removal_rate_limit` interval when that flag is set.
+
+use std::time::Duration;
+
+use wire::ids::AgentId;
+use wire::registry::Operation as RegistryOp;
+use wire::task::{Reason, TaskState};
+
+use super::core::Core;
+use super::effects::{Effects, Now, Timer};
+use super::state::Removal;
+use super::tasks::Ending;
+
+impl Core {
+    /// Marks an agent unreachable now, or, under
+    /// `--agent_removal_rate_limit`, once a permit comes (if it is still
+    /// failing then).
+    pub(super) fn schedule_removal(&mut self, removal: Removal, now: Now, out: &mut Effects) {
+        if self.flags.agent_removal_interval.is_none() {
+            self.remove(removal, now, out);
+            return;
+        }
+        self.count(|m| &m.slave_unreachable_scheduled);
+        self.removals.push(removal);
+        self.next_removal(now, out);
+    }
+
+    /// The rate limit allows the next removal.
+    pub fn removal_permit(&mut self, now: Now, out: &mut Effects) {
+        self.removals.set_permit_pending(false);
+        self.next_removal(now, out);
+    }
+
+    /// Carries out queued removals as the rate limit allows.
+    fn next_removal(&mut self, now: Now, out: &mut Effects) {
+        let Some(interval) = self.flags.agent_removal_interval else {
+            return;
+        };
+        while !self.removals.permit_pending() && !self.removals.is_empty() {
+            let due = self.removals.last().map_or(Duration::ZERO, |t| {
+                (t + interval).saturating_duration_since(now.instant)
+            });
+            if !due.is_zero() {
+                self.removals.set_permit_pending(true);
+                out.set(Timer::RemovalPermit(due));
+                return;
+            }
+            let Some(removal) = self.removals.pop() else {
+                return;
+            };
+            let still_failing = match &removal {
+                Removal::Silent(id) => self
+                    .state
+                    .agent(id)
+                    .is_some_and(|a| a.pings_missed >= self.flags.max_agent_ping_timeouts),
+                Removal::NotBack(id) => self.state.recovered().contains_key(id),
+            };
+            if still_failing {
+                self.removals.set_last(now.instant);
+                self.remove(removal, now, out);
+            } else {
+                tracing::info!(agent = %removal.agent(), "agent back before its removal; canceled");
+                self.count(|m| &m.slave_unreachable_canceled);
+            }
+        }
+    }
+
+    fn remove(&mut self, removal: Removal, now: Now, out: &mut Effects) {
+        match removal {
+            Removal::Silent(id) => self.mark_unreachable(&id, now, out),
+            Removal::NotBack(id) => self.mark_recovered_unreachable(&id, now, out),
+        }
+    }
+
+    /// Removes an agent the master lost contact with: its tasks go to their
+    /// frameworks as TASK_UNREACHABLE (or TASK_LOST), frameworks hear the
+    /// agent is lost, and its resources leave the allocator.
+    fn mark_unreachable(&mut self, agent_id: &AgentId, now: Now, out: &mut Effects) {
+        out.record(RegistryOp::MarkUnreachable {
+            id: agent_id.clone(),
+            time: now.secs,
+        });
+        let unreachable = Ending {
+            state: TaskState::Unreachable,
+            reason: Reason::AgentRemoved,
+            message: "Agent is unreachable",
+            tell: true,
+            recover: false,
+            refused: false,
+        };
+        self.remove_agent(agent_id, &unreachable, out);
+        self.state.mark_unreachable(agent_id.clone(), now.secs);
+        self.count(|m| &m.slave_unreachable_completed);
+    }
+
+    /// Marks unreachable an agent admitted before this master's election
+    /// that did not come back: only the registry and frameworks knew it.
+    fn mark_recovered_unreachable(&mut self, id: &AgentId, now: Now, out: &mut Effects) {
+        self.state.take_recovered(id);
+        self.state.mark_unreachable(id.clone(), now.secs);
+        out.record(RegistryOp::MarkUnreachable {
+            id: id.clone(),
+            time: now.secs,
+        });
+        self.count(|m| &m.recovery_slave_removals);
+        self.count(|m| &m.slave_unreachable_completed);
+        self.tell_agent_lost(id, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::master::core::fixture::{admit, core};
+    use crate::master::effects::Effect;
+
+    #[test]
+    fn removals_are_spaced_by_the_rate_limit() {
+        let mut core = core(|f| {
+            f.agent_removal_interval = Some(Duration::from_secs(10));
+            f.max_agent_ping_timeouts = 0;
+        });
+        let (a, b) = (admit(&mut core, 1), admit(&mut core, 2));
+        let start = crate::master::core::fixture::at(1.0);
+        let mut out = Effects::default();
+        core.ping_agents(start, &mut out);
+        // The first goes now; the second waits for a permit.
+        assert!(core.state().unreachable().contains_key(&a));
+        assert!(core.state().agent(&b).is_some());
+        assert!(core.removals.contains(&b));
+        let permits: Vec<&Effect> = out
+            .iter()
+            .filter(|e| matches!(e, Effect::Set(Timer::RemovalPermit(_))))
+            .collect();
+        assert_eq!(permits.len(), 1);
+        let later = Now {
+            secs: 11.0,
+            instant: start.instant + Duration::from_secs(10),
+        };
+        core.removal_permit(later, &mut Effects::default());
+        assert!(core.state().unreachable().contains_key(&b));
+    }
+
+    #[test]
+    fn an_agent_back_before_its_turn_is_not_removed() {
+        let mut core = core(|f| {
+            f.agent_removal_interval = Some(Duration::from_secs(10));
+            f.max_agent_ping_timeouts = 0;
+        });
+        let (_, b) = (admit(&mut core, 1), admit(&mut core, 2));
+        let start = crate::master::core::fixture::at(1.0);
+        core.ping_agents(start, &mut Effects::default());
+        core.pong(
+            wire::agent::PongAgent,
+            &crate::master::core::fixture::agent_pid(2),
+        );
+        // Still at the limit of 0 missed pings, it is failing: make it pass.
+        core.flags.max_agent_ping_timeouts = 1;
+        let later = Now {
+            secs: 11.0,
+            instant: start.instant + Duration::from_secs(10),
+        };
+        core.removal_permit(later, &mut Effects::default());
+        assert!(core.state().agent(&b).is_some());
+        assert!(!core.state().unreachable().contains_key(&b));
+    }
+}
