@@ -25,5 +25,8 @@ pub mod resources;
 pub mod status_updates;
 pub mod usage;
 
+#[cfg(test)]
+mod tests;
+
 pub use flags::AgentFlags;
 pub use process::{Agent, AGENT_ID};
