@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use wire::mesos::VERSION;
 use wire::resources::Resources;
 
-use super::process::{Agent, ExecutorRecord, FrameworkRecord};
+use super::process::{Agent, ExecutorRecord, HostedFramework};
 use crate::model;
 
 pub fn install(i: &mut Install<Agent>) {
@@ -114,7 +114,7 @@ fn executor_json(e: &ExecutorRecord, framework_id: &str) -> Value {
     })
 }
 
-fn framework_json(id: &str, f: &FrameworkRecord) -> Value {
+fn framework_json(id: &str, f: &HostedFramework) -> Value {
     let mut v = json!({
         "id": id,
         "name": f.info.name,

@@ -29,7 +29,12 @@ use std::time::Duration;
 
 use actors::actix::SpawnHandle;
 use actors::{Cx, Handle, Install, Pid, Process};
-use wire::agent::*;
+use wire::agent::{
+    AgentRegistered, AgentReregistered, ExecutorToFramework, ExitedExecutor, FrameworkToExecutor,
+    KillTask, PingAgent, PongAgent, RegisterAgent, ReregisterAgent, RunTask, RunTaskGroup,
+    ShutdownAgent, ShutdownExecutor, ShutdownFramework, StatusUpdateAcknowledgement,
+    StatusUpdateMessage, UpdateFramework,
+};
 use wire::executor::{
     ExecutorRegistered, ExecutorReregistered, ReconnectExecutor, RegisterExecutor,
     ReregisterExecutor,
@@ -41,7 +46,7 @@ use wire::mesos::{
 };
 use wire::task::{Reason, Source, TaskState};
 
-use super::checkpoint::{self, ExecutorCheckpoint, FrameworkCheckpoint, Recovered};
+use super::checkpoint::{self, CheckpointedState, ExecutorCheckpoint, FrameworkCheckpoint};
 use super::containerizer;
 use super::executor_api::ToExecutorEvent;
 use super::flags::{AgentFlags, Recover};
@@ -54,6 +59,8 @@ pub const AGENT_ID: &str = "slave(1)";
 
 /// Longest wait between registration attempts.
 const REGISTER_RETRY_MAX: Duration = Duration::from_secs(60);
+/// The ping timeout when the master's cannot be read.
+const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(75);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecutorPhase {
@@ -93,7 +100,7 @@ pub struct ExecutorRecord {
     pending_termination: Option<(TaskState, Reason, String)>,
 }
 
-pub struct FrameworkRecord {
+pub struct HostedFramework {
     pub info: FrameworkInfo,
     pub pid: Option<String>,
     pub executors: HashMap<ExecutorId, ExecutorRecord>,
@@ -102,36 +109,66 @@ pub struct FrameworkRecord {
     pub terminating: bool,
 }
 
-pub struct Agent {
-    flags: AgentFlags,
-    /// What the master is told about this agent; `id` set once registered.
-    info: AgentInfo,
-    master: Pid,
-    registered: bool,
-    /// Current registration backoff; doubles up to a minute.
-    backoff: Duration,
-    /// Fires when the master has not pinged for the total ping timeout.
-    ping_watchdog: Option<SpawnHandle>,
-    ping_timeout: Duration,
-    pub frameworks: HashMap<FrameworkId, FrameworkRecord>,
-    updates: StatusUpdateManager,
-    start_time: f64,
-    /// Set in `started`.
-    metrics: Option<super::metrics::AgentMetrics>,
-    /// Where checkpoints go.
-    store: checkpoint::Store,
-    /// What the previous run checkpointed, until `started` takes it back.
-    recovered: Option<Recovered>,
-    /// Recovering: executors may re-register; no registration with the
-    /// master yet. Always true with `--recover=cleanup` (the agent exits).
-    recovering: bool,
-    /// Fires when recovered executors have had their time to re-register.
-    reregistration_timer: Option<SpawnHandle>,
+/// Where the agent is in its life (Mesos's `Slave::State`: RECOVERING,
+/// DISCONNECTED, RUNNING, TERMINATING), with what each state holds.
+#[derive(Debug)]
+pub enum Lifecycle {
+    /// From construction until recovered executors have had their chance
+    /// to re-register: no registration with the master yet. `checkpoint`
+    /// is what the previous run left, until `started` takes it back.
+    Recovering {
+        checkpoint: Option<CheckpointedState>,
+    },
+    /// Not registered with a master: registering, the next retry within
+    /// `backoff` (doubling up to a minute).
+    Disconnected { backoff: Duration },
+    /// Registered: without a ping for `ping_timeout` the agent registers
+    /// again.
+    Running { ping_timeout: Duration },
+    /// Exiting (`--recover=cleanup`, or the master asked it to): nothing
+    /// is registered any more.
+    Terminating,
 }
 
+pub struct Agent {
+    pub(super) flags: AgentFlags,
+    /// What the master is told about this agent; `id` set once registered
+    /// (or recovered).
+    pub(super) info: AgentInfo,
+    /// The master registered with, or to register with.
+    pub(super) master: Pid,
+    /// Recovering, disconnected, running or terminating.
+    pub(super) lifecycle: Lifecycle,
+    /// Fires when the master has not pinged for the total ping timeout;
+    /// armed only while running.
+    pub(super) ping_watchdog: Option<SpawnHandle>,
+    /// Every framework with an executor here, keyed by its id.
+    pub(super) frameworks: HashMap<FrameworkId, HostedFramework>,
+    /// One ordered stream of unacknowledged updates per task.
+    pub(super) updates: StatusUpdateManager,
+    /// When the agent process was made, in seconds since the epoch.
+    pub(super) start_time: f64,
+    /// Set in `started`.
+    pub(super) metrics: Option<super::metrics::AgentMetrics>,
+    /// Where checkpoints go.
+    pub(super) store: checkpoint::Store,
+    /// Fires when recovered executors have had their time to re-register;
+    /// armed only while recovering.
+    pub(super) reregistration_timer: Option<SpawnHandle>,
+}
+
+/// Time to try registering again (while disconnected).
 struct RegistrationRetry;
+/// The master may have stopped pinging (checked against the watchdog).
 struct PingTimeout;
-struct RetryUpdate(FrameworkId, TaskId, Vec<u8>);
+/// Time to resend the head of a task's update stream if it is still
+/// `uuid`.
+struct RetryUpdate {
+    framework_id: FrameworkId,
+    task_id: TaskId,
+    uuid: Vec<u8>,
+}
+/// An executor's container ended.
 struct ExecutorExited {
     framework_id: FrameworkId,
     executor_id: ExecutorId,
@@ -139,92 +176,44 @@ struct ExecutorExited {
     status: i32,
     message: String,
 }
-struct RegistrationTimeout(FrameworkId, ExecutorId, ContainerId);
-/// Time to sweep finished sandboxes (`--disk_watch_interval`).
-struct GcTick;
-/// A sweep ended.
-struct GcDone(super::gc::Swept, Duration);
-
-impl Handle<GcTick> for Agent {
-    fn handle(&mut self, _: GcTick, _: &Pid, cx: &mut Cx<'_, Self>) {
-        // Every sandbox of an executor the agent still holds stays, live or
-        // not: its updates may still be pending.
-        let keep: HashSet<PathBuf> = self
-            .frameworks
-            .values()
-            .flat_map(|f| f.executors.values())
-            .map(|e| e.directory.clone())
-            .collect();
-        let work_dir = self.flags.work_dir.clone();
-        let (delay, headroom) = (self.flags.gc_delay, self.flags.gc_disk_headroom);
-        cx.defer(
-            async move {
-                tokio::task::spawn_blocking(move || {
-                    let usage = super::gc::disk_usage(&work_dir).unwrap_or(0.0);
-                    let max_age = super::gc::max_age(delay, headroom, usage);
-                    let swept = super::gc::sweep(
-                        &work_dir.join("slaves"),
-                        &keep,
-                        max_age,
-                        std::time::SystemTime::now(),
-                    );
-                    (swept, max_age)
-                })
-                .await
-                .unwrap_or_default()
-            },
-            |(swept, max_age)| GcDone(swept, max_age),
-        );
-    }
-}
-
-impl Handle<GcDone> for Agent {
-    fn handle(&mut self, GcDone(swept, max_age): GcDone, _: &Pid, cx: &mut Cx<'_, Self>) {
-        if let Some(m) = &self.metrics {
-            m.executor_directory_max_allowed_age_secs
-                .set(max_age.as_secs_f64());
-        }
-        for run in &swept.runs {
-            tracing::info!(sandbox = %run.display(), "removed a finished sandbox");
-        }
-        for e in &swept.errors {
-            tracing::warn!("cannot remove a finished sandbox: {e}");
-        }
-        cx.delay(self.flags.disk_watch_interval, GcTick);
-    }
+/// An executor run has had `--executor_registration_timeout` to register.
+struct RegistrationTimeout {
+    framework_id: FrameworkId,
+    executor_id: ExecutorId,
+    container_id: ContainerId,
 }
 
 /// Recovered executors have had `--executor_reregistration_timeout`.
 struct ReregistrationTimeout;
 /// The shutdown grace period of this executor run is over.
-struct KillContainer(FrameworkId, ExecutorId, ContainerId);
+struct KillContainer {
+    framework_id: FrameworkId,
+    executor_id: ExecutorId,
+    container_id: ContainerId,
+}
 
 impl Agent {
     pub fn new(flags: AgentFlags, info: AgentInfo, master: Pid) -> Agent {
         let flags_work_dir = flags.work_dir.clone();
         Agent {
-            backoff: flags.registration_backoff_factor,
             flags,
             info,
             master,
-            registered: false,
+            lifecycle: Lifecycle::Recovering { checkpoint: None },
             ping_watchdog: None,
-            ping_timeout: Duration::from_secs(75),
             frameworks: HashMap::new(),
             updates: StatusUpdateManager::default(),
             start_time: now_secs(),
             metrics: None,
             store: checkpoint::Store::new(&flags_work_dir),
-            recovered: None,
-            recovering: false,
             reregistration_timer: None,
         }
     }
 
     /// An agent that takes back what a previous run checkpointed
     /// ([`checkpoint::recover`]) when it starts.
-    pub fn recovering(mut self, recovered: Option<Recovered>) -> Agent {
-        self.recovered = recovered;
+    pub fn with_checkpoint(mut self, checkpoint: Option<CheckpointedState>) -> Agent {
+        self.lifecycle = Lifecycle::Recovering { checkpoint };
         self
     }
 
@@ -245,7 +234,24 @@ impl Agent {
     }
 
     pub fn is_registered(&self) -> bool {
-        self.registered
+        matches!(self.lifecycle, Lifecycle::Running { .. })
+    }
+
+    /// Lost the master, or it forgot this agent: registering again, from
+    /// the first backoff. Recovering or terminating, the agent stays so.
+    pub(super) fn disconnect(&mut self) {
+        if let Lifecycle::Running { .. } | Lifecycle::Disconnected { .. } = self.lifecycle {
+            self.lifecycle = Lifecycle::Disconnected {
+                backoff: self.flags.registration_backoff_factor,
+            };
+        }
+    }
+
+    /// The one place the agent ends its node: it stops the actix `System`.
+    pub(super) fn terminate(&mut self, reason: &str) {
+        tracing::info!("{reason}; exiting");
+        self.lifecycle = Lifecycle::Terminating;
+        actors::actix::System::current().stop();
     }
 
     fn agent_id(&self) -> Option<&AgentId> {
@@ -253,7 +259,7 @@ impl Agent {
     }
 
     fn register(&mut self, cx: &mut Cx<'_, Self>) {
-        if self.registered || self.recovering {
+        if !matches!(self.lifecycle, Lifecycle::Disconnected { .. }) {
             return;
         }
         cx.link(&self.master);
@@ -279,9 +285,11 @@ impl Agent {
                 );
             }
         }
-        let delay = random_upto(self.backoff);
-        self.backoff = (self.backoff * 2).min(REGISTER_RETRY_MAX);
-        cx.delay(delay, RegistrationRetry);
+        if let Lifecycle::Disconnected { backoff } = &mut self.lifecycle {
+            let delay = random_upto(*backoff);
+            *backoff = (*backoff * 2).min(REGISTER_RETRY_MAX);
+            cx.delay(delay, RegistrationRetry);
+        }
     }
 
     /// What this agent runs, for re-registration.
@@ -342,7 +350,9 @@ impl Agent {
         if let Some(t) = self.ping_watchdog.take() {
             cx.cancel(t);
         }
-        self.ping_watchdog = Some(cx.delay(self.ping_timeout, PingTimeout));
+        if let Lifecycle::Running { ping_timeout } = self.lifecycle {
+            self.ping_watchdog = Some(cx.delay(ping_timeout, PingTimeout));
+        }
     }
 
     /// A new update about a task, from an executor or made here: into its
@@ -371,14 +381,14 @@ impl Agent {
         if let Some(uuid) = update.uuid.clone() {
             cx.delay(
                 backoff,
-                RetryUpdate(
-                    update.framework_id.clone(),
-                    update.status.task_id.clone(),
+                RetryUpdate {
+                    framework_id: update.framework_id.clone(),
+                    task_id: update.status.task_id.clone(),
                     uuid,
-                ),
+                },
             );
         }
-        if self.registered {
+        if self.is_registered() {
             let pid = cx.me().to_string();
             cx.send(
                 &self.master,
@@ -566,11 +576,11 @@ impl Agent {
         tracing::info!(framework = %framework_id, executor = %executor.executor_id, container = %container_id, os_pid, "launched executor");
         let timer = cx.delay(
             self.flags.executor_registration_timeout,
-            RegistrationTimeout(
-                framework_id.clone(),
-                executor.executor_id.clone(),
-                container_id.clone(),
-            ),
+            RegistrationTimeout {
+                framework_id: framework_id.clone(),
+                executor_id: executor.executor_id.clone(),
+                container_id: container_id.clone(),
+            },
         );
         let (fid, eid, cid) = (
             framework_id.clone(),
@@ -712,7 +722,11 @@ impl Agent {
                 self.to_executor(framework_id, executor_id, shutdown, cx);
                 cx.delay(
                     grace,
-                    KillContainer(framework_id.clone(), executor_id.clone(), container_id),
+                    KillContainer {
+                        framework_id: framework_id.clone(),
+                        executor_id: executor_id.clone(),
+                        container_id,
+                    },
                 );
             }
             false => {
@@ -886,8 +900,6 @@ impl Process for Agent {
             .message::<StatusUpdateMessage>()
             .message::<ExecutorToFramework>()
             .local::<RegistrationRetry>()
-            .local::<GcTick>()
-            .local::<GcDone>()
             .local::<PingTimeout>()
             .local::<RetryUpdate>()
             .local::<ExecutorExited>()
@@ -895,6 +907,7 @@ impl Process for Agent {
             .local::<KillContainer>()
             .local::<ReregistrationTimeout>()
             .local::<MasterDetected>();
+        Self::install_gc(i);
         i.route("/api/v1/executor", super::executor_api::executor_api);
         super::http::install(i);
     }
@@ -915,21 +928,26 @@ impl Process for Agent {
             })
         }));
         tracing::info!(master = %self.master, resources = %self.info.resources, "agent started");
-        cx.delay(self.flags.disk_watch_interval, GcTick);
+        self.schedule_gc(cx);
         if let Some(boot_id) = checkpoint::current_boot_id() {
             if let Err(e) = self.store.boot_id(&boot_id) {
                 tracing::error!("{e}");
             }
         }
-        match self.recovered.take() {
-            Some(recovered) => self.recover(recovered, cx),
+        let checkpoint = match &mut self.lifecycle {
+            Lifecycle::Recovering { checkpoint } => checkpoint.take(),
+            _ => None,
+        };
+        match checkpoint {
+            Some(checkpoint) => self.recover(checkpoint, cx),
             None if self.flags.recover == Recover::Cleanup => {
-                tracing::info!("nothing to clean up (--recover=cleanup); exiting");
-                self.recovering = true;
-                actors::actix::System::current().stop();
+                self.terminate("nothing to clean up (--recover=cleanup)");
             }
             None => {
                 self.recovered_now();
+                self.lifecycle = Lifecycle::Disconnected {
+                    backoff: self.flags.registration_backoff_factor,
+                };
                 // Mesos waits a random part of the backoff before the first try.
                 let first = random_upto(self.flags.registration_backoff_factor);
                 cx.delay(first, RegistrationRetry);
@@ -939,12 +957,12 @@ impl Process for Agent {
 
     fn exited(&mut self, pid: &Pid, cx: &mut Cx<'_, Self>) {
         if pid == &self.master {
-            if self.registered {
+            if self.is_registered() {
                 tracing::warn!(master = %pid, "lost the master; registering again");
             }
-            self.registered = false;
-            self.backoff = self.flags.registration_backoff_factor;
-            cx.delay(random_upto(self.backoff), RegistrationRetry);
+            self.disconnect();
+            let backoff = self.flags.registration_backoff_factor;
+            cx.delay(random_upto(backoff), RegistrationRetry);
         }
     }
 }
@@ -957,7 +975,9 @@ impl Handle<RegistrationRetry> for Agent {
 
 impl Agent {
     fn on_registered(&mut self, agent_id: AgentId, total_ping: f64, cx: &mut Cx<'_, Self>) {
-        if self.registered {
+        if !matches!(self.lifecycle, Lifecycle::Disconnected { .. }) {
+            // Registered already, or not registering (recovering,
+            // terminating): nothing was asked.
             return;
         }
         tracing::info!(agent = %agent_id, "registered with the master");
@@ -965,10 +985,9 @@ impl Agent {
         if let Err(e) = self.store.agent(&self.info) {
             tracing::error!("{e}");
         }
-        self.registered = true;
-        self.backoff = self.flags.registration_backoff_factor;
-        self.ping_timeout =
-            Duration::try_from_secs_f64(total_ping).unwrap_or(Duration::from_secs(75));
+        self.lifecycle = Lifecycle::Running {
+            ping_timeout: Duration::try_from_secs_f64(total_ping).unwrap_or(DEFAULT_PING_TIMEOUT),
+        };
         self.reset_ping_watchdog(cx);
         // Updates that waited for a master go out now.
         let pid = cx.me().to_string();
@@ -1006,11 +1025,11 @@ impl Handle<PingAgent> for Agent {
             return;
         }
         cx.send(from, PongAgent);
-        if self.registered {
+        if self.is_registered() {
             self.reset_ping_watchdog(cx);
             if !msg.connected {
                 // The master forgot us: register again.
-                self.registered = false;
+                self.disconnect();
                 self.register(cx);
             }
         }
@@ -1019,12 +1038,9 @@ impl Handle<PingAgent> for Agent {
 
 impl Handle<PingTimeout> for Agent {
     fn handle(&mut self, _: PingTimeout, _: &Pid, cx: &mut Cx<'_, Self>) {
-        if self.registered {
-            tracing::warn!(
-                "no ping from the master for {:?}; registering again",
-                self.ping_timeout
-            );
-            self.registered = false;
+        if let Lifecycle::Running { ping_timeout } = self.lifecycle {
+            tracing::warn!("no ping from the master for {ping_timeout:?}; registering again");
+            self.disconnect();
             self.register(cx);
         }
     }
@@ -1032,7 +1048,7 @@ impl Handle<PingTimeout> for Agent {
 
 impl Handle<RunTask> for Agent {
     fn handle(&mut self, msg: RunTask, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if !self.is_master(from) || !self.registered {
+        if !self.is_master(from) || !self.is_registered() {
             tracing::warn!(%from, "ignoring RunTask not from the registered master");
             return;
         }
@@ -1054,7 +1070,7 @@ impl Handle<RunTask> for Agent {
 
 impl Handle<RunTaskGroup> for Agent {
     fn handle(&mut self, msg: RunTaskGroup, from: &Pid, cx: &mut Cx<'_, Self>) {
-        if !self.is_master(from) || !self.registered {
+        if !self.is_master(from) || !self.is_registered() {
             tracing::warn!(%from, "ignoring RunTaskGroup not from the registered master");
             return;
         }
@@ -1093,7 +1109,7 @@ impl Agent {
         let framework = self
             .frameworks
             .entry(framework_id.clone())
-            .or_insert_with(|| FrameworkRecord {
+            .or_insert_with(|| HostedFramework {
                 info: info.clone(),
                 pid: pid.clone(),
                 executors: HashMap::new(),
@@ -1231,7 +1247,7 @@ impl Agent {
         link: ExecutorLink,
         cx: &mut Cx<'_, Self>,
     ) -> Option<(ExecutorRegistered, ContainerId, Vec<Launch>)> {
-        let agent_id = self.info.id.clone().filter(|_| self.registered)?;
+        let agent_id = self.info.id.clone().filter(|_| self.is_registered())?;
         let agent_info = self.info.clone();
         let f = self.frameworks.get_mut(framework_id)?;
         let framework_info = f.info.clone();
@@ -1342,7 +1358,11 @@ impl Handle<RegisterExecutor> for Agent {
 impl Handle<RegistrationTimeout> for Agent {
     fn handle(
         &mut self,
-        RegistrationTimeout(fid, eid, cid): RegistrationTimeout,
+        RegistrationTimeout {
+            framework_id: fid,
+            executor_id: eid,
+            container_id: cid,
+        }: RegistrationTimeout,
         _: &Pid,
         cx: &mut Cx<'_, Self>,
     ) {
@@ -1377,7 +1397,11 @@ impl Handle<RegistrationTimeout> for Agent {
 impl Handle<KillContainer> for Agent {
     fn handle(
         &mut self,
-        KillContainer(fid, eid, cid): KillContainer,
+        KillContainer {
+            framework_id: fid,
+            executor_id: eid,
+            container_id: cid,
+        }: KillContainer,
         _: &Pid,
         _: &mut Cx<'_, Self>,
     ) {
@@ -1562,8 +1586,10 @@ impl Agent {
 }
 
 impl Handle<RetryUpdate> for Agent {
-    fn handle(&mut self, RetryUpdate(f, t, uuid): RetryUpdate, _: &Pid, cx: &mut Cx<'_, Self>) {
-        let forward = self.updates.retry(&f, &t, &uuid);
+    fn handle(&mut self, retry: RetryUpdate, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let forward = self
+            .updates
+            .retry(&retry.framework_id, &retry.task_id, &retry.uuid);
         self.send_forward(forward, cx);
     }
 }
@@ -1750,7 +1776,7 @@ impl Handle<ShutdownAgent> for Agent {
                 c.signal(libc::SIGKILL);
             }
         }
-        actors::actix::System::current().stop();
+        self.terminate("the master asked this agent to shut down");
     }
 }
 
@@ -1761,17 +1787,21 @@ impl Handle<MasterDetected> for Agent {
     fn handle(&mut self, MasterDetected(leader): MasterDetected, _: &Pid, cx: &mut Cx<'_, Self>) {
         let Some(pid) = leader.and_then(|l| l.pid.parse::<Pid>().ok()) else {
             tracing::warn!("no leading master; waiting for one");
-            self.registered = false;
+            if self.is_registered() {
+                self.lifecycle = Lifecycle::Disconnected {
+                    backoff: self.flags.registration_backoff_factor,
+                };
+            }
             return;
         };
-        if pid == self.master && self.registered {
+        if pid == self.master && self.is_registered() {
             return;
         }
         tracing::info!(master = %pid, "new leading master detected; registering with it");
         self.master = pid;
-        self.registered = false;
-        self.backoff = self.flags.registration_backoff_factor;
-        cx.delay(random_upto(self.backoff), RegistrationRetry);
+        self.disconnect();
+        let backoff = self.flags.registration_backoff_factor;
+        cx.delay(random_upto(backoff), RegistrationRetry);
     }
 }
 
@@ -1779,21 +1809,20 @@ impl Agent {
     /// Takes back what the previous run checkpointed: the agent id, the
     /// checkpointing frameworks, their executors (watched again if their
     /// process still runs) and unacknowledged status updates.
-    fn recover(&mut self, recovered: Recovered, cx: &mut Cx<'_, Self>) {
+    fn recover(&mut self, recovered: CheckpointedState, cx: &mut Cx<'_, Self>) {
         let Some(agent_id) = recovered.agent.id.clone() else {
             return;
         };
         tracing::info!(agent = %agent_id, frameworks = recovered.frameworks.len(),
             recover = ?self.flags.recover, "recovering the checkpointed state");
         self.info.id = Some(agent_id.clone());
-        self.recovering = true;
         for framework in recovered.frameworks {
             let Some(framework_id) = framework.framework.info.id.clone() else {
                 continue;
             };
             self.frameworks.insert(
                 framework_id.clone(),
-                FrameworkRecord {
+                HostedFramework {
                     info: framework.framework.info,
                     pid: framework.framework.pid,
                     executors: HashMap::new(),
@@ -1937,22 +1966,23 @@ impl Agent {
     /// re-register: the agent registers with the master then. With
     /// `--recover=cleanup` the agent exits once every executor is gone.
     fn check_recovery(&mut self, cx: &mut Cx<'_, Self>) {
-        if !self.recovering {
+        if !self.is_recovering() {
             return;
         }
         let executors = || self.frameworks.values().flat_map(|f| f.executors.values());
         match self.flags.recover {
             Recover::Cleanup => {
                 if executors().all(|e| e.container.is_none()) {
-                    tracing::info!("every recovered executor is gone (--recover=cleanup); exiting");
-                    actors::actix::System::current().stop();
+                    self.terminate("every recovered executor is gone (--recover=cleanup)");
                 }
             }
             Recover::Reconnect => {
                 if executors().any(|e| e.phase == ExecutorPhase::Registering) {
                     return;
                 }
-                self.recovering = false;
+                self.lifecycle = Lifecycle::Disconnected {
+                    backoff: self.flags.registration_backoff_factor,
+                };
                 if let Some(t) = self.reregistration_timer.take() {
                     cx.cancel(t);
                 }
@@ -1968,7 +1998,7 @@ impl Agent {
 impl Handle<ReregistrationTimeout> for Agent {
     fn handle(&mut self, _: ReregistrationTimeout, _: &Pid, cx: &mut Cx<'_, Self>) {
         self.reregistration_timer = None;
-        if !self.recovering {
+        if !self.is_recovering() {
             return;
         }
         let timeout = self.flags.executor_reregistration_timeout;
@@ -2123,6 +2153,6 @@ impl Agent {
 
     /// Still recovering: executors may re-register, the master waits.
     pub(super) fn is_recovering(&self) -> bool {
-        self.recovering
+        matches!(self.lifecycle, Lifecycle::Recovering { .. })
     }
 }

@@ -684,7 +684,7 @@ async fn a_restarted_agent_takes_back_a_live_executor_and_reregisters() {
         .node
         .spawn(
             "slave(2)",
-            Agent::new(flags, agent_info(&c.node), master.clone()).recovering(Some(recovered)),
+            Agent::new(flags, agent_info(&c.node), master.clone()).with_checkpoint(Some(recovered)),
         )
         .expect("restarted agent")
         .pid()
@@ -773,7 +773,7 @@ async fn a_restarted_agent_fails_the_tasks_of_an_executor_that_is_gone() {
         .node
         .spawn(
             "slave(2)",
-            Agent::new(flags, agent_info(&c.node), master.clone()).recovering(Some(recovered)),
+            Agent::new(flags, agent_info(&c.node), master.clone()).with_checkpoint(Some(recovered)),
         )
         .expect("restarted agent")
         .pid()
