@@ -55,8 +55,8 @@ impl Handle<GcTick> for Agent {
         let keep: HashSet<PathBuf> = self
             .frameworks
             .values()
-            .flat_map(|f| f.executors.values())
-            .map(|e| e.directory.clone())
+            .flat_map(|f| f.executors().values())
+            .map(|e| e.directory().to_path_buf())
             .collect();
         let work_dir = self.flags.work_dir.clone();
         let (delay, headroom) = (self.flags.gc_delay, self.flags.gc_disk_headroom);

@@ -2,26 +2,58 @@
 //! itself to the master, runs executors in containers and relays their
 //! status updates.
 //!
+//! The agent is one process, [`Agent`]: a thin actor (`process.rs`) whose
+//! handlers sit by peer in their own files and consult the records and
+//! decisions of an I/O-free core (`state.rs`); endpoints and metrics read
+//! a view of it. Files import each other one way: handlers → process →
+//! core.
+//!
 //! | file | owns | Mesos |
 //! |---|---|---|
-//! | `process.rs` | the agent process: registration, executors, task relay | `slave/slave.cpp` |
+//! | `process.rs` | the actor: its state and lifecycle (recovering, disconnected, running, terminating), the messages it sends itself, registration, and the acts handlers share (to an executor, forwarding updates, checkpointing, forgetting what ended) | `slave/slave.cpp` (`Slave`) |
+//! | `state.rs` | the I/O-free core: framework and executor records, executor phases, which executor a task gets, how tasks end when their executor does, what re-registration drops, the view endpoints read | `slave/slave.hpp` (`Framework`, `Executor`) |
+//! | `master_link.rs` | handlers for the master and the leader detector: registration answers, pings, run/kill, acknowledgements, framework changes, shutdown | `Slave::registered`, `runTask`, `killTask`, ... |
+//! | `executors.rs` | handlers for executors over both APIs: (re-)registration, updates, framework messages | `Slave::registerExecutor`, `statusUpdate`, ... |
+//! | `containers.rs` | the executor environment, launching, watching, shutting down executors' containers, and executor exits | `Slave::launchExecutor`, `executorTerminated` |
+//! | `recovery.rs` | taking back a checkpoint: executors reconnected, timed out or gone | `Slave::recover`, `reregisterExecutorTimeout` |
+//! | `gc.rs` | sweeping finished sandboxes, and its handlers | `GarbageCollector` |
 //! | `checkpoint.rs` | what survives an agent restart, under `<work_dir>/meta` | `slave/state.cpp`, `slave/paths.cpp` |
 //! | `status_updates.rs` | ordered, acknowledged, retried status update streams | `TaskStatusUpdateManager` |
+//! | `executor_api.rs` | the v1 executor API: request prelude, refusals, messages as events | `slave/http.cpp` (`executor`) |
+//! | `http.rs` | `/state`, `/monitor/statistics`, `/flags`, `/health` | `slave/http.cpp` |
+//! | `metrics.rs` | `slave/...` counters and gauges | `Slave::Metrics` |
 //! | `flags.rs` | `mesos-agent` flags | `slave/flags.cpp` |
-//! | `http.rs` | `/state`, `/flags`, `/health` | `slave/http.cpp` |
-//! | `containerizer.rs` | sandbox directories, launching an executor in a session of its own, waiting for it, destroying it | `slave/paths.cpp`, `MesosContainerizer` with the posix launcher |
 //! | `resources.rs` | the agent's resources: `--resources` plus what the machine has | `Containerizer::resources` |
+//! | `fetcher.rs` | fetching a command's URIs into the sandbox before it runs | `slave/containerizer/fetcher.cpp` |
+//! | `containerizer.rs` | sandbox directories, launching an executor in a session of its own, waiting for it, destroying it | `slave/paths.cpp`, `MesosContainerizer` with the posix launcher |
+//! | `usage.rs` | what a container's processes use, from `/proc` | `ResourceStatistics` |
+//! | `tests.rs` | the agent against a fake master and a fake executor | `src/tests/slave_tests.cpp` |
+//!
+//! Messages, by peer:
+//!
+//! | peer | receives | sends |
+//! |---|---|---|
+//! | master | AgentRegistered, AgentReregistered, PingAgent, RunTask, RunTaskGroup, KillTask, StatusUpdateAcknowledgement, ShutdownFramework, ShutdownExecutor, FrameworkToExecutor, UpdateFramework, ShutdownAgent | RegisterAgent, ReregisterAgent, PongAgent, StatusUpdateMessage, ExitedExecutor, ExecutorToFramework |
+//! | leader detector | MasterDetected | |
+//! | executors (v0) | RegisterExecutor, ReregisterExecutor, StatusUpdateMessage, ExecutorToFramework | ExecutorRegistered, ExecutorReregistered, ReconnectExecutor, RunTask, RunTaskGroup, KillTask, StatusUpdateAcknowledgement, FrameworkToExecutor, ShutdownExecutor |
+//! | executors (v1, `POST /api/v1/executor`) | SUBSCRIBE, UPDATE, MESSAGE, HEARTBEAT | SUBSCRIBED, LAUNCH, LAUNCH_GROUP, KILL, ACKNOWLEDGED, MESSAGE, SHUTDOWN |
+//! | itself | RegistrationRetry, PingTimeout, RetryUpdate, RegistrationTimeout, KillContainer, ExecutorExited, ReregistrationTimeout, GcTick, GcDone | |
 
 pub mod checkpoint;
 pub mod containerizer;
+mod containers;
 pub mod executor_api;
+mod executors;
 pub mod fetcher;
 pub mod flags;
 pub mod gc;
 pub mod http;
+mod master_link;
 pub mod metrics;
 pub mod process;
+mod recovery;
 pub mod resources;
+pub mod state;
 pub mod status_updates;
 pub mod usage;
 

@@ -297,23 +297,23 @@ impl Cluster {
             wait_until(DEADLINE, || !registrations(&log).is_empty()).await,
             "the agent never registered"
         );
-        self.from_master(AgentRegistered {
+        self.master_sends(AgentRegistered {
             agent_id: AgentId::new(AGENT_ID),
             total_ping_timeout_seconds: 1000.0,
         });
         testing::settle().await;
     }
 
-    fn from_master<M: wire::Message>(&self, message: M) {
+    fn master_sends<M: wire::Message>(&self, message: M) {
         self.node.send(&self.master, &self.agent, message);
     }
 
-    fn from_executor<M: wire::Message>(&self, message: M) {
+    fn executor_sends<M: wire::Message>(&self, message: M) {
         self.node.send(&self.executor, &self.agent, message);
     }
 
     fn run(&self, task: TaskInfo, checkpoint: bool) {
-        self.from_master(RunTask {
+        self.master_sends(RunTask {
             framework: framework(checkpoint),
             framework_pid: None,
             task,
@@ -322,7 +322,7 @@ impl Cluster {
 
     /// Registers the fake executor and waits for the agent's greeting.
     async fn register_executor(&self) -> ExecutorRegistered {
-        self.from_executor(RegisterExecutor {
+        self.executor_sends(RegisterExecutor {
             framework_id: FrameworkId::new(FRAMEWORK_ID),
             executor_id: ExecutorId::new(EXECUTOR_ID),
         });
@@ -348,7 +348,7 @@ impl Cluster {
         let mut status = TaskStatus::new(TaskId::new(task), state);
         status.executor_id = Some(ExecutorId::new(EXECUTOR_ID));
         status.uuid = Some(vec![uuid; 16]);
-        self.from_executor(StatusUpdateMessage {
+        self.executor_sends(StatusUpdateMessage {
             update: StatusUpdate {
                 framework_id: FrameworkId::new(FRAMEWORK_ID),
                 executor_id: Some(ExecutorId::new(EXECUTOR_ID)),
@@ -364,7 +364,7 @@ impl Cluster {
 
     /// The master acknowledges an update with this uuid.
     fn master_ack(&self, task: &str, uuid: Vec<u8>) {
-        self.from_master(StatusUpdateAcknowledgement {
+        self.master_sends(StatusUpdateAcknowledgement {
             agent_id: AgentId::new(AGENT_ID),
             framework_id: FrameworkId::new(FRAMEWORK_ID),
             task_id: TaskId::new(task),
@@ -463,7 +463,7 @@ async fn agent_registers_and_reregisters_when_the_master_forgets_it() {
     assert_eq!(first[0].info.id, None, "a new agent has no id yet");
 
     // A ping from a master that no longer knows the agent.
-    c.from_master(PingAgent { connected: false });
+    c.master_sends(PingAgent { connected: false });
     let log = c.to_master.clone();
     assert!(
         wait_until(DEADLINE, || !reregistrations(&log).is_empty()).await,
@@ -511,7 +511,7 @@ async fn killing_a_running_task_is_relayed_to_its_executor() {
     c.register().await;
     c.run(task("t1", "exec sleep 60"), false);
     c.register_executor().await;
-    c.from_master(KillTask {
+    c.master_sends(KillTask {
         framework_id: FrameworkId::new(FRAMEWORK_ID),
         task_id: TaskId::new("t1"),
     });
@@ -535,7 +535,7 @@ async fn killing_a_queued_task_ends_it_killed_and_destroys_the_idle_executor() {
     c.register().await;
     c.run(task("t1", "exec sleep 60"), false);
     testing::settle().await;
-    c.from_master(KillTask {
+    c.master_sends(KillTask {
         framework_id: FrameworkId::new(FRAMEWORK_ID),
         task_id: TaskId::new("t1"),
     });
@@ -562,7 +562,7 @@ async fn killing_a_queued_task_ends_it_killed_and_destroys_the_idle_executor() {
 async fn an_unknown_task_is_reported_lost_when_killed() {
     let c = Cluster::start(&[]).await;
     c.register().await;
-    c.from_master(KillTask {
+    c.master_sends(KillTask {
         framework_id: FrameworkId::new(FRAMEWORK_ID),
         task_id: TaskId::new("nowhere"),
     });
