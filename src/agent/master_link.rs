@@ -25,10 +25,10 @@ use wire::mesos::{ExecutorInfo, FrameworkInfo, TaskInfo};
 use wire::task::{Reason, TaskState};
 
 use super::process::{
-    random_upto, Agent, Lifecycle, MasterDetected, PingTimeout, RegistrationRetry, RetryUpdate,
+    random_upto, Agent, MasterDetected, PingTimeout, RegistrationRetry, RetryUpdate,
     DEFAULT_PING_TIMEOUT,
 };
-use super::state::{self, ExecutorPhase, HostedFramework, KillTarget, TaskEnd};
+use super::state::{self, ExecutorPhase, HostedFramework, KillTarget, Lifecycle, TaskEnd};
 
 impl Agent {
     fn on_registered(&mut self, agent_id: AgentId, total_ping: f64, cx: &mut Cx<'_, Self>) {

@@ -10,11 +10,12 @@
 //!
 //! | file | owns | Mesos |
 //! |---|---|---|
-//! | `process.rs` | the actor: its state and lifecycle (recovering, disconnected, running, terminating), the messages it sends itself, registration, and the acts handlers share (to an executor, forwarding updates, checkpointing, forgetting what ended) | `slave/slave.cpp` (`Slave`) |
+//! | `process.rs` | the actor: its state and lifecycle (recovering, disconnected, running, terminating), the messages it sends itself, registration, and the acts handlers share (registering, to an executor, checkpointing, forgetting what ended) | `slave/slave.cpp` (`Slave`) |
 //! | `state.rs` | the I/O-free core: framework and executor records, executor phases, which executor a task gets, how tasks end when their executor does, what re-registration drops, the view endpoints read | `slave/slave.hpp` (`Framework`, `Executor`) |
 //! | `master_link.rs` | handlers for the master and the leader detector: registration answers, pings, run/kill, acknowledgements, framework changes, shutdown | `Slave::registered`, `runTask`, `killTask`, ... |
 //! | `executors.rs` | handlers for executors over both APIs: (re-)registration, updates, framework messages | `Slave::registerExecutor`, `statusUpdate`, ... |
 //! | `containers.rs` | the executor environment, launching, watching, shutting down executors' containers, and executor exits | `Slave::launchExecutor`, `executorTerminated` |
+//! | `updates.rs` | the status update relay: updates made here or from executors, into their streams, to the master | `Slave::statusUpdate`, `forward` |
 //! | `recovery.rs` | taking back a checkpoint: executors reconnected, timed out or gone | `Slave::recover`, `reregisterExecutorTimeout` |
 //! | `gc.rs` | sweeping finished sandboxes, and its handlers | `GarbageCollector` |
 //! | `checkpoint.rs` | what survives an agent restart, under `<work_dir>/meta` | `slave/state.cpp`, `slave/paths.cpp` |
@@ -55,6 +56,7 @@ mod recovery;
 pub mod resources;
 pub mod state;
 pub mod status_updates;
+mod updates;
 pub mod usage;
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The agent process (`slave(1)`, Mesos's `Slave`): the actor, its state,
 //! its lifecycle, the messages it sends itself, and the few acts every
-//! handler shares (sending to an executor, forwarding an update,
-//! checkpointing, forgetting what ended). Its handlers live by peer in
+//! handler shares (registering, sending to an executor, checkpointing,
+//! forgetting what ended). Its handlers live by peer in
 //! [`super::master_link`], [`super::executors`], [`super::containers`],
-//! [`super::recovery`] and [`super::gc`]; the records and decisions they
-//! consult in [`super::state`]. See [`super`] for the messages it receives
+//! [`super::recovery`] and [`super::gc`], the status update relay in
+//! [`super::updates`], and the records and decisions they consult in
+//! [`super::state`]. See [`super`] for the messages it receives
 //! and sends.
 //!
 //! Recovery (Mesos's agent recovery): what checkpointing frameworks run
@@ -33,14 +34,13 @@ use wire::agent::{
 };
 use wire::executor::{RegisterExecutor, ReregisterExecutor};
 use wire::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
-use wire::mesos::{now_secs, AgentInfo, StatusUpdate, TaskStatus, VERSION};
-use wire::task::{Source, TaskState};
+use wire::mesos::{now_secs, AgentInfo, VERSION};
 
 use super::checkpoint::{self, CheckpointedState};
 use super::executor_api::ToExecutorEvent;
 use super::flags::{AgentFlags, Recover};
-use super::state::{self, AgentView, HostedFramework, TaskEnd};
-use super::status_updates::{Forward, StatusUpdateManager};
+use super::state::{self, AgentView, HostedFramework, Lifecycle};
+use super::status_updates::StatusUpdateManager;
 
 /// The agent's process id, as Mesos names it.
 pub const AGENT_ID: &str = "slave(1)";
@@ -49,27 +49,6 @@ pub const AGENT_ID: &str = "slave(1)";
 pub(super) const REGISTER_RETRY_MAX: Duration = Duration::from_secs(60);
 /// The ping timeout when the master's cannot be read.
 pub(super) const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(75);
-
-/// Where the agent is in its life (Mesos's `Slave::State`: RECOVERING,
-/// DISCONNECTED, RUNNING, TERMINATING), with what each state holds.
-#[derive(Debug)]
-pub enum Lifecycle {
-    /// From construction until recovered executors have had their chance
-    /// to re-register: no registration with the master yet. `checkpoint`
-    /// is what the previous run left, until `started` takes it back.
-    Recovering {
-        checkpoint: Option<CheckpointedState>,
-    },
-    /// Not registered with a master: registering, the next retry within
-    /// `backoff` (doubling up to a minute).
-    Disconnected { backoff: Duration },
-    /// Registered: without a ping for `ping_timeout` the agent registers
-    /// again.
-    Running { ping_timeout: Duration },
-    /// Exiting (`--recover=cleanup`, or the master asked it to): nothing
-    /// is registered any more.
-    Terminating,
-}
 
 pub struct Agent {
     pub(super) flags: AgentFlags,
@@ -294,121 +273,6 @@ impl Agent {
         }
         if let Lifecycle::Running { ping_timeout } = self.lifecycle {
             self.ping_watchdog = Some(cx.delay(ping_timeout, PingTimeout));
-        }
-    }
-
-    /// A new update about a task, from an executor or made here: into its
-    /// stream, and to the master if it is the stream's head.
-    pub(super) fn forward_update(&mut self, update: StatusUpdate, cx: &mut Cx<'_, Self>) {
-        let terminating = self
-            .frameworks
-            .get(&update.framework_id)
-            .is_some_and(|f| f.is_terminating());
-        if terminating {
-            // Kept, it would be retried forever and keep the framework
-            // here: the master no longer knows it.
-            tracing::info!(framework = %update.framework_id, task = %update.status.task_id,
-                state = %update.status.state, "dropping a status update of a terminating framework");
-            return;
-        }
-        let forward = self.updates.update(update);
-        self.send_forward(forward, cx);
-    }
-
-    /// Carries out what the status update manager decided: the update to
-    /// the master (while registered) and its resend timer.
-    pub(super) fn send_forward(&mut self, forward: Forward, cx: &mut Cx<'_, Self>) {
-        let Forward::Send(update, backoff) = forward else {
-            return;
-        };
-        let update = *update;
-        if let Some(uuid) = update.uuid.clone() {
-            cx.delay(
-                backoff,
-                RetryUpdate {
-                    framework_id: update.framework_id.clone(),
-                    task_id: update.status.task_id.clone(),
-                    uuid,
-                },
-            );
-        }
-        if self.is_registered() {
-            let pid = cx.me().to_string();
-            cx.send(
-                &self.master,
-                StatusUpdateMessage {
-                    update,
-                    pid: Some(pid),
-                },
-            );
-        }
-    }
-
-    /// An update the agent itself makes (launch failures, lost executors).
-    pub(super) fn agent_update(
-        &mut self,
-        (framework_id, executor_id, task_id): (&FrameworkId, Option<&ExecutorId>, &TaskId),
-        end: &TaskEnd,
-        cx: &mut Cx<'_, Self>,
-    ) {
-        let uuid = new_uuid();
-        let mut status = TaskStatus::new(task_id.clone(), end.state);
-        status.source = Some(Source::Agent);
-        status.reason = Some(end.reason);
-        status.message = Some(end.message.clone());
-        status.agent_id = self.agent_id().cloned();
-        status.executor_id = executor_id.cloned();
-        status.uuid = Some(uuid.clone());
-        self.set_task_state(framework_id, executor_id, task_id, end.state);
-        let update = StatusUpdate {
-            framework_id: framework_id.clone(),
-            executor_id: executor_id.cloned(),
-            agent_id: self.agent_id().cloned(),
-            timestamp: status.timestamp,
-            status,
-            uuid: Some(uuid),
-            latest_state: Some(end.state),
-        };
-        self.forward_update(update, cx);
-        if let Some(executor_id) = executor_id {
-            self.checkpoint_executor(framework_id, executor_id);
-        }
-    }
-
-    /// Ends each of `tasks` of an executor as the agent decided.
-    pub(super) fn end_tasks(
-        &mut self,
-        (framework_id, executor_id): (&FrameworkId, &ExecutorId),
-        tasks: &[TaskId],
-        end: &TaskEnd,
-        cx: &mut Cx<'_, Self>,
-    ) {
-        for task_id in tasks {
-            self.agent_update((framework_id, Some(executor_id), task_id), end, cx);
-        }
-    }
-
-    /// Records a task's new state; counts it when it becomes terminal.
-    /// Tasks never handed to an executor (queued) are counted too.
-    pub(super) fn set_task_state(
-        &mut self,
-        framework_id: &FrameworkId,
-        executor_id: Option<&ExecutorId>,
-        task_id: &TaskId,
-        state: TaskState,
-    ) {
-        let newly_terminal = executor_id
-            .and_then(|executor_id| {
-                self.frameworks
-                    .get_mut(framework_id)
-                    .and_then(|f| f.executor_mut(executor_id))
-                    .and_then(|e| e.set_task_state(task_id, state))
-            })
-            .unwrap_or(state.is_terminal());
-        if newly_terminal {
-            if let Some(m) = &self.metrics {
-                m.task_terminated(state);
-            }
         }
     }
 

@@ -18,9 +18,9 @@ use super::containerizer;
 use super::containers::watch_executor;
 use super::flags::Recover;
 use super::process::{
-    random_upto, Agent, ExecutorExited, Lifecycle, RegistrationRetry, ReregistrationTimeout,
+    random_upto, Agent, ExecutorExited, RegistrationRetry, ReregistrationTimeout,
 };
-use super::state::{ExecutorPhase, ExecutorRecord, HostedFramework, TaskEnd};
+use super::state::{ExecutorPhase, ExecutorRecord, HostedFramework, Lifecycle, TaskEnd};
 
 impl Agent {
     /// Takes back what the previous run checkpointed: the agent id, the

@@ -1,6 +1,6 @@
 //! The agent's records and decisions (Mesos's `Framework`, `Executor` and
-//! the choices in `slave.cpp`), with no actor, clock or I/O: what runs
-//! here, how each executor run moves through its phases, which executor a
+//! the choices in `slave.cpp`), with no actor, clock or I/O: the agent's
+//! lifecycle, what runs here, how each executor run moves through its phases, which executor a
 //! task gets, how tasks end when their executor does, and what a restarted
 //! agent makes of a checkpoint. The process ([`super::process`]) asks, and
 //! sends, signals, checkpoints and sets timers on what it is handed back.
@@ -25,9 +25,30 @@ use wire::mesos::{
 };
 use wire::task::{Reason, TaskState};
 
-use super::checkpoint::{ExecutorCheckpoint, FrameworkCheckpoint};
+use super::checkpoint::{CheckpointedState, ExecutorCheckpoint, FrameworkCheckpoint};
 use super::containerizer::Container;
 use super::flags::AgentFlags;
+
+/// Where the agent is in its life (Mesos's `Slave::State`: RECOVERING,
+/// DISCONNECTED, RUNNING, TERMINATING), with what each state holds.
+#[derive(Debug)]
+pub enum Lifecycle {
+    /// From construction until recovered executors have had their chance
+    /// to re-register: no registration with the master yet. `checkpoint`
+    /// is what the previous run left, until `started` takes it back.
+    Recovering {
+        checkpoint: Option<CheckpointedState>,
+    },
+    /// Not registered with a master: registering, the next retry within
+    /// `backoff` (doubling up to a minute).
+    Disconnected { backoff: Duration },
+    /// Registered: without a ping for `ping_timeout` the agent registers
+    /// again.
+    Running { ping_timeout: Duration },
+    /// Exiting (`--recover=cleanup`, or the master asked it to): nothing
+    /// is registered any more.
+    Terminating,
+}
 
 /// Where an executor run is: waiting for its executor to register, running
 /// (the executor registered), or on its way out.
