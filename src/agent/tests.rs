@@ -292,6 +292,11 @@ impl Cluster {
 
     /// Waits for the agent's RegisterAgent and answers it, as the master.
     async fn register(&self) {
+        self.register_with_ping_timeout(1000.0).await;
+    }
+
+    /// As `register`, the master expecting to ping within `seconds`.
+    async fn register_with_ping_timeout(&self, seconds: f64) {
         let log = self.to_master.clone();
         assert!(
             wait_until(DEADLINE, || !registrations(&log).is_empty()).await,
@@ -299,7 +304,7 @@ impl Cluster {
         );
         self.master_sends(AgentRegistered {
             agent_id: AgentId::new(AGENT_ID),
-            total_ping_timeout_seconds: 1000.0,
+            total_ping_timeout_seconds: seconds,
         });
         testing::settle().await;
     }
@@ -800,4 +805,64 @@ async fn a_restarted_agent_fails_the_tasks_of_an_executor_that_is_gone() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].status.state, TaskState::Failed);
     assert_eq!(failed[0].status.reason, Some(Reason::ExecutorTerminated));
+}
+
+#[actix::test]
+async fn an_agent_the_master_stops_pinging_registers_again() {
+    testing::pause();
+    let c = Cluster::start(&[]).await;
+    c.register_with_ping_timeout(30.0).await;
+    c.master_sends(PingAgent { connected: true });
+    testing::advance(Duration::from_secs(20)).await;
+    assert!(
+        reregistrations(&c.to_master).is_empty(),
+        "re-registered while the master pings"
+    );
+    // The ping restarted the watchdog: 30 s from it, not from registering.
+    testing::advance(Duration::from_secs(11)).await;
+    let log = c.to_master.clone();
+    assert!(
+        wait_until(DEADLINE, || !reregistrations(&log).is_empty()).await,
+        "the agent did not register again without pings"
+    );
+    assert_eq!(
+        reregistrations(&c.to_master)[0].info.id,
+        Some(AgentId::new(AGENT_ID))
+    );
+}
+
+#[actix::test]
+async fn an_executor_that_never_registers_is_destroyed_and_its_tasks_fail() {
+    testing::pause();
+    let c = Cluster::start(&["--executor_registration_timeout=5secs"]).await;
+    c.register().await;
+    c.run(
+        task("t1", "echo $$ > $MESOS_SANDBOX/pid; exec sleep 60"),
+        false,
+    );
+    let pid = read_pid(&c.sandbox().join("pid")).await;
+    testing::advance(Duration::from_secs(4)).await;
+    assert!(updates(&c.to_master, "t1").is_empty(), "failed too early");
+
+    testing::advance(Duration::from_secs(2)).await;
+    c.expect_states("t1", &[TaskState::Failed]).await;
+    assert_eq!(
+        updates(&c.to_master, "t1")[0].status.reason,
+        Some(Reason::ExecutorRegistrationTimeout)
+    );
+    let log = c.to_master.clone();
+    assert!(
+        wait_until(DEADLINE, || log
+            .all()
+            .iter()
+            .any(|m| matches!(m, ToMaster::ExitedExecutor(_))))
+        .await,
+        "the destroyed executor's exit was not reported"
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z")),
+        "the container still runs"
+    );
 }
