@@ -4,20 +4,18 @@
 //! containers themselves are [`super::containerizer`]'s.
 //!
 //! Receives from itself: RegistrationTimeout, KillContainer,
-//! ExecutorExited. Sends to executors: ShutdownExecutor; to the master:
-//! ExitedExecutor.
+//! ExecutorExited. Sends (through `Agent::act`) to executors:
+//! ShutdownExecutor; to the master: ExitedExecutor.
 
 use std::path::Path;
 
 use actors::{Cx, Handle, Pid};
-use wire::agent::{ExitedExecutor, ShutdownExecutor};
 use wire::ids::{ContainerId, ExecutorId, FrameworkId};
 use wire::mesos::{ExecutorInfo, FrameworkInfo};
-use wire::task::{Reason, TaskState};
 
 use super::containerizer;
 use super::process::{uuid_string, Agent, ExecutorExited, KillContainer, RegistrationTimeout};
-use super::state::{ExecutorRecord, TaskEnd};
+use super::state::ExecutorRecord;
 
 impl Agent {
     /// The `MESOS_*` environment an executor starts with (the one place it
@@ -170,46 +168,13 @@ impl Agent {
         cx: &mut Cx<'_, Self>,
     ) {
         let grace = self.flags.executor_shutdown_grace_period;
-        let Some(e) = self
+        let effects = self
             .frameworks
             .get_mut(framework_id)
             .and_then(|f| f.executor_mut(executor_id))
-        else {
-            return;
-        };
-        let Some(queued) = e.shut_down() else {
-            return;
-        };
-        let container_id = e.container_id().clone();
-        let grace = e.grace(grace);
-        match e.is_subscribed() {
-            true => {
-                let shutdown = ShutdownExecutor {
-                    framework_id: framework_id.clone(),
-                    executor_id: executor_id.clone(),
-                };
-                self.to_executor(framework_id, executor_id, shutdown, cx);
-                cx.delay(
-                    grace,
-                    KillContainer {
-                        framework_id: framework_id.clone(),
-                        executor_id: executor_id.clone(),
-                        container_id,
-                    },
-                );
-            }
-            false => {
-                if let Some(c) = e.container() {
-                    c.signal(libc::SIGKILL);
-                }
-            }
-        }
-        let end = TaskEnd::new(
-            TaskState::Killed,
-            Reason::TaskKilledDuringLaunch,
-            "Executor shut down before the task launched",
-        );
-        self.end_tasks((framework_id, executor_id), &queued, &end, cx);
+            .map(|e| e.shut_down(framework_id, grace))
+            .unwrap_or_default();
+        self.act(effects, cx);
     }
 
     /// An executor's process ended (or was found gone on recovery): its
@@ -227,26 +192,8 @@ impl Agent {
         if let Some(m) = &self.metrics {
             m.executors_terminated.inc();
         }
-        let exit = e.exited(&msg.message);
-        if let Some(t) = exit.registration_timer {
-            cx.cancel(t);
-        }
-        let key = (&msg.framework_id, &msg.executor_id);
-        self.end_tasks(key, &exit.unfinished, &exit.end, cx);
-        self.checkpoint_executor(&msg.framework_id, &msg.executor_id);
-        if exit.tell_master {
-            if let Some(agent_id) = self.info.id.clone() {
-                cx.send(
-                    &self.master,
-                    ExitedExecutor {
-                        agent_id,
-                        framework_id: msg.framework_id.clone(),
-                        executor_id: msg.executor_id.clone(),
-                        status: msg.status,
-                    },
-                );
-            }
-        }
+        let effects = e.exited(&msg.framework_id, msg.status, &msg.message);
+        self.act(effects, cx);
         self.garbage_collect();
         self.check_recovery(cx);
     }
@@ -284,19 +231,11 @@ impl Handle<RegistrationTimeout> for Agent {
         else {
             return;
         };
-        let Some(queued) = e.registration_timed_out(&timeout.container_id) else {
-            return;
-        };
-        tracing::warn!(framework = %fid, executor = %eid, "executor did not register in time; destroying it");
-        if let Some(c) = e.container() {
-            c.signal(libc::SIGKILL);
+        let effects = e.registration_timed_out(fid, &timeout.container_id);
+        if !effects.is_empty() {
+            tracing::warn!(framework = %fid, executor = %eid, "executor did not register in time; destroying it");
         }
-        let end = TaskEnd::new(
-            TaskState::Failed,
-            Reason::ExecutorRegistrationTimeout,
-            "Executor did not register within the timeout",
-        );
-        self.end_tasks((fid, eid), &queued, &end, cx);
+        self.act(effects, cx);
     }
 }
 

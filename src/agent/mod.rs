@@ -10,8 +10,8 @@
 //!
 //! | file | owns | Mesos |
 //! |---|---|---|
-//! | `process.rs` | the actor: its state and lifecycle (recovering, disconnected, running, terminating), the messages it sends itself, registration, and the acts handlers share (registering, to an executor, checkpointing, forgetting what ended) | `slave/slave.cpp` (`Slave`) |
-//! | `state.rs` | the I/O-free core: framework and executor records, executor phases, which executor a task gets, how tasks end when their executor does, what re-registration drops, the view endpoints read | `slave/slave.hpp` (`Framework`, `Executor`) |
+//! | `process.rs` | the actor: its state and lifecycle (recovering, disconnected, running, terminating), the messages it sends itself, registration, and `act`, the one place the core's decisions about executor runs become messages, signals, timers and checkpoints, and the acts handlers share (registering, to an executor, forgetting what ended) | `slave/slave.cpp` (`Slave`) |
+//! | `state.rs` | the I/O-free core: the agent's lifecycle, framework and executor records, executor phases, the effects their transitions return, which executor a task gets, how tasks end when their executor does, what re-registration drops, the view endpoints read | `slave/slave.hpp` (`Framework`, `Executor`) |
 //! | `master_link.rs` | handlers for the master and the leader detector: registration answers, pings, run/kill, acknowledgements, framework changes, shutdown | `Slave::registered`, `runTask`, `killTask`, ... |
 //! | `executors.rs` | handlers for executors over both APIs: (re-)registration, updates, framework messages | `Slave::registerExecutor`, `statusUpdate`, ... |
 //! | `containers.rs` | the executor environment, launching, watching, shutting down executors' containers, and executor exits | `Slave::launchExecutor`, `executorTerminated` |

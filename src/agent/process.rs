@@ -27,8 +27,8 @@ use actors::http::Request;
 use actors::{Cx, Handle, Install, Pid, Process, Reply};
 use bytes::Bytes;
 use wire::agent::{
-    AgentRegistered, AgentReregistered, ExecutorToFramework, FrameworkToExecutor, KillTask,
-    PingAgent, RegisterAgent, ReregisterAgent, RunTask, RunTaskGroup, ShutdownAgent,
+    AgentRegistered, AgentReregistered, ExecutorToFramework, ExitedExecutor, FrameworkToExecutor,
+    KillTask, PingAgent, RegisterAgent, ReregisterAgent, RunTask, RunTaskGroup, ShutdownAgent,
     ShutdownExecutor, ShutdownFramework, StatusUpdateAcknowledgement, StatusUpdateMessage,
     UpdateFramework,
 };
@@ -39,7 +39,7 @@ use wire::mesos::{now_secs, AgentInfo, VERSION};
 use super::checkpoint::{self, CheckpointedState};
 use super::executor_api::ToExecutorEvent;
 use super::flags::{AgentFlags, Recover};
-use super::state::{self, AgentView, HostedFramework, Lifecycle};
+use super::state::{self, AgentView, Effect, HostedFramework, Lifecycle};
 use super::status_updates::StatusUpdateManager;
 
 /// The agent's process id, as Mesos names it.
@@ -273,6 +273,77 @@ impl Agent {
         }
         if let Lifecycle::Running { ping_timeout } = self.lifecycle {
             self.ping_watchdog = Some(cx.delay(ping_timeout, PingTimeout));
+        }
+    }
+
+    /// Carries out, in order, what the records decided about executor
+    /// runs: the one place such decisions become messages, signals,
+    /// timers and checkpoints.
+    pub(super) fn act(&mut self, effects: Vec<Effect>, cx: &mut Cx<'_, Self>) {
+        for effect in effects {
+            match effect {
+                Effect::AskToShutDown {
+                    framework_id,
+                    executor_id,
+                    container_id,
+                    grace,
+                } => {
+                    let shutdown = ShutdownExecutor {
+                        framework_id: framework_id.clone(),
+                        executor_id: executor_id.clone(),
+                    };
+                    self.to_executor(&framework_id, &executor_id, shutdown, cx);
+                    cx.delay(
+                        grace,
+                        KillContainer {
+                            framework_id,
+                            executor_id,
+                            container_id,
+                        },
+                    );
+                }
+                Effect::Kill {
+                    framework_id,
+                    executor_id,
+                } => {
+                    let container = self
+                        .frameworks
+                        .get(&framework_id)
+                        .and_then(|f| f.executor(&executor_id))
+                        .and_then(|e| e.container());
+                    if let Some(c) = container {
+                        c.signal(libc::SIGKILL);
+                    }
+                }
+                Effect::EndTasks {
+                    framework_id,
+                    executor_id,
+                    tasks,
+                    end,
+                } => self.end_tasks((&framework_id, &executor_id), &tasks, &end, cx),
+                Effect::Cancel(timer) => {
+                    cx.cancel(timer);
+                }
+                Effect::Checkpoint {
+                    framework_id,
+                    executor_id,
+                } => self.checkpoint_executor(&framework_id, &executor_id),
+                Effect::ReportExit {
+                    framework_id,
+                    executor_id,
+                    status,
+                } => {
+                    if let Some(agent_id) = self.info.id.clone() {
+                        let exited = ExitedExecutor {
+                            agent_id,
+                            framework_id,
+                            executor_id,
+                            status,
+                        };
+                        cx.send(&self.master, exited);
+                    }
+                }
+            }
         }
     }
 

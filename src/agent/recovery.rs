@@ -190,6 +190,7 @@ impl Handle<ReregistrationTimeout> for Agent {
             return;
         }
         let timeout = self.flags.executor_reregistration_timeout;
+        let mut effects = Vec::new();
         for (fid, f) in self.frameworks.iter_mut() {
             let end = TaskEnd::new(
                 f.lost_state(TaskState::Gone, TaskState::Lost),
@@ -204,16 +205,15 @@ impl Handle<ReregistrationTimeout> for Agent {
                 let Some(e) = f.executor_mut(&eid) else {
                     continue;
                 };
-                if !e.reregistration_timed_out(end.clone()) {
-                    continue;
+                let kill = e.reregistration_timed_out(fid, end.clone());
+                if !kill.is_empty() {
+                    tracing::warn!(framework = %fid, executor = %eid,
+                        "executor did not re-register within {timeout:?}; killing it");
                 }
-                tracing::warn!(framework = %fid, executor = %eid,
-                    "executor did not re-register within {timeout:?}; killing it");
-                if let Some(c) = e.container() {
-                    c.signal(libc::SIGKILL);
-                }
+                effects.extend(kill);
             }
         }
+        self.act(effects, cx);
         self.check_recovery(cx);
     }
 }

@@ -1,6 +1,7 @@
 //! The agent's records and decisions (Mesos's `Framework`, `Executor` and
 //! the choices in `slave.cpp`), with no actor, clock or I/O: the agent's
-//! lifecycle, what runs here, how each executor run moves through its phases, which executor a
+//! lifecycle, what runs here, how each executor run moves through its phases (each step
+//! returning the [`Effect`]s it calls for), which executor a
 //! task gets, how tasks end when their executor does, and what a restarted
 //! agent makes of a checkpoint. The process ([`super::process`]) asks, and
 //! sends, signals, checkpoints and sets timers on what it is handed back.
@@ -93,16 +94,43 @@ pub enum Launch {
     Group(RunTaskGroup),
 }
 
-/// What an executor's exit leaves to do.
-pub struct Exit {
-    /// The registration timer to cancel, if it was still armed.
-    pub registration_timer: Option<SpawnHandle>,
-    /// Tasks not yet terminal (queued ones included), to end with `end`.
-    pub unfinished: Vec<TaskId>,
-    pub end: TaskEnd,
-    /// The master hears of the exit of an executor of its framework's own
-    /// (not of a command executor the agent made).
-    pub tell_master: bool,
+/// What the agent is to do about an executor run, as the records decide
+/// it; the process carries each out, in order, in `Agent::act`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Ask the executor to shut down, and kill this run's container once
+    /// `grace` has passed.
+    AskToShutDown {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        container_id: ContainerId,
+        grace: Duration,
+    },
+    /// Kill the executor's container now.
+    Kill {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+    },
+    /// End these tasks of the executor, an update each.
+    EndTasks {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        tasks: Vec<TaskId>,
+        end: TaskEnd,
+    },
+    /// A timer that is no longer needed.
+    Cancel(SpawnHandle),
+    /// Checkpoint the executor as it is now.
+    Checkpoint {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+    },
+    /// Tell the master the executor exited with this wait status.
+    ReportExit {
+        framework_id: FrameworkId,
+        executor_id: ExecutorId,
+        status: i32,
+    },
 }
 
 /// One executor run on this agent and its tasks.
@@ -346,42 +374,99 @@ impl ExecutorRecord {
         launches
     }
 
-    /// The agent shuts the executor down: terminating from now on. Returns
-    /// the queued tasks (which will never launch), or `None` if it was
-    /// terminating already.
-    pub fn shut_down(&mut self) -> Option<Vec<TaskId>> {
+    fn kill(&self, framework_id: &FrameworkId) -> Effect {
+        Effect::Kill {
+            framework_id: framework_id.clone(),
+            executor_id: self.info.executor_id.clone(),
+        }
+    }
+
+    /// Ends the queued tasks (they will never launch) with `end`.
+    fn end_queued(&mut self, framework_id: &FrameworkId, end: TaskEnd) -> Effect {
+        Effect::EndTasks {
+            framework_id: framework_id.clone(),
+            executor_id: self.info.executor_id.clone(),
+            tasks: self.queued.drain(..).map(|t| t.task_id).collect(),
+            end,
+        }
+    }
+
+    /// The agent shuts the executor down: terminating from now on. A
+    /// subscribed executor is asked to and killed after its grace period
+    /// (`default_grace` unless its own), any other killed at once; queued
+    /// tasks end killed. Nothing if it was terminating already.
+    pub fn shut_down(
+        &mut self,
+        framework_id: &FrameworkId,
+        default_grace: Duration,
+    ) -> Vec<Effect> {
         if self.phase == ExecutorPhase::Terminating {
-            return None;
+            return Vec::new();
         }
         self.phase = ExecutorPhase::Terminating;
-        Some(self.queued.drain(..).map(|t| t.task_id).collect())
+        let stop = match self.is_subscribed() {
+            true => Effect::AskToShutDown {
+                framework_id: framework_id.clone(),
+                executor_id: self.info.executor_id.clone(),
+                container_id: self.container_id.clone(),
+                grace: self.grace(default_grace),
+            },
+            false => self.kill(framework_id),
+        };
+        let end = TaskEnd::new(
+            TaskState::Killed,
+            Reason::TaskKilledDuringLaunch,
+            "Executor shut down before the task launched",
+        );
+        vec![stop, self.end_queued(framework_id, end)]
     }
 
     /// The registration timeout of run `container_id` fired. If that run
-    /// is still registering it is terminating now: returns its queued
-    /// tasks.
-    pub fn registration_timed_out(&mut self, container_id: &ContainerId) -> Option<Vec<TaskId>> {
+    /// is still registering it is destroyed and its queued tasks fail;
+    /// nothing otherwise.
+    pub fn registration_timed_out(
+        &mut self,
+        framework_id: &FrameworkId,
+        container_id: &ContainerId,
+    ) -> Vec<Effect> {
         if &self.container_id != container_id || self.phase != ExecutorPhase::Registering {
-            return None;
+            return Vec::new();
         }
         self.phase = ExecutorPhase::Terminating;
-        Some(self.queued.drain(..).map(|t| t.task_id).collect())
+        let end = TaskEnd::new(
+            TaskState::Failed,
+            Reason::ExecutorRegistrationTimeout,
+            "Executor did not register within the timeout",
+        );
+        vec![self.kill(framework_id), self.end_queued(framework_id, end)]
     }
 
-    /// A recovered executor did not re-register in time: terminating, its
-    /// tasks to end with `end`. False if it was not waiting.
-    pub fn reregistration_timed_out(&mut self, end: TaskEnd) -> bool {
+    /// A recovered executor did not re-register in time: killed, its tasks
+    /// to end with `end` once it exits. Nothing if it was not waiting.
+    pub fn reregistration_timed_out(
+        &mut self,
+        framework_id: &FrameworkId,
+        end: TaskEnd,
+    ) -> Vec<Effect> {
         if self.phase != ExecutorPhase::Registering {
-            return false;
+            return Vec::new();
         }
         self.phase = ExecutorPhase::Terminating;
         self.pending_termination = Some(end);
-        true
+        vec![self.kill(framework_id)]
     }
 
-    /// The executor's process ended (`message` says how): what is left to
-    /// do about its tasks, as Mesos decides it.
-    pub fn exited(&mut self, message: &str) -> Exit {
+    /// The executor's process ended with wait `status` (`message` says
+    /// how): its unfinished tasks (queued ones too) end as the agent
+    /// decided, else fail as Mesos decides; the run is checkpointed; the
+    /// master hears of the exit of an executor of the framework's own (not
+    /// of a command executor the agent made).
+    pub fn exited(
+        &mut self,
+        framework_id: &FrameworkId,
+        status: i32,
+        message: &str,
+    ) -> Vec<Effect> {
         self.phase = ExecutorPhase::Terminating;
         self.container = None;
         let mut unfinished: Vec<TaskId> = self.queued.drain(..).map(|t| t.task_id).collect();
@@ -404,12 +489,31 @@ impl ExecutorRecord {
                 format!("Executor terminated: {message}"),
             ),
         };
-        Exit {
-            registration_timer: self.registration_timer.take(),
-            unfinished,
+        let executor_id = self.info.executor_id.clone();
+        let mut effects: Vec<Effect> = self
+            .registration_timer
+            .take()
+            .map(Effect::Cancel)
+            .into_iter()
+            .collect();
+        effects.push(Effect::EndTasks {
+            framework_id: framework_id.clone(),
+            executor_id: executor_id.clone(),
+            tasks: unfinished,
             end,
-            tell_master: !self.command_executor,
+        });
+        effects.push(Effect::Checkpoint {
+            framework_id: framework_id.clone(),
+            executor_id: executor_id.clone(),
+        });
+        if !self.command_executor {
+            effects.push(Effect::ReportExit {
+                framework_id: framework_id.clone(),
+                executor_id,
+                status,
+            });
         }
+        effects
     }
 
     /// Tasks still staging that a re-registering executor does not `know`:
@@ -814,13 +918,28 @@ mod tests {
         assert_eq!(own.executor_id.as_str(), "mine");
     }
 
+    fn ended(effects: &[Effect]) -> Vec<(Vec<String>, TaskEnd)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::EndTasks { tasks, end, .. } => {
+                    let mut ids: Vec<String> = tasks.iter().map(|t| t.value.clone()).collect();
+                    ids.sort();
+                    Some((ids, end.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn an_executor_exit_fails_what_is_unfinished_with_the_reason_of_its_kind() {
+        let f = FrameworkId::new("f");
         let cases = [
             (true, Reason::CommandExecutorFailed, false),
             (false, Reason::ExecutorTerminated, true),
         ];
-        for (command, reason, tell_master) in cases {
+        for (command, reason, reported) in cases {
             let mut e = checkpointed(
                 vec![
                     staged("running", TaskState::Running),
@@ -829,44 +948,100 @@ mod tests {
                 vec![task("queued", None)],
                 command,
             );
-            let exit = e.exited("killed by signal 9");
-            let mut unfinished: Vec<&str> = exit.unfinished.iter().map(|t| t.as_str()).collect();
-            unfinished.sort();
-            assert_eq!(unfinished, vec!["queued", "running"]);
-            assert_eq!(exit.end.state, TaskState::Failed);
-            assert_eq!(exit.end.reason, reason);
-            assert_eq!(exit.end.message, "Executor terminated: killed by signal 9");
-            assert_eq!(exit.tell_master, tell_master);
+            let effects = e.exited(&f, 9, "killed by signal 9");
+            let end = TaskEnd::new(
+                TaskState::Failed,
+                reason,
+                "Executor terminated: killed by signal 9",
+            );
+            assert_eq!(
+                ended(&effects),
+                vec![(vec!["queued".to_owned(), "running".to_owned()], end)]
+            );
+            let report = Effect::ReportExit {
+                framework_id: f.clone(),
+                executor_id: ExecutorId::new("e"),
+                status: 9,
+            };
+            assert_eq!(effects.contains(&report), reported, "command: {command}");
             assert_eq!(e.phase(), ExecutorPhase::Terminating);
             assert!(e.queued().is_empty());
         }
     }
 
     #[test]
-    fn an_executor_that_missed_reregistration_ends_its_tasks_as_decided() {
+    fn an_executor_that_missed_reregistration_is_killed_and_ends_its_tasks_as_decided() {
+        let f = FrameworkId::new("f");
         let mut e = checkpointed(vec![staged("t", TaskState::Running)], Vec::new(), false);
+        let late = |state| TaskEnd::new(state, Reason::ExecutorReregistrationTimeout, "late");
         // Recovered without a live container: not waiting to re-register.
-        assert!(!e.reregistration_timed_out(TaskEnd::new(
-            TaskState::Lost,
-            Reason::ExecutorReregistrationTimeout,
-            "late"
-        )));
+        assert!(e
+            .reregistration_timed_out(&f, late(TaskState::Lost))
+            .is_empty());
         e.phase = ExecutorPhase::Registering;
-        let end = TaskEnd::new(
-            TaskState::Gone,
-            Reason::ExecutorReregistrationTimeout,
-            "late",
+        let kill = Effect::Kill {
+            framework_id: f.clone(),
+            executor_id: ExecutorId::new("e"),
+        };
+        assert_eq!(
+            e.reregistration_timed_out(&f, late(TaskState::Gone)),
+            vec![kill]
         );
-        assert!(e.reregistration_timed_out(end.clone()));
-        assert_eq!(e.exited("gone").end, end);
+        assert_eq!(
+            ended(&e.exited(&f, 9, "gone")),
+            vec![(vec!["t".to_owned()], late(TaskState::Gone))]
+        );
     }
 
     #[test]
-    fn a_shutdown_drops_the_queue_once() {
+    fn a_shutdown_kills_an_unsubscribed_executor_and_drops_the_queue_once() {
+        let f = FrameworkId::new("f");
         let mut e = checkpointed(Vec::new(), vec![task("q", None)], false);
         e.phase = ExecutorPhase::Running;
-        assert_eq!(e.shut_down(), Some(vec![TaskId::new("q")]));
-        assert_eq!(e.shut_down(), None);
+        let effects = e.shut_down(&f, Duration::from_secs(5));
+        assert!(matches!(effects.first(), Some(Effect::Kill { .. })));
+        assert_eq!(ended(&effects)[0].0, vec!["q".to_owned()]);
+        assert_eq!(ended(&effects)[0].1.state, TaskState::Killed);
+        assert!(e.shut_down(&f, Duration::from_secs(5)).is_empty());
+    }
+
+    #[test]
+    fn a_subscribed_executor_is_asked_to_shut_down_within_its_own_grace() {
+        let f = FrameworkId::new("f");
+        let mut e = checkpointed(Vec::new(), Vec::new(), false);
+        e.phase = ExecutorPhase::Running;
+        e.set_link(ExecutorLink::Pid(
+            "executor(1)@127.0.0.1:1".parse().expect("pid"),
+        ));
+        let effects = e.shut_down(&f, Duration::from_secs(5));
+        assert_eq!(
+            effects.first(),
+            Some(&Effect::AskToShutDown {
+                framework_id: f.clone(),
+                executor_id: ExecutorId::new("e"),
+                container_id: ContainerId::new("c"),
+                grace: Duration::from_millis(2500),
+            })
+        );
+    }
+
+    #[test]
+    fn only_the_current_run_times_out_registering() {
+        let f = FrameworkId::new("f");
+        let mut e = checkpointed(Vec::new(), vec![task("q", None)], false);
+        e.phase = ExecutorPhase::Registering;
+        assert!(e
+            .registration_timed_out(&f, &ContainerId::new("older"))
+            .is_empty());
+        let effects = e.registration_timed_out(&f, &ContainerId::new("c"));
+        assert!(matches!(effects.first(), Some(Effect::Kill { .. })));
+        assert_eq!(
+            ended(&effects)[0].1.reason,
+            Reason::ExecutorRegistrationTimeout
+        );
+        assert!(e
+            .registration_timed_out(&f, &ContainerId::new("c"))
+            .is_empty());
     }
 
     #[test]
