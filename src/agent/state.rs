@@ -1,10 +1,11 @@
 //! The agent's records and decisions (Mesos's `Framework`, `Executor` and
 //! the choices in `slave.cpp`), with no actor, clock or I/O: the agent's
-//! lifecycle, what runs here, how each executor run moves through its phases (each step
-//! returning the [`Effect`]s it calls for), which executor a
-//! task gets, how tasks end when their executor does, and what a restarted
-//! agent makes of a checkpoint. The process ([`super::process`]) asks, and
-//! sends, signals, checkpoints and sets timers on what it is handed back.
+//! lifecycle, what runs here, how each executor run moves through its
+//! phases (each step returning the [`Effect`]s it calls for), which
+//! executor a task gets, how tasks end when their executor does, and what
+//! a restarted agent makes of a checkpoint. The process
+//! ([`super::process`]) asks, and sends, signals, checkpoints and sets
+//! timers on what it is handed back (`Agent::act`).
 //!
 //! The records hold the handles of what they describe (the container, the
 //! executor's pid or event stream, the registration timer) so that one
