@@ -24,11 +24,12 @@ use wire::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
 use wire::mesos::{ExecutorInfo, FrameworkInfo, TaskInfo};
 use wire::task::{Reason, TaskState};
 
+use super::launch;
 use super::process::{
     random_upto, Agent, MasterDetected, PingTimeout, RegistrationRetry, RetryUpdate,
     DEFAULT_PING_TIMEOUT,
 };
-use super::state::{self, ExecutorPhase, HostedFramework, KillTarget, Lifecycle, TaskEnd};
+use super::state::{ExecutorPhase, HostedFramework, KillTarget, Lifecycle, TaskEnd};
 
 impl Agent {
     fn on_registered(&mut self, agent_id: AgentId, total_ping: f64, cx: &mut Cx<'_, Self>) {
@@ -135,7 +136,7 @@ impl Handle<RunTask> for Agent {
             return;
         };
         let (executor, command_executor) =
-            state::executor_for(&self.flags.launcher_dir, &msg.task, &framework_id);
+            launch::executor_for(&self.flags.launcher_dir, &msg.task, &framework_id);
         let run = Run {
             framework: msg.framework,
             framework_pid: msg.framework_pid,
@@ -158,7 +159,7 @@ impl Handle<RunTaskGroup> for Agent {
             return;
         };
         let executor =
-            state::group_executor(&self.flags.launcher_dir, &msg.executor, &framework_id);
+            launch::group_executor(&self.flags.launcher_dir, &msg.executor, &framework_id);
         let run = Run {
             framework: msg.framework,
             framework_pid: msg.framework_pid,

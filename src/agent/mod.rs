@@ -11,7 +11,8 @@
 //! | file | owns | Mesos |
 //! |---|---|---|
 //! | `process.rs` | the actor: its state and lifecycle (recovering, disconnected, running, terminating), the messages it sends itself, registration, and `act`, the one place the core's decisions about executor runs become messages, signals, timers and checkpoints, and the acts handlers share (registering, to an executor, forgetting what ended) | `slave/slave.cpp` (`Slave`) |
-//! | `state.rs` | the I/O-free core: the agent's lifecycle, framework and executor records, executor phases, the effects their transitions return, which executor a task gets, how tasks end when their executor does, what re-registration drops, the view endpoints read | `slave/slave.hpp` (`Framework`, `Executor`) |
+//! | `state.rs` | the I/O-free core: the agent's lifecycle, framework and executor records, executor phases, the effects their transitions return, how tasks end when their executor does, what re-registration drops, the view endpoints read | `slave/slave.hpp` (`Framework`, `Executor`) |
+//! | `launch.rs` | launch decisions: which executor a task gets (its own, a command executor, the default executor of a group), a task as handed to it | `Slave::getExecutorInfo` |
 //! | `master_link.rs` | handlers for the master and the leader detector: registration answers, pings, run/kill, acknowledgements, framework changes, shutdown | `Slave::registered`, `runTask`, `killTask`, ... |
 //! | `executors.rs` | handlers for executors over both APIs: (re-)registration, updates, framework messages | `Slave::registerExecutor`, `statusUpdate`, ... |
 //! | `containers.rs` | the executor environment, launching, watching, shutting down executors' containers, and executor exits | `Slave::launchExecutor`, `executorTerminated` |
@@ -49,6 +50,7 @@ pub mod fetcher;
 pub mod flags;
 pub mod gc;
 pub mod http;
+pub mod launch;
 mod master_link;
 pub mod metrics;
 pub mod process;

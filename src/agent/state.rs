@@ -1,8 +1,8 @@
 //! The agent's records and decisions (Mesos's `Framework`, `Executor` and
 //! the choices in `slave.cpp`), with no actor, clock or I/O: the agent's
 //! lifecycle, what runs here, how each executor run moves through its
-//! phases (each step returning the [`Effect`]s it calls for), which
-//! executor a task gets, how tasks end when their executor does, and what
+//! phases (each step returning the [`Effect`]s it calls for), how tasks
+//! end when their executor does, and what
 //! a restarted agent makes of a checkpoint. The process
 //! ([`super::process`]) asks, and sends, signals, checkpoints and sets
 //! timers on what it is handed back (`Agent::act`).
@@ -22,14 +22,14 @@ use tokio::sync::mpsc::UnboundedSender;
 use wire::agent::{RunTask, RunTaskGroup};
 use wire::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
 use wire::mesos::{
-    capability, AgentInfo, CommandInfo, ExecutorInfo, FrameworkInfo, StatusUpdate, Task, TaskInfo,
-    TaskStatus,
+    capability, AgentInfo, ExecutorInfo, FrameworkInfo, StatusUpdate, Task, TaskInfo, TaskStatus,
 };
 use wire::task::{Reason, TaskState};
 
 use super::checkpoint::{CheckpointedState, ExecutorCheckpoint, FrameworkCheckpoint};
 use super::containerizer::Container;
 use super::flags::AgentFlags;
+use super::launch::staging_task;
 
 /// Where the agent is in its life (Mesos's `Slave::State`: RECOVERING,
 /// DISCONNECTED, RUNNING, TERMINATING), with what each state holds.
@@ -746,100 +746,10 @@ pub fn report(
     (tasks, executors, infos)
 }
 
-/// The executor a task runs under: its own, or a command executor made
-/// for it (executor id = task id), as Mesos does. True for the latter.
-pub fn executor_for(
-    launcher_dir: &Path,
-    task: &TaskInfo,
-    framework_id: &FrameworkId,
-) -> (ExecutorInfo, bool) {
-    if let Some(e) = &task.executor {
-        let mut e = e.clone();
-        e.framework_id = Some(framework_id.clone());
-        return (e, false);
-    }
-    let program = launcher_dir.join("mesos-executor").display().to_string();
-    let shown = task
-        .command
-        .as_ref()
-        .and_then(|c| c.value.clone())
-        .unwrap_or_default();
-    let mut command = CommandInfo {
-        value: Some(program.clone()),
-        shell: false,
-        arguments: vec![program],
-        environment: Vec::new(),
-        uris: Vec::new(),
-        user: None,
-    };
-    if let Some(c) = &task.command {
-        command.environment = c.environment.clone();
-        // The command executor inherits the task's URIs (fetched into
-        // the sandbox before it starts) and user.
-        command.uris = c.uris.clone();
-        command.user = c.user.clone();
-    }
-    (
-        ExecutorInfo {
-            executor_id: ExecutorId::new(task.task_id.value.clone()),
-            framework_id: Some(framework_id.clone()),
-            command,
-            resources: wire::resources::Resources::new(),
-            name: Some(format!(
-                "Command Executor (Task: {}) (Command: sh -c '{shown}')",
-                task.task_id
-            )),
-            shutdown_grace_period: None,
-        },
-        true,
-    )
-}
-
-/// A task group's executor: a blank command (Mesos's `type: DEFAULT`)
-/// becomes `<launcher_dir>/mesos-default-executor`, keeping the command's
-/// environment, URIs and user.
-pub fn group_executor(
-    launcher_dir: &Path,
-    executor: &ExecutorInfo,
-    framework_id: &FrameworkId,
-) -> ExecutorInfo {
-    let mut executor = executor.clone();
-    executor.framework_id = Some(framework_id.clone());
-    if executor.is_default() {
-        let program = launcher_dir
-            .join("mesos-default-executor")
-            .display()
-            .to_string();
-        executor.command.value = Some(program.clone());
-        executor.command.shell = false;
-        executor.command.arguments = vec![program];
-        if executor.name.is_none() {
-            executor.name = Some("Default Executor".into());
-        }
-    }
-    executor
-}
-
-/// A task as handed to its executor, before any update.
-pub fn staging_task(
-    t: &TaskInfo,
-    framework_id: &FrameworkId,
-    agent_id: &AgentId,
-    executor_id: &ExecutorId,
-) -> Task {
-    Task::staging(
-        t,
-        framework_id,
-        agent_id,
-        executor_id,
-        t.resources.clone(),
-        "*",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wire::mesos::CommandInfo;
     use wire::resources::Resources;
 
     fn task(id: &str, executor: Option<ExecutorInfo>) -> TaskInfo {
@@ -897,26 +807,6 @@ mod tests {
         );
         t.state = state;
         t
-    }
-
-    #[test]
-    fn a_command_task_gets_a_command_executor_named_after_it() {
-        let (e, command) = executor_for(
-            Path::new("/libexec"),
-            &task("t1", None),
-            &FrameworkId::new("f"),
-        );
-        assert!(command);
-        assert_eq!(e.executor_id.as_str(), "t1");
-        assert_eq!(e.command.value.as_deref(), Some("/libexec/mesos-executor"));
-        assert_eq!(e.framework_id, Some(FrameworkId::new("f")));
-        let (own, command) = executor_for(
-            Path::new("/libexec"),
-            &task("t2", Some(executor_info("mine"))),
-            &FrameworkId::new("f"),
-        );
-        assert!(!command);
-        assert_eq!(own.executor_id.as_str(), "mine");
     }
 
     fn ended(effects: &[Effect]) -> Vec<(Vec<String>, TaskEnd)> {
