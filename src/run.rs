@@ -202,7 +202,10 @@ pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result
     }
     let id = id.unwrap_or_else(|| node.generate_id("slave"));
     let agent = node
-        .spawn(id, Agent::new(flags, info, master).recovering(recovered))
+        .spawn(
+            id,
+            Agent::new(flags, info, master).with_checkpoint(recovered),
+        )
         .map_err(|e| e.to_string())?;
     Ok(Running {
         node: node.clone(),
@@ -219,7 +222,7 @@ pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result
 /// start, telling the operator what to remove.
 fn recover_checkpoint(
     work_dir: &std::path::Path,
-) -> Result<Option<crate::agent::checkpoint::Recovered>, String> {
+) -> Result<Option<crate::agent::checkpoint::CheckpointedState>, String> {
     use crate::agent::checkpoint;
     let meta = checkpoint::meta_dir(work_dir);
     let recovered = checkpoint::recover(work_dir).map_err(|e| {

@@ -97,15 +97,15 @@ pub struct ExecutorCheckpoint {
 
 /// What a previous run of the agent left in `meta/`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Recovered {
+pub struct CheckpointedState {
     /// The boot id the previous run recorded, if any.
     pub boot_id: Option<String>,
     pub agent: AgentInfo,
-    pub frameworks: Vec<RecoveredFramework>,
+    pub frameworks: Vec<CheckpointedFramework>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct RecoveredFramework {
+pub struct CheckpointedFramework {
     pub framework: FrameworkCheckpoint,
     pub executors: Vec<ExecutorCheckpoint>,
 }
@@ -338,7 +338,7 @@ fn entries(dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
 
 /// Reads what a previous run checkpointed under `<work_dir>/meta`: `None`
 /// if it never registered (no agent file).
-pub fn recover(work_dir: &Path) -> Result<Option<Recovered>, CheckpointError> {
+pub fn recover(work_dir: &Path) -> Result<Option<CheckpointedState>, CheckpointError> {
     let meta = meta_dir(work_dir);
     let agent_path = meta.join(AGENT);
     if !agent_path.exists() {
@@ -397,12 +397,12 @@ pub fn recover(work_dir: &Path) -> Result<Option<Recovered>, CheckpointError> {
             }
             executors.push(executor);
         }
-        frameworks.push(RecoveredFramework {
+        frameworks.push(CheckpointedFramework {
             framework,
             executors,
         });
     }
-    Ok(Some(Recovered {
+    Ok(Some(CheckpointedState {
         boot_id,
         agent,
         frameworks,

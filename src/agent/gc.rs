@@ -12,13 +12,85 @@
 //!
 //! The sweep does file system work and runs off the agent's thread; the
 //! agent hands it the sandboxes to keep.
+//!
+//! The agent's handlers for it live here too: it sends itself [`GcTick`]
+//! every `--disk_watch_interval`, and receives [`GcDone`] when a sweep
+//! ended.
 
 use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use actors::{Cx, Handle, Install, Pid};
+
+use super::process::Agent;
 use crate::container::LATEST;
+
+/// Time to sweep finished sandboxes (`--disk_watch_interval`).
+pub struct GcTick;
+
+/// A sweep ended: what it removed, and the age it allowed.
+pub struct GcDone {
+    swept: Swept,
+    max_age: Duration,
+}
+
+impl Agent {
+    /// Installs the sweep's messages on the agent.
+    pub(super) fn install_gc(i: &mut Install<Agent>) {
+        i.local::<GcTick>().local::<GcDone>();
+    }
+
+    /// Sweeps once `--disk_watch_interval` has passed.
+    pub(super) fn schedule_gc(&self, cx: &mut Cx<'_, Agent>) {
+        cx.delay(self.flags.disk_watch_interval, GcTick);
+    }
+}
+
+impl Handle<GcTick> for Agent {
+    fn handle(&mut self, _: GcTick, _: &Pid, cx: &mut Cx<'_, Self>) {
+        // Every sandbox of an executor the agent still holds stays, live or
+        // not: its updates may still be pending.
+        let keep: HashSet<PathBuf> = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.executors().values())
+            .map(|e| e.directory().to_path_buf())
+            .collect();
+        let work_dir = self.flags.work_dir.clone();
+        let (delay, headroom) = (self.flags.gc_delay, self.flags.gc_disk_headroom);
+        cx.defer(
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let usage = disk_usage(&work_dir).unwrap_or(0.0);
+                    let max_age = max_age(delay, headroom, usage);
+                    let swept = sweep(&work_dir.join("slaves"), &keep, max_age, SystemTime::now());
+                    (swept, max_age)
+                })
+                .await
+                .unwrap_or_default()
+            },
+            |(swept, max_age)| GcDone { swept, max_age },
+        );
+    }
+}
+
+impl Handle<GcDone> for Agent {
+    fn handle(&mut self, done: GcDone, _: &Pid, cx: &mut Cx<'_, Self>) {
+        if let Some(m) = &self.metrics {
+            m.executor_directory_max_allowed_age_secs
+                .set(done.max_age.as_secs_f64());
+        }
+        for run in &done.swept.runs {
+            tracing::info!(sandbox = %run.display(), "removed a finished sandbox");
+        }
+        for e in &done.swept.errors {
+            tracing::warn!("cannot remove a finished sandbox: {e}");
+        }
+        self.schedule_gc(cx);
+    }
+}
 
 /// How long a finished sandbox may stay: `gc_delay` scaled down by how
 /// full the disk is (`usage`, 0 to 1), as Mesos computes it.

@@ -1,35 +1,37 @@
-//! The agent's endpoints, JSON as Mesos writes it. Served by the agent
-//! process (also at the top level through the node's delegate), so each
-//! answer is a consistent view of its state.
+//! The agent's endpoints, JSON as Mesos writes it: `/health`, `/state`
+//! (`/state.json`), `/monitor/statistics` (`.json`) and `/flags`, one
+//! function each. They read an [`AgentView`], never the agent itself; the
+//! agent process routes them (also at the top level through the node's
+//! delegate), so each answer is a consistent view of its state.
 
 use actors::http::{with_jsonp, Response, StatusCode};
-use actors::{Cx, Install, Reply, Request};
+use actors::{Pid, Reply};
 use serde_json::{json, Value};
 use wire::mesos::VERSION;
 use wire::resources::Resources;
 
-use super::process::{Agent, ExecutorRecord, FrameworkRecord};
+use super::state::{AgentView, ExecutorRecord, HostedFramework};
 use crate::model;
 
-pub fn install(i: &mut Install<Agent>) {
-    i.route("/health", |_, _, _| {
-        Reply::Now(Response::new(StatusCode::OK, ""))
-    })
-    .route("/state", state)
-    .route("/state.json", state)
-    .route("/monitor/statistics", statistics)
-    .route("/monitor/statistics.json", statistics)
-    .route("/flags", |agent, req, _| {
-        Reply::Now(with_jsonp(
-            json!({"flags": agent.flags().all.all()}).to_string(),
-            &req.query,
-        ))
-    });
+/// The query parameters of a request (`jsonp` is honoured).
+type Query = [(String, String)];
+
+/// `/health`.
+pub fn health() -> Reply {
+    Reply::Now(Response::new(StatusCode::OK, ""))
+}
+
+/// `/flags`.
+pub fn flags(agent: &AgentView<'_>, query: &Query) -> Reply {
+    Reply::Now(with_jsonp(
+        json!({"flags": agent.flags.all.all()}).to_string(),
+        query,
+    ))
 }
 
 /// `/monitor/statistics`: for each running executor, what its container
 /// uses (from `/proc`, off the agent's thread) against what it was given.
-fn statistics(agent: &mut Agent, req: Request, _: &mut Cx<'_, Agent>) -> Reply {
+pub fn statistics(agent: &AgentView<'_>, query: Vec<(String, String)>) -> Reply {
     struct Entry {
         framework_id: String,
         executor_id: String,
@@ -41,25 +43,24 @@ fn statistics(agent: &mut Agent, req: Request, _: &mut Cx<'_, Agent>) -> Reply {
     let entries: Vec<Entry> = agent
         .frameworks
         .iter()
-        .flat_map(|(fid, f)| f.executors.values().map(move |e| (fid, e)))
+        .flat_map(|(fid, f)| f.executors().values().map(move |e| (fid, e)))
         .filter_map(|(fid, e)| {
-            let session = e.container.as_ref()?.pid();
+            let session = e.container()?.pid();
             let given = e
-                .tasks
+                .tasks()
                 .values()
                 .filter(|t| !t.state.is_terminal())
-                .fold(e.info.resources.clone(), |all, t| all.plus(&t.resources));
+                .fold(e.info().resources.clone(), |all, t| all.plus(&t.resources));
             Some(Entry {
                 framework_id: fid.value.clone(),
-                executor_id: e.info.executor_id.value.clone(),
-                name: e.info.name.clone().unwrap_or_default(),
+                executor_id: e.info().executor_id.value.clone(),
+                name: e.info().name.clone().unwrap_or_default(),
                 session,
                 cpus: given.scalar("cpus"),
                 mem_mb: given.scalar("mem"),
             })
         })
         .collect();
-    let query = req.query;
     Reply::later(async move {
         let sessions: Vec<i32> = entries.iter().map(|e| e.session).collect();
         let usage = tokio::task::spawn_blocking(move || crate::container::of_sessions(&sessions))
@@ -93,68 +94,71 @@ fn statistics(agent: &mut Agent, req: Request, _: &mut Cx<'_, Agent>) -> Reply {
 }
 
 fn executor_json(e: &ExecutorRecord, framework_id: &str) -> Value {
-    let (done, live): (Vec<_>, Vec<_>) = e.tasks.values().partition(|t| t.state.is_terminal());
+    let (done, live): (Vec<_>, Vec<_>) = e.tasks().values().partition(|t| t.state.is_terminal());
     json!({
-        "id": e.info.executor_id.value,
-        "name": e.info.name.clone().unwrap_or_default(),
+        "id": e.info().executor_id.value,
+        "name": e.info().name.clone().unwrap_or_default(),
         "source": "",
-        "container": e.container_id.value,
-        "directory": e.directory.display().to_string(),
+        "container": e.container_id().value,
+        "directory": e.directory().display().to_string(),
         "framework_id": framework_id,
-        "resources": model::resources(&e.info.resources.plus(&live.iter().fold(Resources::new(), |a, t| a.plus(&t.resources)))),
+        "resources": model::resources(&e.info().resources.plus(&live.iter().fold(Resources::new(), |a, t| a.plus(&t.resources)))),
         "tasks": live.into_iter().map(model::task).collect::<Vec<_>>(),
-        "queued_tasks": e.queued.iter().map(|t| json!({
+        "queued_tasks": e.queued().iter().map(|t| json!({
             "id": t.task_id.value,
             "name": t.name,
             "framework_id": framework_id,
-            "executor_id": e.info.executor_id.value,
+            "executor_id": e.info().executor_id.value,
             "resources": model::resources(&t.resources),
         })).collect::<Vec<_>>(),
         "completed_tasks": done.into_iter().map(model::task).collect::<Vec<_>>(),
     })
 }
 
-fn framework_json(id: &str, f: &FrameworkRecord) -> Value {
+fn framework_json(id: &str, f: &HostedFramework) -> Value {
+    let info = f.info();
     let mut v = json!({
         "id": id,
-        "name": f.info.name,
-        "user": f.info.user,
-        "failover_timeout": f.info.failover_timeout,
-        "checkpoint": f.info.checkpoint,
-        "hostname": f.info.hostname.clone().unwrap_or_default(),
-        "executors": f.executors.values().map(|e| executor_json(e, id)).collect::<Vec<_>>(),
+        "name": info.name,
+        "user": info.user,
+        "failover_timeout": info.failover_timeout,
+        "checkpoint": info.checkpoint,
+        "hostname": info.hostname.clone().unwrap_or_default(),
+        "executors": f.executors().values().map(|e| executor_json(e, id)).collect::<Vec<_>>(),
         "completed_executors": [],
     });
-    if f.info.has_capability(wire::mesos::capability::MULTI_ROLE) {
-        v["roles"] = json!(f.info.roles);
+    if info.has_capability(wire::mesos::capability::MULTI_ROLE) {
+        v["roles"] = json!(info.roles);
     } else {
-        v["role"] = json!(f.info.role());
+        v["role"] = json!(info.role());
     }
     v
 }
 
-fn state(agent: &mut Agent, req: Request, cx: &mut Cx<'_, Agent>) -> Reply {
-    let info = agent.info();
+/// `/state`: the agent, its frameworks, executors and tasks; `me` is the
+/// agent's pid.
+pub fn state(agent: &AgentView<'_>, me: &Pid, query: &Query) -> Reply {
+    let info = agent.info;
     let mut v = json!({
         "version": VERSION,
         "build_date": "",
         "build_time": 0.0,
         "build_user": "",
-        "start_time": agent.start_time(),
+        "start_time": agent.start_time,
         "id": info.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
-        "pid": cx.me().to_string(),
+        "pid": me.to_string(),
         "hostname": info.hostname,
         "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"],
         "resources": model::resources(&info.resources),
         "reserved_resources": model::reserved_resources(&info.resources),
         "unreserved_resources": model::unreserved_resources(&info.resources),
         "attributes": model::attributes(&info.attributes),
-        "flags": agent.flags().all.all(),
+        "flags": agent.flags.all.all(),
         "frameworks": agent.frameworks.iter().map(|(id, f)| framework_json(&id.value, f)).collect::<Vec<_>>(),
         "completed_frameworks": [],
     });
-    if agent.is_registered() {
-        v["master_hostname"] = json!(agent.master().address().ip().to_string());
+    if let Some(master) = agent.master {
+        v["master_hostname"] = json!(master.address().ip().to_string());
     }
-    Reply::Now(with_jsonp(v.to_string(), &req.query))
+    Reply::Now(with_jsonp(v.to_string(), query))
 }

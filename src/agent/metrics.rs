@@ -5,7 +5,7 @@
 use actors::metrics::{Counter, Gauge, Metrics};
 use wire::task::TaskState;
 
-use super::process::{Agent, ExecutorPhase};
+use super::state::{AgentView, ExecutorPhase};
 
 pub struct AgentMetrics {
     metrics: Metrics,
@@ -72,32 +72,28 @@ const TERMINAL: [TaskState; 5] = [
 ];
 
 /// The agent's gauges from its current state.
-pub fn gauges(agent: &Agent) -> Vec<(String, f64)> {
+pub fn gauges(agent: &AgentView<'_>) -> Vec<(String, f64)> {
     let mut out: Vec<(String, f64)> = Vec::new();
     let mut put = |k: &str, v: f64| out.push((format!("slave/{k}"), v));
     put(
         "uptime_secs",
-        (wire::mesos::now_secs() - agent.start_time()).max(0.0),
+        (wire::mesos::now_secs() - agent.start_time).max(0.0),
     );
-    put("registered", if agent.is_registered() { 1.0 } else { 0.0 });
+    put("registered", if agent.master.is_some() { 1.0 } else { 0.0 });
     put("frameworks_active", agent.frameworks.len() as f64);
-    let executors: Vec<_> = agent
-        .frameworks
-        .values()
-        .flat_map(|f| f.executors.values())
-        .collect();
-    let phase = |p: ExecutorPhase| executors.iter().filter(|e| e.phase == p).count() as f64;
+    let executors: Vec<_> = agent.executors().collect();
+    let phase = |p: ExecutorPhase| executors.iter().filter(|e| e.phase() == p).count() as f64;
     put("executors_registering", phase(ExecutorPhase::Registering));
     put("executors_running", phase(ExecutorPhase::Running));
     put("executors_terminating", phase(ExecutorPhase::Terminating));
-    let tasks: Vec<_> = executors.iter().flat_map(|e| e.tasks.values()).collect();
-    let queued: usize = executors.iter().map(|e| e.queued.len()).sum();
+    let tasks: Vec<_> = executors.iter().flat_map(|e| e.tasks().values()).collect();
+    let queued: usize = executors.iter().map(|e| e.queued().len()).sum();
     let count = |s: TaskState| tasks.iter().filter(|t| t.state == s).count() as f64;
     put("tasks_staging", count(TaskState::Staging) + queued as f64);
     put("tasks_starting", count(TaskState::Starting));
     put("tasks_running", count(TaskState::Running));
     put("tasks_killing", count(TaskState::Killing));
-    let total = &agent.info().resources;
+    let total = &agent.info.resources;
     let used = tasks
         .iter()
         .filter(|t| !t.state.is_terminal())
