@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
 use std::sync::Mutex;
 
 use crate::flags::{usage, FlagError, Flags, Outcome, Spec};
+use crate::stop::{StopReason, StopWatch, Stopped};
 
 /// Loads flags from the process's arguments and environment. Prints help
 /// or the version and exits 0 when asked; prints one line and exits 1 on a
@@ -135,14 +136,58 @@ pub fn resolve_pid(text: &str, default_id: &str) -> Result<actors::Pid, String> 
     Ok(actors::Pid::new(id, address))
 }
 
-/// Runs the daemon's system until SIGINT or SIGTERM, or until a process
-/// stops it (a master that lost its leadership), then exits the OS process
-/// with the system's exit code. `running` is kept alive until then.
-pub fn serve<T>(system: actix::SystemRunner, running: T) -> ! {
-    system.block_on(async {
-        actix::spawn(async {
-            shutdown_signal().await;
-            actix::System::current().stop();
+/// What a daemon does when one of its processes stops: exit with a code,
+/// or go on with the others (`None`).
+pub type OnStop = fn(&Stopped) -> Option<i32>;
+
+/// `mesos-master` and `mesos-agent`: their one process stopping ends the
+/// daemon, with 1 when something went wrong (a supervisor restarts it)
+/// and 0 when it was done or told to stop.
+pub fn exit_with_process(stopped: &Stopped) -> Option<i32> {
+    Some(exit_code(&stopped.reason))
+}
+
+/// The exit code for a process that stopped for `reason`.
+pub fn exit_code(reason: &StopReason) -> i32 {
+    if reason.is_failure() {
+        1
+    } else {
+        0
+    }
+}
+
+/// Runs the daemon's system until SIGINT or SIGTERM (exit 0), or until
+/// one of its processes stops and `on_stop` says the daemon ends with it;
+/// then exits the OS process. `running` is kept alive until then.
+pub fn serve<T>(
+    system: actix::SystemRunner,
+    running: T,
+    mut stops: StopWatch,
+    on_stop: OnStop,
+) -> ! {
+    system.block_on(async move {
+        actix::spawn(async move {
+            let signal = shutdown_signal();
+            tokio::pin!(signal);
+            loop {
+                tokio::select! {
+                    _ = &mut signal => return actix::System::current().stop(),
+                    stopped = stops.next() => match stopped {
+                        Some(stopped) => match on_stop(&stopped) {
+                            Some(code) => {
+                                tracing::info!(process = %stopped.process, code, "{}; exiting", stopped.reason);
+                                return actix::System::current().stop_with_code(code);
+                            }
+                            None => tracing::warn!(process = %stopped.process, "{}; the others go on", stopped.reason),
+                        },
+                        // Nothing can stop on its own any more: wait for a signal.
+                        None => {
+                            (&mut signal).await;
+                            return actix::System::current().stop();
+                        }
+                    },
+                }
+            }
         });
     });
     let code = system.run_with_code().unwrap_or(1);

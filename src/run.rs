@@ -10,6 +10,8 @@ use wire::mesos::{AgentInfo, MasterInfo, VERSION};
 use crate::agent::{Agent, AgentFlags};
 use crate::daemon;
 use crate::master::{Master, MasterFlags, MASTER_ID};
+use crate::stop::StopNotice;
+use crate::zookeeper::LeaderDetected;
 
 /// A started daemon: its node and the address it serves on.
 pub struct Running {
@@ -38,8 +40,9 @@ fn node_config(
     }
 }
 
-/// Binds a node for the master and spawns the `master` process on it.
-pub async fn start_master(flags: MasterFlags) -> Result<Running, String> {
+/// Binds a node for the master and spawns the `master` process on it;
+/// it tells `stop` why if it stops.
+pub async fn start_master(flags: MasterFlags, stop: &StopNotice) -> Result<Running, String> {
     let config = node_config(
         flags.ip,
         flags.port,
@@ -51,7 +54,7 @@ pub async fn start_master(flags: MasterFlags) -> Result<Running, String> {
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.ip, config.port))?;
     let zk = flags.zk.clone();
     let session_timeout = flags.zk_session_timeout;
-    let mut running = spawn_master(&node, flags)?;
+    let mut running = spawn_master(&node, flags, stop)?;
     if let Some(zk) = zk {
         running.watches = elect(&running, &zk, session_timeout)?;
     }
@@ -65,7 +68,7 @@ fn elect(
     zk: &str,
     session_timeout: std::time::Duration,
 ) -> Result<Vec<crate::zookeeper::Forwarding>, String> {
-    use crate::master::process::{Contend, LeaderChanged};
+    use crate::master::process::Contend;
     use crate::zookeeper::{detector_for, MasterContender};
     let master = running
         .node
@@ -80,13 +83,13 @@ fn elect(
     let detector = detector_for(zk, session_timeout).map_err(|e| e.to_string())?;
     let (node, to) = (running.node.clone(), master);
     let detecting = detector
-        .follow(move |leader| node.send_local(&to, &to, LeaderChanged(leader)))
+        .follow(move |leader| node.send_local(&to, &to, LeaderDetected { leader }))
         .map_err(|e| e.to_string())?;
     Ok(vec![detecting])
 }
 
 /// Spawns the `master` process on an existing node.
-pub fn spawn_master(node: &Node, flags: MasterFlags) -> Result<Running, String> {
+pub fn spawn_master(node: &Node, flags: MasterFlags, stop: &StopNotice) -> Result<Running, String> {
     let store = registry_store(node, &flags)?;
     let address = node.address();
     let hostname = flags
@@ -103,7 +106,10 @@ pub fn spawn_master(node: &Node, flags: MasterFlags) -> Result<Running, String> 
     };
     let info_copy = info.clone();
     let master = node
-        .spawn(MASTER_ID, Master::new(flags, info, store))
+        .spawn(
+            MASTER_ID,
+            Master::new(flags, info, store).with_stop_notice(stop.clone()),
+        )
         .map_err(|e| e.to_string())?;
     node.set_delegate(MASTER_ID);
     Ok(Running {
@@ -116,8 +122,13 @@ pub fn spawn_master(node: &Node, flags: MasterFlags) -> Result<Running, String> 
 }
 
 /// Binds a node for an agent and spawns the agent process on it. `id`
-/// names the process (`slave(1)` when `None`).
-pub async fn start_agent(flags: AgentFlags, id: Option<String>) -> Result<Running, String> {
+/// names the process (`slave(1)` when `None`); it tells `stop` why if it
+/// stops.
+pub async fn start_agent(
+    flags: AgentFlags,
+    id: Option<String>,
+    stop: &StopNotice,
+) -> Result<Running, String> {
     let config = node_config(
         flags.ip,
         flags.port,
@@ -128,7 +139,7 @@ pub async fn start_agent(flags: AgentFlags, id: Option<String>) -> Result<Runnin
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.ip, config.port))?;
     if !(flags.master.starts_with("zk://") || flags.master.starts_with("file://")) {
-        let running = spawn_agent(&node, flags, id)?;
+        let running = spawn_agent(&node, flags, id, stop)?;
         node.set_delegate(running.pid.id());
         return Ok(running);
     }
@@ -143,18 +154,23 @@ pub async fn start_agent(flags: AgentFlags, id: Option<String>) -> Result<Runnin
         .ok_or("the master detector stopped before finding a leader")?;
     let mut flags = flags;
     flags.master = leader.pid.clone();
-    let mut running = spawn_agent(&node, flags, id)?;
+    let mut running = spawn_agent(&node, flags, id, stop)?;
     node.set_delegate(running.pid.id());
     let (n, to) = (node.clone(), running.pid.clone());
     let watch = detector
-        .follow(move |leader| n.send_local(&to, &to, crate::agent::process::MasterDetected(leader)))
+        .follow(move |leader| n.send_local(&to, &to, LeaderDetected { leader }))
         .map_err(|e| e.to_string())?;
     running.watches.push(watch);
     Ok(running)
 }
 
 /// Spawns an agent process on an existing node.
-pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result<Running, String> {
+pub fn spawn_agent(
+    node: &Node,
+    flags: AgentFlags,
+    id: Option<String>,
+    stop: &StopNotice,
+) -> Result<Running, String> {
     let master = daemon::resolve_pid(&flags.master, MASTER_ID)?;
     std::fs::create_dir_all(&flags.work_dir).map_err(|e| {
         format!(
@@ -204,7 +220,9 @@ pub fn spawn_agent(node: &Node, flags: AgentFlags, id: Option<String>) -> Result
     let agent = node
         .spawn(
             id,
-            Agent::new(flags, info, master).with_checkpoint(recovered),
+            Agent::new(flags, info, master)
+                .with_checkpoint(recovered)
+                .with_stop_notice(stop.clone()),
         )
         .map_err(|e| e.to_string())?;
     Ok(Running {

@@ -111,6 +111,11 @@ impl StopWatch {
     pub async fn next(&mut self) -> Option<Stopped> {
         self.rx.recv().await
     }
+
+    /// A process that has stopped already, without waiting.
+    pub fn try_next(&mut self) -> Option<Stopped> {
+        self.rx.try_recv().ok()
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use wire::mesos::{ExecutorInfo, FrameworkInfo};
 
 use super::process::{uuid_string, Agent, ExecutorExited, KillContainer, RegistrationTimeout};
 use super::state::ExecutorRecord;
-use crate::container;
+use crate::container::{self, ExecutorEnvironment};
 
 impl Agent {
     /// The `MESOS_*` environment an executor starts with (the one place it
@@ -31,43 +31,22 @@ impl Agent {
             .shutdown_grace_period
             .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
             .unwrap_or(self.flags.executor_shutdown_grace_period);
-        let mut env = vec![
-            (
-                "MESOS_FRAMEWORK_ID".into(),
-                framework
-                    .id
-                    .as_ref()
-                    .map(|i| i.value.clone())
-                    .unwrap_or_default(),
-            ),
-            (
-                "MESOS_EXECUTOR_ID".into(),
-                executor.executor_id.value.clone(),
-            ),
-            ("MESOS_DIRECTORY".into(), directory.display().to_string()),
-            ("MESOS_SANDBOX".into(), directory.display().to_string()),
-            (
-                "MESOS_SLAVE_ID".into(),
-                self.agent_id().map(|i| i.value.clone()).unwrap_or_default(),
-            ),
-            ("MESOS_SLAVE_PID".into(), me.to_string()),
-            ("MESOS_AGENT_ENDPOINT".into(), me.address().to_string()),
-            (
-                "MESOS_CHECKPOINT".into(),
-                if framework.checkpoint { "1" } else { "0" }.into(),
-            ),
-            ("MESOS_HTTP_COMMAND_EXECUTOR".into(), "0".into()),
-            (
-                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(),
-                crate::flags::format_duration(grace),
-            ),
-            (
-                "MESOS_RECOVERY_TIMEOUT".into(),
-                crate::flags::format_duration(self.flags.recovery_timeout),
-            ),
-            ("LIBPROCESS_PORT".into(), "0".into()),
-            ("LIBPROCESS_IP".into(), me.address().ip().to_string()),
-        ];
+        let mut env = ExecutorEnvironment {
+            framework_id: framework.id.clone().unwrap_or_else(|| FrameworkId::new("")),
+            executor_id: executor.executor_id.clone(),
+            directory: directory.to_owned(),
+            sandbox: directory.to_owned(),
+            agent_id: self.agent_id().cloned(),
+            agent: me.clone(),
+            agent_endpoint: Some(me.address().to_string()),
+            checkpoint: framework.checkpoint,
+            http_command_executor: false,
+            shutdown_grace_period: grace,
+            recovery_timeout: self.flags.recovery_timeout,
+            ip: me.address().ip(),
+            port: 0,
+        }
+        .to_vars();
         if let Some(home) = &self.flags.frameworks_home {
             env.push((super::fetcher::HOME_VAR.into(), home.display().to_string()));
         }

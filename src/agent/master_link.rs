@@ -8,7 +8,7 @@
 //! RunTaskGroup, KillTask, StatusUpdateAcknowledgement, ShutdownFramework,
 //! ShutdownExecutor, FrameworkToExecutor, UpdateFramework, ShutdownAgent,
 //! and from itself RegistrationRetry (in the process), PingTimeout,
-//! RetryUpdate, MasterDetected. Sends to the master: PongAgent,
+//! RetryUpdate, LeaderDetected. Sends to the master: PongAgent,
 //! StatusUpdateMessage; to executors: RunTask, RunTaskGroup, KillTask,
 //! FrameworkToExecutor.
 
@@ -26,10 +26,11 @@ use wire::task::{Reason, TaskState};
 
 use super::launch;
 use super::process::{
-    random_upto, Agent, MasterDetected, PingTimeout, RegistrationRetry, RetryUpdate,
-    DEFAULT_PING_TIMEOUT,
+    random_upto, Agent, PingTimeout, RegistrationRetry, RetryUpdate, DEFAULT_PING_TIMEOUT,
 };
 use super::state::{ExecutorPhase, HostedFramework, KillTarget, Lifecycle, TaskEnd};
+use crate::stop::StopReason;
+use crate::zookeeper::LeaderDetected;
 
 impl Agent {
     fn on_registered(&mut self, agent_id: AgentId, total_ping: f64, cx: &mut Cx<'_, Self>) {
@@ -104,9 +105,9 @@ impl Handle<PingTimeout> for Agent {
     }
 }
 
-impl Handle<MasterDetected> for Agent {
-    fn handle(&mut self, MasterDetected(leader): MasterDetected, _: &Pid, cx: &mut Cx<'_, Self>) {
-        let Some(pid) = leader.and_then(|l| l.pid.parse::<Pid>().ok()) else {
+impl Handle<LeaderDetected> for Agent {
+    fn handle(&mut self, msg: LeaderDetected, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let Some(pid) = msg.leader.and_then(|l| l.pid.parse::<Pid>().ok()) else {
             tracing::warn!("no leading master; waiting for one");
             if self.is_registered() {
                 self.lifecycle = Lifecycle::Disconnected {
@@ -426,7 +427,7 @@ impl Handle<UpdateFramework> for Agent {
 }
 
 impl Handle<ShutdownAgent> for Agent {
-    fn handle(&mut self, msg: ShutdownAgent, from: &Pid, _: &mut Cx<'_, Self>) {
+    fn handle(&mut self, msg: ShutdownAgent, from: &Pid, cx: &mut Cx<'_, Self>) {
         if !self.is_master(from) {
             return;
         }
@@ -440,6 +441,6 @@ impl Handle<ShutdownAgent> for Agent {
                 c.signal(libc::SIGKILL);
             }
         }
-        self.terminate("the master asked this agent to shut down");
+        self.terminate(StopReason::ShutdownByMaster(msg.message), cx);
     }
 }

@@ -34,7 +34,7 @@
 //! | peer | receives | sends |
 //! |---|---|---|
 //! | master | AgentRegistered, AgentReregistered, PingAgent, RunTask, RunTaskGroup, KillTask, StatusUpdateAcknowledgement, ShutdownFramework, ShutdownExecutor, FrameworkToExecutor, UpdateFramework, ShutdownAgent | RegisterAgent, ReregisterAgent, PongAgent, StatusUpdateMessage, ExitedExecutor, ExecutorToFramework |
-//! | leader detector | MasterDetected | |
+//! | leader detector | LeaderDetected | |
 //! | executors (v0) | RegisterExecutor, ReregisterExecutor, StatusUpdateMessage, ExecutorToFramework | ExecutorRegistered, ExecutorReregistered, ReconnectExecutor, RunTask, RunTaskGroup, KillTask, StatusUpdateAcknowledgement, FrameworkToExecutor, ShutdownExecutor |
 //! | executors (v1, `POST /api/v1/executor`) | SUBSCRIBE, UPDATE, MESSAGE, HEARTBEAT | SUBSCRIBED, LAUNCH, LAUNCH_GROUP, KILL, ACKNOWLEDGED, MESSAGE, SHUTDOWN |
 //! | itself | RegistrationRetry, PingTimeout, RetryUpdate, RegistrationTimeout, KillContainer, ExecutorExited, ReregistrationTimeout, GcTick, GcDone | |

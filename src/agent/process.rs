@@ -42,6 +42,8 @@ use super::flags::{AgentFlags, Recover};
 use super::state::{self, AgentView, Effect, HostedFramework, Lifecycle};
 use super::status_updates::StatusUpdateManager;
 use crate::container::{Containerizer, MesosContainerizer};
+use crate::stop::{StopNotice, StopReason};
+use crate::zookeeper::LeaderDetected;
 
 /// The agent's process id, as Mesos names it.
 pub const AGENT_ID: &str = "slave(1)";
@@ -78,6 +80,8 @@ pub struct Agent {
     pub(super) reregistration_timer: Option<SpawnHandle>,
     /// Launches and recovers every executor of this agent.
     pub(super) containerizer: Box<dyn Containerizer>,
+    /// Where the agent says why it stopped, for its daemon to decide.
+    pub(super) stop_notice: StopNotice,
 }
 
 /// Time to try registering again (while disconnected).
@@ -114,9 +118,6 @@ pub(super) struct KillContainer {
     pub(super) container_id: ContainerId,
 }
 
-/// The leading master changed (ZooKeeper detector); `None`: no leader.
-pub struct MasterDetected(pub Option<wire::mesos::MasterInfo>);
-
 impl Agent {
     pub fn new(flags: AgentFlags, info: AgentInfo, master: Pid) -> Agent {
         let flags_work_dir = flags.work_dir.clone();
@@ -133,7 +134,14 @@ impl Agent {
             store: checkpoint::Store::new(&flags_work_dir),
             reregistration_timer: None,
             containerizer: Box::new(MesosContainerizer::default()),
+            stop_notice: StopNotice::unheard(),
         }
+    }
+
+    /// An agent that tells `notice` why it stops.
+    pub fn with_stop_notice(mut self, notice: StopNotice) -> Agent {
+        self.stop_notice = notice;
+        self
     }
 
     /// An agent that takes back what a previous run checkpointed
@@ -197,11 +205,14 @@ impl Agent {
         }
     }
 
-    /// The one place the agent ends its node: it stops the actix `System`.
-    pub(super) fn terminate(&mut self, reason: &str) {
-        tracing::info!("{reason}; exiting");
+    /// The one place the agent stops: it ends its own process and tells
+    /// its daemon why; the daemon decides what that means for the OS
+    /// process.
+    pub(super) fn terminate(&mut self, reason: StopReason, cx: &mut Cx<'_, Self>) {
+        tracing::info!("the agent stops: {reason}");
         self.lifecycle = Lifecycle::Terminating;
-        actors::actix::System::current().stop();
+        cx.stop();
+        self.stop_notice.stopped(cx.me(), reason);
     }
 
     /// Sends RegisterAgent (or ReregisterAgent once it has an id) while
@@ -457,7 +468,7 @@ impl Process for Agent {
             .local::<RegistrationTimeout>()
             .local::<KillContainer>()
             .local::<ReregistrationTimeout>()
-            .local::<MasterDetected>();
+            .local::<LeaderDetected>();
         Self::install_gc(i);
         i.route("/api/v1/executor", executor_route);
         i.route("/health", |_, _, _| super::http::health())
@@ -507,7 +518,8 @@ impl Process for Agent {
         match checkpoint {
             Some(checkpoint) => self.recover(checkpoint, cx),
             None if self.flags.recover == Recover::Cleanup => {
-                self.terminate("nothing to clean up (--recover=cleanup)");
+                tracing::info!("nothing to clean up (--recover=cleanup)");
+                self.terminate(StopReason::CleanedUp, cx);
             }
             None => {
                 self.recovered_now();

@@ -21,6 +21,7 @@ use super::process::{
 };
 use super::state::{ExecutorPhase, ExecutorRecord, HostedFramework, Lifecycle, TaskEnd};
 use crate::container;
+use crate::stop::StopReason;
 
 impl Agent {
     /// Takes back what the previous run checkpointed: the agent id, the
@@ -163,7 +164,8 @@ impl Agent {
         match self.flags.recover {
             Recover::Cleanup => {
                 if executors().all(|e| e.container().is_none()) {
-                    self.terminate("every recovered executor is gone (--recover=cleanup)");
+                    tracing::info!("every recovered executor is gone (--recover=cleanup)");
+                    self.terminate(StopReason::CleanedUp, cx);
                 }
             }
             Recover::Reconnect => {

@@ -15,8 +15,8 @@ use actors::testing::{self, wait_until};
 use actors::{Cx, Handle, Install, Node, Pid, Process};
 use wire::agent::{
     AgentRegistered, AgentReregistered, ExitedExecutor, KillTask, PingAgent, PongAgent,
-    RegisterAgent, ReregisterAgent, RunTask, ShutdownExecutor, StatusUpdateAcknowledgement,
-    StatusUpdateMessage,
+    RegisterAgent, ReregisterAgent, RunTask, ShutdownAgent, ShutdownExecutor,
+    StatusUpdateAcknowledgement, StatusUpdateMessage,
 };
 use wire::executor::{
     ExecutorRegistered, ExecutorReregistered, ReconnectExecutor, RegisterExecutor,
@@ -31,7 +31,9 @@ use wire::task::{Reason, TaskState};
 use super::flags::SPECS;
 use super::status_updates::RETRY_MIN;
 use super::{checkpoint, Agent, AgentFlags};
+use crate::container::is_alive;
 use crate::flags::{Flags, Outcome};
+use crate::stop::{self, StopReason, StopWatch};
 
 /// Every wait in these tests ends by this deadline.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -251,6 +253,8 @@ struct Cluster {
     agent: Pid,
     executor: Pid,
     to_executor: Log<ToExecutor>,
+    /// What the agent says when it stops.
+    stops: StopWatch,
     work_dir: tempfile::TempDir,
 }
 
@@ -271,10 +275,11 @@ impl Cluster {
             .pid()
             .clone();
         let flags = agent_flags(work_dir.path(), extra);
+        let (notice, stops) = stop::channel();
         let agent = node
             .spawn(
                 super::AGENT_ID,
-                Agent::new(flags, agent_info(&node), master.clone()),
+                Agent::new(flags, agent_info(&node), master.clone()).with_stop_notice(notice),
             )
             .expect("agent")
             .pid()
@@ -286,6 +291,7 @@ impl Cluster {
             agent,
             executor,
             to_executor,
+            stops,
             work_dir,
         }
     }
@@ -482,6 +488,33 @@ async fn agent_registers_and_reregisters_when_the_master_forgets_it() {
             .iter()
             .any(|m| matches!(m, ToMaster::Pong)),
         "the ping was not answered"
+    );
+}
+
+#[actix::test]
+async fn a_shutdown_from_the_master_kills_the_executors_and_stops_the_agent_saying_why() {
+    let mut c = Cluster::start(&[]).await;
+    c.register().await;
+    c.run(
+        task("t1", "echo $$ > $MESOS_SANDBOX/pid; exec sleep 60"),
+        false,
+    );
+    let pid = read_pid(&c.sandbox().join("pid")).await;
+    c.master_sends(ShutdownAgent {
+        message: "removed by the operator".into(),
+    });
+    let stopped = tokio::time::timeout(DEADLINE, c.stops.next())
+        .await
+        .expect("the agent did not say it stopped")
+        .expect("the agent's notice is gone");
+    assert_eq!(stopped.process, c.agent);
+    assert_eq!(
+        stopped.reason,
+        StopReason::ShutdownByMaster("removed by the operator".into())
+    );
+    assert!(
+        wait_until(DEADLINE, || !is_alive(pid)).await,
+        "the executor outlived its agent"
     );
 }
 

@@ -101,8 +101,9 @@ fn main() {
     );
     let master = daemon::check(PROGRAM, MasterFlags::from_flags(master));
     let system = actix::System::new();
+    let (notice, stops) = mesos::stop::channel();
     let result = system.block_on(async {
-        let running = mesos::run::start_master(master).await?;
+        let running = mesos::run::start_master(master, &notice).await?;
         let address = running.address.to_string();
         for n in 1..=num {
             let dir = format!("{work_dir}/agents/{n}");
@@ -125,7 +126,8 @@ fn main() {
                 ],
             );
             let agent = AgentFlags::from_flags(agent).map_err(|e| e.to_string())?;
-            mesos::run::spawn_agent(&running.node, agent, Some(format!("slave({n})")))?;
+            let id = Some(format!("slave({n})"));
+            mesos::run::spawn_agent(&running.node, agent, id, &notice)?;
         }
         Ok::<_, String>(running)
     });
@@ -140,8 +142,15 @@ fn main() {
                 "Run a task: mesos-execute --master={} --name=hi --command='echo hi'",
                 running.address
             );
-            daemon::serve(system, running);
+            daemon::serve(system, running, stops, master_stops_all);
         }
         Err(e) => daemon::fail(PROGRAM, &e),
     }
+}
+
+/// Under `mesos-local` the master's end is the daemon's end; an agent that
+/// stops (shut down by the master, say) leaves the master and the other
+/// agents running.
+fn master_stops_all(stopped: &mesos::stop::Stopped) -> Option<i32> {
+    (stopped.process.id() == mesos::master::MASTER_ID).then(|| daemon::exit_code(&stopped.reason))
 }

@@ -12,11 +12,12 @@ fn main() {
         daemon::fail(PROGRAM, &e);
     }
     let system = actix::System::new();
-    let started = system.block_on(async move { mesos::run::start_master(flags).await });
+    let (notice, stops) = mesos::stop::channel();
+    let started = system.block_on(async move { mesos::run::start_master(flags, &notice).await });
     match started {
         Ok(running) => {
             println!("Master started at http://{}", running.address);
-            daemon::serve(system, running);
+            daemon::serve(system, running, stops, daemon::exit_with_process);
         }
         Err(e) => daemon::fail(PROGRAM, &e),
     }

@@ -24,6 +24,7 @@ use wire::scheduler::{
 use wire::v1::scheduler::Event;
 
 use super::events::ToEvent;
+use crate::stop::StopReason;
 
 /// The time a decision is made at: wall clock seconds (for records and
 /// the registry) and the monotonic instant (for rate limits).
@@ -186,11 +187,8 @@ pub enum Effect {
     Set(Timer),
     CancelOfferTimer(OfferId),
     CancelFailoverTimer(FrameworkId),
-    /// The master cannot go on: the process stops, with this exit code.
-    Exit {
-        code: i32,
-        reason: String,
-    },
+    /// The master cannot go on: the process stops and tells its daemon why.
+    Exit(StopReason),
 }
 
 /// The effects of one decision, in the order they are to happen.

@@ -52,7 +52,7 @@
 //!   `RegistryRecovered`, `AgentAdmitted`, `AgentReadmitted`,
 //!   `RegistryFailed`;
 //! - from the election (local): `Contend`, `Elected`, `LostCandidacy`,
-//!   `LeaderChanged`;
+//!   `LeaderDetected`;
 //! - to itself (timers and streams): `PingTick`, `OfferExpired`,
 //!   `FailoverExpired`, `ReregisterTimeout`, `RemovalPermit`,
 //!   `PruneRegistry`, `ContendAgain`, `HeartbeatTick`, `StreamClosed`.

@@ -18,7 +18,7 @@ mod outbox;
 mod routes;
 
 use election::ContendAgain;
-pub use election::{Contend, Elected, LeaderChanged, LostCandidacy};
+pub use election::{Contend, Elected, LostCandidacy};
 use outbox::{call_allocator, send_to_agent};
 use routes::{HeartbeatTick, StreamClosed};
 
@@ -50,6 +50,8 @@ use super::state::State;
 use super::view::MasterView;
 use crate::allocator::{Allocation, AllocatorConfig, AllocatorHandle};
 use crate::registrar::{RegistrarError, Store};
+use crate::stop::{StopNotice, StopReason};
+use crate::zookeeper::LeaderDetected;
 
 /// The master's process id, fixed as in Mesos.
 pub const MASTER_ID: &str = "master";
@@ -73,6 +75,8 @@ pub struct Master {
     candidacy: Option<crate::zookeeper::Forwarding>,
     /// When this master was constructed (seconds since the epoch).
     start_time: f64,
+    /// Where the master says why it stopped, for its daemon to decide.
+    stop_notice: StopNotice,
 }
 
 /// Allocations from the allocator process.
@@ -150,7 +154,14 @@ impl Master {
             contender: None,
             candidacy: None,
             start_time: now_secs(),
+            stop_notice: StopNotice::unheard(),
         }
+    }
+
+    /// A master that tells `notice` why it stops.
+    pub fn with_stop_notice(mut self, notice: StopNotice) -> Master {
+        self.stop_notice = notice;
+        self
     }
 
     pub fn info(&self) -> &MasterInfo {
@@ -251,18 +262,19 @@ impl Master {
                         cx.cancel(timer);
                     }
                 }
-                Effect::Exit { code, reason } => self.exit(code, &reason, cx),
+                Effect::Exit(reason) => self.exit(reason, cx),
             }
         }
     }
 
-    /// The one place the master ends the whole process: it stops, and the
-    /// actix system with it, with `code` for the daemon's exit.
-    fn exit(&mut self, code: i32, reason: &str, cx: &mut Cx<'_, Self>) {
-        tracing::error!(code, "the master stops: {reason}");
+    /// The one place the master stops: it ends its own process and tells
+    /// its daemon why; the daemon decides what that means for the OS
+    /// process.
+    fn exit(&mut self, reason: StopReason, cx: &mut Cx<'_, Self>) {
+        tracing::error!("the master stops: {reason}");
         self.phase = Phase::Stopping;
         cx.stop();
-        actors::actix::System::current().stop_with_code(code);
+        self.stop_notice.stopped(cx.me(), reason);
     }
 
     /// Whether the registry is recovered; messages before that are
@@ -331,7 +343,7 @@ impl Process for Master {
             .local::<AgentReadmitted>()
             .local::<Elected>()
             .local::<LostCandidacy>()
-            .local::<LeaderChanged>()
+            .local::<LeaderDetected>()
             .local::<Contend>()
             .local::<PruneRegistry>()
             .local::<ContendAgain>()
@@ -359,8 +371,10 @@ impl Process for Master {
         match allocator {
             Ok(a) => self.allocator = Some(a),
             Err(e) => {
-                tracing::error!("cannot start the allocator: {e}");
-                cx.stop();
+                self.exit(
+                    StopReason::StartFailed(format!("cannot start the allocator: {e}")),
+                    cx,
+                );
                 return;
             }
         }

@@ -10,6 +10,7 @@ use super::core::Core;
 use super::effects::{Effect, Effects, Now, Timer};
 use super::state::Removal;
 use crate::registrar::RegistrarError;
+use crate::stop::StopReason;
 
 impl Core {
     /// The registrar recovered the registry: agents admitted before have
@@ -48,10 +49,7 @@ impl Core {
             RegistrarError::Refused(e) => tracing::warn!("registry operation refused: {e}"),
             fatal => {
                 tracing::error!("registry failure, the master stops: {fatal}");
-                out.push(Effect::Exit {
-                    code: 1,
-                    reason: format!("registry failure: {fatal}"),
-                });
+                out.push(Effect::Exit(StopReason::RegistryFailed(fatal.to_string())));
             }
         }
     }
@@ -75,10 +73,10 @@ impl Core {
                 "post-recovery agent removal limit exceeded: {:.0}% of the admitted agents did not re-register; exiting instead of marking them unreachable",
                 fraction * 100.0
             );
-            out.push(Effect::Exit {
-                code: 1,
-                reason: "post-recovery agent removal limit exceeded".into(),
-            });
+            out.push(Effect::Exit(StopReason::RemovalLimitExceeded {
+                missing: missing.len(),
+                admitted: self.recovered_total,
+            }));
             return;
         }
         tracing::warn!(
@@ -138,7 +136,7 @@ mod tests {
             core.reregister_timeout(at(9.0), &mut out);
             let exited = out
                 .iter()
-                .any(|e| matches!(e, Effect::Exit { code: 1, .. }));
+                .any(|e| matches!(e, Effect::Exit(StopReason::RemovalLimitExceeded { .. })));
             assert_eq!(exited, exits, "limit {limit}");
             assert_eq!(core.state().unreachable().len(), if exits { 0 } else { 2 });
         }

@@ -21,10 +21,12 @@ use wire::scheduler::{AgentLost, FrameworkRegistered, Reconcile, Subscribe, Tear
 use wire::task::{Reason, TaskState};
 
 use super::flags::MIN_AGENT_REREGISTER_TIMEOUT;
-use super::process::{Elected, LeaderChanged};
+use super::process::Elected;
 use super::{Master, MasterFlags, MASTER_ID};
 use crate::registrar::store::StoreFuture;
 use crate::registrar::{InMemoryStore, Store};
+use crate::stop::{self, StopReason};
+use crate::zookeeper::LeaderDetected;
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -131,6 +133,46 @@ fn spawn_master(node: &Node) -> (Pid, MasterInfo, Arc<Notify>) {
 }
 
 #[actix::test]
+async fn a_leading_master_that_detects_another_leader_stops_saying_it_conceded() {
+    let node = testing::cluster(1).await.unwrap().remove(0);
+    let mut flags = MasterFlags::defaults();
+    flags.zk = Some("zk://127.0.0.1:1/mesos".into());
+    let info = master_info(&node);
+    let (notice, mut stops) = stop::channel();
+    let master = Master::new(flags, info.clone(), Box::new(InMemoryStore::default()))
+        .with_stop_notice(notice);
+    let master = node.spawn(MASTER_ID, master).unwrap().pid().clone();
+    node.send_local(&master, &master, Elected);
+    // Itself as the leader changes nothing.
+    node.send_local(
+        &master,
+        &master,
+        LeaderDetected {
+            leader: Some(info.clone()),
+        },
+    );
+    testing::settle().await;
+    assert!(stops.try_next().is_none(), "stopped while leading");
+    let other = MasterInfo {
+        id: "m2".into(),
+        ..info
+    };
+    node.send_local(
+        &master,
+        &master,
+        LeaderDetected {
+            leader: Some(other),
+        },
+    );
+    let stopped = tokio::time::timeout(Duration::from_secs(10), stops.next())
+        .await
+        .expect("the master did not say it stopped")
+        .expect("the master's notice is gone");
+    assert_eq!(stopped.process, master);
+    assert_eq!(stopped.reason, StopReason::ConcededLeadership);
+}
+
+#[actix::test]
 async fn registrations_during_recovery_are_answered_once_recovered() {
     let node = testing::cluster(1).await.unwrap().remove(0);
     let (master, info, gate) = spawn_master(&node);
@@ -157,7 +199,7 @@ async fn registrations_during_recovery_are_answered_once_recovered() {
     node.send(&agents[0], &master, reregister("early"));
     testing::settle().await;
     // Detected as the leader before the election's own notice: held...
-    node.send_local(&master, &master, LeaderChanged(Some(info)));
+    node.send_local(&master, &master, LeaderDetected { leader: Some(info) });
     node.send(&agents[1], &master, reregister("a1-old"));
     testing::settle().await;
     // ...and elected, recovering: held, not answered yet, and a retry

@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use actors::{Cx, Handle, Pid};
-use wire::mesos::MasterInfo;
 
 use super::{Master, RegistryRecovered};
 use crate::master::leadership::Phase;
 use crate::registrar::{RecoverRegistry, Registrar};
+use crate::stop::StopReason;
+use crate::zookeeper::LeaderDetected;
 
 /// Pause before contending again, so an unreachable ZooKeeper costs one
 /// attempt a second rather than a busy loop.
@@ -19,8 +20,6 @@ const CONTEND_RETRY: Duration = Duration::from_secs(1);
 pub struct Elected;
 /// This master lost its candidacy (its ZooKeeper session or node is gone).
 pub struct LostCandidacy;
-/// The leading master changed (ZooKeeper detector); `None`: no leader.
-pub struct LeaderChanged(pub Option<MasterInfo>);
 /// Stand for election through ZooKeeper with this contender.
 pub struct Contend {
     pub contender: crate::zookeeper::MasterContender,
@@ -68,7 +67,10 @@ impl Master {
                 );
                 self.phase = Phase::Recovering { registrar, held };
             }
-            Err(e) => self.exit(1, &format!("cannot start the registrar: {e}"), cx),
+            Err(e) => self.exit(
+                StopReason::RegistryFailed(format!("cannot start the registrar: {e}")),
+                cx,
+            ),
         }
     }
 
@@ -116,7 +118,7 @@ impl Handle<LostCandidacy> for Master {
             // Mesos's master exits here ("Lost candidacy as a leader"): two
             // masters must never both act as leader, and a supervisor
             // restarts this one as a contender.
-            self.exit(1, "lost candidacy as the leading master", cx);
+            self.exit(StopReason::LostLeadership, cx);
         } else {
             tracing::warn!("lost candidacy while not leading; contending again");
             cx.delay(CONTEND_RETRY, ContendAgain);
@@ -139,11 +141,12 @@ impl Handle<ContendAgain> for Master {
     }
 }
 
-impl Handle<LeaderChanged> for Master {
-    fn handle(&mut self, LeaderChanged(leader): LeaderChanged, _: &Pid, cx: &mut Cx<'_, Self>) {
+impl Handle<LeaderDetected> for Master {
+    fn handle(&mut self, msg: LeaderDetected, _: &Pid, cx: &mut Cx<'_, Self>) {
+        let leader = msg.leader;
         let me = self.core.info().id.clone();
         if self.phase.elected() && leader.as_ref().is_some_and(|l| l.id != me) {
-            return self.exit(1, "another master leads (conceded leadership)", cx);
+            return self.exit(StopReason::ConcededLeadership, cx);
         }
         if let Phase::Contending {
             leader: known,
