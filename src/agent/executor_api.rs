@@ -1,7 +1,7 @@
 //! The v1 executor API, `POST /api/v1/executor`: reading a call and
 //! answering refusals, and what the agent's messages to an executor look
 //! like as events on its stream. The agent serves the calls in
-//! [`super::executors`] (`Agent::executor_call`), over the same functions
+//! `executors.rs` (`Agent::executor_call`), over the same functions
 //! as the v0 messages.
 //!
 //! SUBSCRIBE opens the executor's event stream (chunked RecordIO): it is

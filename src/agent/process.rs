@@ -2,9 +2,9 @@
 //! its lifecycle, the messages it sends itself, and the few acts every
 //! handler shares (registering, sending to an executor, checkpointing,
 //! forgetting what ended). Its handlers live by peer in
-//! [`super::master_link`], [`super::executors`], [`super::containers`],
-//! [`super::recovery`] and [`super::gc`], the status update relay in
-//! [`super::updates`], and the records and decisions they consult in
+//! `master_link.rs`, `executors.rs`, `containers.rs`,
+//! `recovery.rs` and [`super::gc`], the status update relay in
+//! `updates.rs`, and the records and decisions they consult in
 //! [`super::state`]. See [`super`] for the messages it receives
 //! and sends.
 //!

@@ -17,6 +17,12 @@
 //! jitter comes from a seeded [`crate::random::Rng`] given at construction,
 //! so one seed replays one simulated run.
 //!
+//! Messages: `log-replica(N)` receives PromiseRequest, WriteRequest,
+//! RecoverRequest and LearnedMessage (`wire::log`) from any master's
+//! `log(N)` and answers PromiseResponse, WriteResponse and RecoverResponse;
+//! `log(N)` sends those requests and receives those answers, and takes the
+//! registrar's local calls (start, append, truncate, read) through [`Log`].
+//!
 //! | Mesos | here |
 //! |---|---|
 //! | `replica.cpp` (`ReplicaProcess`) | [`replica`] (core), [`process::ReplicaProcess`] |

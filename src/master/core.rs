@@ -3,7 +3,7 @@
 //! addressing agents and schedulers). The decisions themselves are `impl
 //! Core` blocks in the files named by concern: `agents.rs`,
 //! `frameworks.rs`, `offers.rs`, `tasks.rs`, `registry.rs`, `removal.rs`.
-//! No actor, clock or I/O here: time comes in as [`Now`], and every method
+//! No actor, clock or I/O here: time comes in as [`Now`](super::effects::Now), and every method
 //! pushes what should happen onto [`Effects`] for the process to carry out.
 
 use std::collections::HashSet;

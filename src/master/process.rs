@@ -1,6 +1,6 @@
 //! The master process (`master`): the actor around the master's core. Each
 //! handler checks where it stands, hands the message to the core with the
-//! time, and passes what the core decided to [`Master::act`], the one place
+//! time, and passes what the core decided to `Master::act`, the one place
 //! that sends, links, sets and cancels timers, talks to the allocator and
 //! the registrar, and stops the process. The process itself owns only what
 //! an actor has: its leadership [`Phase`] (with the store, the registrar

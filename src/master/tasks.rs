@@ -1,7 +1,7 @@
 //! Tasks: accepting offers and launching (LAUNCH, LAUNCH_GROUP), killing,
 //! status updates from agents and acknowledgements from schedulers,
 //! reconciliation, and the one path by which the master itself ends a task
-//! ([`Core::end_task`]). Reconciliation answers are a pure function at the
+//! (`Core::end_task`). Reconciliation answers are a pure function at the
 //! bottom; launch validation is in `validation.rs`.
 
 use std::collections::BTreeSet;
