@@ -97,7 +97,7 @@ pub fn spawn_master(node: &Node, flags: MasterFlags, stop: &StopNotice) -> Resul
         .clone()
         .unwrap_or_else(|| address.ip().to_string());
     let info = MasterInfo {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::random::uuid_v4_string(),
         ip: address.ip().to_string(),
         port: address.port(),
         pid: format!("{MASTER_ID}@{address}"),

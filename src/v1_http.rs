@@ -4,7 +4,10 @@
 //! as Mesos's `src/common/http.cpp` does for both.
 //!
 //! An API handler returns `Result<Reply, ApiError>`; [`ApiError::reply`]
-//! is the one place a refusal becomes a status and a one-line text body.
+//! (or [`answer`], over the whole result) is the one place a refusal
+//! becomes a status and a one-line text body. A refusal only one API makes
+//! (the agent's unknown executor, say) is that API's own error, converted
+//! into an [`ApiError`] with the status Mesos gives it.
 
 use actors::http::{Method, Response, StatusCode};
 use actors::{Reply, Request};
@@ -39,6 +42,9 @@ pub enum ApiError {
     /// 501: a call this implementation does not support.
     #[error("{0}")]
     NotImplemented(String),
+    /// 500: the process failed to serve a call it took.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -55,6 +61,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -62,6 +69,11 @@ impl ApiError {
     pub fn reply(&self) -> Reply {
         Reply::Now(Response::text(self.status(), self.to_string()))
     }
+}
+
+/// The answer to a handler's outcome: its reply, or its refusal's.
+pub fn answer(outcome: Result<Reply, ApiError>) -> Reply {
+    outcome.unwrap_or_else(|refusal| refusal.reply())
 }
 
 /// The answer to a call that was taken: `202 Accepted`, no body.
@@ -212,5 +224,129 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(unknown.status(), StatusCode::NOT_IMPLEMENTED);
+    }
+
+    /// The master's prelude tests, from when the scheduler API had its own
+    /// copy of the prelude.
+    fn scheduler_request(accept: Option<&str>) -> Request {
+        let mut headers = HeaderMap::new();
+        if let Some(a) = accept {
+            headers.insert("accept", a.parse().unwrap());
+        }
+        Request {
+            method: Method::POST,
+            path: "/api/v1/scheduler".into(),
+            route: "/api/v1/scheduler".into(),
+            query: vec![],
+            headers,
+            body: Bytes::new(),
+            remote: "127.0.0.1:1".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn accept_headers_that_admit_json() {
+        for (accept, ok) in [
+            (None, true),
+            (Some("application/json"), true),
+            (Some("*/*"), true),
+            (Some("text/html, application/json;q=0.9"), true),
+            (Some("application/x-protobuf"), false),
+            (Some("text/plain"), false),
+        ] {
+            assert_eq!(
+                check_accepts_json(&scheduler_request(accept)).is_ok(),
+                ok,
+                "{accept:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_prelude_wants_a_json_post() {
+        let mut get = scheduler_request(None);
+        get.method = Method::GET;
+        let json = |r: &mut Request, ct: &str| {
+            r.headers.insert("content-type", ct.parse().unwrap());
+        };
+        let mut plain = scheduler_request(None);
+        json(&mut plain, "text/plain");
+        let mut good = scheduler_request(None);
+        json(&mut good, "application/json; charset=utf-8");
+        assert_eq!(check_json_post(&get), Err(ApiError::NotPost("GET".into())));
+        assert!(matches!(
+            check_json_post(&scheduler_request(None)),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert_eq!(
+            check_json_post(&plain),
+            Err(ApiError::UnsupportedMediaType("text/plain".into()))
+        );
+        assert_eq!(check_json_post(&good), Ok(()));
+    }
+
+    /// The status and body text of a reply given now.
+    fn status_and_text(reply: Reply) -> Option<(u16, String)> {
+        match reply {
+            Reply::Now(response) => {
+                let text = match response.body {
+                    actors::http::Body::Full(bytes) => String::from_utf8(bytes.to_vec()).ok()?,
+                    _ => return None,
+                };
+                Some((response.status.as_u16(), text))
+            }
+            Reply::Later(_) => None,
+        }
+    }
+
+    #[test]
+    fn every_refusal_answers_its_status_with_its_text() {
+        let table: &[(ApiError, u16, &str)] = &[
+            (
+                ApiError::NotPost("PUT".into()),
+                405,
+                "Expecting a 'POST' request, received 'PUT'",
+            ),
+            (
+                ApiError::NotAcceptable,
+                406,
+                "Expecting 'Accept' to allow application/json",
+            ),
+            (ApiError::BadRequest("no".into()), 400, "no"),
+            (
+                ApiError::Forbidden("Framework is not subscribed".into()),
+                403,
+                "Framework is not subscribed",
+            ),
+            (ApiError::Unavailable("later".into()), 503, "later"),
+            (ApiError::NotImplemented("never".into()), 501, "never"),
+            (
+                ApiError::Internal("Cannot name the stream".into()),
+                500,
+                "Cannot name the stream",
+            ),
+        ];
+        for (error, status, text) in table {
+            assert_eq!(
+                status_and_text(error.reply()),
+                Some((*status, (*text).to_owned())),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_answer_is_the_reply_or_the_refusal() {
+        assert_eq!(
+            status_and_text(answer(Ok(accepted()))),
+            Some((202, String::new()))
+        );
+        assert_eq!(
+            status_and_text(answer(Err(ApiError::NotAcceptable))),
+            Some((
+                406,
+                "Expecting 'Accept' to allow application/json".to_owned()
+            ))
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The v1 executor API, `POST /api/v1/executor`: reading a call and
-//! answering refusals, and what the agent's messages to an executor look
+//! The v1 executor API, `POST /api/v1/executor`: reading a call (over the
+//! v1 APIs' shared prelude in [`crate::v1_http`]), the refusals only this
+//! API makes ([`ExecutorRefusal`]), and what the agent's messages to an executor look
 //! like as events on its stream. The agent serves the calls in
 //! `executors.rs` (`Agent::executor_call`), over the same functions
 //! as the v0 messages.
@@ -12,15 +13,16 @@
 //! as events ([`ToExecutorEvent`]), so v0 and v1 executors share one code
 //! path in the agent.
 
-use actors::http::{Method, Response, StatusCode};
-use actors::{Reply, Request};
+use actors::Request;
 use wire::agent::{
     FrameworkToExecutor, KillTask, RunTask, RunTaskGroup, ShutdownExecutor,
     StatusUpdateAcknowledgement,
 };
 use wire::ids::{ExecutorId, FrameworkId};
 use wire::v1::executor::Event;
-use wire::v1::{parse_executor_call, CallError, ExecutorCall};
+use wire::v1::{parse_executor_call, ExecutorCall};
+
+use crate::v1_http::{self, ApiError};
 
 /// What a message to an executor looks like as an event on its stream.
 pub trait ToExecutorEvent {
@@ -63,67 +65,85 @@ impl ToExecutorEvent for ShutdownExecutor {
     }
 }
 
-/// Why a call to the executor API is refused; [`error_reply`] turns each
-/// into its HTTP answer.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("Expecting a 'POST' request, received '{0}'")]
-    NotPost(Method),
-    #[error("Expecting 'Content-Type' to be present")]
-    NoContentType,
-    #[error("Expecting 'Content-Type' of application/json; '{0}' is not supported")]
-    UnsupportedContentType(String),
-    #[error("Failed to validate executor::Call: {0}")]
-    InvalidCall(#[from] CallError),
+/// The refusals only the executor API makes; each becomes the shared
+/// [`ApiError`] with the status Mesos answers it with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecutorRefusal {
+    /// 400: the call names an executor this agent does not have.
     #[error("Executor '{executor_id}' of framework '{framework_id}' cannot be found")]
     UnknownExecutor {
         framework_id: FrameworkId,
         executor_id: ExecutorId,
     },
+    /// 400: a SUBSCRIBE during recovery from an executor not expected back.
     #[error("The executor is not waiting to re-subscribe")]
     NotResubscribing,
+    /// 400: a SUBSCRIBE from an executor not waiting to register.
     #[error("The executor is not waiting to subscribe")]
     NotSubscribing,
+    /// 403: a call other than SUBSCRIBE before the executor subscribed.
     #[error("Executor is not subscribed")]
     NotSubscribed,
 }
 
-impl ApiError {
-    fn status(&self) -> StatusCode {
-        match self {
-            ApiError::NotPost(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::UnsupportedContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::InvalidCall(e) => {
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
-            }
-            ApiError::NotSubscribed => StatusCode::FORBIDDEN,
-            ApiError::NoContentType
-            | ApiError::UnknownExecutor { .. }
-            | ApiError::NotResubscribing
-            | ApiError::NotSubscribing => StatusCode::BAD_REQUEST,
+impl From<ExecutorRefusal> for ApiError {
+    fn from(refusal: ExecutorRefusal) -> ApiError {
+        let text = refusal.to_string();
+        match refusal {
+            ExecutorRefusal::NotSubscribed => ApiError::Forbidden(text),
+            ExecutorRefusal::UnknownExecutor { .. }
+            | ExecutorRefusal::NotResubscribing
+            | ExecutorRefusal::NotSubscribing => ApiError::BadRequest(text),
         }
     }
-}
-
-/// The one conversion of a refusal to its answer: its status, and its
-/// message as the body.
-pub fn error_reply(error: ApiError) -> Reply {
-    Reply::Now(Response::text(error.status(), error.to_string()))
 }
 
 /// The request prelude: a POST of `application/json` (parameters after
 /// `;` ignored), whose body is an executor call.
 pub fn read_call(req: &Request) -> Result<ExecutorCall, ApiError> {
-    if req.method != Method::POST {
-        return Err(ApiError::NotPost(req.method.clone()));
+    v1_http::check_json_post(req)?;
+    v1_http::parse_call("executor", &req.body, parse_executor_call)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actors::http::StatusCode;
+
+    #[test]
+    fn executor_refusals_keep_their_status_and_text() {
+        let unknown = ExecutorRefusal::UnknownExecutor {
+            framework_id: FrameworkId::new("f"),
+            executor_id: ExecutorId::new("e"),
+        };
+        let table = [
+            (
+                unknown,
+                StatusCode::BAD_REQUEST,
+                "Executor 'e' of framework 'f' cannot be found",
+            ),
+            (
+                ExecutorRefusal::NotResubscribing,
+                StatusCode::BAD_REQUEST,
+                "The executor is not waiting to re-subscribe",
+            ),
+            (
+                ExecutorRefusal::NotSubscribing,
+                StatusCode::BAD_REQUEST,
+                "The executor is not waiting to subscribe",
+            ),
+            (
+                ExecutorRefusal::NotSubscribed,
+                StatusCode::FORBIDDEN,
+                "Executor is not subscribed",
+            ),
+        ];
+        for (refusal, status, text) in table {
+            let error = ApiError::from(refusal);
+            assert_eq!(
+                (error.status(), error.to_string()),
+                (status, text.to_owned())
+            );
+        }
     }
-    match req
-        .header("content-type")
-        .map(|c| c.split(';').next().unwrap_or("").trim())
-    {
-        None => return Err(ApiError::NoContentType),
-        Some("application/json") => {}
-        Some(other) => return Err(ApiError::UnsupportedContentType(other.to_owned())),
-    }
-    Ok(parse_executor_call(&req.body)?)
 }

@@ -28,9 +28,10 @@ use wire::task::{Reason, TaskState};
 use wire::v1::executor::Event;
 use wire::v1::ExecutorCall;
 
-use super::executor_api::{self, ApiError, ToExecutorEvent};
+use super::executor_api::{self, ExecutorRefusal, ToExecutorEvent};
 use super::process::Agent;
 use super::state::{ExecutorLink, ExecutorPhase, Launch, TaskEnd};
+use crate::v1_http::{self, ApiError};
 
 impl Agent {
     /// An executor of `framework_id` announced itself (v0 message or v1
@@ -223,10 +224,7 @@ impl Agent {
     /// `POST /api/v1/executor`: the v1 executor API over the same
     /// functions as the v0 messages.
     pub(super) fn executor_call(&mut self, req: Request, cx: &mut Cx<'_, Self>) -> Reply {
-        match self.serve_executor_call(req, cx) {
-            Ok(reply) => reply,
-            Err(e) => executor_api::error_reply(e),
-        }
+        v1_http::answer(self.serve_executor_call(req, cx))
     }
 
     fn serve_executor_call(
@@ -235,7 +233,7 @@ impl Agent {
         cx: &mut Cx<'_, Self>,
     ) -> Result<Reply, ApiError> {
         let call = executor_api::read_call(&req)?;
-        let accepted = || Reply::Now(Response::new(StatusCode::ACCEPTED, Bytes::new()));
+        let accepted = v1_http::accepted;
         if let ExecutorCall::Heartbeat { .. } = call {
             return Ok(accepted());
         }
@@ -248,10 +246,11 @@ impl Agent {
             .get(&framework_id)
             .and_then(|f| f.executor(&executor_id))
         else {
-            return Err(ApiError::UnknownExecutor {
+            return Err(ExecutorRefusal::UnknownExecutor {
                 framework_id,
                 executor_id,
-            });
+            }
+            .into());
         };
         let subscribed = executor.http().is_some();
         match call {
@@ -280,12 +279,12 @@ impl Agent {
                         cx,
                     ) {
                         true => Ok(Reply::Now(response)),
-                        false => Err(ApiError::NotResubscribing),
+                        false => Err(ExecutorRefusal::NotResubscribing.into()),
                     };
                 }
                 let (registered, container_id, launches) = self
                     .accept_executor(key.0, key.1, link, cx)
-                    .ok_or(ApiError::NotSubscribing)?;
+                    .ok_or(ExecutorRefusal::NotSubscribing)?;
                 let _ = events.send(Bytes::from(
                     Event::subscribed(&registered, Some(&container_id)).to_record(),
                 ));
@@ -298,7 +297,7 @@ impl Agent {
                 }
                 Ok(Reply::Now(response))
             }
-            _ if !subscribed => Err(ApiError::NotSubscribed),
+            _ if !subscribed => Err(ExecutorRefusal::NotSubscribed.into()),
             ExecutorCall::Update { update, .. } => {
                 self.executor_update(update, cx);
                 Ok(accepted())

@@ -246,7 +246,7 @@ impl Agent {
             }
         }
         if let Lifecycle::Disconnected { backoff } = &mut self.lifecycle {
-            let delay = random_upto(*backoff);
+            let delay = crate::random::upto(*backoff);
             *backoff = (*backoff * 2).min(REGISTER_RETRY_MAX);
             cx.delay(delay, RegistrationRetry);
         }
@@ -423,20 +423,11 @@ impl Agent {
     }
 }
 
-/// 16 random bytes, as Mesos's status update uuids.
-pub fn new_uuid() -> Vec<u8> {
-    uuid::Uuid::new_v4().as_bytes().to_vec()
-}
-
-pub(super) fn uuid_string() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// A random duration in [0, max].
-pub(super) fn random_upto(max: Duration) -> Duration {
-    let r = uuid::Uuid::new_v4().as_u128() % 1_000_000;
-    max.mul_f64(r as f64 / 1_000_000.0)
-}
+// The agent's randomness is `crate::random`'s. These two names stay for
+// `master_link.rs` and `containers.rs` only, which call them today; new
+// code calls `crate::random::upto` and `uuid_v4_string` directly.
+pub(super) use crate::random::upto as random_upto;
+pub(super) use crate::random::uuid_v4_string as uuid_string;
 
 /// `POST /api/v1/executor`, served by [`Agent::executor_call`].
 fn executor_route(agent: &mut Agent, req: Request, cx: &mut Cx<'_, Agent>) -> Reply {
@@ -527,7 +518,7 @@ impl Process for Agent {
                     backoff: self.flags.registration_backoff_factor,
                 };
                 // Mesos waits a random part of the backoff before the first try.
-                let first = random_upto(self.flags.registration_backoff_factor);
+                let first = crate::random::upto(self.flags.registration_backoff_factor);
                 cx.delay(first, RegistrationRetry);
             }
         }
@@ -540,7 +531,7 @@ impl Process for Agent {
             }
             self.disconnect();
             let backoff = self.flags.registration_backoff_factor;
-            cx.delay(random_upto(backoff), RegistrationRetry);
+            cx.delay(crate::random::upto(backoff), RegistrationRetry);
         }
     }
 }

@@ -16,9 +16,7 @@ use wire::task::{Reason, TaskState};
 use super::checkpoint::{CheckpointedState, ExecutorCheckpoint};
 use super::containers::watch_executor;
 use super::flags::Recover;
-use super::process::{
-    random_upto, Agent, ExecutorExited, RegistrationRetry, ReregistrationTimeout,
-};
+use super::process::{Agent, ExecutorExited, RegistrationRetry, ReregistrationTimeout};
 use super::state::{ExecutorPhase, ExecutorRecord, HostedFramework, Lifecycle, TaskEnd};
 use crate::container;
 use crate::stop::StopReason;
@@ -180,7 +178,7 @@ impl Agent {
                 }
                 tracing::info!("finished recovery; registering with the master");
                 self.recovered_now();
-                let first = random_upto(self.flags.registration_backoff_factor);
+                let first = crate::random::upto(self.flags.registration_backoff_factor);
                 cx.delay(first, RegistrationRetry);
             }
         }

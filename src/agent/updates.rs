@@ -13,7 +13,7 @@ use wire::ids::{ExecutorId, FrameworkId, TaskId};
 use wire::mesos::{StatusUpdate, TaskStatus};
 use wire::task::{Source, TaskState};
 
-use super::process::{new_uuid, Agent, RetryUpdate};
+use super::process::{Agent, RetryUpdate};
 use super::state::TaskEnd;
 use super::status_updates::Forward;
 
@@ -72,7 +72,7 @@ impl Agent {
         end: &TaskEnd,
         cx: &mut Cx<'_, Self>,
     ) {
-        let uuid = new_uuid();
+        let uuid = crate::random::uuid_v4().to_vec();
         let mut status = TaskStatus::new(task_id.clone(), end.state);
         status.source = Some(Source::Agent);
         status.reason = Some(end.reason);

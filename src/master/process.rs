@@ -137,7 +137,7 @@ fn allocator_config(flags: &MasterFlags) -> AllocatorConfig {
         min_allocatable: flags.min_allocatable_resources.clone(),
         fair_sharing_excluded_resource_names: flags.fair_sharing_excluded_resource_names.clone(),
         allocation_interval: flags.allocation_interval,
-        seed: uuid::Uuid::new_v4().as_u64_pair().0,
+        seed: crate::random::seed(),
     }
 }
 

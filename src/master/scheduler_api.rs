@@ -11,13 +11,13 @@
 //! disconnects the framework (its failover timeout starts).
 //!
 //! This file decides, from a view of the master, what a request is
-//! ([`read_call`]); the process carries it out. The HTTP prelude of the
-//! v1 APIs is [`check_prelude`] and [`accepts_json`]; every refusal is an
-//! [`ApiError`], turned into a response by [`error_response`] only.
+//! ([`read_call`]); the process carries it out. The prelude (POST, JSON,
+//! `Accept`) and the answer to every refusal are the v1 APIs' shared ones
+//! in [`crate::v1_http`].
 
 use std::collections::HashMap;
 
-use actors::http::{Method, Response, StatusCode};
+use actors::http::{Response, StatusCode};
 use actors::{Pid, Reply, Request};
 use bytes::Bytes;
 use tokio::sync::mpsc::UnboundedSender;
@@ -27,76 +27,7 @@ use wire::v1::{parse_scheduler_call, SchedulerCall};
 use super::events::HttpStream;
 use super::http::leader_only;
 use super::view::MasterView;
-
-/// Why a v1 call is refused; each variant is one HTTP status.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ApiError {
-    #[error("Expecting a 'POST' request, received '{0}'")]
-    MethodNotAllowed(String),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("Expecting 'Content-Type' of application/json; '{0}' is not supported")]
-    UnsupportedMediaType(String),
-    #[error("Expecting 'Accept' to allow application/json")]
-    NotAcceptable,
-    #[error("{0}")]
-    Forbidden(&'static str),
-    #[error("{0}")]
-    Unavailable(&'static str),
-    /// The body is not a valid call; `status` is the parser's.
-    #[error("Failed to validate scheduler::Call: {message}")]
-    Invalid { status: u16, message: String },
-    #[error("{0}")]
-    NotImplemented(&'static str),
-    #[error("{0}")]
-    Internal(&'static str),
-}
-
-/// The one conversion of a refusal into its response.
-pub fn error_response(error: ApiError) -> Reply {
-    let status = match &error {
-        ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-        ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-        ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        ApiError::Invalid { status, .. } => {
-            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
-        }
-        ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    Reply::Now(Response::text(status, error.to_string()))
-}
-
-/// The prelude every v1 API call passes: a POST with a JSON body.
-pub fn check_prelude(req: &Request) -> Result<(), ApiError> {
-    if req.method != Method::POST {
-        return Err(ApiError::MethodNotAllowed(req.method.to_string()));
-    }
-    match req
-        .header("content-type")
-        .map(|c| c.split(';').next().unwrap_or("").trim())
-    {
-        None => Err(ApiError::BadRequest(
-            "Expecting 'Content-Type' to be present".into(),
-        )),
-        Some("application/json") => Ok(()),
-        Some(other) => Err(ApiError::UnsupportedMediaType(other.to_owned())),
-    }
-}
-
-/// Whether an `Accept` header admits JSON (no header does).
-pub fn accepts_json(req: &Request) -> bool {
-    match req.header("accept") {
-        None => true,
-        Some(accept) => accept.split(',').any(|a| {
-            let media = a.split(';').next().unwrap_or("").trim();
-            matches!(media, "application/json" | "application/*" | "*/*")
-        }),
-    }
-}
+use crate::v1_http::{self, ApiError};
 
 /// What a request to `/api/v1/scheduler` is.
 pub enum ApiCall {
@@ -116,21 +47,18 @@ pub fn read_call(
     streams: &HashMap<String, HttpStream>,
     req: &Request,
 ) -> Result<ApiCall, ApiError> {
-    check_prelude(req)?;
+    v1_http::check_json_post(req)?;
     if let Some(redirect) = leader_only(master, req) {
         return Ok(ApiCall::Reply(redirect));
     }
     if !master.recovered {
-        return Err(ApiError::Unavailable("Master has not finished recovery"));
+        return Err(ApiError::Unavailable(
+            "Master has not finished recovery".into(),
+        ));
     }
-    let call = parse_scheduler_call(&req.body).map_err(|e| ApiError::Invalid {
-        status: e.status(),
-        message: e.to_string(),
-    })?;
+    let call = v1_http::parse_call("scheduler", &req.body, parse_scheduler_call)?;
     if let SchedulerCall::Subscribe { subscribe, .. } = call {
-        if !accepts_json(req) {
-            return Err(ApiError::NotAcceptable);
-        }
+        v1_http::check_accepts_json(req)?;
         if req.header("mesos-stream-id").is_some() {
             return Err(ApiError::BadRequest(
                 "Subscribe calls should not include the 'Mesos-Stream-Id' header".into(),
@@ -153,7 +81,9 @@ pub fn read_call(
     };
     let pid_text = framework.pid.clone().unwrap_or_default();
     let Some(stream) = streams.get(&pid_text) else {
-        return Err(ApiError::Forbidden("Framework is not connected via HTTP"));
+        return Err(ApiError::Forbidden(
+            "Framework is not connected via HTTP".into(),
+        ));
     };
     if stream.stream_id != stream_id {
         return Err(ApiError::BadRequest(format!(
@@ -162,24 +92,19 @@ pub fn read_call(
         )));
     }
     if !framework.connected {
-        return Err(ApiError::Forbidden("Framework is not subscribed"));
+        return Err(ApiError::Forbidden("Framework is not subscribed".into()));
     }
     let Ok(pid) = pid_text.parse::<Pid>() else {
-        return Err(ApiError::Forbidden("Framework is not subscribed"));
+        return Err(ApiError::Forbidden("Framework is not subscribed".into()));
     };
     Ok(ApiCall::Call { pid, call })
 }
 
-/// The answer to a call the master accepted.
-pub fn accepted() -> Reply {
-    Reply::Now(Response::new(StatusCode::ACCEPTED, Bytes::new()))
-}
-
-/// The answer to calls this master does not implement.
-pub fn not_implemented() -> Reply {
-    error_response(ApiError::NotImplemented(
-        "Operation feedback and framework updates are not supported by this master",
-    ))
+/// The refusal of calls this master does not implement.
+pub fn not_implemented() -> ApiError {
+    ApiError::NotImplemented(
+        "Operation feedback and framework updates are not supported by this master".into(),
+    )
 }
 
 /// A new subscriber's stream: the response that carries it, the stand-in
@@ -193,12 +118,12 @@ pub struct OpenedStream {
 
 /// Opens the event stream of a SUBSCRIBE call.
 pub fn open_stream() -> Result<OpenedStream, ApiError> {
-    let stream_id = uuid::Uuid::new_v4().to_string();
+    let stream_id = crate::random::uuid_v4_string();
     let (response, events) = Response::stream(StatusCode::OK, "application/json");
     let response = response.with_header("Mesos-Stream-Id", &stream_id);
     let pid_text = format!("scheduler-http-{stream_id}@0.0.0.0:0");
     let Ok(pid) = pid_text.parse::<Pid>() else {
-        return Err(ApiError::Internal("Cannot name the stream"));
+        return Err(ApiError::Internal("Cannot name the stream".into()));
     };
     let watch = events.clone();
     Ok(OpenedStream {
@@ -207,65 +132,4 @@ pub fn open_stream() -> Result<OpenedStream, ApiError> {
         stream: HttpStream::new(stream_id, events),
         watch,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(accept: Option<&str>) -> Request {
-        let mut headers = actors::http::HeaderMap::new();
-        if let Some(a) = accept {
-            headers.insert("accept", a.parse().unwrap());
-        }
-        Request {
-            method: Method::POST,
-            path: "/api/v1/scheduler".into(),
-            route: "/api/v1/scheduler".into(),
-            query: vec![],
-            headers,
-            body: Bytes::new(),
-            remote: "127.0.0.1:1".parse().unwrap(),
-        }
-    }
-
-    #[test]
-    fn accept_headers_that_admit_json() {
-        for (accept, ok) in [
-            (None, true),
-            (Some("application/json"), true),
-            (Some("*/*"), true),
-            (Some("text/html, application/json;q=0.9"), true),
-            (Some("application/x-protobuf"), false),
-            (Some("text/plain"), false),
-        ] {
-            assert_eq!(accepts_json(&request(accept)), ok, "{accept:?}");
-        }
-    }
-
-    #[test]
-    fn the_prelude_wants_a_json_post() {
-        let mut get = request(None);
-        get.method = Method::GET;
-        let json = |r: &mut Request, ct: &str| {
-            r.headers.insert("content-type", ct.parse().unwrap());
-        };
-        let mut plain = request(None);
-        json(&mut plain, "text/plain");
-        let mut good = request(None);
-        json(&mut good, "application/json; charset=utf-8");
-        assert_eq!(
-            check_prelude(&get),
-            Err(ApiError::MethodNotAllowed("GET".into()))
-        );
-        assert!(matches!(
-            check_prelude(&request(None)),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert_eq!(
-            check_prelude(&plain),
-            Err(ApiError::UnsupportedMediaType("text/plain".into()))
-        );
-        assert_eq!(check_prelude(&good), Ok(()));
-    }
 }

@@ -15,6 +15,7 @@ use crate::master::effects::ToAgent;
 use crate::master::events::HEARTBEAT_INTERVAL;
 use crate::master::http;
 use crate::master::scheduler_api::{self, ApiCall};
+use crate::v1_http;
 
 /// An HTTP framework's stream has closed (the client went away).
 pub(super) struct StreamClosed {
@@ -70,7 +71,7 @@ impl Master {
     fn scheduler_api(&mut self, req: Request, cx: &mut Cx<'_, Self>) -> Reply {
         let call = scheduler_api::read_call(&self.view(), &self.http_streams, &req);
         match call {
-            Err(e) => scheduler_api::error_response(e),
+            Err(e) => e.reply(),
             Ok(ApiCall::Reply(reply)) => reply,
             Ok(ApiCall::Subscribe(subscribe)) => self.subscribe_http(subscribe, cx),
             Ok(ApiCall::Call { pid, call }) => self.scheduler_call(&pid, call, cx),
@@ -82,7 +83,7 @@ impl Master {
     fn subscribe_http(&mut self, subscribe: Subscribe, cx: &mut Cx<'_, Self>) -> Reply {
         let opened = match scheduler_api::open_stream() {
             Ok(opened) => opened,
-            Err(e) => return scheduler_api::error_response(e),
+            Err(e) => return e.reply(),
         };
         let pid_text = opened.pid.to_string();
         self.http_streams.insert(pid_text.clone(), opened.stream);
@@ -140,9 +141,11 @@ impl Master {
             | SchedulerCall::DeclineInverseOffers { .. } => {}
             SchedulerCall::AcknowledgeOperationStatus { .. }
             | SchedulerCall::ReconcileOperations { .. }
-            | SchedulerCall::UpdateFramework { .. } => return scheduler_api::not_implemented(),
+            | SchedulerCall::UpdateFramework { .. } => {
+                return scheduler_api::not_implemented().reply()
+            }
         }
-        scheduler_api::accepted()
+        v1_http::accepted()
     }
 
     /// `POST /master/teardown`: an operator removes a framework.
