@@ -13,7 +13,7 @@ use actors::{Cx, Handle, Pid};
 use wire::ids::{ContainerId, ExecutorId, FrameworkId};
 use wire::mesos::{ExecutorInfo, FrameworkInfo};
 
-use super::process::{uuid_string, Agent, ExecutorExited, KillContainer, RegistrationTimeout};
+use super::process::{Agent, ExecutorExited, KillContainer, RegistrationTimeout};
 use super::state::ExecutorRecord;
 use crate::container::{self, ExecutorEnvironment};
 
@@ -72,7 +72,7 @@ impl Agent {
         else {
             return Err("agent is not registered".into());
         };
-        let container_id = ContainerId::new(uuid_string());
+        let container_id = ContainerId::new(crate::random::uuid_v4_string());
         let directory = container::create_sandbox(
             &self.flags.work_dir,
             &agent_id,

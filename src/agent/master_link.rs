@@ -25,9 +25,7 @@ use wire::mesos::{ExecutorInfo, FrameworkInfo, TaskInfo};
 use wire::task::{Reason, TaskState};
 
 use super::launch;
-use super::process::{
-    random_upto, Agent, PingTimeout, RegistrationRetry, RetryUpdate, DEFAULT_PING_TIMEOUT,
-};
+use super::process::{Agent, PingTimeout, RegistrationRetry, RetryUpdate, DEFAULT_PING_TIMEOUT};
 use super::state::{ExecutorPhase, HostedFramework, KillTarget, Lifecycle, TaskEnd};
 use crate::stop::StopReason;
 use crate::zookeeper::LeaderDetected;
@@ -123,7 +121,7 @@ impl Handle<LeaderDetected> for Agent {
         self.master = pid;
         self.disconnect();
         let backoff = self.flags.registration_backoff_factor;
-        cx.delay(random_upto(backoff), RegistrationRetry);
+        cx.delay(crate::random::upto(backoff), RegistrationRetry);
     }
 }
 

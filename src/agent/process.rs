@@ -423,12 +423,6 @@ impl Agent {
     }
 }
 
-// The agent's randomness is `crate::random`'s. These two names stay for
-// `master_link.rs` and `containers.rs` only, which call them today; new
-// code calls `crate::random::upto` and `uuid_v4_string` directly.
-pub(super) use crate::random::upto as random_upto;
-pub(super) use crate::random::uuid_v4_string as uuid_string;
-
 /// `POST /api/v1/executor`, served by [`Agent::executor_call`].
 fn executor_route(agent: &mut Agent, req: Request, cx: &mut Cx<'_, Agent>) -> Reply {
     agent.executor_call(req, cx)
