@@ -98,13 +98,15 @@ pub fn staging_task(
     )
 }
 
+/// Tasks and executors for the agent's tests, shared by its files' test
+/// modules.
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use wire::ids::TaskId;
     use wire::resources::Resources;
 
-    fn task(id: &str, executor: Option<ExecutorInfo>) -> TaskInfo {
+    pub(in crate::agent) fn task(id: &str, executor: Option<ExecutorInfo>) -> TaskInfo {
         TaskInfo {
             name: id.into(),
             task_id: TaskId::new(id),

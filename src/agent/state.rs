@@ -749,22 +749,9 @@ pub fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::launch::tests::task;
     use wire::mesos::CommandInfo;
     use wire::resources::Resources;
-
-    fn task(id: &str, executor: Option<ExecutorInfo>) -> TaskInfo {
-        TaskInfo {
-            name: id.into(),
-            task_id: TaskId::new(id),
-            agent_id: AgentId::new("a"),
-            resources: Resources::new(),
-            command: executor.is_none().then(|| CommandInfo::shell("echo hi")),
-            executor,
-            data: None,
-            kill_grace_period: None,
-            meta: Default::default(),
-        }
-    }
 
     fn executor_info(id: &str) -> ExecutorInfo {
         ExecutorInfo {

@@ -619,8 +619,9 @@ impl Removals {
     }
 }
 
+/// Records for the master's tests, shared by its files' test modules.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn framework(aware: bool) -> FrameworkRecord {
@@ -647,8 +648,23 @@ mod tests {
         AgentRecord::new(id.clone(), info, pid.into(), "1".into(), 0.0)
     }
 
-    fn agent(id: &AgentId) -> AgentRecord {
+    pub(crate) fn agent(id: &AgentId) -> AgentRecord {
         agent_at(id, "slave(1)@1.1.1.1:5051")
+    }
+
+    /// A command task of `resources` on agent `m-S0`.
+    pub(crate) fn task(id: &str, resources: &str) -> wire::mesos::TaskInfo {
+        wire::mesos::TaskInfo {
+            name: id.into(),
+            task_id: TaskId::new(id),
+            agent_id: AgentId::new("m-S0"),
+            resources: Resources::parse(resources, "*").unwrap(),
+            command: Some(wire::mesos::CommandInfo::shell("true")),
+            executor: None,
+            data: None,
+            kill_grace_period: None,
+            meta: Default::default(),
+        }
     }
 
     fn running(framework: &str, task: &str, agent_id: &AgentId) -> Task {

@@ -646,52 +646,8 @@ pub fn reconcile_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::master::state::AgentRecord;
-    use wire::mesos::{capability, AgentInfo, CommandInfo, FrameworkInfo};
-
-    fn framework(aware: bool) -> FrameworkRecord {
-        let mut info = FrameworkInfo::new("u", "f");
-        if aware {
-            info.capabilities.push(capability::PARTITION_AWARE.into());
-        }
-        FrameworkRecord::new(
-            FrameworkId::new("m-0000"),
-            info,
-            Some("scheduler@1.2.3.4:5".into()),
-            0.0,
-        )
-    }
-
-    fn agent(id: &AgentId) -> AgentRecord {
-        let info = AgentInfo {
-            hostname: "h".into(),
-            port: 5051,
-            resources: Resources::new(),
-            attributes: vec![],
-            id: Some(id.clone()),
-        };
-        AgentRecord::new(
-            id.clone(),
-            info,
-            "slave(1)@1.1.1.1:5051".into(),
-            "1".into(),
-            0.0,
-        )
-    }
-
-    fn task(id: &str, resources: &str) -> TaskInfo {
-        TaskInfo {
-            name: id.into(),
-            task_id: TaskId::new(id),
-            agent_id: AgentId::new("m-S0"),
-            resources: Resources::parse(resources, "*").unwrap(),
-            command: Some(CommandInfo::shell("true")),
-            executor: None,
-            data: None,
-            kill_grace_period: None,
-            meta: Default::default(),
-        }
-    }
+    use crate::master::state::tests::{agent, framework, task};
+    use wire::mesos::capability;
 
     #[test]
     fn reconciliation_answers_follow_mesos_rules() {

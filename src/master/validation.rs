@@ -144,35 +144,8 @@ pub fn validate_task_group(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wire::ids::FrameworkId;
-    use wire::mesos::{capability, CommandInfo, FrameworkInfo};
-
-    fn framework(aware: bool) -> FrameworkRecord {
-        let mut info = FrameworkInfo::new("u", "f");
-        if aware {
-            info.capabilities.push(capability::PARTITION_AWARE.into());
-        }
-        FrameworkRecord::new(
-            FrameworkId::new("m-0000"),
-            info,
-            Some("scheduler@1.2.3.4:5".into()),
-            0.0,
-        )
-    }
-
-    fn task(id: &str, resources: &str) -> TaskInfo {
-        TaskInfo {
-            name: id.into(),
-            task_id: TaskId::new(id),
-            agent_id: AgentId::new("m-S0"),
-            resources: Resources::parse(resources, "*").unwrap(),
-            command: Some(CommandInfo::shell("true")),
-            executor: None,
-            data: None,
-            kill_grace_period: None,
-            meta: Default::default(),
-        }
-    }
+    use crate::master::state::tests::{framework, task};
+    use wire::mesos::CommandInfo;
 
     #[test]
     fn launches_are_validated_against_the_offer() {
