@@ -10,8 +10,9 @@ use actors::{Node, ProcessRef};
 use wire::ids::{AgentId, FrameworkId};
 use wire::resources::Resources;
 
+use super::config::AllocatorConfig;
 use super::process::{self as msg, AllocatorProcess};
-use super::state::{Allocation, AllocatorConfig};
+use super::state::Allocation;
 
 /// A handle on the allocator process.
 pub struct AllocatorHandle {

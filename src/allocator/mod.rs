@@ -5,7 +5,9 @@
 //! | file | owns |
 //! |---|---|
 //! | `sorter.rs` | [`DrfSorter`]: clients ordered by weighted dominant share |
-//! | `state.rs` | [`HierarchicalAllocator`]: agents, frameworks, filters, suppression and the allocation cycle; no I/O, no clock |
+//! | `config.rs` | [`AllocatorConfig`], the refused-offer filter durations ([`refuse_from_seconds`]) and [`AllocatorError`] |
+//! | `records.rs` | what it knows of each agent (total, holdings, available) and each framework (roles, suppression, filters) |
+//! | `state.rs` | [`HierarchicalAllocator`]: adding and removing agents and frameworks, recovering, suppressing, and the allocation cycle; no I/O, no clock |
 //! | `process.rs` | [`AllocatorProcess`]: the actor the master talks to; batch and prompt cycles, metrics |
 //! | `client.rs` | [`AllocatorHandle`]: the master's client: spawns the process, one method per message |
 //!
@@ -17,18 +19,21 @@
 //! construction, which the master turns into offers.
 
 mod client;
+mod config;
 mod process;
+mod records;
 mod sorter;
 mod state;
 
 pub use client::AllocatorHandle;
+pub use config::{
+    default_min_allocatable, refuse_from_seconds, AllocatorConfig, AllocatorError,
+    DEFAULT_ALLOCATION_INTERVAL, DEFAULT_REFUSE, MAX_REFUSE,
+};
 pub use process::{
     ActivateAgent, ActivateFramework, AddAgent, AddFramework, AllocatorProcess, DeactivateAgent,
     DeactivateFramework, OfferCallback, RecoverResources, RemoveAgent, RemoveFramework, Revive,
     Suppress, UpdateAgentTotal, UpdateWeights,
 };
 pub use sorter::{DrfSorter, Quantities, SortKey};
-pub use state::{
-    default_min_allocatable, refuse_from_seconds, Allocation, AllocatorConfig, AllocatorError,
-    HierarchicalAllocator, DEFAULT_ALLOCATION_INTERVAL, DEFAULT_REFUSE, MAX_REFUSE,
-};
+pub use state::{Allocation, HierarchicalAllocator};

@@ -24,7 +24,8 @@ use tokio::time::Instant;
 use wire::ids::{AgentId, FrameworkId};
 use wire::resources::Resources;
 
-use super::state::{Allocation, AllocatorConfig, AllocatorError, HierarchicalAllocator};
+use super::config::{AllocatorConfig, AllocatorError};
+use super::state::{Allocation, HierarchicalAllocator};
 
 /// Where allocations go: the master passes a closure that tells itself.
 pub type OfferCallback = Box<dyn Fn(Vec<Allocation>) + Send>;

@@ -9,7 +9,9 @@
 //! each framework holds on it (offered or used by tasks: "allocated" either
 //! way, until [`HierarchicalAllocator::recover_resources`]), refused-offer
 //! filters, suppressed roles, and two levels of [`DrfSorter`]: one over
-//! roles, one per role over its frameworks.
+//! roles, one per role over its frameworks. The per-agent and per-framework
+//! records it keeps are in `records.rs`; what configures it and the errors
+//! it returns are in `config.rs`.
 //!
 //! Not modelled (yet): quota, hierarchical roles (`eng/backend` is one flat
 //! name here, and reservations go to exactly their role), revocable and
@@ -17,7 +19,6 @@
 //! framework capabilities and per-framework `offer_filters`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use wire::ids::{AgentId, FrameworkId};
@@ -25,90 +26,9 @@ use wire::resources::{Resource, Resources, Value, UNRESERVED};
 
 use crate::random::Rng;
 
+use super::config::{validate_weights, AllocatorConfig, AllocatorError, MAX_REFUSE};
+use super::records::{add_into, Agent, Filter, Framework};
 use super::sorter::{DrfSorter, Quantities, SortKey};
-
-/// Mesos's `--allocation_interval` default.
-pub const DEFAULT_ALLOCATION_INTERVAL: Duration = Duration::from_secs(1);
-
-/// `Filters.refuse_seconds` when a scheduler gives none or a bad one.
-pub const DEFAULT_REFUSE: Duration = Duration::from_secs(5);
-
-/// The longest refused-offer filter Mesos installs.
-pub const MAX_REFUSE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-
-/// How the allocator decides.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AllocatorConfig {
-    /// Role weights (`--weights`); roles not named weigh 1.0.
-    pub weights: HashMap<String, f64>,
-    /// An offer is made only if it holds at least one of these sets
-    /// (`--min_allocatable_resources`); empty means anything non-empty.
-    pub min_allocatable: Vec<Resources>,
-    /// Kinds ignored when computing shares
-    /// (`--fair_sharing_excluded_resource_names`).
-    pub fair_sharing_excluded_resource_names: Vec<String>,
-    /// The batch allocation period (`--allocation_interval`); refused-offer
-    /// filters last at least this long.
-    pub allocation_interval: Duration,
-    /// Seeds the order in which agents are visited; one seed gives one
-    /// sequence of orders, which tests rely on.
-    pub seed: u64,
-}
-
-impl Default for AllocatorConfig {
-    fn default() -> Self {
-        AllocatorConfig {
-            weights: HashMap::new(),
-            min_allocatable: default_min_allocatable(),
-            fair_sharing_excluded_resource_names: Vec::new(),
-            allocation_interval: DEFAULT_ALLOCATION_INTERVAL,
-            seed: 0x5eed,
-        }
-    }
-}
-
-/// Mesos's default `--min_allocatable_resources`: `cpus:0.01|mem:32`.
-pub fn default_min_allocatable() -> Vec<Resources> {
-    [
-        Resource::scalar("cpus", 0.01),
-        Resource::scalar("mem", 32.0),
-    ]
-    .into_iter()
-    .map(|r| {
-        let mut set = Resources::new();
-        // Fresh scalars of one kind cannot clash.
-        let _ = set.add(r);
-        set
-    })
-    .collect()
-}
-
-/// The filter duration Mesos derives from a scheduler's `refuse_seconds`:
-/// negative, NaN or unrepresentable means the default 5 s, more than 365
-/// days means 365 days, and 0 means no filter (`None`).
-pub fn refuse_from_seconds(seconds: f64) -> Option<Duration> {
-    if seconds.is_nan() || seconds < 0.0 {
-        return Some(DEFAULT_REFUSE);
-    }
-    if seconds == 0.0 {
-        return None;
-    }
-    if seconds > MAX_REFUSE.as_secs_f64() {
-        return Some(MAX_REFUSE);
-    }
-    Some(Duration::try_from_secs_f64(seconds).unwrap_or(DEFAULT_REFUSE))
-}
-
-/// Why the allocator refused a request.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum AllocatorError {
-    #[error("framework {0} is already known to the allocator")]
-    FrameworkExists(FrameworkId),
-    #[error("agent {0} is already known to the allocator")]
-    AgentExists(AgentId),
-    #[error("the weight of role '{role}' must be a positive number, not {weight}")]
-    BadWeight { role: String, weight: f64 },
-}
 
 /// Resources of one agent handed to one framework for one of its roles.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,173 +37,6 @@ pub struct Allocation {
     pub role: String,
     pub agent_id: AgentId,
     pub resources: Resources,
-}
-
-/// Refused resources not to offer again before `expires`.
-#[derive(Debug, Clone)]
-struct Filter {
-    resources: Resources,
-    expires: Duration,
-}
-
-/// What one framework holds on one agent under one role.
-#[derive(Debug)]
-struct Holding {
-    framework: Arc<str>,
-    role: Arc<str>,
-    /// Never empty.
-    resources: Resources,
-}
-
-#[derive(Debug)]
-struct Agent {
-    id: AgentId,
-    /// What the agent has; the sorters' totals include it.
-    total: Resources,
-    /// What frameworks (added to the allocator or not yet) hold here, one
-    /// entry per (framework, role). A handful at most, so a vector.
-    holdings: Vec<Holding>,
-    /// `total` minus every holding, kept so a fully allocated agent costs
-    /// nothing.
-    available: Resources,
-    /// Deactivated agents are never offered.
-    active: bool,
-}
-
-impl Agent {
-    /// Records that `framework` holds `resources` (taken from `available`
-    /// by the caller) under `role`.
-    fn hold(&mut self, framework: &Arc<str>, role: &Arc<str>, resources: &Resources) {
-        match self
-            .holdings
-            .iter_mut()
-            .find(|h| h.framework == *framework && h.role == *role)
-        {
-            Some(h) => add_into(&mut h.resources, resources),
-            None if resources.is_empty() => {}
-            None => self.holdings.push(Holding {
-                framework: framework.clone(),
-                role: role.clone(),
-                resources: resources.clone(),
-            }),
-        }
-    }
-
-    /// Records resources a framework already used when the allocator
-    /// learnt of them.
-    fn add_used(&mut self, framework: &str, role: &str, resources: &Resources) {
-        self.available = self.available.minus(resources);
-        self.hold(&Arc::from(framework), &Arc::from(role), resources);
-    }
-
-    fn held(&self, framework: &str, role: &str) -> Option<&Resources> {
-        self.holdings
-            .iter()
-            .find(|h| &*h.framework == framework && &*h.role == role)
-            .map(|h| &h.resources)
-    }
-
-    /// Gives back what `framework` holds of `resources` under `role` and
-    /// returns that part.
-    fn release(&mut self, framework: &str, role: &str, resources: &Resources) -> Resources {
-        let Some(pos) = self
-            .holdings
-            .iter()
-            .position(|h| &*h.framework == framework && &*h.role == role)
-        else {
-            return Resources::new();
-        };
-        let Some(holding) = self.holdings.get_mut(pos) else {
-            return Resources::new();
-        };
-        let released = if holding.resources == *resources {
-            // The usual case (a whole offer declined): no arithmetic.
-            self.holdings.swap_remove(pos).resources
-        } else {
-            let released = intersection(&holding.resources, resources);
-            holding.resources = holding.resources.minus(&released);
-            if holding.resources.is_empty() {
-                self.holdings.swap_remove(pos);
-            }
-            released
-        };
-        self.recompute_available();
-        released
-    }
-
-    /// Drops every holding of `framework` and returns them.
-    fn release_framework(&mut self, framework: &str) -> Vec<Holding> {
-        if !self.holdings.iter().any(|h| &*h.framework == framework) {
-            return Vec::new();
-        }
-        let (gone, kept) = std::mem::take(&mut self.holdings)
-            .into_iter()
-            .partition(|h| &*h.framework == framework);
-        self.holdings = kept;
-        self.recompute_available();
-        gone
-    }
-
-    fn recompute_available(&mut self) {
-        // Recomputed rather than added to, so `available` never exceeds
-        // `total` whatever the caller recovered.
-        let mut available = self.total.clone();
-        for h in &self.holdings {
-            available = available.minus(&h.resources);
-        }
-        self.available = available;
-    }
-
-    /// Takes out of `available` everything `role` may be offered.
-    fn take_offer(&mut self, role: &str) -> Resources {
-        if self
-            .available
-            .iter()
-            .all(|r| r.role == UNRESERVED || r.role == role)
-        {
-            std::mem::take(&mut self.available)
-        } else {
-            let offer = self.available.allocatable_to(role);
-            self.available = self.available.minus(&offer);
-            offer
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Framework {
-    id: FrameworkId,
-    /// The roles it subscribed to; its client is in each one's sorter.
-    roles: BTreeSet<String>,
-    /// Deactivated frameworks are in no sorter's order.
-    active: bool,
-    /// A subset of `roles` that gets no offers until revived.
-    suppressed: BTreeSet<String>,
-    /// Refused-offer filters by role, then agent; no list is empty.
-    filters: HashMap<String, HashMap<AgentId, Vec<Filter>>>,
-}
-
-impl Framework {
-    fn eligible(&self, role: &str) -> bool {
-        self.active && self.roles.contains(role) && !self.suppressed.contains(role)
-    }
-
-    fn has_filters(&self, role: &str, agent: &AgentId) -> bool {
-        self.filters
-            .get(role)
-            .is_some_and(|by_agent| by_agent.contains_key(agent))
-    }
-
-    fn is_filtered(&self, role: &str, agent: &AgentId, offer: &Resources, now: Duration) -> bool {
-        self.filters
-            .get(role)
-            .and_then(|by_agent| by_agent.get(agent))
-            .is_some_and(|filters| {
-                filters
-                    .iter()
-                    .any(|f| f.expires > now && f.resources.contains(offer))
-            })
-    }
 }
 
 /// Mesos's hierarchical DRF allocator, minus the process. See the module
@@ -920,33 +673,10 @@ fn amount(value: &Value) -> f64 {
     }
 }
 
-fn add_into(to: &mut Resources, from: &Resources) {
-    for r in from.iter() {
-        // Both sides come from one agent's resources, so kinds agree; a
-        // mismatch would be the agent's error and is left out.
-        let _ = to.add(r.clone());
-    }
-}
-
-/// What `a` and `b` have in common (the smaller scalar, common ranges and
-/// items), role by role.
-fn intersection(a: &Resources, b: &Resources) -> Resources {
-    a.minus(&a.minus(b))
-}
-
-fn validate_weights(weights: &HashMap<String, f64>) -> Result<(), AllocatorError> {
-    match weights.iter().find(|(_, w)| !(w.is_finite() && **w > 0.0)) {
-        Some((role, weight)) => Err(AllocatorError::BadWeight {
-            role: role.clone(),
-            weight: *weight,
-        }),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::allocator::config::default_min_allocatable;
 
     const SEC: Duration = Duration::from_secs(1);
 
@@ -1483,21 +1213,6 @@ mod tests {
         assert_eq!((out[0].role.as_str(), out[1].role.as_str()), ("a", "b"));
         assert_eq!(out[0].resources, res("cpus(a):1;cpus:1;mem:64"));
         assert_eq!(out[1].resources, res("cpus(b):2"));
-    }
-
-    #[test]
-    fn refuse_seconds_follow_mesos_rules() {
-        let cases = [
-            (5.0, Some(5 * SEC)),
-            (0.0, None),
-            (-1.0, Some(DEFAULT_REFUSE)),
-            (f64::NAN, Some(DEFAULT_REFUSE)),
-            (1e12, Some(MAX_REFUSE)),
-            (0.25, Some(SEC / 4)),
-        ];
-        for (seconds, want) in cases {
-            assert_eq!(refuse_from_seconds(seconds), want, "{seconds}");
-        }
     }
 
     #[test]

@@ -25,12 +25,12 @@
 //!
 //! | Mesos | here |
 //! |---|---|
-//! | `replica.cpp` (`ReplicaProcess`) | [`replica`] (core), [`process::ReplicaProcess`] |
+//! | `replica.cpp` (`ReplicaProcess`) | [`replica`] (core), [`process::ReplicaProcess`] (`process/replica_process.rs`) |
 //! | `leveldb.cpp` (`LevelDBStorage`) | [`storage::RedbStorage`]; [`storage::MemStorage`] for tests |
 //! | `coordinator.cpp` | [`coordinator`] |
 //! | `consensus.cpp` (promise, write, fill), `catchup.cpp` | [`consensus`] |
 //! | `recover.cpp` | [`recover`] |
-//! | `log.cpp` (`LogProcess`, reader, writer), `network.hpp` | [`process::LogProcess`], [`process::Log`] |
+//! | `log.cpp` (`LogProcess`, reader, writer), `network.hpp` | [`process::LogProcess`] (`process/log_process.rs`), [`process::Log`] (`process/handle.rs`) |
 
 pub mod consensus;
 pub mod coordinator;

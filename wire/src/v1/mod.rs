@@ -37,7 +37,8 @@
 //!
 //! # Scheduler API ([`scheduler`])
 //!
-//! [`parse_scheduler_call`] checks a body as Mesos does and gives a
+//! Calls (JSON in) are in `scheduler/call.rs`, events (JSON out) in
+//! `scheduler/event.rs`. [`parse_scheduler_call`] checks a body as Mesos does and gives a
 //! [`SchedulerCall`]:
 //!
 //! | call | internal |
