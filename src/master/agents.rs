@@ -302,12 +302,9 @@ impl Core {
             if removed.contains(&fid) {
                 continue;
             }
-            self.state.add_framework_if_absent(FrameworkRecord::new(
-                fid,
-                framework.clone(),
-                None,
-                now.secs,
-            ));
+            self.state.add_framework_if_absent(&fid, || {
+                FrameworkRecord::new(fid.clone(), framework.clone(), None, now.secs)
+            });
         }
         let tasks: Vec<Task> = msg
             .tasks

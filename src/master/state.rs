@@ -355,11 +355,18 @@ impl State {
         self.frameworks.insert(framework.id.clone(), framework);
     }
 
-    /// Holds a framework unless one of its id is held already.
-    pub fn add_framework_if_absent(&mut self, framework: FrameworkRecord) {
-        self.frameworks
-            .entry(framework.id.clone())
-            .or_insert(framework);
+    /// Holds the framework `make` builds, unless one of that id is held
+    /// already: then nothing is built (a record registers its metrics, and
+    /// a re-registering agent names frameworks the master mostly knows).
+    pub fn add_framework_if_absent(
+        &mut self,
+        id: &FrameworkId,
+        make: impl FnOnce() -> FrameworkRecord,
+    ) {
+        if !self.frameworks.contains_key(id) {
+            let framework = make();
+            self.frameworks.insert(framework.id.clone(), framework);
+        }
     }
 
     /// Moves a framework (its tasks already removed) to the bounded list
