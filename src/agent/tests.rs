@@ -32,6 +32,7 @@ use super::flags::SPECS;
 use super::status_updates::RETRY_MIN;
 use super::{checkpoint, Agent, AgentFlags};
 use crate::container::is_alive;
+use crate::executor::fake_agent::read_pid;
 use crate::flags::{Flags, Outcome};
 use crate::stop::{self, StopReason, StopWatch};
 
@@ -450,19 +451,6 @@ fn kill(pid: i32) {
         .status()
         .expect("kill runs");
     assert!(killed.success(), "cannot kill {pid}");
-}
-
-/// Waits (bounded) for a file holding a pid, written by the container.
-async fn read_pid(path: &Path) -> i32 {
-    let mut pid = None;
-    wait_until(DEADLINE, || {
-        pid = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|s| s.trim().parse().ok());
-        pid.is_some()
-    })
-    .await;
-    pid.unwrap_or_else(|| panic!("{} never appeared", path.display()))
 }
 
 #[actix::test]

@@ -31,7 +31,7 @@ pub mod command;
 pub mod default;
 pub mod driver;
 #[cfg(test)]
-mod fake_agent;
+pub(crate) mod fake_agent;
 pub mod health;
 
 use crate::flags::{self, Flags, Outcome, Spec};
