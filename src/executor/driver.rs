@@ -76,7 +76,7 @@ use wire::mesos::{
 };
 use wire::task::{Source, TaskState};
 
-use crate::container::ExecutorEnvironment;
+use crate::container::{EnvironmentError, ExecutorEnvironment};
 use crate::random;
 
 pub use crate::container::environment::{DEFAULT_RECOVERY_TIMEOUT, DEFAULT_SHUTDOWN_GRACE_PERIOD};
@@ -163,9 +163,6 @@ pub enum DriverError {
     Spawn(#[from] SpawnError),
 }
 
-/// Why the environment does not describe an executor run.
-pub use crate::container::EnvironmentError as ConfigError;
-
 /// What the driver needs to know about its run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriverConfig {
@@ -222,12 +219,14 @@ impl DriverConfig {
     }
 
     /// Reads the environment the agent gives its executors.
-    pub fn from_env() -> Result<DriverConfig, ConfigError> {
+    pub fn from_env() -> Result<DriverConfig, EnvironmentError> {
         DriverConfig::from_vars(|name| std::env::var(name).ok())
     }
 
     /// As [`DriverConfig::from_env`], with the variables from `var`.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<DriverConfig, ConfigError> {
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<DriverConfig, EnvironmentError> {
         ExecutorEnvironment::from_vars(var).map(DriverConfig::from)
     }
 }
@@ -864,7 +863,7 @@ mod tests {
             let mut some = REQUIRED.to_vec();
             some.remove(i);
             let err = DriverConfig::from_vars(vars(&some)).unwrap_err();
-            assert_eq!(err, ConfigError::Missing(name));
+            assert_eq!(err, EnvironmentError::Missing(name));
             assert!(err.to_string().contains(name));
         }
         for (name, value) in [
@@ -877,7 +876,7 @@ mod tests {
             bad.retain(|(n, _)| *n != name);
             bad.push((name, value));
             assert!(
-                matches!(DriverConfig::from_vars(vars(&bad)), Err(ConfigError::Bad { name: n, .. }) if n == name),
+                matches!(DriverConfig::from_vars(vars(&bad)), Err(EnvironmentError::Bad { name: n, .. }) if n == name),
                 "{name}={value}"
             );
         }
