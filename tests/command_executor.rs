@@ -145,6 +145,8 @@ async fn launch(command: &str) -> Run {
     executor.arguments = vec!["mesos-executor".into(), "--launcher_dir=/unused".into()];
     let container = MesosContainerizer::default()
         .launch(LaunchSpec {
+            container_id: ContainerId::new("c1"),
+            resources: Resources::new(),
             command: executor,
             sandbox: sandbox.clone(),
             env: env

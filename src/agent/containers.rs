@@ -89,6 +89,8 @@ impl Agent {
         );
         env.extend(fetching);
         let spec = container::LaunchSpec {
+            container_id: container_id.clone(),
+            resources: executor.resources.clone(),
             command,
             sandbox: directory.clone(),
             env,

@@ -7,6 +7,7 @@
 use actors::http::{with_jsonp, Response, StatusCode};
 use actors::{Pid, Reply};
 use serde_json::{json, Value};
+use wire::ids::ContainerId;
 use wire::mesos::VERSION;
 use wire::resources::Resources;
 
@@ -36,7 +37,7 @@ pub fn statistics(agent: &AgentView<'_>, query: Vec<(String, String)>) -> Reply 
         framework_id: String,
         executor_id: String,
         name: String,
-        session: i32,
+        container: (ContainerId, i32),
         cpus: f64,
         mem_mb: f64,
     }
@@ -45,7 +46,7 @@ pub fn statistics(agent: &AgentView<'_>, query: Vec<(String, String)>) -> Reply 
         .iter()
         .flat_map(|(fid, f)| f.executors().values().map(move |e| (fid, e)))
         .filter_map(|(fid, e)| {
-            let session = e.container()?.pid();
+            let container = (e.container_id().clone(), e.container()?.pid());
             let given = e
                 .tasks()
                 .values()
@@ -55,22 +56,24 @@ pub fn statistics(agent: &AgentView<'_>, query: Vec<(String, String)>) -> Reply 
                 framework_id: fid.value.clone(),
                 executor_id: e.info().executor_id.value.clone(),
                 name: e.info().name.clone().unwrap_or_default(),
-                session,
+                container,
                 cpus: given.scalar("cpus"),
                 mem_mb: given.scalar("mem"),
             })
         })
         .collect();
+    let containerizer = agent.containerizer.clone();
     Reply::later(async move {
-        let sessions: Vec<i32> = entries.iter().map(|e| e.session).collect();
-        let usage = tokio::task::spawn_blocking(move || crate::container::of_sessions(&sessions))
+        let containers: Vec<(ContainerId, i32)> =
+            entries.iter().map(|e| e.container.clone()).collect();
+        let usage = tokio::task::spawn_blocking(move || containerizer.usage(&containers))
             .await
             .unwrap_or_default();
         let now = wire::mesos::now_secs();
         let result: Vec<Value> = entries
             .iter()
             .filter_map(|e| {
-                let u = usage.get(&e.session)?;
+                let u = usage.get(&e.container.0)?;
                 Some(json!({
                     "framework_id": e.framework_id,
                     "executor_id": e.executor_id,

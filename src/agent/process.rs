@@ -79,7 +79,7 @@ pub struct Agent {
     /// armed only while recovering.
     pub(super) reregistration_timer: Option<SpawnHandle>,
     /// Launches and recovers every executor of this agent.
-    pub(super) containerizer: Box<dyn Containerizer>,
+    pub(super) containerizer: std::sync::Arc<dyn Containerizer>,
     /// Where the agent says why it stopped, for its daemon to decide.
     pub(super) stop_notice: StopNotice,
 }
@@ -133,7 +133,7 @@ impl Agent {
             metrics: None,
             store: checkpoint::Store::new(&flags_work_dir),
             reregistration_timer: None,
-            containerizer: Box::new(MesosContainerizer::default()),
+            containerizer: std::sync::Arc::new(MesosContainerizer::default()),
             stop_notice: StopNotice::unheard(),
         }
     }
@@ -184,6 +184,7 @@ impl Agent {
             start_time: self.start_time,
             master: self.is_registered().then_some(&self.master),
             frameworks: &self.frameworks,
+            containerizer: &self.containerizer,
         }
     }
 
@@ -501,12 +502,16 @@ impl Process for Agent {
             _ => None,
         };
         match checkpoint {
-            Some(checkpoint) => self.recover(checkpoint, cx),
+            Some(checkpoint) => {
+                self.recover(checkpoint, cx);
+                self.kill_orphans();
+            }
             None if self.flags.recover == Recover::Cleanup => {
                 tracing::info!("nothing to clean up (--recover=cleanup)");
                 self.terminate(StopReason::CleanedUp, cx);
             }
             None => {
+                self.kill_orphans();
                 self.recovered_now();
                 self.lifecycle = Lifecycle::Disconnected {
                     backoff: self.flags.registration_backoff_factor,

@@ -75,7 +75,7 @@ impl Agent {
         let container = match executor.os_pid {
             Some(pid) if !executor.terminated && same_process(pid) => self
                 .containerizer
-                .recover(pid)
+                .recover(&executor.container_id, pid)
                 .map_err(|e| {
                     tracing::warn!(executor = %executor_id, "cannot watch: {e}");
                     if let Some(m) = &self.metrics {
@@ -140,6 +140,20 @@ impl Agent {
     }
 
     /// Recovery is over: `slave/recovery_time_secs` says how long it took.
+    /// Has the containerizer kill what an earlier agent process launched
+    /// and this one did not take back. Runs before the agent registers,
+    /// so nothing launched since can be mistaken for an orphan.
+    pub(super) fn kill_orphans(&self) {
+        let known: Vec<_> = self
+            .frameworks
+            .values()
+            .flat_map(|f| f.executors().values())
+            .filter(|e| e.container().is_some())
+            .map(|e| e.container_id().clone())
+            .collect();
+        self.containerizer.kill_orphans(&known);
+    }
+
     pub(super) fn recovered_now(&self) {
         if let Some(m) = &self.metrics {
             m.recovery_time_secs

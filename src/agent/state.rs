@@ -713,6 +713,8 @@ pub struct AgentView<'a> {
     /// The master, while registered with it.
     pub master: Option<&'a Pid>,
     pub frameworks: &'a HashMap<FrameworkId, HostedFramework>,
+    /// What runs the executors, for their usage.
+    pub containerizer: &'a std::sync::Arc<dyn crate::container::Containerizer>,
 }
 
 impl AgentView<'_> {

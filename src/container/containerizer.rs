@@ -14,7 +14,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use wire::ids::ContainerId;
 use wire::mesos::CommandInfo;
+use wire::resources::Resources;
 
 use super::handle::Container;
 use super::launcher::{
@@ -34,13 +36,22 @@ pub trait Containerizer: std::fmt::Debug + Send + Sync {
     /// (an actix system), which then reaps it.
     fn launch(&self, spec: LaunchSpec) -> Result<Container, LaunchError>;
 
-    /// Takes back the executor whose leader is `pid`, launched by a
+    /// Takes back container `id`, whose leader is `pid`, launched by a
     /// previous agent process. Must run inside a tokio runtime.
-    fn recover(&self, pid: i32) -> Result<Container, LaunchError>;
+    fn recover(&self, id: &ContainerId, pid: i32) -> Result<Container, LaunchError>;
 
-    /// What each running container uses, by its leader's pid; containers
-    /// with no live process are left out. Blocks while it reads `/proc`.
-    fn usage(&self, leaders: &[i32]) -> HashMap<i32, Usage>;
+    /// Kills and removes what this containerizer launched in an earlier
+    /// agent process that is not among `known` (the containers the agent
+    /// recovered or has launched since): Mesos's orphan cleanup after
+    /// recovery. Blocks.
+    fn kill_orphans(&self, known: &[ContainerId]) {
+        let _ = known;
+    }
+
+    /// What each running container uses, given by its id and its leader's
+    /// pid; containers with no live process are left out. Blocks while it
+    /// reads.
+    fn usage(&self, containers: &[(ContainerId, i32)]) -> HashMap<ContainerId, Usage>;
 }
 
 /// Mesos's `MesosContainerizer`: executors run as plain processes under a
@@ -90,18 +101,28 @@ impl Containerizer for MesosContainerizer {
         )
     }
 
-    fn recover(&self, pid: i32) -> Result<Container, LaunchError> {
+    fn recover(&self, _id: &ContainerId, pid: i32) -> Result<Container, LaunchError> {
         self.launcher.recover(pid)
     }
 
-    fn usage(&self, leaders: &[i32]) -> HashMap<i32, Usage> {
-        of_sessions(leaders)
+    fn usage(&self, containers: &[(ContainerId, i32)]) -> HashMap<ContainerId, Usage> {
+        let leaders: Vec<i32> = containers.iter().map(|(_, pid)| *pid).collect();
+        let mut by_leader = of_sessions(&leaders);
+        containers
+            .iter()
+            .filter_map(|(id, pid)| Some((id.clone(), by_leader.remove(pid)?)))
+            .collect()
     }
 }
 
 /// What to run, where, with which environment: one executor launch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaunchSpec {
+    /// The container's id (Mesos's `ContainerID`), as the sandbox path has it.
+    pub container_id: ContainerId,
+    /// What the container is given (its executor's and its tasks'
+    /// resources): what isolators enforce.
+    pub resources: Resources,
     /// `shell` runs `/bin/sh -c <value>`; otherwise `value` is exec'd with
     /// `arguments` as argv. `command.environment` is not applied here: the
     /// caller merges it into `env`.
@@ -145,6 +166,8 @@ mod tests {
 
     fn shell(dir: &Path, script: &str) -> Container {
         launch(LaunchSpec {
+            container_id: ContainerId::new("c1"),
+            resources: Resources::new(),
             command: CommandInfo::shell(script),
             sandbox: dir.to_owned(),
             env: vec![("GREETING".into(), "hello".into())],
@@ -194,6 +217,8 @@ mod tests {
             "x y".into(),
         ];
         let c = launch(LaunchSpec {
+            container_id: ContainerId::new("c1"),
+            resources: Resources::new(),
             command,
             sandbox: dir.clone(),
             env: Vec::new(),
@@ -215,6 +240,8 @@ mod tests {
         command.shell = false;
         let err = MesosContainerizer::default()
             .launch(LaunchSpec {
+                container_id: ContainerId::new("c1"),
+                resources: Resources::new(),
                 command,
                 sandbox: dir,
                 env: Vec::new(),
