@@ -102,6 +102,8 @@ pub(super) struct ExecutorExited {
     pub(super) container_id: ContainerId,
     pub(super) status: i32,
     pub(super) message: String,
+    /// The limit an isolator saw the container hit, which ended it.
+    pub(super) limitation: Option<crate::container::Limitation>,
 }
 /// An executor run has had `--executor_registration_timeout` to register.
 pub(super) struct RegistrationTimeout {
@@ -121,6 +123,7 @@ pub(super) struct KillContainer {
 impl Agent {
     pub fn new(flags: AgentFlags, info: AgentInfo, master: Pid) -> Agent {
         let flags_work_dir = flags.work_dir.clone();
+        let flags_containers = flags.containers.clone();
         Agent {
             flags,
             info,
@@ -133,7 +136,7 @@ impl Agent {
             metrics: None,
             store: checkpoint::Store::new(&flags_work_dir),
             reregistration_timer: None,
-            containerizer: std::sync::Arc::new(MesosContainerizer::default()),
+            containerizer: std::sync::Arc::new(MesosContainerizer::from_config(&flags_containers)),
             stop_notice: StopNotice::unheard(),
         }
     }

@@ -131,6 +131,7 @@ impl Agent {
                         container_id,
                         status: -1,
                         message: "the executor was gone when the agent recovered".into(),
+                        limitation: None,
                     },
                     cx,
                 );
