@@ -475,6 +475,9 @@ impl Process for Agent {
             })
             .route("/flags", |a, req, _| {
                 super::http::flags(&a.view(), &req.query)
+            })
+            .route("/containers", |a, req, _| {
+                super::containers_http::containers(&a.view(), req.query)
             });
     }
 
