@@ -345,6 +345,25 @@ impl Cluster {
         &self.agents[n]
     }
 
+    /// Starts one more agent with `resources` and `extra` flags, and waits
+    /// until the master lists it as active.
+    pub fn add_agent_with(&mut self, resources: &str, extra: &[&str]) -> &Daemon {
+        let n = self.agents.len();
+        let agent = self.start_agent(n, resources, 0, extra, format!("agent{n}.log"));
+        self.agents.push(agent);
+        self.agent_resources.push(resources.to_owned());
+        let want = self.agents.len();
+        let registered = super::poll(Duration::from_secs(20), || {
+            let slaves = self.master_json("/master/slaves");
+            let active = slaves["slaves"]
+                .as_array()
+                .map(|a| a.iter().filter(|s| s["active"] == true).count());
+            (active == Some(want)).then_some(())
+        });
+        assert!(registered.is_some(), "agent{n} did not register");
+        &self.agents[n]
+    }
+
     /// Starts agent `n` again, as the same agent: on the port it had and
     /// with its work dir, plus `extra` flags. (Kill it first.)
     pub fn restart_agent(&mut self, n: usize, extra: &[&str]) -> &Daemon {
@@ -538,6 +557,9 @@ pub fn agent_daemon(n: usize, master: &str, dir: &Path, extra: &[&str]) -> Daemo
         format!("--master={master}"),
         format!("--work_dir={}", dir.join(format!("agent{n}")).display()),
         "--resources=cpus:1;mem:256".to_owned(),
+        // Without a cgroups root of its own, an agent would take other
+        // tests' containers for orphans.
+        "--launcher=posix".to_owned(),
     ];
     args.extend(extra.iter().map(|a| a.to_string()));
     Daemon::start(
