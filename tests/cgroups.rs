@@ -306,3 +306,39 @@ async fn the_containers_a_dead_agent_left_are_destroyed_by_the_next_one() {
     assert!(!cgroup(&h, &cluster, 0, "memory", &id).exists());
     assert!(!cgroup(&h, &cluster, 0, "cpu", &id).exists());
 }
+
+#[actix::test]
+async fn a_sandbox_over_its_disk_fails_with_a_disk_limitation_under_enforcement() {
+    // disk/du needs no cgroups: the posix launcher runs it anywhere.
+    let mut cluster = Cluster::start(&[], &[]);
+    cluster.add_agent_with(
+        "cpus:2;mem:1024;disk:100",
+        &[
+            "--launcher=posix",
+            "--isolation=posix/cpu,posix/mem,disk/du",
+            "--container_disk_watch_interval=100ms",
+            "--enforce_container_disk_quota",
+        ],
+    );
+    let framework = framework(&cluster, "filler", false).await;
+    let fill = "head -c 3000000 /dev/zero > blob; exec sleep 600";
+    framework
+        .launch(
+            vec![command_task("filler", fill)],
+            "cpus:0.5;mem:64;disk:1",
+            None,
+        )
+        .await;
+    let failed = framework.update("filler", TaskState::Failed, WAIT).await;
+    assert_eq!(
+        failed.reason,
+        Some(Reason::ContainerLimitationDisk),
+        "{failed:#?}"
+    );
+    assert_eq!(failed.source, Some(Source::Agent));
+    let message = failed.message.unwrap_or_default();
+    assert!(
+        message.starts_with("Disk usage (") && message.ends_with(") exceeds quota (1MB)"),
+        "{message}"
+    );
+}

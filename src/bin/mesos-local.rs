@@ -112,7 +112,7 @@ fn main() {
         // One cgroups root per agent, the same across restarts of this
         // work_dir and apart from any other mesos-local's (whose agents
         // would otherwise take each other's containers for orphans).
-        let cgroups_base = format!("mesos-local-{:016x}", fnv1a(work_dir.as_bytes()));
+        let cgroups_base = mesos::container::config::local_cgroups_prefix(&work_dir);
         for n in 1..=num {
             let dir = format!("{work_dir}/agents/{n}");
             let cgroups_root = format!("{cgroups_base}-{n}");
@@ -161,13 +161,6 @@ fn main() {
         }
         Err(e) => daemon::fail(PROGRAM, &e),
     }
-}
-
-/// FNV-1a: a stable name for a work_dir.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Under `mesos-local` the master's end is the daemon's end; an agent that

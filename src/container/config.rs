@@ -93,6 +93,17 @@ pub fn parse_isolation(text: &str) -> Result<Vec<IsolatorKind>, String> {
     Ok(out)
 }
 
+/// The prefix of the cgroups roots `mesos-local` gives its agents in
+/// `work_dir` (`<prefix>-<n>`): the same across restarts in that work_dir,
+/// apart from any other `mesos-local`'s.
+pub fn local_cgroups_prefix(work_dir: &str) -> String {
+    // FNV-1a: stable across builds and machines.
+    let hash = work_dir.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("mesos-local-{hash:016x}")
+}
+
 /// What the flags ask of the Mesos containerizer, as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requested<'a> {
@@ -285,6 +296,14 @@ mod tests {
             disk_watch_interval: Duration::from_secs(15),
             enforce_disk_quota: false,
         }
+    }
+
+    #[test]
+    fn mesos_local_roots_follow_the_work_dir() {
+        let a = local_cgroups_prefix("/tmp/mesos-local");
+        assert_eq!(a, local_cgroups_prefix("/tmp/mesos-local"));
+        assert_ne!(a, local_cgroups_prefix("/tmp/mesos-local2"));
+        assert!(a.starts_with("mesos-local-") && a.len() == "mesos-local-".len() + 16);
     }
 
     #[test]
