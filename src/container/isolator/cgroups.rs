@@ -387,7 +387,11 @@ impl Isolator for CgroupsMem {
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(cgroup = %cgroup.path.display(), "cannot listen for OOM events: {e}")
+                        // Without a listener the container would hang at
+                        // its limit: the kernel's OOM killer takes over,
+                        // and its kills are counted for `finished`.
+                        tracing::warn!(cgroup = %cgroup.path.display(), "cannot listen for OOM events ({e}); leaving OOMs to the kernel");
+                        let _ = cgroup.write("memory.oom_control", "0");
                     }
                 },
                 Version::V2 => {
