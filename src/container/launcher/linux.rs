@@ -40,6 +40,24 @@ impl LinuxLauncher {
         })
     }
 
+    /// `isolation` with an exit hook that, after the isolators' own,
+    /// removes the container's (emptied) `cgroup` and the root if it was
+    /// the last.
+    fn removing(&self, cgroup: &Cgroup, mut isolation: Isolation) -> Isolation {
+        let (cgroup, root, depth) = (cgroup.clone(), self.root.clone(), self.depth);
+        let on_exit = isolation.on_exit.take();
+        isolation.on_exit = Some(Box::new(move || {
+            if let Some(f) = on_exit {
+                f();
+            }
+            if let Err(e) = cgroup.remove_blocking(std::time::Duration::from_secs(5)) {
+                tracing::warn!(cgroup = %cgroup.path.display(), "cannot remove the container's cgroup: {e}");
+            }
+            root.prune(depth);
+        }));
+        isolation
+    }
+
     /// Container `id`'s freezer cgroup.
     pub fn cgroup(&self, id: &ContainerId) -> Cgroup {
         Cgroup {
@@ -66,15 +84,7 @@ impl Launcher for LinuxLauncher {
             path: cgroup.path.clone(),
             source,
         })?;
-        let mut isolation = isolation;
-        let (root, depth) = (self.root.clone(), self.depth);
-        let on_exit = isolation.on_exit.take();
-        isolation.on_exit = Some(Box::new(move || {
-            if let Some(f) = on_exit {
-                f();
-            }
-            root.prune(depth);
-        }));
+        let isolation = self.removing(&cgroup, isolation);
         match spawn_with(command, options, Some(cgroup.clone()), isolation) {
             Ok(container) => Ok(container),
             Err(e) => {
@@ -100,15 +110,7 @@ impl Launcher for LinuxLauncher {
             tracing::warn!(container = %id, pid, "the container has no freezer cgroup; taking it back as a session");
             return recover_with(pid, None, isolation);
         }
-        let mut isolation = isolation;
-        let (root, depth) = (self.root.clone(), self.depth);
-        let on_exit = isolation.on_exit.take();
-        isolation.on_exit = Some(Box::new(move || {
-            if let Some(f) = on_exit {
-                f();
-            }
-            root.prune(depth);
-        }));
+        let isolation = self.removing(&cgroup, isolation);
         recover_with(pid, Some(cgroup), isolation)
     }
 
