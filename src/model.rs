@@ -261,3 +261,13 @@ mod tests {
         assert_eq!(attributes(&a), json!({"rack": "a", "n": 2.0, "p": "[1-3]"}));
     }
 }
+
+/// `/version` of either daemon, as Mesos's `version` process writes it.
+pub fn version() -> Value {
+    serde_json::json!({
+        "version": wire::mesos::VERSION,
+        "build_date": "",
+        "build_time": 0.0,
+        "build_user": "",
+    })
+}

@@ -1,8 +1,9 @@
 //! The agent's endpoints, JSON as Mesos writes it: `/health`, `/state`
-//! (`/state.json`), `/monitor/statistics` (`.json`) and `/flags`, one
-//! function each. They read an [`AgentView`], never the agent itself; the
-//! agent process routes them (also at the top level through the node's
-//! delegate), so each answer is a consistent view of its state.
+//! (`/state.json`), `/monitor/statistics` (`.json`), `/flags` and
+//! `/version`, one function each. They read an [`AgentView`], never the
+//! agent itself; the agent process routes them (also at the top level
+//! through the node's delegate), so each answer is a consistent view of
+//! its state.
 
 use actors::http::{with_jsonp, Response, StatusCode};
 use actors::{Pid, Reply};
@@ -20,6 +21,11 @@ type Query = [(String, String)];
 /// `/health`.
 pub fn health() -> Reply {
     Reply::Now(Response::new(StatusCode::OK, ""))
+}
+
+/// `/version` (Mesos serves it on every daemon).
+pub fn version(query: &Query) -> Reply {
+    Reply::Now(with_jsonp(model::version().to_string(), query))
 }
 
 /// `/flags`.

@@ -472,7 +472,8 @@ impl Process for Agent {
             })
             .route("/flags", |a, req, _| {
                 super::http::flags(&a.view(), &req.query)
-            });
+            })
+            .route("/version", |_, req, _| super::http::version(&req.query));
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {
