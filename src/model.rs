@@ -232,6 +232,16 @@ pub fn task(t: &Task) -> Value {
     to_value(TaskJson(t))
 }
 
+/// `/version` of either daemon, as Mesos's `version` process writes it.
+pub fn version() -> Value {
+    serde_json::json!({
+        "version": wire::mesos::VERSION,
+        "build_date": "",
+        "build_time": 0.0,
+        "build_user": "",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,14 +270,4 @@ mod tests {
         let a = wire::mesos::parse_attributes("rack:a;n:2;p:[1-3]").unwrap();
         assert_eq!(attributes(&a), json!({"rack": "a", "n": 2.0, "p": "[1-3]"}));
     }
-}
-
-/// `/version` of either daemon, as Mesos's `version` process writes it.
-pub fn version() -> Value {
-    serde_json::json!({
-        "version": wire::mesos::VERSION,
-        "build_date": "",
-        "build_time": 0.0,
-        "build_user": "",
-    })
 }

@@ -116,11 +116,11 @@ mod tests {
     use crate::master::core::fixture::{admit, core, run_task, subscribe};
     use crate::master::effects::Effect;
 
+    /// Task ids with their states.
+    type Listed = Vec<(String, TaskState)>;
+
     /// The ids and states of a framework's unreachable and completed tasks.
-    fn listed(
-        core: &Core,
-        f: &wire::ids::FrameworkId,
-    ) -> (Vec<(String, TaskState)>, Vec<(String, TaskState)>) {
+    fn listed(core: &Core, f: &wire::ids::FrameworkId) -> (Listed, Listed) {
         let record = core.state().framework(f).expect("held");
         let ids = |tasks: &std::collections::VecDeque<wire::mesos::Task>| {
             tasks
