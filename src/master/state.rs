@@ -43,8 +43,12 @@ pub struct AgentRecord {
     pub reregistered_time: Option<f64>,
     /// The connection to the agent is up.
     pub connected: bool,
-    /// Offers may be made from this agent (connected and not being removed).
+    /// Offers may be made from this agent (connected, not being removed
+    /// and not deactivated).
     pub active: bool,
+    /// An operator deactivated it (`DEACTIVATE_AGENT`): no offers from it
+    /// until it is reactivated, even across reconnections.
+    pub deactivated: bool,
     /// Pings sent since the last pong.
     pub pings_missed: u32,
     /// Tasks on this agent, by framework.
@@ -76,6 +80,7 @@ impl AgentRecord {
             reregistered_time: None,
             connected: true,
             active: true,
+            deactivated: false,
             pings_missed: 0,
             tasks: BTreeMap::new(),
             offers: BTreeSet::new(),
@@ -203,6 +208,9 @@ pub struct State {
     /// Agents admitted before this master (from the registry) that have
     /// not re-registered yet.
     recovered: BTreeMap<AgentId, AgentInfo>,
+    /// Agents an operator marked gone, with the time: they may not come
+    /// back.
+    gone: BTreeMap<AgentId, f64>,
     /// Frameworks this master holds.
     frameworks: BTreeMap<FrameworkId, FrameworkRecord>,
     /// Removed frameworks, oldest first, bounded.
@@ -338,6 +346,24 @@ impl State {
             f.unreachable_tasks
                 .retain(|t| !pruned.contains(&t.agent_id));
         }
+    }
+
+    /// Agents an operator marked gone, with the time.
+    pub fn gone(&self) -> &BTreeMap<AgentId, f64> {
+        &self.gone
+    }
+
+    /// An agent is gone for good: it is neither unreachable nor recovered
+    /// any more.
+    pub fn mark_gone(&mut self, id: AgentId, time: f64) {
+        self.unreachable.remove(&id);
+        self.recovered.remove(&id);
+        self.gone.insert(id, time);
+    }
+
+    /// Forgets gone agents marked before `before`.
+    pub fn prune_gone(&mut self, before: f64) {
+        self.gone.retain(|_, t| *t >= before);
     }
 
     /// Agents admitted before this master that have not re-registered.

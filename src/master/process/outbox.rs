@@ -172,6 +172,7 @@ pub(super) fn send_to_agent(to: &Pid, message: ToAgent, cx: &Cx<'_, Master>) {
         ToAgent::ShutdownExecutor(m) => cx.send(to, m),
         ToAgent::FrameworkToExecutor(m) => cx.send(to, m),
         ToAgent::UpdateFramework(m) => cx.send(to, m),
+        ToAgent::Shutdown(m) => cx.send(to, m),
     }
 }
 
@@ -216,5 +217,6 @@ pub(super) fn call_allocator(a: &AllocatorHandle, call: AllocatorCall) {
         } => a.recover(&framework_id, &agent_id, &role, resources, refuse),
         AllocatorCall::Suppress(id, roles) => a.suppress(&id, roles),
         AllocatorCall::Revive(id, roles) => a.revive(&id, roles),
+        AllocatorCall::UpdateWeights(weights) => a.update_weights(weights),
     }
 }
