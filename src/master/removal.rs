@@ -196,6 +196,40 @@ mod tests {
     }
 
     #[test]
+    fn an_unreachable_agent_marked_gone_ends_its_unreachable_tasks() {
+        let mut core = core(|f| f.max_agent_ping_timeouts = 0);
+        let agent = admit(&mut core, 1);
+        let plain = subscribe(&mut core, 1, |_| {});
+        let aware = subscribe(&mut core, 2, |f| {
+            f.capabilities
+                .push(wire::mesos::capability::PARTITION_AWARE.into())
+        });
+        run_task(&mut core, &plain, &agent, "p");
+        run_task(&mut core, &aware, &agent, "a");
+        let at = crate::master::core::fixture::at;
+        core.ping_agents(at(2.0), &mut Effects::default());
+        let mut out = Effects::default();
+        core.mark_agent_gone(&agent, at(3.0), &mut out);
+        let mut told = crate::master::core::fixture::told_states(&out);
+        told.sort();
+        assert_eq!(
+            told,
+            [
+                ("a".to_owned(), TaskState::GoneByOperator),
+                ("p".to_owned(), TaskState::Lost)
+            ]
+        );
+        assert_eq!(
+            listed(&core, &plain),
+            (vec![], vec![("p".to_owned(), TaskState::Lost)])
+        );
+        assert_eq!(
+            listed(&core, &aware),
+            (vec![], vec![("a".to_owned(), TaskState::GoneByOperator)])
+        );
+    }
+
+    #[test]
     fn removals_are_spaced_by_the_rate_limit() {
         let mut core = core(|f| {
             f.agent_removal_interval = Some(Duration::from_secs(10));
