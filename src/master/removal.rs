@@ -196,6 +196,26 @@ mod tests {
     }
 
     #[test]
+    fn an_unreachable_agent_back_takes_its_unreachable_tasks_with_it() {
+        let mut core = core(|f| f.max_agent_ping_timeouts = 0);
+        let (agent, other) = (admit(&mut core, 1), admit(&mut core, 2));
+        let plain = subscribe(&mut core, 1, |_| {});
+        run_task(&mut core, &plain, &agent, "here");
+        run_task(&mut core, &plain, &other, "there");
+        core.ping_agents(
+            crate::master::core::fixture::at(2.0),
+            &mut Effects::default(),
+        );
+        assert_eq!(listed(&core, &plain).0.len(), 2);
+        // Back: what it still runs it reports again; the rest is not its.
+        assert!(core.state_mut().forget_unreachable(&agent));
+        assert_eq!(
+            listed(&core, &plain).0,
+            [("there".to_owned(), TaskState::Lost)]
+        );
+    }
+
+    #[test]
     fn an_unreachable_agent_marked_gone_ends_its_unreachable_tasks() {
         let mut core = core(|f| f.max_agent_ping_timeouts = 0);
         let agent = admit(&mut core, 1);

@@ -336,8 +336,13 @@ impl State {
         self.unreachable.insert(id, time);
     }
 
-    /// Forgets that an agent was unreachable; whether it was.
+    /// Forgets that an agent was unreachable (it is back), and with it the
+    /// tasks listed as unreachable there: those it still runs it reports
+    /// again. Returns whether it was unreachable.
     pub fn forget_unreachable(&mut self, id: &AgentId) -> bool {
+        for f in self.frameworks.values_mut() {
+            f.unreachable_tasks.retain(|t| &t.agent_id != id);
+        }
         self.unreachable.remove(id).is_some()
     }
 
