@@ -185,6 +185,12 @@ impl Serialize for TaskJson<'_> {
         {
             map.serialize_entry("discovery", &discovery)?;
         }
+        if let Some(container) = &t.meta.container {
+            map.serialize_entry(
+                "container",
+                &wire::v1::types::ContainerInfoJson::from_internal(container),
+            )?;
+        }
         map.end()
     }
 }

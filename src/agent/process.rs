@@ -41,7 +41,7 @@ use super::executor_api::ToExecutorEvent;
 use super::flags::{AgentFlags, Recover};
 use super::state::{self, AgentView, Effect, HostedFramework, Lifecycle};
 use super::status_updates::StatusUpdateManager;
-use crate::container::{Containerizer, MesosContainerizer};
+use crate::container::Containerizer;
 use crate::stop::{StopNotice, StopReason};
 use crate::zookeeper::LeaderDetected;
 
@@ -124,6 +124,7 @@ pub(super) struct KillContainer {
 impl Agent {
     pub fn new(flags: AgentFlags, info: AgentInfo, master: Pid) -> Agent {
         let flags_work_dir = flags.work_dir.clone();
+        let containerizer = super::containers::containerizer_for(&flags);
         Agent {
             flags,
             info,
@@ -137,7 +138,7 @@ impl Agent {
             metrics: None,
             store: checkpoint::Store::new(&flags_work_dir),
             reregistration_timer: None,
-            containerizer: std::sync::Arc::new(MesosContainerizer::default()),
+            containerizer,
             stop_notice: StopNotice::unheard(),
         }
     }

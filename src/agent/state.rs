@@ -831,6 +831,7 @@ mod tests {
             resources: Resources::new(),
             name: None,
             shutdown_grace_period: Some(2.5),
+            container: None,
         }
     }
 
