@@ -94,7 +94,7 @@ fn task_ids(cluster: &Cluster, query: &str) -> Vec<String> {
 #[actix::test]
 async fn tasks_take_limit_minus_one_for_no_limit_and_refuse_other_bad_paging() {
     let cluster = Cluster::start(&[], &[AGENT]);
-    let framework = Framework::start(cluster.master_address(), info("paged")).await;
+    let mut framework = Framework::start(cluster.master_address(), info("paged")).await;
     framework.registered().await;
     let tasks = (0..3)
         .map(|n| command_task(&format!("t{n}"), "true"))
@@ -127,6 +127,15 @@ async fn tasks_take_limit_minus_one_for_no_limit_and_refuse_other_bad_paging() {
         assert_eq!(status, 400, "{query}: {body}");
         assert!(body.contains(says), "{query}: {body}");
     }
+    // A framework torn down is completed; its tasks are still listed.
+    framework.stop(false).await;
+    let completed = common::poll_async(WAIT, || {
+        let state = cluster.master_json("/master/frameworks");
+        (state["completed_frameworks"].as_array().map(Vec::len) == Some(1)).then_some(())
+    })
+    .await;
+    assert!(completed.is_some(), "the framework was not completed");
+    assert_eq!(task_ids(&cluster, "?limit=-1").len(), 3);
 }
 
 /// Every ended executor `/state` lists, from live and completed
