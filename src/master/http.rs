@@ -360,10 +360,12 @@ pub fn tasks(master: &MasterView<'_>, req: &Request) -> Reply {
     let ascending = req.query("order") == Some("asc");
     let framework = req.query("framework_id");
     let task_id = req.query("task_id");
+    // Active and completed frameworks alike, as Mesos lists them.
     let mut all: Vec<&wire::mesos::Task> = master
         .state
         .frameworks()
         .values()
+        .chain(master.state.completed_frameworks().iter())
         .filter(|f| framework.is_none_or(|id| f.id.value == id))
         .flat_map(|f| {
             f.tasks()

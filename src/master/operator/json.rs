@@ -9,7 +9,6 @@
 use serde_json::{json, Map, Value};
 use wire::mesos::Task;
 use wire::resources::Resources;
-use wire::task::TaskState;
 use wire::v1::types::{
     resources_to_v1, AgentInfo, FrameworkInfo, HealthCheckJson, Labels, Offer, ResourceFormat,
     TaskStatus,
@@ -188,13 +187,8 @@ pub fn get_tasks(state: &State) -> Value {
         .values()
         .chain(state.completed_frameworks().iter());
     for f in all {
-        for t in f.tasks().values() {
-            if t.state == TaskState::Unreachable {
-                unreachable.push(task(t));
-            } else {
-                tasks.push(task(t));
-            }
-        }
+        tasks.extend(f.tasks().values().map(task));
+        unreachable.extend(f.unreachable_tasks().iter().map(task));
         completed.extend(f.completed_tasks().iter().map(task));
     }
     object(vec![
