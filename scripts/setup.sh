@@ -18,7 +18,7 @@ fi
 # strace, which the agent bench uses to count syscalls per task.
 missing=()
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
-[ -x /usr/bin/dockerd ] && [ -x /usr/bin/docker ] || missing+=(docker.io)
+[ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] || missing+=(docker.io)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 for tool in curl tar unzip; do
