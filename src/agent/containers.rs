@@ -109,6 +109,7 @@ impl Agent {
                         .unwrap_or_else(|| framework.user.clone())
                 })
                 .filter(|u| !u.is_empty()),
+            container: executor.container.clone(),
         };
         let container = self
             .containerizer
@@ -293,4 +294,31 @@ impl Handle<ExecutorExited> for Agent {
             self.executor_terminated(msg, cx);
         }
     }
+}
+
+/// The containerizer `--containerizers` names: each in the order given,
+/// composed.
+pub(super) fn containerizer_for(
+    flags: &super::flags::AgentFlags,
+) -> std::sync::Arc<dyn container::Containerizer> {
+    let all: Vec<std::sync::Arc<dyn container::Containerizer>> = flags
+        .containerizers
+        .iter()
+        .map(|name| -> std::sync::Arc<dyn container::Containerizer> {
+            match name.as_str() {
+                "docker" => std::sync::Arc::new(container::docker::DockerContainerizer::new(
+                    flags.docker.clone(),
+                )),
+                _ => std::sync::Arc::new(container::MesosContainerizer::from_config(
+                    &flags.containers,
+                )),
+            }
+        })
+        .collect();
+    if all.is_empty() {
+        return std::sync::Arc::new(container::MesosContainerizer::from_config(
+            &flags.containers,
+        ));
+    }
+    std::sync::Arc::new(container::ComposingContainerizer::new(all))
 }

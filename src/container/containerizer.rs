@@ -56,8 +56,17 @@ pub trait Containerizer: std::fmt::Debug + Send + Sync {
         let _ = known;
     }
 
+    /// Whether container `id` (of an earlier agent process) is one this
+    /// containerizer can still find by its id alone (the cgroup launcher's
+    /// cgroup). False by default.
+    fn knows(&self, id: &ContainerId) -> bool {
+        let _ = id;
+        false
+    }
+
     /// Container `id`'s executor now holds `resources` (a task joined
-    /// it): its limits follow. Does nothing by default.
+    /// it): its limits follow. Does nothing by default, nor for containers
+    /// this containerizer does not run.
     fn update(&self, id: &ContainerId, resources: &Resources) -> Result<(), LaunchError> {
         let _ = (id, resources);
         Ok(())
@@ -223,6 +232,9 @@ impl Containerizer for MesosContainerizer {
     }
 
     fn launch(&self, spec: LaunchSpec) -> Result<Container, LaunchError> {
+        if let Some(why) = super::composing::refusal(spec.container.as_ref(), &["mesos"]) {
+            return Err(LaunchError::Refused(why));
+        }
         let user = match &spec.user {
             None => None,
             Some(name) => {
@@ -295,6 +307,10 @@ impl Containerizer for MesosContainerizer {
         };
         self.watch(&container, watched, &watchers);
         Ok(container)
+    }
+
+    fn knows(&self, id: &ContainerId) -> bool {
+        self.launcher.knows(id)
     }
 
     fn kill_orphans(&self, known: &[ContainerId]) {
@@ -374,6 +390,9 @@ pub struct LaunchSpec {
     pub inherit_env: bool,
     /// The user to run as (`--switch_user`); the sandbox becomes theirs.
     pub user: Option<String>,
+    /// What the executor asks to run in (for a command task, the task's
+    /// `ContainerInfo`): it picks the containerizer.
+    pub container: Option<wire::mesos::ContainerInfo>,
 }
 
 /// Makes the sandbox and its `stdout` and `stderr` the user's, so that the
@@ -410,6 +429,7 @@ mod tests {
             env: vec![("GREETING".into(), "hello".into())],
             inherit_env: true,
             user: None,
+            container: None,
         })
     }
 
@@ -461,6 +481,7 @@ mod tests {
             env: Vec::new(),
             inherit_env: true,
             user: None,
+            container: None,
         });
         assert!(wait(&c).await.success());
         assert_eq!(
@@ -484,6 +505,7 @@ mod tests {
                 env: Vec::new(),
                 inherit_env: true,
                 user: None,
+                container: None,
             })
             .unwrap_err();
         assert!(matches!(err, LaunchError::Spawn { .. }), "{err}");

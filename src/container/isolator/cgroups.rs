@@ -197,7 +197,12 @@ impl Isolator for CgroupsCpu {
     }
 
     fn update(&self, id: &ContainerId, resources: &Resources) -> io::Result<()> {
-        self.set(&self.cpu.of(id), resources)
+        let cgroup = self.cpu.of(id);
+        if !cgroup.exists() {
+            // Not a container of this isolator (a Docker one, say).
+            return Ok(());
+        }
+        self.set(&cgroup, resources)
     }
 
     fn usage(&self, id: &ContainerId, usage: &mut Usage) {
@@ -354,6 +359,9 @@ impl Isolator for CgroupsMem {
 
     fn update(&self, id: &ContainerId, resources: &Resources) -> io::Result<()> {
         let cgroup = self.memory.of(id);
+        if !cgroup.exists() {
+            return Ok(());
+        }
         let file = Self::limit_file(cgroup.version);
         let wanted = memory_limit(resources.scalar("mem"));
         let current = cgroup.read(file).ok().and_then(|t| stats::limit(&t));

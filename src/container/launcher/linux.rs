@@ -114,6 +114,10 @@ impl Launcher for LinuxLauncher {
         recover_with(pid, Some(cgroup), isolation)
     }
 
+    fn knows(&self, id: &ContainerId) -> bool {
+        self.cgroup(id).exists()
+    }
+
     fn members(&self, id: &ContainerId) -> Option<Vec<i32>> {
         Some(self.cgroup(id).procs().unwrap_or_default())
     }
@@ -209,6 +213,7 @@ pub(in crate::container) mod tests {
             env: Vec::new(),
             inherit_env: true,
             user: None,
+            container: None,
         }
     }
 
