@@ -111,9 +111,23 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        // What a mesos-local in this directory left of its agents' cgroups.
-        let prefix = mesos::container::config::local_cgroups_prefix(&self.0.display().to_string());
-        drop(cluster::CgroupsGuard { prefix });
+        // What a mesos-local working in this directory, or in one or two
+        // levels below it, left of its agents' cgroups.
+        let mut dirs = vec![self.0.clone()];
+        let mut level = vec![self.0.clone()];
+        for _ in 0..2 {
+            level = level
+                .iter()
+                .filter_map(|d| std::fs::read_dir(d).ok())
+                .flat_map(|d| d.filter_map(Result::ok).map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
+            dirs.extend(level.iter().cloned());
+        }
+        for dir in dirs {
+            let prefix = mesos::container::config::local_cgroups_prefix(&dir.display().to_string());
+            drop(cluster::CgroupsGuard { prefix });
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
