@@ -23,6 +23,7 @@
 //! | `status_updates.rs` | ordered, acknowledged, retried status update streams | `TaskStatusUpdateManager` |
 //! | `executor_api.rs` | the v1 executor API: request prelude, refusals, messages as events | `slave/http.cpp` (`executor`) |
 //! | `http.rs` | `/state`, `/monitor/statistics`, `/flags`, `/health` | `slave/http.cpp` |
+//! | `containers_http.rs` | `/containers`: each container's status and usage | `slave/http.cpp` (`containers`) |
 //! | `metrics.rs` | `slave/...` counters and gauges | `Slave::Metrics` |
 //! | `flags.rs` | `mesos-agent` flags | `slave/flags.cpp` |
 //! | `resources.rs` | the agent's resources: `--resources` plus what the machine has | `Containerizer::resources` |
@@ -41,6 +42,7 @@
 
 pub mod checkpoint;
 mod containers;
+pub mod containers_http;
 pub mod executor_api;
 mod executors;
 pub mod fetcher;

@@ -25,6 +25,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use wire::ids::ContainerId;
+use wire::mesos::ContainerInfo;
 
 use super::containerizer::{Containerizer, LaunchSpec, MesosContainerizer};
 use super::handle::Container;
@@ -153,8 +154,13 @@ impl Containerizer for DockerContainerizer {
         Ok(executor)
     }
 
-    fn recover(&self, id: &ContainerId, pid: i32) -> Result<Container, LaunchError> {
-        let executor = self.executors.recover(id, pid)?;
+    fn recover(
+        &self,
+        id: &ContainerId,
+        pid: i32,
+        container: Option<&ContainerInfo>,
+    ) -> Result<Container, LaunchError> {
+        let executor = self.executors.recover(id, pid, container)?;
         self.remove_when_done(id, executor.clone());
         Ok(executor)
     }
