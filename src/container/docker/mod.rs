@@ -148,6 +148,8 @@ impl Containerizer for DockerContainerizer {
         spec.command.shell = false;
         spec.command.arguments.extend(args);
         let id = spec.container_id.clone();
+        // The executor itself runs on the host, as any process.
+        spec.container = None;
         let executor = self.executors.launch(spec)?;
         self.remove_when_done(&id, executor.clone());
         Ok(executor)
