@@ -7,12 +7,14 @@
 //!   and leaves its output in the sandbox's `stdout`/`stderr`;
 //! - its cpus and mem are the container's `cpu.shares` and memory limit;
 //! - a memory hog ends TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY;
-//! - a kill ends TASK_KILLED and leaves no container;
+//! - a kill ends TASK_KILLED and leaves no container; COMMAND health
+//!   checks run inside the container;
 //! - an agent restart recovers a running Docker container (and removes a
 //!   stray `mesos-*` one), which can still be killed;
 //! - a BRIDGE container answers on its mapped host port, and its health
 //!   check runs inside its network;
-//! - a missing image fails the task with Docker's message;
+//! - a missing image, or a program missing from it, fails the task with
+//!   Docker's message;
 //! - DOCKER on a mesos-only agent fails with a clear reason, while MESOS
 //!   containers keep running there.
 
@@ -21,7 +23,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::cluster::{http_get, Cluster};
+use common::cluster::{get_json, http_get, Cluster};
 use common::docker::{Dockerd, IMAGE};
 use common::framework::{command_task, info, Framework};
 use wire::ids::TaskId;
@@ -219,6 +221,19 @@ async fn cpu_shares_and_memory_limit_show_in_the_containers_cgroup() {
         "{:#}",
         inspect["Config"]["Env"]
     );
+    // Its usage counts the container's processes with its executor's.
+    let statistics = get_json(cluster.agents[0].address(), "/slave(1)/monitor/statistics");
+    let used = &statistics[0]["statistics"];
+    let in_container = inspect["State"]["Pid"].as_i64().unwrap_or(0);
+    assert!(in_container > 0);
+    assert!(
+        used["processes"].as_u64().is_some_and(|n| n >= 3),
+        "{statistics}"
+    );
+    assert!(
+        used["mem_rss_bytes"].as_u64().is_some_and(|n| n > 0),
+        "{statistics}"
+    );
     framework.handle.kill_task(TaskId::new("limited"));
     framework.update("limited", TaskState::Killed, WAIT).await;
 }
@@ -253,10 +268,31 @@ async fn a_kill_ends_task_killed_and_leaves_no_container() {
     let Some(docker) = Dockerd::get() else { return };
     let cluster = cluster(&docker, AGENT, &[]);
     let framework = framework(&cluster, "docker-kill", false).await;
-    framework
-        .launch(vec![docker_task("victim", "sleep 600", IMAGE)], TASK, None)
-        .await;
+    // The file exists only inside the container: the check runs there.
+    let inside = "/tmp/only-inside-the-container";
+    assert!(!std::path::Path::new(inside).exists());
+    let mut task = docker_task("victim", &format!("touch {inside}; exec sleep 600"), IMAGE);
+    task.meta.health_check = Some(HealthCheck {
+        check: Check::Command(wire::mesos::CommandInfo::shell(&format!(
+            "test -f {inside}"
+        ))),
+        delay_seconds: 0.0,
+        interval_seconds: 0.2,
+        timeout_seconds: 5.0,
+        consecutive_failures: 30,
+        grace_period_seconds: 10.0,
+    });
+    framework.launch(vec![task], TASK, None).await;
     framework.update("victim", TaskState::Running, WAIT).await;
+    let healthy = framework
+        .wait_for("a healthy report", WAIT, |_| {
+            framework
+                .updates("victim")
+                .into_iter()
+                .find(|s| s.healthy == Some(true))
+        })
+        .await;
+    assert_eq!(healthy.state, TaskState::Running);
     let name = the_container(&docker).await;
     assert_eq!(
         docker.inspect(&name).expect("inspect")["State"]["Status"],
@@ -425,6 +461,17 @@ async fn a_missing_image_fails_the_task_with_dockers_message() {
     assert!(message.contains("127.0.0.1:1"), "{message}");
     assert!(!states(&framework, "nowhere").contains(&TaskState::Running));
     assert!(docker.containers("mesos-").is_empty());
+
+    // A program the image does not have: Docker's reason, not a hang.
+    let mut missing_program = docker_task("noprogram", "/no/such/program", IMAGE);
+    if let Some(c) = missing_program.command.as_mut() {
+        c.shell = false;
+        c.arguments = vec!["/no/such/program".into()];
+    }
+    framework.launch(vec![missing_program], TASK, None).await;
+    let failed = framework.update("noprogram", TaskState::Failed, WAIT).await;
+    let message = failed.message.unwrap_or_default();
+    assert!(message.contains("/no/such/program"), "{message}");
 }
 
 #[actix::test]

@@ -14,7 +14,9 @@
 //! --ip-forward=false`), so that daemons of several test binaries do not
 //! fight over `docker0`. A test that needs the default bridge takes
 //! [`Dockerd::with_bridge`]: a daemon of its own, one at a time on the
-//! machine (a lock file serializes them across binaries), which on drop
+//! machine (a lock file serializes them across binaries, and keeps
+//! bridge-less daemons, which delete `docker0` as they start, from
+//! starting meanwhile), which on drop
 //! also deletes `docker0` and its iptables chains and puts back the
 //! FORWARD policy and `ip_forward` as they were.
 //!
@@ -229,27 +231,33 @@ impl Daemon {
         if unsafe { libc::geteuid() } != 0 {
             return Err("dockerd needs root".into());
         }
-        let bridge_state = if bridge {
-            let lock = fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(BRIDGE_LOCK)
-                .map_err(|e| format!("{BRIDGE_LOCK}: {e}"))?;
-            // SAFETY: flock on a file we hold open; released when it closes.
-            if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
-                return Err(format!("cannot lock {BRIDGE_LOCK}"));
-            }
-            Some(BridgeState {
+        // A daemon without a bridge deletes `docker0` when it starts: it
+        // starts only while no daemon with a bridge runs (shared lock, held
+        // until it answers), and one with a bridge runs alone (exclusive
+        // lock, held for its life).
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(BRIDGE_LOCK)
+            .map_err(|e| format!("{BRIDGE_LOCK}: {e}"))?;
+        let mode = if bridge { libc::LOCK_EX } else { libc::LOCK_SH };
+        // SAFETY: flock on a file we hold open; released when it closes.
+        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), mode) } != 0 {
+            return Err(format!("cannot lock {BRIDGE_LOCK}"));
+        }
+        let (bridge_state, start_lock) = if bridge {
+            let state = BridgeState {
                 ip_forward: fs::read_to_string("/proc/sys/net/ipv4/ip_forward")
                     .unwrap_or_else(|_| "0".into())
                     .trim()
                     .to_owned(),
                 forward_policy: forward_policy().unwrap_or_else(|| "ACCEPT".into()),
                 _lock: lock,
-            })
+            };
+            (Some(state), None)
         } else {
-            None
+            (None, Some(lock))
         };
         let had_etc_docker = Path::new("/etc/docker").exists();
         // Short paths: the exec-root holds unix sockets (108-byte limit).
@@ -309,6 +317,7 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        drop(start_lock);
         daemon.build_image()?;
         Ok(daemon)
     }
