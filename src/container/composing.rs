@@ -57,6 +57,14 @@ pub fn refusal(container: Option<&ContainerInfo>, available: &[&str]) -> Option<
     })
 }
 
+/// Whether process `pid` runs the Docker executor (its command name, as
+/// the kernel truncates it to 15 bytes).
+fn is_docker_executor_process(pid: i32) -> bool {
+    let name = super::docker::DOCKER_EXECUTOR;
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|comm| comm.trim_end() == &name[..name.len().min(15)])
+}
+
 impl ComposingContainerizer {
     /// `containerizers` in `--containerizers` order; at least one.
     pub fn new(containerizers: Vec<Arc<dyn Containerizer>>) -> ComposingContainerizer {
@@ -88,11 +96,16 @@ impl Containerizer for ComposingContainerizer {
         }
     }
 
-    /// Every containerizer's executors are processes the agent recorded;
-    /// the Docker one also removes the task's container once it ends, so it
-    /// takes them back when it is configured.
+    /// A Docker task's executor (told by its program's name) goes back to
+    /// the Docker containerizer, which launched it; any other to the Mesos
+    /// containerizer (or the first, if there is none).
     fn recover(&self, id: &ContainerId, pid: i32) -> Result<Container, LaunchError> {
-        let c = self.named("docker").unwrap_or(&self.containerizers[0]);
+        let docker = self
+            .named("docker")
+            .filter(|_| is_docker_executor_process(pid));
+        let c = docker
+            .or_else(|| self.named("mesos"))
+            .unwrap_or(&self.containerizers[0]);
         c.recover(id, pid)
     }
 
