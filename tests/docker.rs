@@ -40,6 +40,8 @@ const WAIT: Duration = Duration::from_secs(30);
 /// A task running `command` in a DOCKER container of `image`.
 fn docker_task(id: &str, command: &str, image: &str) -> TaskInfo {
     let mut task = command_task(id, command);
+    // busybox's `sleep` as PID 1 ignores SIGTERM: keep kills short.
+    task.kill_grace_period = Some(0.5);
     task.meta.container = Some(ContainerInfo {
         kind: ContainerType::Docker,
         docker: Some(DockerInfo::new(image)),

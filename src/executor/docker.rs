@@ -17,7 +17,9 @@
 //!
 //! A kill sends TASK_KILLING (to frameworks that want it) and runs
 //! `docker stop -t <grace>` (the task's kill grace period, else
-//! `--stop_timeout`), then `docker kill` if the container still runs.
+//! the executor's shutdown grace period, as Mesos), then `docker kill` if
+//! the container still runs. (`--stop_timeout` is read for compatibility;
+//! Mesos's executor no longer uses it.)
 //! Health checks run as the command executor runs them, COMMAND checks
 //! inside the container (`docker exec`), HTTP and TCP checks in the
 //! container's network namespace unless it is on the host's network.
@@ -61,7 +63,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "stop_timeout",
         Some("0ns"),
-        "docker stop's timeout when the task gives no kill grace period",
+        "Accepted for compatibility (kills use the task's kill grace period, else the shutdown grace period)",
     ),
     Spec::value(
         "launcher_dir",
@@ -630,10 +632,12 @@ impl Executor for DockerExecutor {
             .as_ref()
             .filter(|c| c.is_docker())
             .and_then(|c| c.docker.clone());
+        // As Mesos: the task's kill policy, else the executor's shutdown
+        // grace period (which replaced `--stop_timeout` here).
         let kill_grace = task
             .kill_grace_period
             .and_then(|s| Duration::try_from_secs_f64(s).ok())
-            .unwrap_or(self.config.stop_timeout);
+            .unwrap_or(driver.config().shutdown_grace_period);
         self.task = Some(Task {
             id: task.task_id.clone(),
             phase: Phase::Preparing,

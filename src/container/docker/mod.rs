@@ -47,7 +47,8 @@ pub struct DockerConfig {
     pub docker: Docker,
     /// `--sandbox_directory`: where the sandbox is mounted inside.
     pub sandbox_directory: String,
-    /// `--docker_stop_timeout`: the least time `docker stop` waits.
+    /// `--docker_stop_timeout`: how long `docker stop` of an orphan waits
+    /// before it kills.
     pub stop_timeout: Duration,
     /// `--docker_remove_delay`: how long an ended container is kept.
     pub remove_delay: Duration,
@@ -176,6 +177,9 @@ impl Containerizer for DockerContainerizer {
             }
         };
         for name in orphans(&names, known) {
+            if let Err(e) = docker.stop(&name, self.config.stop_timeout) {
+                tracing::debug!(container = %name, "docker stop of an orphan: {e}");
+            }
             match docker.remove(&name) {
                 Ok(()) => tracing::info!(container = %name, "removed an orphan Docker container"),
                 Err(e) => {
