@@ -23,7 +23,7 @@ pub const MAX_READ: u64 = 16 * 4096;
 
 /// Why a request was refused; turned into a response in one place.
 #[derive(Debug, thiserror::Error)]
-enum FilesError {
+pub enum FilesError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -34,16 +34,47 @@ enum FilesError {
     Internal(String),
 }
 
-impl From<FilesError> for Response {
-    fn from(e: FilesError) -> Response {
-        let status = match e {
+impl FilesError {
+    pub fn status(&self) -> StatusCode {
+        match self {
             FilesError::BadRequest(_) => StatusCode::BAD_REQUEST,
             FilesError::Forbidden(_) => StatusCode::FORBIDDEN,
             FilesError::NotFound(_) => StatusCode::NOT_FOUND,
             FilesError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Response::text(status, e.to_string())
+        }
     }
+}
+
+impl From<FilesError> for Response {
+    fn from(e: FilesError) -> Response {
+        Response::text(e.status(), e.to_string())
+    }
+}
+
+/// What the v1 operator API (`LIST_FILES`, `READ_FILE` on `/api/v1`) asks
+/// of this process: the same data as `/files/browse` and `/files/read`.
+pub enum FilesCall {
+    List {
+        path: String,
+    },
+    Read {
+        path: String,
+        offset: u64,
+        length: Option<u64>,
+    },
+}
+
+/// An answer to a [`FilesCall`]: the entries of a listing (as
+/// `/files/browse` writes them), or the bytes read and the file's size.
+pub enum FilesAnswer {
+    Listed(Vec<serde_json::Value>),
+    Read { size: u64, data: Vec<u8> },
+}
+
+/// A [`FilesCall`] with where its answer goes.
+pub struct AskFiles {
+    pub call: FilesCall,
+    pub reply: tokio::sync::oneshot::Sender<Result<FilesAnswer, FilesError>>,
 }
 
 #[derive(Default)]
@@ -80,6 +111,7 @@ impl Files {
 impl Process for Files {
     fn install(i: &mut Install<Self>) {
         i.local::<AddRoot>()
+            .local::<AskFiles>()
             .route("/browse", browse)
             .route("/read", read)
             .route("/read.json", read)
@@ -98,6 +130,69 @@ impl Handle<AddRoot> for Files {
                 tracing::warn!(dir = %dir.display(), "cannot serve files from this directory: {e}")
             }
         }
+    }
+}
+
+impl Handle<AskFiles> for Files {
+    fn handle(&mut self, ask: AskFiles, _: &Pid, _: &mut Cx<'_, Self>) {
+        let answer = match ask.call {
+            FilesCall::List { path } => self.list(&path).map(FilesAnswer::Listed),
+            FilesCall::Read {
+                path,
+                offset,
+                length,
+            } => self.read_bytes(&path, offset, length),
+        };
+        let _ = ask.reply.send(answer);
+    }
+}
+
+impl Files {
+    /// The entries of a directory (or the one file) at `path`.
+    fn list(&self, path: &str) -> Result<Vec<serde_json::Value>, FilesError> {
+        let path = self.resolve(path)?;
+        let users = names("/etc/passwd");
+        let groups = names("/etc/group");
+        if !path.is_dir() {
+            return Ok(file_info(&path, &users, &groups).into_iter().collect());
+        }
+        let mut list: Vec<PathBuf> = std::fs::read_dir(&path)
+            .map_err(|e| FilesError::Internal(format!("Cannot list '{}': {e}", path.display())))?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        list.sort();
+        Ok(list
+            .iter()
+            .filter_map(|p| file_info(p, &users, &groups))
+            .collect())
+    }
+
+    /// Up to `length` bytes (at most [`MAX_READ`]) from `offset`, and the
+    /// file's size.
+    fn read_bytes(
+        &self,
+        path: &str,
+        offset: u64,
+        length: Option<u64>,
+    ) -> Result<FilesAnswer, FilesError> {
+        let path = self.resolve(path)?;
+        if path.is_dir() {
+            return Err(FilesError::BadRequest("Cannot read a directory".into()));
+        }
+        let mut file = std::fs::File::open(&path)
+            .map_err(|e| FilesError::NotFound(format!("Cannot open '{}': {e}", path.display())))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let offset = offset.min(size);
+        let wanted = length
+            .unwrap_or(size - offset)
+            .min(MAX_READ)
+            .min(size - offset);
+        let mut data = vec![0u8; wanted as usize];
+        file.seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_exact(&mut data))
+            .map_err(|e| FilesError::Internal(format!("Cannot read '{}': {e}", path.display())))?;
+        Ok(FilesAnswer::Read { size, data })
     }
 }
 

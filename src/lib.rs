@@ -55,6 +55,7 @@ pub mod flags;
 pub mod log;
 pub mod master;
 pub mod model;
+pub mod operator_api;
 pub mod random;
 pub mod registrar;
 pub mod run;

@@ -238,6 +238,16 @@ pub fn task(t: &Task) -> Value {
     to_value(TaskJson(t))
 }
 
+/// `/version` of either daemon, as Mesos's `version` process writes it.
+pub fn version() -> Value {
+    serde_json::json!({
+        "version": wire::mesos::VERSION,
+        "build_date": "",
+        "build_time": 0.0,
+        "build_user": "",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,9 @@ pub enum ApiError {
     /// 403: the caller may not make this call now.
     #[error("{0}")]
     Forbidden(String),
+    /// 404: the call names something (an agent, a file) that is not there.
+    #[error("{0}")]
+    NotFound(String),
     /// 503: this process cannot serve calls yet.
     #[error("{0}")]
     Unavailable(String),
@@ -59,6 +62,7 @@ impl ApiError {
             }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

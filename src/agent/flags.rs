@@ -139,7 +139,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "max_completed_executors_per_framework",
         Some("150"),
-        "Completed executors kept per framework (accepted; no effect here)",
+        "Completed executors /state keeps per framework",
     ),
     Spec::value(
         "http_heartbeat_interval",
@@ -278,6 +278,9 @@ pub struct AgentFlags {
     pub recovery_timeout: Duration,
     pub launcher_dir: PathBuf,
     pub zk_session_timeout: Duration,
+    /// Ended executor runs `/state` lists per framework
+    /// (`--max_completed_executors_per_framework`).
+    pub max_completed_executors_per_framework: usize,
     /// `--containerizers`: `mesos` and `docker`, in the order given.
     pub containerizers: Vec<String>,
     /// The Docker containerizer's flags (`--docker`, `--docker_socket`,
@@ -363,7 +366,9 @@ impl AgentFlags {
                 "must be between 0.0 and 1.0".into(),
             ));
         }
-        f.parse::<usize>("max_completed_executors_per_framework")?;
+        let max_completed_executors_per_framework = f
+            .parse::<usize>("max_completed_executors_per_framework")?
+            .unwrap_or(150);
         let executor_environment_variables = match f.get("executor_environment_variables") {
             None => None,
             Some(text) => Some(
@@ -458,6 +463,7 @@ impl AgentFlags {
             recovery_timeout: required("recovery_timeout", f.duration("recovery_timeout")?)?,
             launcher_dir,
             zk_session_timeout: required("zk_session_timeout", f.duration("zk_session_timeout")?)?,
+            max_completed_executors_per_framework,
             containerizers,
             docker,
             all: f,

@@ -134,6 +134,11 @@ impl AllocatorHandle {
         });
     }
 
+    /// New weights for some roles (`UPDATE_WEIGHTS`).
+    pub fn update_weights(&self, weights: std::collections::HashMap<String, f64>) {
+        self.tell(msg::UpdateWeights { weights });
+    }
+
     pub fn revive(&self, framework_id: &FrameworkId, roles: Vec<String>) {
         self.tell(msg::Revive {
             framework_id: framework_id.clone(),

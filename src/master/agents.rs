@@ -19,6 +19,7 @@ use wire::task::{Reason, TaskState};
 
 use super::core::Core;
 use super::effects::{AllocatorCall, Effect, Effects, Now, Timer, ToAgent, ToScheduler};
+use super::operator::OperatorEvent;
 use super::state::{AgentRecord, FrameworkRecord, Removal};
 use super::tasks::{master_status, Ending};
 
@@ -100,6 +101,7 @@ impl Core {
             version,
             now.secs,
         ));
+        out.operator(OperatorEvent::AgentAdded(id.clone()));
         out.push(Effect::LinkAgent(pid.clone()));
         self.count(|m| &m.slave_registrations);
         let total_ping_timeout_seconds = self.total_ping_timeout();
@@ -130,6 +132,16 @@ impl Core {
             tracing::warn!(%from, "re-registration without an agent id; ignoring");
             return;
         };
+        if self.state.gone().contains_key(&id) {
+            tracing::info!(agent = %id, %from, "refusing the re-registration of an agent marked gone");
+            out.to_agent(
+                from.clone(),
+                ToAgent::Shutdown(wire::agent::ShutdownAgent {
+                    message: super::operator::GONE_MESSAGE.into(),
+                }),
+            );
+            return;
+        }
         if self.state.agent(&id).is_some() {
             self.reregister_agent(msg, from, false, now, out);
             return;
@@ -196,15 +208,18 @@ impl Core {
                 return;
             };
             agent.connected = true;
-            agent.active = true;
+            agent.active = !agent.deactivated;
             agent.pings_missed = 0;
             agent.reregistered_time = Some(now.secs);
             let reconfigured = agent.info.resources != msg.info.resources
                 || agent.info.attributes != msg.info.attributes;
+            let deactivated = agent.deactivated;
             if reconfigured {
                 self.reconfigure_agent(&id, msg.info.clone(), out);
             }
-            out.allocator(AllocatorCall::ActivateAgent(id.clone()));
+            if !deactivated {
+                out.allocator(AllocatorCall::ActivateAgent(id.clone()));
+            }
         } else {
             removed = self.readmit_agent(&id, msg, from, recovered, now, out);
         }
@@ -289,6 +304,7 @@ impl Core {
         );
         record.reregistered_time = Some(now.secs);
         self.state.add_agent(record);
+        out.operator(OperatorEvent::AgentAdded(id.clone()));
         let removed: HashSet<FrameworkId> = msg
             .frameworks
             .iter()
@@ -471,6 +487,7 @@ impl Core {
             }
         }
         self.state.remove_agent(agent_id);
+        out.operator(OperatorEvent::AgentRemoved(agent_id.clone()));
         out.allocator(AllocatorCall::RemoveAgent(agent_id.clone()));
         self.tell_agent_lost(agent_id, out);
         self.count(|m| &m.slave_removals);

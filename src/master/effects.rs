@@ -10,7 +10,7 @@ use actors::Pid;
 use tokio::time::Instant;
 use wire::agent::{
     AgentRegistered, AgentReregistered, ExecutorToFramework, ExitedExecutor, FrameworkToExecutor,
-    KillTask, PingAgent, ReregisterAgent, RunTask, RunTaskGroup, ShutdownExecutor,
+    KillTask, PingAgent, ReregisterAgent, RunTask, RunTaskGroup, ShutdownAgent, ShutdownExecutor,
     ShutdownFramework, StatusUpdateAcknowledgement, StatusUpdateMessage, UpdateFramework,
 };
 use wire::ids::{AgentId, FrameworkId, OfferId};
@@ -24,6 +24,7 @@ use wire::scheduler::{
 use wire::v1::scheduler::Event;
 
 use super::events::ToEvent;
+use super::operator::OperatorEvent;
 use crate::stop::StopReason;
 
 /// The time a decision is made at: wall clock seconds (for records and
@@ -48,6 +49,7 @@ pub enum ToAgent {
     ShutdownExecutor(ShutdownExecutor),
     FrameworkToExecutor(FrameworkToExecutor),
     UpdateFramework(UpdateFramework),
+    Shutdown(ShutdownAgent),
 }
 
 /// A message from the master to a framework's scheduler (a v1 event on an
@@ -127,6 +129,8 @@ pub enum AllocatorCall {
     },
     Suppress(FrameworkId, Vec<String>),
     Revive(FrameworkId, Vec<String>),
+    /// New weights of these roles (the others keep theirs).
+    UpdateWeights(std::collections::HashMap<String, f64>),
 }
 
 /// A timer the master sets; each fires as a message to itself.
@@ -187,6 +191,8 @@ pub enum Effect {
     Set(Timer),
     CancelOfferTimer(OfferId),
     CancelFailoverTimer(FrameworkId),
+    /// Something operators following the event stream hear about.
+    Operator(OperatorEvent),
     /// The master cannot go on: the process stops and tells its daemon why.
     Exit(StopReason),
 }
@@ -210,6 +216,10 @@ impl Effects {
 
     pub fn record(&mut self, operation: RegistryOp) {
         self.0.push(Effect::Record(operation));
+    }
+
+    pub fn operator(&mut self, event: OperatorEvent) {
+        self.0.push(Effect::Operator(event));
     }
 
     pub fn set(&mut self, timer: Timer) {

@@ -17,8 +17,9 @@ use wire::task::{Reason, TaskState};
 
 use super::core::Core;
 use super::effects::{AllocatorCall, Effect, Effects, Now, Timer, ToAgent, ToScheduler};
+use super::operator::OperatorEvent;
 use super::state::FrameworkRecord;
-use super::tasks::Ending;
+use super::tasks::{master_status, Ending};
 
 /// The longest failover timeout a timer is set for, so the timer
 /// arithmetic cannot overflow; a year is forever here.
@@ -122,6 +123,7 @@ impl Core {
             out.allocator(AllocatorCall::ActivateFramework(id.clone()));
         }
         out.push(Effect::LinkScheduler(from.clone()));
+        out.operator(OperatorEvent::FrameworkUpdated(id.clone()));
         tracing::info!(framework = %id, %from, failover = !same_pid, "framework re-registered");
         // Agents running its tasks learn the new scheduler pid.
         let agents: BTreeSet<AgentId> = existing
@@ -172,6 +174,7 @@ impl Core {
         let mut record = FrameworkRecord::new(id.clone(), info, Some(pid_text.clone()), now.secs);
         record.reregistered_time = reregistered_time;
         self.state.add_framework(record);
+        out.operator(OperatorEvent::FrameworkAdded(id.clone()));
         self.count_call(&id, "subscribe");
         out.push(Effect::LinkScheduler(from.clone()));
         let registered = FrameworkRegistered {
@@ -203,6 +206,7 @@ impl Core {
         if let Some(f) = self.state.framework_mut(&msg.framework_id) {
             f.active = false;
         }
+        out.operator(OperatorEvent::FrameworkUpdated(msg.framework_id.clone()));
         out.allocator(AllocatorCall::DeactivateFramework(msg.framework_id.clone()));
         let id = msg.framework_id;
         self.rescind_offers_where(|o| o.framework_id == id, out);
@@ -219,6 +223,7 @@ impl Core {
         };
         tracing::info!(framework = %framework_id, name = framework.info.name, "removing framework");
         let pid = framework.pid.clone();
+        let framework_info = framework.info.clone();
         let task_ids: Vec<_> = framework.tasks().keys().cloned().collect();
         // Every agent, not only those running its tasks: executors outlive
         // their finished tasks, and the master does not track them.
@@ -243,12 +248,31 @@ impl Core {
                 .map(|t| t.agent_id.clone());
             self.end_task(framework_id, &task_id, agent.as_ref(), &removed, out);
         }
+        // Its tasks on unreachable agents end as killed, as in Mesos.
+        self.state.complete_unreachable_tasks(
+            framework_id,
+            self.flags.max_completed_tasks_per_framework,
+            |t| {
+                let mut status = master_status(
+                    &t.task_id,
+                    Some(&t.agent_id),
+                    TaskState::Killed,
+                    Reason::FrameworkRemoved,
+                    "Framework removed",
+                );
+                status.executor_id = t.executor_id.clone();
+                status
+            },
+        );
         out.allocator(AllocatorCall::RemoveFramework(framework_id.clone()));
         if let Some(pid) = pid {
             out.push(Effect::EndStream(pid));
         }
         let limit = self.flags.max_completed_frameworks;
+        let mut info = framework_info;
+        info.id = Some(framework_id.clone());
         self.state.complete_framework(framework_id, now.secs, limit);
+        out.operator(OperatorEvent::FrameworkRemoved(info));
     }
 
     /// The framework's scheduler went away: no more offers; it has its
@@ -264,6 +288,7 @@ impl Core {
         };
         f.connected = false;
         f.active = false;
+        out.operator(OperatorEvent::FrameworkUpdated(framework_id.clone()));
         let timeout =
             Duration::try_from_secs_f64(f.info.failover_timeout.max(0.0)).unwrap_or(Duration::MAX);
         tracing::info!(framework = %framework_id, "framework disconnected; failover timeout {timeout:?}");

@@ -26,6 +26,7 @@
 //! | `view.rs` | [`view::MasterView`]: what endpoints and metrics read |
 //! | `http.rs` | the operator endpoints (`/master/state`, `/master/slaves`, ...) |
 //! | `scheduler_api.rs` | `POST /api/v1/scheduler`: reading calls, the v1 prelude, errors to responses |
+//! | `operator/` | `POST /api/v1`, the v1 operator API: calls, their JSON, the operator event stream |
 //! | `events.rs` | messages to a framework as v1 events; an HTTP framework's stream |
 //! | `metrics.rs` | `master/*` and per-framework counters |
 //! | `gauges.rs` | the gauges computed at snapshot time |
@@ -68,6 +69,7 @@ pub mod http;
 pub mod leadership;
 pub mod metrics;
 mod offers;
+pub mod operator;
 pub mod process;
 mod registry;
 mod removal;

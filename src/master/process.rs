@@ -14,6 +14,7 @@
 //! `mod.rs`.
 
 mod election;
+mod operator;
 mod outbox;
 mod routes;
 
@@ -69,6 +70,8 @@ pub struct Master {
     offer_timers: HashMap<OfferId, SpawnHandle>,
     /// Event streams of HTTP frameworks, by their stand-in pid.
     http_streams: HashMap<String, HttpStream>,
+    /// The operator API's subscribers and logging level.
+    operator: operator::OperatorApi,
     /// How this master stands for election (ZooKeeper), if it does.
     contender: Option<crate::zookeeper::MasterContender>,
     /// The current candidacy; dropping it withdraws from the election.
@@ -151,6 +154,7 @@ impl Master {
             failover_timers: HashMap::new(),
             offer_timers: HashMap::new(),
             http_streams: HashMap::new(),
+            operator: operator::OperatorApi::default(),
             contender: None,
             candidacy: None,
             start_time: now_secs(),
@@ -262,6 +266,7 @@ impl Master {
                         cx.cancel(timer);
                     }
                 }
+                Effect::Operator(event) => self.operator_event(event),
                 Effect::Exit(reason) => self.exit(reason, cx),
             }
         }
@@ -347,13 +352,15 @@ impl Process for Master {
             .local::<Contend>()
             .local::<PruneRegistry>()
             .local::<ContendAgain>()
-            .local::<HeartbeatTick>();
+            .local::<HeartbeatTick>()
+            .local::<operator::OperatorStreamClosed>();
         routes::install(i);
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {
         self.core
             .set_metrics(MasterMetrics::new(cx.node().metrics()));
+        self.operator.set_metrics(cx.node().metrics());
         let me = cx.handle();
         cx.node().metrics().collector(std::sync::Arc::new(move || {
             let me = me.clone();

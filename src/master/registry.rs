@@ -27,6 +27,9 @@ impl Core {
         for (id, time) in registry.unreachable {
             self.state.mark_unreachable(id, time);
         }
+        for (id, time) in registry.gone {
+            self.state.mark_gone(id, time);
+        }
     }
 
     /// Once the registry is recovered (and the registrations held during
@@ -95,6 +98,7 @@ impl Core {
         let max = self.flags.registry_max_agent_count;
         out.record(RegistryOp::Prune { before, max });
         self.state.prune_unreachable(before, max);
+        self.state.prune_gone(before);
         out.set(Timer::PruneRegistry(self.flags.registry_gc_interval));
     }
 }

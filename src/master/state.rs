@@ -6,6 +6,9 @@
 //!   agent's offer sets;
 //! - a task is in its framework's `tasks` iff it is in its agent's `tasks`;
 //!   terminal tasks stay there until their terminal update is acknowledged;
+//! - a framework's `unreachable_tasks` are tasks of agents marked
+//!   unreachable (no longer in any agent's `tasks`), until the agent comes
+//!   back, leaves the registry, or the framework is removed;
 //! - an agent's `used` equals the sum of its non-terminal tasks' resources,
 //!   its `offered` the sum of its outstanding offers;
 //! - `agent_pids` names each admitted agent by its current pid.
@@ -40,8 +43,12 @@ pub struct AgentRecord {
     pub reregistered_time: Option<f64>,
     /// The connection to the agent is up.
     pub connected: bool,
-    /// Offers may be made from this agent (connected and not being removed).
+    /// Offers may be made from this agent (connected, not being removed
+    /// and not deactivated).
     pub active: bool,
+    /// An operator deactivated it (`DEACTIVATE_AGENT`): no offers from it
+    /// until it is reactivated, even across reconnections.
+    pub deactivated: bool,
     /// Pings sent since the last pong.
     pub pings_missed: u32,
     /// Tasks on this agent, by framework.
@@ -73,6 +80,7 @@ impl AgentRecord {
             reregistered_time: None,
             connected: true,
             active: true,
+            deactivated: false,
             pings_missed: 0,
             tasks: BTreeMap::new(),
             offers: BTreeSet::new(),
@@ -123,6 +131,10 @@ pub struct FrameworkRecord {
     tasks: HashMap<TaskId, Task>,
     /// Finished tasks, oldest first, bounded.
     completed_tasks: VecDeque<Task>,
+    /// Tasks of agents marked unreachable, oldest first, bounded
+    /// (`--max_unreachable_tasks_per_framework`): TASK_UNREACHABLE, or
+    /// TASK_LOST for a framework that is not partition-aware.
+    unreachable_tasks: VecDeque<Task>,
     /// Its outstanding offers.
     offers: BTreeSet<OfferId>,
     /// Its per-framework metrics (calls, events, offers, tasks).
@@ -150,6 +162,7 @@ impl FrameworkRecord {
             unregistered_time: None,
             tasks: HashMap::new(),
             completed_tasks: VecDeque::new(),
+            unreachable_tasks: VecDeque::new(),
             offers: BTreeSet::new(),
             metrics: Default::default(),
         }
@@ -167,6 +180,38 @@ impl FrameworkRecord {
     /// Finished tasks, oldest first.
     pub fn completed_tasks(&self) -> &VecDeque<Task> {
         &self.completed_tasks
+    }
+
+    /// Tasks of agents marked unreachable, oldest first.
+    pub fn unreachable_tasks(&self) -> &VecDeque<Task> {
+        &self.unreachable_tasks
+    }
+
+    /// Moves the unreachable tasks `which` selects to the completed ones,
+    /// each ended by the status `end` gives it; returns those statuses.
+    fn complete_unreachable(
+        &mut self,
+        which: impl Fn(&Task) -> bool,
+        completed_limit: usize,
+        end: impl Fn(&FrameworkRecord, &Task) -> TaskStatus,
+    ) -> Vec<TaskStatus> {
+        let (ending, kept): (VecDeque<Task>, VecDeque<Task>) =
+            std::mem::take(&mut self.unreachable_tasks)
+                .into_iter()
+                .partition(|t| which(t));
+        self.unreachable_tasks = kept;
+        let mut statuses = Vec::with_capacity(ending.len());
+        for mut task in ending {
+            let status = end(self, &task);
+            task.state = status.state;
+            task.statuses.push(status.clone());
+            self.completed_tasks.push_back(task);
+            statuses.push(status);
+        }
+        while self.completed_tasks.len() > completed_limit {
+            self.completed_tasks.pop_front();
+        }
+        statuses
     }
 
     /// Its outstanding offers.
@@ -190,6 +235,9 @@ pub struct State {
     /// Agents admitted before this master (from the registry) that have
     /// not re-registered yet.
     recovered: BTreeMap<AgentId, AgentInfo>,
+    /// Agents an operator marked gone, with the time: they may not come
+    /// back.
+    gone: BTreeMap<AgentId, f64>,
     /// Frameworks this master holds.
     frameworks: BTreeMap<FrameworkId, FrameworkRecord>,
     /// Removed frameworks, oldest first, bounded.
@@ -288,15 +336,27 @@ impl State {
         self.unreachable.insert(id, time);
     }
 
-    /// Forgets that an agent was unreachable; whether it was.
+    /// Forgets that an agent was unreachable (it is back), and with it the
+    /// tasks listed as unreachable there: those it still runs it reports
+    /// again. Returns whether it was unreachable.
     pub fn forget_unreachable(&mut self, id: &AgentId) -> bool {
+        for f in self.frameworks.values_mut() {
+            f.unreachable_tasks.retain(|t| &t.agent_id != id);
+        }
         self.unreachable.remove(id).is_some()
     }
 
     /// Forgets unreachable agents marked before `before`, then the oldest
-    /// beyond `max`.
+    /// beyond `max`, and with them their frameworks' unreachable tasks.
     pub fn prune_unreachable(&mut self, before: f64, max: usize) {
-        self.unreachable.retain(|_, t| *t >= before);
+        let mut pruned: BTreeSet<AgentId> = BTreeSet::new();
+        self.unreachable.retain(|id, t| {
+            let keep = *t >= before;
+            if !keep {
+                pruned.insert(id.clone());
+            }
+            keep
+        });
         while self.unreachable.len() > max {
             let oldest = self
                 .unreachable
@@ -304,10 +364,38 @@ impl State {
                 .min_by(|a, b| a.1.total_cmp(b.1))
                 .map(|(id, _)| id.clone());
             match oldest {
-                Some(id) => self.unreachable.remove(&id),
+                Some(id) => {
+                    self.unreachable.remove(&id);
+                    pruned.insert(id);
+                }
                 None => break,
             };
         }
+        if pruned.is_empty() {
+            return;
+        }
+        for f in self.frameworks.values_mut() {
+            f.unreachable_tasks
+                .retain(|t| !pruned.contains(&t.agent_id));
+        }
+    }
+
+    /// Agents an operator marked gone, with the time.
+    pub fn gone(&self) -> &BTreeMap<AgentId, f64> {
+        &self.gone
+    }
+
+    /// An agent is gone for good: it is neither unreachable nor recovered
+    /// any more.
+    pub fn mark_gone(&mut self, id: AgentId, time: f64) {
+        self.unreachable.remove(&id);
+        self.recovered.remove(&id);
+        self.gone.insert(id, time);
+    }
+
+    /// Forgets gone agents marked before `before`.
+    pub fn prune_gone(&mut self, before: f64) {
+        self.gone.retain(|_, t| *t >= before);
     }
 
     /// Agents admitted before this master that have not re-registered.
@@ -449,10 +537,12 @@ impl State {
     }
 
     /// Adds a task reported terminal before and running again (its agent
-    /// was unreachable or unknown): it leaves the completed tasks.
+    /// was unreachable or unknown): it leaves the completed and the
+    /// unreachable tasks.
     pub fn add_task_again(&mut self, task: Task) {
         if let Some(f) = self.frameworks.get_mut(&task.framework_id) {
             f.completed_tasks.retain(|t| t.task_id != task.task_id);
+            f.unreachable_tasks.retain(|t| t.task_id != task.task_id);
         }
         self.add_task(task);
     }
@@ -512,6 +602,71 @@ impl State {
         task_id: &TaskId,
         completed_limit: usize,
     ) -> Option<Task> {
+        let task = self.take_task(framework_id, task_id)?;
+        let framework = self.frameworks.get_mut(framework_id)?;
+        framework.completed_tasks.push_back(task.clone());
+        while framework.completed_tasks.len() > completed_limit {
+            framework.completed_tasks.pop_front();
+        }
+        Some(task)
+    }
+
+    /// Removes a task of an agent being marked unreachable: it leaves its
+    /// agent (its resources released) and is kept among its framework's
+    /// unreachable tasks, the oldest beyond `limit` forgotten.
+    pub fn remove_unreachable_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        limit: usize,
+    ) {
+        let Some(task) = self.take_task(framework_id, task_id) else {
+            return;
+        };
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        framework.unreachable_tasks.push_back(task);
+        while framework.unreachable_tasks.len() > limit {
+            framework.unreachable_tasks.pop_front();
+        }
+    }
+
+    /// Moves a removed framework's unreachable tasks to its completed
+    /// ones, each ended by the status `end` gives it.
+    pub fn complete_unreachable_tasks(
+        &mut self,
+        framework_id: &FrameworkId,
+        completed_limit: usize,
+        end: impl Fn(&Task) -> TaskStatus,
+    ) {
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.complete_unreachable(|_| true, completed_limit, |_, t| end(t));
+        }
+    }
+
+    /// Moves every framework's unreachable tasks on `agent_id` (an agent
+    /// that will not come back) to its completed ones, each ended by the
+    /// status `end` gives it; returns those statuses by framework, for the
+    /// frameworks to be told.
+    pub fn complete_unreachable_tasks_on(
+        &mut self,
+        agent_id: &AgentId,
+        completed_limit: usize,
+        end: impl Fn(&FrameworkRecord, &Task) -> TaskStatus,
+    ) -> Vec<(FrameworkId, TaskStatus)> {
+        let mut ended = Vec::new();
+        for (id, framework) in self.frameworks.iter_mut() {
+            let statuses =
+                framework.complete_unreachable(|t| &t.agent_id == agent_id, completed_limit, &end);
+            ended.extend(statuses.into_iter().map(|s| (id.clone(), s)));
+        }
+        ended
+    }
+
+    /// Takes a task out of its framework's and agent's active tasks,
+    /// releasing its resources if it was not terminal.
+    fn take_task(&mut self, framework_id: &FrameworkId, task_id: &TaskId) -> Option<Task> {
         let framework = self.frameworks.get_mut(framework_id)?;
         let task = framework.tasks.remove(task_id)?;
         if let Some(a) = self.agents.get_mut(&task.agent_id) {
@@ -524,10 +679,6 @@ impl State {
             if !task.state.is_terminal() {
                 a.used = a.used.minus(&task.resources);
             }
-        }
-        framework.completed_tasks.push_back(task.clone());
-        while framework.completed_tasks.len() > completed_limit {
-            framework.completed_tasks.pop_front();
         }
         Some(task)
     }
@@ -548,12 +699,21 @@ impl State {
             .collect()
     }
 
-    /// Counts of active tasks by state, for metrics.
+    /// Counts of active tasks by state, for metrics; TASK_UNREACHABLE
+    /// counts the unreachable tasks in that state, as Mesos counts them.
     pub fn task_counts(&self) -> BTreeMap<TaskState, usize> {
         let mut counts = BTreeMap::new();
         for f in self.frameworks.values() {
             for t in f.tasks.values() {
                 *counts.entry(t.state).or_insert(0) += 1;
+            }
+            let unreachable = f
+                .unreachable_tasks
+                .iter()
+                .filter(|t| t.state == TaskState::Unreachable)
+                .count();
+            if unreachable > 0 {
+                *counts.entry(TaskState::Unreachable).or_insert(0) += unreachable;
             }
         }
         counts

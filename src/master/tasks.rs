@@ -19,6 +19,7 @@ use wire::task::{Reason, Source, TaskState};
 
 use super::core::Core;
 use super::effects::{AllocatorCall, Effects, ToAgent, ToScheduler};
+use super::operator::OperatorEvent;
 use super::state::{FrameworkRecord, State};
 use super::validation::{validate_task, validate_task_group, Refusal};
 
@@ -85,6 +86,7 @@ impl Core {
         self.count_terminal(framework_id, status.state, &status);
         if !how.refused {
             let resources = self.state.update_task(framework_id, &status, None);
+            self.task_updated(framework_id, &status, out);
             if let (true, Some(resources), Some(agent_id), Some(role)) =
                 (how.recover, resources, agent_id, role)
             {
@@ -100,9 +102,31 @@ impl Core {
         if how.tell {
             self.master_update(framework_id, status, out);
         }
-        if !how.refused {
+        if how.refused {
+            return;
+        }
+        // Tasks of an agent marked unreachable stay listed apart (as
+        // TASK_LOST for a framework that is not partition-aware), since
+        // the agent may come back with them.
+        if how.state == TaskState::Unreachable {
+            let limit = self.flags.max_unreachable_tasks_per_framework;
+            self.state
+                .remove_unreachable_task(framework_id, task_id, limit);
+        } else {
             let limit = self.flags.max_completed_tasks_per_framework;
             self.state.remove_task(framework_id, task_id, limit);
+        }
+    }
+
+    /// Operators hear of a status applied to a task (with the state the
+    /// task is in now).
+    fn task_updated(&self, framework_id: &FrameworkId, status: &TaskStatus, out: &mut Effects) {
+        if let Some(task) = self.state.task(framework_id, &status.task_id) {
+            out.operator(OperatorEvent::TaskUpdated {
+                framework_id: framework_id.clone(),
+                status: status.clone(),
+                state: task.state,
+            });
         }
     }
 
@@ -278,6 +302,10 @@ impl Core {
                         used,
                         role,
                     ));
+                    out.operator(OperatorEvent::TaskAdded {
+                        framework_id: framework_id.clone(),
+                        task_id: task.task_id.clone(),
+                    });
                     tracing::info!(framework = %framework_id, task = %task.task_id, agent = %agent_id, "launching task");
                     out.to_agent(
                         agent_pid.clone(),
@@ -359,6 +387,10 @@ impl Core {
                 used,
                 role,
             ));
+            out.operator(OperatorEvent::TaskAdded {
+                framework_id: framework_id.clone(),
+                task_id: task.task_id.clone(),
+            });
         }
         let ids: Vec<String> = tasks.iter().map(|t| t.task_id.value.clone()).collect();
         tracing::info!(framework = %framework_id, executor = %executor.executor_id, agent = %agent_id, tasks = ?ids, "launching task group");
@@ -432,6 +464,7 @@ impl Core {
         let recovered =
             self.state
                 .update_task(&update.framework_id, &effective, update.uuid.as_ref());
+        self.task_updated(&update.framework_id, &update.status, out);
         if let (Some(resources), Some(agent)) = (recovered, update.agent_id.as_ref()) {
             self.count_terminal(&update.framework_id, latest, &update.status);
             out.allocator(AllocatorCall::Recover {

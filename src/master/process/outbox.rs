@@ -27,6 +27,22 @@ impl Master {
     ) {
         if let Some(stream) = self.http_streams.get(pid) {
             stream.send(&message.to_event(framework, self.core.info()));
+            // Mesos's heartbeater beats once as it starts, right after
+            // SUBSCRIBED: a client reading a line at a time then sees
+            // SUBSCRIBED without waiting for the next event.
+            if matches!(
+                message,
+                ToScheduler::Registered(_) | ToScheduler::Reregistered(_)
+            ) {
+                stream.send(&wire::v1::scheduler::Event::heartbeat());
+                if let Some(m) = framework
+                    .id
+                    .as_ref()
+                    .and_then(|id| self.core.state().framework_metrics(id))
+                {
+                    m.event("heartbeat");
+                }
+            }
         } else if let Ok(pid) = pid.parse::<Pid>() {
             send_to_scheduler(&pid, message, cx);
         }
@@ -156,6 +172,7 @@ pub(super) fn send_to_agent(to: &Pid, message: ToAgent, cx: &Cx<'_, Master>) {
         ToAgent::ShutdownExecutor(m) => cx.send(to, m),
         ToAgent::FrameworkToExecutor(m) => cx.send(to, m),
         ToAgent::UpdateFramework(m) => cx.send(to, m),
+        ToAgent::Shutdown(m) => cx.send(to, m),
     }
 }
 
@@ -200,5 +217,6 @@ pub(super) fn call_allocator(a: &AllocatorHandle, call: AllocatorCall) {
         } => a.recover(&framework_id, &agent_id, &role, resources, refuse),
         AllocatorCall::Suppress(id, roles) => a.suppress(&id, roles),
         AllocatorCall::Revive(id, roles) => a.revive(&id, roles),
+        AllocatorCall::UpdateWeights(weights) => a.update_weights(weights),
     }
 }

@@ -27,6 +27,7 @@ pub(super) struct HeartbeatTick;
 /// The master's routes, each answered in its mailbox order.
 pub(super) fn install(i: &mut Install<Master>) {
     i.route("/api/v1/scheduler", |m, req, cx| m.scheduler_api(req, cx))
+        .route("/api/v1", |m, req, cx| m.operator_api(req, cx))
         .route("/health", |_, _, _| {
             Reply::Now(Response::new(StatusCode::OK, ""))
         })
@@ -185,6 +186,7 @@ impl Handle<HeartbeatTick> for Master {
         for pid in closed {
             self.http_stream_closed(&pid, cx);
         }
+        self.operator_heartbeat();
         cx.delay(HEARTBEAT_INTERVAL, HeartbeatTick);
     }
 }

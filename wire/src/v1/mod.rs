@@ -93,6 +93,7 @@
 pub mod base64;
 pub mod executor;
 mod json;
+pub mod operator;
 pub mod recordio;
 pub mod scheduler;
 pub mod types;
@@ -102,6 +103,7 @@ mod tests;
 
 pub use executor::{parse_executor_call, ExecutorCall};
 pub use json::Bytes;
+pub use operator::{parse_agent_call, parse_master_call, AgentCall, CommonCall, MasterCall};
 pub use recordio::{recordio, RecordIoError, RecordReader};
 pub use scheduler::{parse_scheduler_call, SchedulerCall};
 pub use types::FieldError;

@@ -1,0 +1,327 @@
+//! The master's records in the v1 operator API's JSON
+//! (`mesos/v1/master/master.proto`): `Task`, `Response.GetAgents.Agent`,
+//! `Response.GetFrameworks.Framework`, and the `GetTasks`, `GetAgents`,
+//! `GetFrameworks`, `GetExecutors` and `GetState` answers built from them.
+//! Field names are the `.proto`'s (`agent_id`, not `slave_id`); resources
+//! are v1 `Resource` objects; times are `TimeInfo`s; empty repeated fields
+//! are left out, as Mesos's JSON leaves them out.
+
+use serde_json::{json, Map, Value};
+use wire::mesos::Task;
+use wire::resources::Resources;
+use wire::v1::types::{
+    resources_to_v1, AgentInfo, FrameworkInfo, HealthCheckJson, Labels, Offer, ResourceFormat,
+    TaskStatus,
+};
+
+use crate::master::state::{AgentRecord, FrameworkRecord, State};
+use crate::master::view::MasterView;
+
+/// A `TimeInfo` for `secs` seconds since the epoch.
+pub fn time_info(secs: f64) -> Value {
+    json!({ "nanoseconds": (secs * 1e9).round() as i64 })
+}
+
+/// `resources` as v1 `Resource`s: the role on each (and, when `role` is
+/// given, the allocation to it), as Mesos's endpoints write them.
+pub fn resources(resources: &Resources, role: Option<&str>) -> Value {
+    let format = ResourceFormat {
+        allocation_role: role.map(str::to_owned),
+        pre_refinement: true,
+    };
+    serde_json::to_value(resources_to_v1(resources, &format)).unwrap_or(Value::Null)
+}
+
+/// Inserts `value` under `key` unless it is an empty list (protobuf's JSON
+/// leaves empty repeated fields out).
+fn put(map: &mut Map<String, Value>, key: &str, value: Value) {
+    if value.as_array().is_some_and(Vec::is_empty) {
+        return;
+    }
+    map.insert(key.to_owned(), value);
+}
+
+fn to_value(v: impl serde::Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// A `Task`.
+pub fn task(t: &Task) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(t.name));
+    m.insert("task_id".into(), to_value(&t.task_id));
+    m.insert("framework_id".into(), to_value(&t.framework_id));
+    if let Some(e) = &t.executor_id {
+        m.insert("executor_id".into(), to_value(e));
+    }
+    m.insert("agent_id".into(), to_value(&t.agent_id));
+    m.insert("state".into(), json!(t.state.name()));
+    put(&mut m, "resources", resources(&t.resources, Some(&t.role)));
+    put(
+        &mut m,
+        "statuses",
+        Value::Array(
+            t.statuses
+                .iter()
+                .map(|s| to_value(TaskStatus::from_internal(s)))
+                .collect(),
+        ),
+    );
+    if let Some(s) = t.status_update_state {
+        m.insert("status_update_state".into(), json!(s.name()));
+    }
+    if let Some(uuid) = &t.status_update_uuid {
+        m.insert(
+            "status_update_uuid".into(),
+            json!(wire::v1::base64::encode(uuid)),
+        );
+    }
+    if let Some(labels) = Labels::from_internal(&t.meta.labels) {
+        m.insert("labels".into(), to_value(labels));
+    }
+    if let Some(h) = &t.meta.health_check {
+        m.insert(
+            "health_check".into(),
+            to_value(HealthCheckJson::from_internal(h)),
+        );
+    }
+    Value::Object(m)
+}
+
+const AGENT_CAPABILITIES: [&str; 3] = ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"];
+
+/// A `Response.GetAgents.Agent`.
+pub fn agent(a: &AgentRecord) -> Value {
+    let mut info = a.info.clone();
+    info.id = Some(a.id.clone());
+    let mut m = Map::new();
+    m.insert(
+        "agent_info".into(),
+        to_value(AgentInfo::from_internal(&info)),
+    );
+    m.insert("active".into(), json!(a.active));
+    m.insert("deactivated".into(), json!(a.deactivated));
+    m.insert("version".into(), json!(a.version));
+    m.insert("pid".into(), json!(a.pid()));
+    m.insert("registered_time".into(), time_info(a.registered_time));
+    if let Some(t) = a.reregistered_time {
+        m.insert("reregistered_time".into(), time_info(t));
+    }
+    put(
+        &mut m,
+        "total_resources",
+        resources(&a.info.resources, None),
+    );
+    put(&mut m, "allocated_resources", resources(a.used(), None));
+    put(&mut m, "offered_resources", resources(a.offered(), None));
+    m.insert(
+        "capabilities".into(),
+        json!(AGENT_CAPABILITIES
+            .iter()
+            .map(|c| json!({ "type": c }))
+            .collect::<Vec<_>>()),
+    );
+    Value::Object(m)
+}
+
+/// A `Response.GetFrameworks.Framework`.
+pub fn framework(f: &FrameworkRecord, state: &State) -> Value {
+    let mut info = f.info.clone();
+    info.id = Some(f.id.clone());
+    let mut allocated = Resources::new();
+    for t in f.tasks().values().filter(|t| !t.state.is_terminal()) {
+        allocated = allocated.plus(&t.resources);
+    }
+    let offers: Vec<&wire::mesos::Offer> =
+        f.offers().iter().filter_map(|id| state.offer(id)).collect();
+    let mut offered = Resources::new();
+    for o in &offers {
+        offered = offered.plus(&o.resources);
+    }
+    let mut m = Map::new();
+    m.insert(
+        "framework_info".into(),
+        to_value(FrameworkInfo::from_internal(&info)),
+    );
+    m.insert("active".into(), json!(f.active));
+    m.insert("connected".into(), json!(f.connected));
+    m.insert("recovered".into(), json!(f.pid.is_none()));
+    m.insert("registered_time".into(), time_info(f.registered_time));
+    if let Some(t) = f.reregistered_time {
+        m.insert("reregistered_time".into(), time_info(t));
+    }
+    if let Some(t) = f.unregistered_time {
+        m.insert("unregistered_time".into(), time_info(t));
+    }
+    put(
+        &mut m,
+        "offers",
+        Value::Array(
+            offers
+                .iter()
+                .map(|o| to_value(Offer::from_internal(o, &f.info)))
+                .collect(),
+        ),
+    );
+    put(&mut m, "allocated_resources", resources(&allocated, None));
+    put(&mut m, "offered_resources", resources(&offered, None));
+    Value::Object(m)
+}
+
+fn object(entries: Vec<(&str, Value)>) -> Value {
+    let mut m = Map::new();
+    for (k, v) in entries {
+        put(&mut m, k, v);
+    }
+    Value::Object(m)
+}
+
+/// `Response.GetTasks`: active tasks (those on unreachable agents apart)
+/// and completed ones, of every framework.
+pub fn get_tasks(state: &State) -> Value {
+    let mut tasks = Vec::new();
+    let mut unreachable = Vec::new();
+    let mut completed = Vec::new();
+    let all = state
+        .frameworks()
+        .values()
+        .chain(state.completed_frameworks().iter());
+    for f in all {
+        tasks.extend(f.tasks().values().map(task));
+        unreachable.extend(f.unreachable_tasks().iter().map(task));
+        completed.extend(f.completed_tasks().iter().map(task));
+    }
+    object(vec![
+        ("tasks", Value::Array(tasks)),
+        ("unreachable_tasks", Value::Array(unreachable)),
+        ("completed_tasks", Value::Array(completed)),
+    ])
+}
+
+/// `Response.GetAgents`, with the agents from the registry that have not
+/// come back since this master recovered.
+pub fn get_agents(state: &State) -> Value {
+    object(vec![
+        (
+            "agents",
+            Value::Array(state.agents().values().map(agent).collect()),
+        ),
+        (
+            "recovered_agents",
+            Value::Array(
+                state
+                    .recovered()
+                    .values()
+                    .map(|a| to_value(AgentInfo::from_internal(a)))
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
+/// `Response.GetFrameworks`.
+pub fn get_frameworks(state: &State) -> Value {
+    object(vec![
+        (
+            "frameworks",
+            Value::Array(
+                state
+                    .frameworks()
+                    .values()
+                    .map(|f| framework(f, state))
+                    .collect(),
+            ),
+        ),
+        (
+            "completed_frameworks",
+            Value::Array(
+                state
+                    .completed_frameworks()
+                    .iter()
+                    .map(|f| framework(f, state))
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
+/// `Response.GetExecutors`: the master does not keep executors' infos (the
+/// agents do), so the list is empty.
+pub fn get_executors(_: &State) -> Value {
+    json!({})
+}
+
+/// `Response.GetState`.
+pub fn get_state(state: &State) -> Value {
+    json!({
+        "get_tasks": get_tasks(state),
+        "get_executors": get_executors(state),
+        "get_frameworks": get_frameworks(state),
+        "get_agents": get_agents(state),
+    })
+}
+
+/// `Response.GetMaster`.
+pub fn get_master(master: &MasterView<'_>) -> Value {
+    json!({
+        "master_info": wire::v1::types::MasterInfo::from_internal(master.info),
+        "start_time": master.start_time,
+        "elected_time": master.start_time,
+    })
+}
+
+/// `Response.GetRoles`: every role with a weight, a framework or
+/// allocated resources, and `*`.
+pub fn get_roles(
+    master: &MasterView<'_>,
+    weights: &std::collections::HashMap<String, f64>,
+) -> Value {
+    let mut by_role: std::collections::BTreeMap<String, (Vec<Value>, Resources)> =
+        Default::default();
+    by_role.entry("*".into()).or_default();
+    for role in weights.keys() {
+        by_role.entry(role.clone()).or_default();
+    }
+    for f in master.state.frameworks().values() {
+        for role in &f.info.roles {
+            by_role
+                .entry(role.clone())
+                .or_default()
+                .0
+                .push(to_value(&f.id));
+        }
+        for t in f.tasks().values().filter(|t| !t.state.is_terminal()) {
+            let e = by_role.entry(t.role.clone()).or_default();
+            e.1 = e.1.plus(&t.resources);
+        }
+    }
+    let roles: Vec<Value> = by_role
+        .into_iter()
+        .map(|(name, (frameworks, allocated))| {
+            let mut m = Map::new();
+            m.insert("name".into(), json!(name));
+            m.insert(
+                "weight".into(),
+                json!(weights.get(&name).copied().unwrap_or(1.0)),
+            );
+            put(&mut m, "frameworks", Value::Array(frameworks));
+            put(&mut m, "resources", resources(&allocated, None));
+            Value::Object(m)
+        })
+        .collect();
+    object(vec![("roles", Value::Array(roles))])
+}
+
+/// `Response.GetWeights`.
+pub fn get_weights(weights: &std::collections::HashMap<String, f64>) -> Value {
+    let mut list: Vec<(&String, &f64)> = weights.iter().collect();
+    list.sort_by(|a, b| a.0.cmp(b.0));
+    object(vec![(
+        "weight_infos",
+        Value::Array(
+            list.into_iter()
+                .map(|(role, weight)| json!({"role": role, "weight": weight}))
+                .collect(),
+        ),
+    )])
+}

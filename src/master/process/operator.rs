@@ -1,0 +1,159 @@
+//! The master's `POST /api/v1` on the process: carrying out what
+//! `operator/calls.rs` reads a call to be, and the operator event stream's
+//! subscribers (each event rendered once, when the core pushes it, and
+//! shared by every subscriber).
+
+use actors::http::{Response, StatusCode};
+use actors::metrics::{Counter, Gauge};
+use actors::{Cx, Handle, Pid, Reply, Request};
+use tokio::time::Instant;
+
+use super::Master;
+use crate::master::events::HEARTBEAT_INTERVAL;
+use crate::master::operator::calls::{read_call, Act};
+use crate::master::operator::events::{self, OperatorEvent, Subscribers};
+use crate::operator_api::{self, Common, LoggingLevel};
+use crate::v1_http;
+
+/// The operator API's state on the process.
+#[derive(Default)]
+pub(super) struct OperatorApi {
+    /// Clients following the event stream.
+    subscribers: Subscribers,
+    /// The verbosity an operator raised, and until when.
+    logging: LoggingLevel,
+    /// `master/operator_event_stream_subscribers` and the count of those
+    /// dropped for falling behind; set once the process starts.
+    metrics: Option<(Gauge, Counter)>,
+}
+
+/// A subscriber's client went away.
+pub(super) struct OperatorStreamClosed {
+    id: u64,
+}
+
+impl OperatorApi {
+    pub(super) fn set_metrics(&mut self, m: &actors::metrics::Metrics) {
+        self.metrics = Some((
+            m.gauge("master/operator_event_stream_subscribers"),
+            m.counter("master/operator_event_stream_subscribers_dropped"),
+        ));
+    }
+
+    fn count(&self, dropped: usize) {
+        if let Some((gauge, counter)) = &self.metrics {
+            gauge.set(self.subscribers.len() as f64);
+            counter.add(dropped as u64);
+        }
+    }
+
+    /// Sends a record to every subscriber.
+    fn publish(&mut self, record: &bytes::Bytes) {
+        let done = self.subscribers.publish(record);
+        if done.dropped > 0 {
+            tracing::warn!(
+                dropped = done.dropped,
+                "dropping operator event subscribers that fell behind"
+            );
+        }
+        if done.dropped + done.closed > 0 {
+            self.count(done.dropped);
+        }
+    }
+}
+
+impl Master {
+    /// `POST /api/v1`.
+    pub(super) fn operator_api(&mut self, req: Request, cx: &mut Cx<'_, Self>) -> Reply {
+        let act = match read_call(&self.view(), &req) {
+            Ok(act) => act,
+            Err(e) => return e.reply(),
+        };
+        match act {
+            Act::Reply(reply) => reply,
+            Act::Common(call) => {
+                let level = self.operator.logging.at(Instant::now());
+                let me = cx.me().clone();
+                match operator_api::common(call, self.core.flags().all.all(), level, cx.node(), &me)
+                {
+                    Common::Reply(reply) => reply,
+                    Common::SetLoggingLevel { level, duration } => {
+                        tracing::info!(level, ?duration, "logging level set by an operator");
+                        self.operator.logging.set(level, duration, Instant::now());
+                        operator_api::ok_empty()
+                    }
+                }
+            }
+            Act::Subscribe => self.operator_subscribe(cx),
+            Act::UpdateWeights(weights) => {
+                self.run(cx, |core, _, out| core.update_weights(weights, out));
+                operator_api::ok_empty()
+            }
+            Act::Teardown(id) => {
+                tracing::info!(framework = %id, "tearing the framework down at an operator's request");
+                self.run(cx, |core, now, out| core.remove_framework(&id, now, out));
+                operator_api::ok_empty()
+            }
+            Act::MarkAgentGone(id) => {
+                self.run(cx, |core, now, out| core.mark_agent_gone(&id, now, out));
+                operator_api::ok_empty()
+            }
+            Act::DeactivateAgent(id) => {
+                self.run(cx, |core, _, out| core.deactivate_agent(&id, out));
+                operator_api::ok_empty()
+            }
+            Act::ReactivateAgent(id) => {
+                self.run(cx, |core, _, out| core.reactivate_agent(&id, out));
+                operator_api::ok_empty()
+            }
+        }
+    }
+
+    /// SUBSCRIBE: a stream that starts with the whole state.
+    fn operator_subscribe(&mut self, cx: &mut Cx<'_, Self>) -> Reply {
+        let (response, stream) = Response::stream(StatusCode::OK, "application/json");
+        let first = events::record(&events::subscribed(
+            self.core.state(),
+            HEARTBEAT_INTERVAL.as_secs_f64(),
+        ));
+        let watch = stream.clone();
+        let Some(id) = self.operator.subscribers.join(stream, first) else {
+            return v1_http::ApiError::Internal("The subscriber went away".into()).reply();
+        };
+        self.operator.count(0);
+        tracing::info!(
+            subscribers = self.operator.subscribers.len(),
+            "an operator subscribed to the event stream"
+        );
+        cx.defer(async move { watch.closed().await }, move |()| {
+            OperatorStreamClosed { id }
+        });
+        Reply::Now(response)
+    }
+
+    /// An event the core pushed: rendered once, for every subscriber.
+    pub(super) fn operator_event(&mut self, event: OperatorEvent) {
+        if self.operator.subscribers.is_empty() {
+            return;
+        }
+        if let Some(json) = event.to_json(self.core.state()) {
+            self.operator.publish(&events::record(&json));
+        }
+    }
+
+    /// HEARTBEAT on the operator event stream.
+    pub(super) fn operator_heartbeat(&mut self) {
+        if !self.operator.subscribers.is_empty() {
+            self.operator.publish(&events::record(&events::heartbeat()));
+        }
+    }
+}
+
+impl Handle<OperatorStreamClosed> for Master {
+    fn handle(&mut self, msg: OperatorStreamClosed, _: &Pid, _: &mut Cx<'_, Self>) {
+        if self.operator.subscribers.leave(msg.id) {
+            self.operator.count(0);
+            tracing::info!("an operator's event stream closed");
+        }
+    }
+}
