@@ -126,6 +126,20 @@ async fn no_mesos_container_left(docker: &Dockerd) {
     );
 }
 
+/// The task object with `id` anywhere in a state document.
+fn find_task(v: &serde_json::Value, id: &str) -> Option<serde_json::Value> {
+    match v {
+        serde_json::Value::Object(o)
+            if o.get("id").is_some_and(|i| i == id) && o.contains_key("state") =>
+        {
+            Some(v.clone())
+        }
+        serde_json::Value::Object(o) => o.values().find_map(|x| find_task(x, id)),
+        serde_json::Value::Array(a) => a.iter().find_map(|x| find_task(x, id)),
+        _ => None,
+    }
+}
+
 fn states(framework: &Framework, task: &str) -> Vec<TaskState> {
     framework.updates(task).iter().map(|s| s.state).collect()
 }
@@ -177,6 +191,32 @@ async fn a_docker_task_runs_and_finishes_with_its_output_in_the_sandbox() {
     assert_eq!(task["container"]["type"], "DOCKER", "{task:#}");
     assert_eq!(task["container"]["docker"]["image"], IMAGE, "{task:#}");
     assert_eq!(task["container"]["docker"]["network"], "HOST", "{task:#}");
+    // And the agent's /state.
+    let agent_state = cluster.agent_state(0);
+    let on_agent = find_task(&agent_state, "echo").unwrap_or_default();
+    assert_eq!(on_agent["container"]["type"], "DOCKER", "{agent_state:#}");
+    // And so does the v1 operator API.
+    let (code, _, body) = common::http_post(
+        &cluster.master_address().to_string(),
+        "/api/v1",
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ],
+        br#"{"type": "GET_TASKS"}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+    let tasks: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let listed = tasks["get_tasks"]
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.values())
+        .filter_map(|v| v.as_array())
+        .flatten()
+        .find(|t| t["task_id"]["value"] == "echo")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(listed["container"]["type"], "DOCKER", "{tasks:#}");
     no_mesos_container_left(&docker).await;
 }
 
