@@ -88,7 +88,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "docker_stop_timeout",
         Some("0ns"),
-        "The least time docker stop waits before killing a container (the task's kill grace period, when longer, wins)",
+        "How long docker stop of an orphan container waits before killing it (tasks are killed with their kill grace period)",
     ),
     Spec::value(
         "docker_remove_delay",

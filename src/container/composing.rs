@@ -127,24 +127,16 @@ impl Containerizer for ComposingContainerizer {
         }
     }
 
-    /// The Mesos containerizer's reading first, then the others' for what
-    /// it left out.
+    /// The Mesos containerizer's reading, overridden by the others' for
+    /// the containers they know better (the Docker containerizer adds a
+    /// container's cgroups to its executor's session).
     fn usage(&self, containers: &[(ContainerId, i32)]) -> HashMap<ContainerId, Usage> {
-        let mut all = HashMap::new();
-        let mesos_first = self
+        let mut all = self
             .named("mesos")
-            .into_iter()
-            .chain(self.containerizers.iter().filter(|c| c.name() != "mesos"));
-        for c in mesos_first {
-            let missing: Vec<(ContainerId, i32)> = containers
-                .iter()
-                .filter(|(id, _)| !all.contains_key(id))
-                .cloned()
-                .collect();
-            if missing.is_empty() {
-                break;
-            }
-            all.extend(c.usage(&missing));
+            .map(|c| c.usage(containers))
+            .unwrap_or_default();
+        for c in self.containerizers.iter().filter(|c| c.name() != "mesos") {
+            all.extend(c.usage(containers));
         }
         all
     }
