@@ -23,6 +23,7 @@
 //! | `status_updates.rs` | ordered, acknowledged, retried status update streams | `TaskStatusUpdateManager` |
 //! | `executor_api.rs` | the v1 executor API: request prelude, refusals, messages as events | `slave/http.cpp` (`executor`) |
 //! | `http.rs` | `/state`, `/monitor/statistics`, `/flags`, `/health` | `slave/http.cpp` |
+//! | `operator.rs` | the v1 operator API, `POST /api/v1`: the agent's calls and their JSON | `slave/http.cpp` (`api`) |
 //! | `metrics.rs` | `slave/...` counters and gauges | `Slave::Metrics` |
 //! | `flags.rs` | `mesos-agent` flags | `slave/flags.cpp` |
 //! | `resources.rs` | the agent's resources: `--resources` plus what the machine has | `Containerizer::resources` |
@@ -50,6 +51,7 @@ pub mod http;
 pub mod launch;
 mod master_link;
 pub mod metrics;
+pub mod operator;
 pub mod process;
 mod recovery;
 pub mod resources;

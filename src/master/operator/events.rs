@@ -211,6 +211,19 @@ impl Subscribers {
         Some(id)
     }
 
+    /// Closes the oldest streams until at most `max` remain; how many
+    /// were closed.
+    pub fn keep_at_most(&mut self, max: usize) -> usize {
+        let mut closed = 0;
+        while self.all.len() > max {
+            if self.all.pop_first().is_none() {
+                break;
+            }
+            closed += 1;
+        }
+        closed
+    }
+
     /// A subscriber's client went away.
     pub fn leave(&mut self, id: u64) -> bool {
         self.all.remove(&id).is_some()
@@ -304,6 +317,24 @@ mod tests {
         }
         assert_eq!(read, 3);
         assert!(slow_rx.is_closed() || slow_rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn the_oldest_subscribers_make_room_for_new_ones() {
+        let mut subs = Subscribers::default();
+        let mut receivers = Vec::new();
+        for _ in 0..3 {
+            let (tx, rx) = unbounded_channel();
+            subs.join(tx, Bytes::from_static(b"s")).unwrap();
+            receivers.push(rx);
+        }
+        assert_eq!(subs.keep_at_most(2), 1);
+        assert_eq!(subs.len(), 2);
+        assert_eq!(subs.publish(&record(&heartbeat())).sent, 2);
+        let mut oldest = receivers.remove(0);
+        assert!(oldest.try_recv().is_ok(), "SUBSCRIBED was still delivered");
+        assert!(oldest.try_recv().is_err(), "nothing after it");
+        assert!(receivers.iter_mut().all(|r| r.try_recv().is_ok()));
     }
 
     #[test]

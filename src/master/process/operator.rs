@@ -120,6 +120,17 @@ impl Master {
         let Some(id) = self.operator.subscribers.join(stream, first) else {
             return v1_http::ApiError::Internal("The subscriber went away".into()).reply();
         };
+        let max = self
+            .core
+            .flags()
+            .all
+            .get("max_operator_event_stream_subscribers")
+            .and_then(|m| m.parse::<usize>().ok())
+            .unwrap_or(1000);
+        let closed = self.operator.subscribers.keep_at_most(max);
+        if closed > 0 {
+            tracing::info!(closed, max, "closing the oldest operator event streams (--max_operator_event_stream_subscribers)");
+        }
         self.operator.count(0);
         tracing::info!(
             subscribers = self.operator.subscribers.len(),
