@@ -300,6 +300,25 @@ async fn operators_read_follow_and_change_the_cluster_through_the_v1_api() {
         json!([{"role": "web", "weight": 3.5}]),
         "{weights}"
     );
+    // An agent deactivated by an operator is shown so until reactivated.
+    let agent_call = |kind: &str| {
+        let field = kind.to_ascii_lowercase();
+        json!({"type": kind, field: {"agent_id": {"value": agent_id}}})
+    };
+    call(master, agent_call("DEACTIVATE_AGENT"));
+    let a = get(master, "GET_AGENTS")["agents"][0].clone();
+    assert_eq!(
+        (&a["active"], &a["deactivated"]),
+        (&json!(false), &json!(true)),
+        "{a}"
+    );
+    call(master, agent_call("REACTIVATE_AGENT"));
+    let a = get(master, "GET_AGENTS")["agents"][0].clone();
+    assert_eq!(
+        (&a["active"], &a["deactivated"]),
+        (&json!(true), &json!(false)),
+        "{a}"
+    );
     // Calls not carried out yet say so.
     let (status, text) = post_with(
         master,
@@ -396,10 +415,7 @@ async fn operators_read_follow_and_change_the_cluster_through_the_v1_api() {
 
     // MARK_AGENT_GONE: AGENT_REMOVED on the stream, the agent leaves and
     // is told to shut down.
-    call(
-        master,
-        json!({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": agent_id}}}),
-    );
+    call(master, agent_call("MARK_AGENT_GONE"));
     let removed = events
         .next_matching("AGENT_REMOVED", of_type("AGENT_REMOVED"))
         .await;
@@ -407,11 +423,20 @@ async fn operators_read_follow_and_change_the_cluster_through_the_v1_api() {
     assert!(get(master, "GET_AGENTS").get("agents").is_none());
     let exited = cluster.agents[0].wait_exit(WAIT);
     assert!(exited.is_some(), "the gone agent was told to shut down");
-    // Marking it gone again is a no-op.
+    // TEARDOWN removes the framework: FRAMEWORK_REMOVED follows.
     call(
         master,
-        json!({"type": "MARK_AGENT_GONE", "mark_agent_gone": {"agent_id": {"value": agent_id}}}),
+        json!({"type": "TEARDOWN", "teardown": {"framework_id": {"value": framework_id}}}),
     );
+    let removed = events
+        .next_matching("FRAMEWORK_REMOVED", of_type("FRAMEWORK_REMOVED"))
+        .await;
+    assert_eq!(
+        removed["framework_removed"]["framework_info"]["id"]["value"],
+        framework_id
+    );
+    // Marking it gone again is a no-op.
+    call(master, agent_call("MARK_AGENT_GONE"));
 }
 
 /// Decodes standard base64 (what `bytes` fields carry in JSON).

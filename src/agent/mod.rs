@@ -38,6 +38,7 @@
 //! | leader detector | LeaderDetected | |
 //! | executors (v0) | RegisterExecutor, ReregisterExecutor, StatusUpdateMessage, ExecutorToFramework | ExecutorRegistered, ExecutorReregistered, ReconnectExecutor, RunTask, RunTaskGroup, KillTask, StatusUpdateAcknowledgement, FrameworkToExecutor, ShutdownExecutor |
 //! | executors (v1, `POST /api/v1/executor`) | SUBSCRIBE, UPDATE, MESSAGE, HEARTBEAT | SUBSCRIBED, LAUNCH, LAUNCH_GROUP, KILL, ACKNOWLEDGED, MESSAGE, SHUTDOWN |
+//! | operators (v1, `POST /api/v1`) | GET_STATE, GET_CONTAINERS, KILL_CONTAINER, ... (`operator.rs`) | their answers |
 //! | itself | RegistrationRetry, PingTimeout, RetryUpdate, RegistrationTimeout, KillContainer, ExecutorExited, ReregistrationTimeout, GcTick, GcDone | |
 
 pub mod checkpoint;
