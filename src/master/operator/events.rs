@@ -363,3 +363,105 @@ mod tests {
         assert_eq!(subs.join(tx, Bytes::from_static(b"s")), None);
     }
 }
+
+#[cfg(test)]
+mod rendering {
+    use super::*;
+    use crate::master::core::fixture::{admit, core, run_task, subscribe};
+    use wire::mesos::TaskStatus;
+
+    #[test]
+    fn events_are_rendered_with_v1_names_from_the_records() {
+        let mut c = core(|_| {});
+        let agent = admit(&mut c, 1);
+        let framework = subscribe(&mut c, 1, |_| {});
+        run_task(&mut c, &framework, &agent, "t1");
+        let state = c.state();
+        let added = OperatorEvent::TaskAdded {
+            framework_id: framework.clone(),
+            task_id: TaskId::new("t1"),
+        }
+        .to_json(state)
+        .unwrap();
+        let task = &added["task_added"]["task"];
+        assert_eq!(added["type"], "TASK_ADDED");
+        assert_eq!(task["task_id"], json!({"value": "t1"}));
+        assert_eq!(task["agent_id"], json!({"value": agent.value}));
+        assert_eq!(task["framework_id"], json!({"value": framework.value}));
+        assert_eq!(task["state"], "TASK_RUNNING");
+        assert!(task.get("slave_id").is_none());
+        let cpus = task["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "cpus")
+            .cloned()
+            .unwrap();
+        assert_eq!(cpus["scalar"]["value"], 1.0);
+        assert_eq!(cpus["type"], "SCALAR");
+
+        let status = TaskStatus::new(TaskId::new("t1"), TaskState::Finished);
+        let updated = OperatorEvent::TaskUpdated {
+            framework_id: framework.clone(),
+            status,
+            state: TaskState::Finished,
+        }
+        .to_json(state)
+        .unwrap();
+        assert_eq!(updated["task_updated"]["state"], "TASK_FINISHED");
+        assert_eq!(updated["task_updated"]["status"]["state"], "TASK_FINISHED");
+        assert_eq!(
+            updated["task_updated"]["framework_id"],
+            json!({"value": framework.value})
+        );
+
+        let agent_added = OperatorEvent::AgentAdded(agent.clone())
+            .to_json(state)
+            .unwrap();
+        let a = &agent_added["agent_added"]["agent"];
+        assert_eq!(a["agent_info"]["id"], json!({"value": agent.value}));
+        assert_eq!(a["agent_info"]["hostname"], "agent1");
+        assert_eq!(a["active"], true);
+        assert!(a["registered_time"]["nanoseconds"].is_i64());
+
+        let f = OperatorEvent::FrameworkUpdated(framework.clone())
+            .to_json(state)
+            .unwrap();
+        let info = &f["framework_updated"]["framework"]["framework_info"];
+        assert_eq!(info["id"], json!({"value": framework.value}));
+        assert_eq!(info["name"], "framework 1");
+
+        assert_eq!(
+            OperatorEvent::AgentRemoved(agent.clone()).to_json(state),
+            Some(
+                json!({"type": "AGENT_REMOVED", "agent_removed": {"agent_id": {"value": agent.value}}})
+            )
+        );
+        // What is no longer there is not described.
+        assert_eq!(
+            OperatorEvent::AgentAdded(AgentId::new("nope")).to_json(state),
+            None
+        );
+    }
+
+    #[test]
+    fn subscribed_carries_the_whole_state_and_the_heartbeat_interval() {
+        let mut c = core(|_| {});
+        let agent = admit(&mut c, 1);
+        let framework = subscribe(&mut c, 1, |_| {});
+        run_task(&mut c, &framework, &agent, "t1");
+        let s = subscribed(c.state(), 15.0);
+        assert_eq!(s["type"], "SUBSCRIBED");
+        assert_eq!(s["subscribed"]["heartbeat_interval_seconds"], 15.0);
+        let state = &s["subscribed"]["get_state"];
+        assert_eq!(state["get_tasks"]["tasks"][0]["task_id"]["value"], "t1");
+        assert_eq!(
+            state["get_agents"]["agents"][0]["agent_info"]["id"]["value"],
+            agent.value
+        );
+        assert_eq!(
+            state["get_frameworks"]["frameworks"][0]["framework_info"]["id"]["value"],
+            framework.value
+        );
+    }
+}
