@@ -583,3 +583,72 @@ async fn bad_input_to_every_call_is_a_4xx_with_a_reason() {
     assert_eq!(get(master, "GET_HEALTH"), json!({"healthy": true}));
     assert_eq!(get(agent, "GET_HEALTH"), json!({"healthy": true}));
 }
+
+/// pymesos's operator driver (`MesosOperatorMasterDriver`, from PyPI,
+/// installed by `scripts/setup.sh`), unmodified, follows a task's launch on
+/// the event stream and reads the cluster through the calls.
+#[actix::test]
+async fn pymesos_operator_driver_follows_a_task_and_reads_the_cluster() {
+    use std::process::{Command, Stdio};
+    let cluster = Cluster::start(&[], &["cpus:1;mem:256"]);
+    let master = cluster.master_address();
+    let agent_id = cluster.agent_id(0);
+    let mut child = Command::new(common::venv_python())
+        .arg(common::pymesos_script("operator_driver.py"))
+        .arg(master.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the pymesos operator driver");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let _guard = common::Guard(child);
+    let (tx, rx) = channel::<String>();
+    let err_tx = tx.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if err_tx.send(format!("stderr: {line}")).is_err() {
+                return;
+            }
+        }
+    });
+    let mut lines: Vec<String> = Vec::new();
+    let mut wait_for = async |what: &str| {
+        let end = Instant::now() + WAIT;
+        loop {
+            while let Ok(line) = rx.try_recv() {
+                lines.push(line);
+            }
+            if let Some(at) = lines.iter().position(|l| l.starts_with(what)) {
+                return lines.drain(..=at).last().unwrap_or_default();
+            }
+            if Instant::now() >= end {
+                panic!("pymesos never said {what:?}; it said {lines:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    assert_eq!(wait_for("subscribed").await, "subscribed 1");
+    let agents = wait_for("agents").await;
+    assert!(agents.contains(&agent_id), "{agents}");
+    wait_for("calls ok").await;
+    let framework = Framework::start(master, info("followed")).await;
+    framework.registered().await;
+    wait_for("framework_added followed").await;
+    framework
+        .launch(
+            vec![command_task("watched", "sleep 1000")],
+            "cpus:0.5;mem:64",
+            None,
+        )
+        .await;
+    wait_for("task_added watched").await;
+    wait_for("task_updated watched TASK_RUNNING").await;
+}

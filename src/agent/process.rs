@@ -461,6 +461,8 @@ impl Process for Agent {
         Self::install_gc(i);
         i.route("/api/v1/executor", executor_route);
         i.route("/api/v1", |a, req, cx| a.operator_call(req, cx));
+        // As on the master: pymesos's agent driver posts to `/api/v1/operator`.
+        i.route("/api/v1/operator", |a, req, cx| a.operator_call(req, cx));
         i.route("/health", |_, _, _| super::http::health())
             .route("/state", |a, req, cx| {
                 super::http::state(&a.view(), cx.me(), &req.query)
