@@ -627,7 +627,7 @@ async fn pymesos_operator_driver_follows_a_task_and_reads_the_cluster() {
                 lines.push(line);
             }
             if let Some(at) = lines.iter().position(|l| l.starts_with(what)) {
-                return lines.drain(..=at).last().unwrap_or_default();
+                return lines.drain(..=at).next_back().unwrap_or_default();
             }
             if Instant::now() >= end {
                 panic!("pymesos never said {what:?}; it said {lines:#?}");
