@@ -166,6 +166,14 @@ async fn operators_read_follow_and_change_the_cluster_through_the_v1_api() {
         "{subscribed}"
     );
     assert_eq!(subscribed["subscribed"]["heartbeat_interval_seconds"], 15.0);
+    let beat = events
+        .next_matching("an event after SUBSCRIBED", |_| true)
+        .await;
+    assert_eq!(
+        beat,
+        json!({"type": "HEARTBEAT"}),
+        "a heartbeat follows at once"
+    );
 
     // A framework arrives and launches a task: the stream follows.
     let framework = Framework::start(master, info("operated")).await;
@@ -626,8 +634,10 @@ async fn pymesos_operator_driver_follows_a_task_and_reads_the_cluster() {
             while let Ok(line) = rx.try_recv() {
                 lines.push(line);
             }
+            // The calls' answers and the stream's events come on two
+            // threads of the driver: their lines interleave.
             if let Some(at) = lines.iter().position(|l| l.starts_with(what)) {
-                return lines.drain(..=at).next_back().unwrap_or_default();
+                return lines.remove(at);
             }
             if Instant::now() >= end {
                 panic!("pymesos never said {what:?}; it said {lines:#?}");

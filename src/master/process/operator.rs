@@ -112,10 +112,16 @@ impl Master {
     /// SUBSCRIBE: a stream that starts with the whole state.
     fn operator_subscribe(&mut self, cx: &mut Cx<'_, Self>) -> Reply {
         let (response, stream) = Response::stream(StatusCode::OK, "application/json");
-        let first = events::record(&events::subscribed(
+        // A heartbeat right after SUBSCRIBED, as Mesos's heartbeater sends
+        // one at once: clients that read a record behind are not left
+        // waiting on the state.
+        let mut first = events::record(&events::subscribed(
             self.core.state(),
             HEARTBEAT_INTERVAL.as_secs_f64(),
-        ));
+        ))
+        .to_vec();
+        first.extend_from_slice(&events::record(&events::heartbeat()));
+        let first = bytes::Bytes::from(first);
         let watch = stream.clone();
         let Some(id) = self.operator.subscribers.join(stream, first) else {
             return v1_http::ApiError::Internal("The subscriber went away".into()).reply();
