@@ -185,6 +185,12 @@ impl Serialize for TaskJson<'_> {
         {
             map.serialize_entry("discovery", &discovery)?;
         }
+        if let Some(container) = &t.meta.container {
+            map.serialize_entry(
+                "container",
+                &wire::v1::types::ContainerInfoJson::from_internal(container),
+            )?;
+        }
         map.end()
     }
 }
@@ -230,6 +236,16 @@ pub fn attributes(attrs: &[Attribute]) -> Value {
 
 pub fn task(t: &Task) -> Value {
     to_value(TaskJson(t))
+}
+
+/// `/version` of either daemon, as Mesos's `version` process writes it.
+pub fn version() -> Value {
+    serde_json::json!({
+        "version": wire::mesos::VERSION,
+        "build_date": "",
+        "build_time": 0.0,
+        "build_user": "",
+    })
 }
 
 #[cfg(test)]

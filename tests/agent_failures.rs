@@ -150,6 +150,45 @@ async fn a_dead_agents_tasks_are_unreachable_to_partition_aware_frameworks_and_l
     );
     let state = cluster.master_json("/master/state");
     assert_eq!(state["unreachable_slaves"], 1, "{state}");
+    // Their tasks stay visible, as Mesos lists them: among their
+    // framework's unreachable tasks, whatever its partition capability.
+    for (name, task, task_state) in [
+        ("aware", "aware-sleep", "TASK_UNREACHABLE"),
+        ("plain", "plain-sleep", "TASK_LOST"),
+    ] {
+        let framework = state["frameworks"]
+            .as_array()
+            .and_then(|fs| fs.iter().find(|f| f["name"] == name))
+            .unwrap_or_else(|| panic!("no framework {name}: {state}"));
+        let unreachable = framework["unreachable_tasks"].as_array();
+        assert_eq!(unreachable.map(Vec::len), Some(1), "{framework}");
+        assert_eq!(framework["unreachable_tasks"][0]["id"], task, "{framework}");
+        assert_eq!(
+            framework["unreachable_tasks"][0]["state"], task_state,
+            "{framework}"
+        );
+        assert_eq!(framework["tasks"].as_array().map(Vec::len), Some(0));
+        assert_eq!(
+            framework["completed_tasks"].as_array().map(Vec::len),
+            Some(0)
+        );
+    }
+    let tasks = cluster.master_json("/master/tasks?limit=-1");
+    let listed: Vec<&str> = tasks["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert!(
+        listed.contains(&"aware-sleep") && listed.contains(&"plain-sleep"),
+        "{tasks}"
+    );
+    assert_eq!(
+        common::cluster::metric(cluster.master_address(), "master/tasks_unreachable"),
+        Some(1.0),
+        "only the TASK_UNREACHABLE one counts"
+    );
 
     // Executors of checkpointing frameworks wait for their agent to
     // recover; with the agent gone for good, the test kills them.

@@ -396,6 +396,7 @@ async fn a_pymesos_executor_subscribes_again_after_the_agent_restarts() {
         resources: wire::resources::Resources::new(),
         name: Some("pymesos executor".into()),
         shutdown_grace_period: None,
+        container: None,
     });
     framework.launch(vec![task], TASK, None).await;
     framework.update("waiter", TaskState::Running, WAIT).await;

@@ -45,6 +45,7 @@ impl Handle<RegisterExecutor> for Agent {
                 resources: Resources::new(),
                 name: None,
                 shutdown_grace_period: None,
+                container: None,
             },
             framework_id: m.framework_id,
             framework_info: framework.clone(),
@@ -155,6 +156,7 @@ async fn launch(command: &str) -> Run {
                 .collect(),
             inherit_env: true,
             user: None,
+            container: None,
         })
         .unwrap();
     Run {

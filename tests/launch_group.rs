@@ -39,6 +39,7 @@ fn default_executor(id: &str) -> ExecutorInfo {
         resources: Resources::parse("cpus:0.1;mem:32", "*").expect("resources"),
         name: None,
         shutdown_grace_period: None,
+        container: None,
     }
 }
 

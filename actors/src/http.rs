@@ -5,7 +5,9 @@
 //! `peer.rs` and everything else to hyper. A request for
 //! `/<process id><route>` is handed to that process as a message and
 //! answered from its handler, so the answer is a consistent view of the
-//! process's state. Paths whose first segment names no process go to the
+//! process's state. As in libprocess, trailing slashes do not matter and
+//! a path is served by the longest route that prefixes it in whole
+//! segments (`/master/tasks/` and `/master/tasks/x` by `/tasks`). Paths whose first segment names no process go to the
 //! node's delegate, if one is set. The node itself answers `/health` and
 //! `/metrics/snapshot`. Malformed requests get hyper's 4xx and are counted.
 
@@ -254,7 +256,8 @@ impl Node {
     async fn handle_http(&self, req: hyper::Request<Incoming>, remote: SocketAddr) -> Response {
         let path = req.uri().path().to_owned();
         let query = parse_query(req.uri().query().unwrap_or(""));
-        match path.as_str() {
+        // `/state/` is `/state`, as libprocess serves it.
+        match without_trailing_slash(&path) {
             "/health" => return Response::new(StatusCode::OK, Bytes::new()),
             "/metrics/snapshot" => {
                 let timeout = match query.iter().find(|(k, _)| k == "timeout") {
@@ -278,14 +281,14 @@ impl Node {
             self.inner.stats.http_not_found.inc();
             return Response::not_found();
         }
-        let Some((entry, route)) = self.resolve(&path) else {
+        let Some((entry, route)) = self.resolve(without_trailing_slash(&path)) else {
             self.inner.stats.http_not_found.inc();
             return Response::not_found();
         };
-        if !entry.routes.contains(&route) {
+        let Some(route) = match_route(&entry.routes, &route) else {
             self.inner.stats.http_not_found.inc();
             return Response::not_found();
-        }
+        };
         let method = req.method().clone();
         let headers = req.headers().clone();
         let limit = self.inner.config.max_http_body;
@@ -355,6 +358,29 @@ impl Node {
     }
 }
 
+/// The path without its trailing slashes (`/` stays `/`).
+fn without_trailing_slash(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    }
+}
+
+/// The route of `routes` that serves `route`: the route itself, else the
+/// longest route that is a prefix of it in whole segments, as libprocess
+/// routes (`/tasks/x` is served by `/tasks`, `/tasks/` by `/tasks`). The
+/// root route `/` serves only the root itself.
+fn match_route(routes: &[String], route: &str) -> Option<String> {
+    let mut name = route.trim_matches('/');
+    loop {
+        let candidate = format!("/{name}");
+        if routes.contains(&candidate) {
+            return Some(candidate);
+        }
+        name = &name[..name.rfind('/')?];
+    }
+}
+
 /// Wraps a JSON body as `callback(json);` when `jsonp=callback` was asked.
 pub fn with_jsonp(json: String, query: &[(String, String)]) -> Response {
     match query.iter().find(|(k, _)| k == "jsonp") {
@@ -418,5 +444,51 @@ mod tests {
             ]
         );
         assert_eq!(percent_decode("slave%281%29", false), "slave(1)");
+    }
+
+    #[test]
+    fn routes_match_by_their_longest_prefix_in_whole_segments() {
+        let routes: Vec<String> = ["/", "/tasks", "/api/v1", "/api/v1/scheduler", "/read.json"]
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        let cases = [
+            ("/tasks", Some("/tasks")),
+            ("/tasks/", Some("/tasks")),
+            ("/tasks//", Some("/tasks")),
+            ("/tasks/abc/def", Some("/tasks")),
+            ("/tasksx", None),
+            ("/api/v1/operator", Some("/api/v1")),
+            ("/api/v1/scheduler", Some("/api/v1/scheduler")),
+            ("/api/v1/scheduler/", Some("/api/v1/scheduler")),
+            ("/api", None),
+            ("/read.json", Some("/read.json")),
+            ("/read", None),
+            ("/", Some("/")),
+            ("/unknown", None),
+        ];
+        for (route, want) in cases {
+            assert_eq!(
+                match_route(&routes, route).as_deref(),
+                want,
+                "route {route}"
+            );
+        }
+        assert_eq!(match_route(&["/state".to_string()], "/"), None);
+    }
+
+    #[test]
+    fn trailing_slashes_are_dropped_but_the_root_stays() {
+        assert_eq!(
+            without_trailing_slash("/master/frameworks/"),
+            "/master/frameworks"
+        );
+        assert_eq!(
+            without_trailing_slash("/metrics/snapshot//"),
+            "/metrics/snapshot"
+        );
+        assert_eq!(without_trailing_slash("/"), "/");
+        assert_eq!(without_trailing_slash("//"), "/");
+        assert_eq!(without_trailing_slash("/state"), "/state");
     }
 }

@@ -402,6 +402,19 @@ async fn http_routes_are_served_by_their_process_and_the_delegate() {
         "first claim wins"
     );
     assert_eq!(http_get(a, "/api/count").await.0, 200);
+    // As libprocess routes: trailing slashes do not matter, and the
+    // longest route that prefixes the path in whole segments serves it.
+    for path in [
+        "/slave(1)/count/",
+        "/slave(1)/count/more/segments",
+        "/count/",
+        "/api/count/",
+        "/metrics/snapshot/",
+        "/health/",
+    ] {
+        assert_eq!(http_get(a, path).await.0, 200, "{path}");
+    }
+    assert_eq!(http_get(a, "/slave(1)/countx").await.0, 404);
     assert_eq!(http_get(a, "/slave(1)/../count").await.0, 404);
     assert_eq!(http_get(a, "/health").await.0, 200);
     let (status, body) = http_get(a, "/metrics/snapshot").await;

@@ -482,6 +482,7 @@ mod tests {
                 resources: Resources::new(),
                 name: None,
                 shutdown_grace_period: None,
+                container: None,
             },
             framework_id: FrameworkId::new("m-0001"),
             container_id: ContainerId::new("c1"),

@@ -108,6 +108,7 @@ impl Agent {
                         .unwrap_or_else(|| framework.user.clone())
                 })
                 .filter(|u| !u.is_empty()),
+            container: executor.container.clone(),
         };
         let container = self
             .containerizer
@@ -248,4 +249,27 @@ impl Handle<ExecutorExited> for Agent {
             self.executor_terminated(msg, cx);
         }
     }
+}
+
+/// The containerizer `--containerizers` names: each in the order given,
+/// composed.
+pub(super) fn containerizer_for(
+    flags: &super::flags::AgentFlags,
+) -> std::sync::Arc<dyn container::Containerizer> {
+    let all: Vec<std::sync::Arc<dyn container::Containerizer>> = flags
+        .containerizers
+        .iter()
+        .map(|name| -> std::sync::Arc<dyn container::Containerizer> {
+            match name.as_str() {
+                "docker" => std::sync::Arc::new(container::docker::DockerContainerizer::new(
+                    flags.docker.clone(),
+                )),
+                _ => std::sync::Arc::new(container::MesosContainerizer::default()),
+            }
+        })
+        .collect();
+    if all.is_empty() {
+        return std::sync::Arc::new(container::MesosContainerizer::default());
+    }
+    std::sync::Arc::new(container::ComposingContainerizer::new(all))
 }

@@ -77,7 +77,33 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "containerizers",
         Some("mesos"),
-        "Comma-separated containerizers (mesos)",
+        "Comma-separated containerizers, tried in order (docker, mesos)",
+    ),
+    Spec::value("docker", Some("docker"), "The docker client the docker containerizer runs"),
+    Spec::value(
+        "docker_socket",
+        Some("/var/run/docker.sock"),
+        "The unix socket of the Docker daemon",
+    ),
+    Spec::value(
+        "docker_stop_timeout",
+        Some("0ns"),
+        "The least time docker stop waits before killing a container (the task's kill grace period, when longer, wins)",
+    ),
+    Spec::value(
+        "docker_remove_delay",
+        Some("6hrs"),
+        "How long an ended Docker container is kept before it is removed",
+    ),
+    Spec::boolean(
+        "docker_kill_orphans",
+        true,
+        "After a restart, remove the mesos-* Docker containers of no known container",
+    ),
+    Spec::value(
+        "docker_mesos_image",
+        None,
+        "The image the agent itself runs in (unsupported: the agent runs on the host)",
     ),
     Spec::value("isolation", Some("posix/cpu,posix/mem"), "Isolators"),
     Spec::value(
@@ -105,7 +131,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "sandbox_directory",
         Some("/mnt/mesos/sandbox"),
-        "The sandbox path inside containers (accepted; tasks see their sandbox in place)",
+        "Where a Docker container sees its sandbox (other tasks see their sandbox in place)",
     ),
     Spec::value("frameworks_home", None, "Directory prepended to relative executor paths"),
     Spec::value("fetcher_cache_dir", Some("/tmp/mesos/fetch"), "Fetcher cache directory"),
@@ -113,7 +139,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "max_completed_executors_per_framework",
         Some("150"),
-        "Completed executors kept per framework (accepted; no effect here)",
+        "Completed executors /state keeps per framework",
     ),
     Spec::value(
         "http_heartbeat_interval",
@@ -252,6 +278,15 @@ pub struct AgentFlags {
     pub recovery_timeout: Duration,
     pub launcher_dir: PathBuf,
     pub zk_session_timeout: Duration,
+    /// Ended executor runs `/state` lists per framework
+    /// (`--max_completed_executors_per_framework`).
+    pub max_completed_executors_per_framework: usize,
+    /// `--containerizers`: `mesos` and `docker`, in the order given.
+    pub containerizers: Vec<String>,
+    /// The Docker containerizer's flags (`--docker`, `--docker_socket`,
+    /// `--docker_stop_timeout`, `--docker_remove_delay`,
+    /// `--docker_kill_orphans`, `--sandbox_directory`).
+    pub docker: crate::container::docker::DockerConfig,
     /// Every flag as text, for `/flags`.
     pub all: Flags,
 }
@@ -265,18 +300,33 @@ impl AgentFlags {
         let required =
             |name: &str, d: Option<Duration>| d.ok_or_else(|| FlagError::Missing(name.to_owned()));
         let master = f.string("master")?;
-        let containerizers = f.string("containerizers")?;
-        for c in containerizers.split(',').map(str::trim) {
+        let mut containerizers: Vec<String> = Vec::new();
+        for c in f.string("containerizers")?.split(',').map(str::trim) {
             match c {
-                "mesos" => {}
-                "docker" => {
+                "mesos" | "docker" if containerizers.iter().any(|k| k == c) => {
+                    return Err(bad("containerizers", format!("'{c}' is given twice")))
+                }
+                "mesos" | "docker" => containerizers.push(c.to_owned()),
+                other => {
                     return Err(bad(
                         "containerizers",
-                        "the docker containerizer needs a Docker engine, and none answers on this machine".into(),
+                        format!("unknown containerizer '{other}'"),
                     ))
                 }
-                other => return Err(bad("containerizers", format!("unknown containerizer '{other}'"))),
             }
+        }
+        let docker = crate::container::docker::DockerConfig {
+            docker: crate::container::docker::Docker::new(
+                &f.string("docker")?,
+                std::path::Path::new(&f.string("docker_socket")?),
+            ),
+            sandbox_directory: f.string("sandbox_directory")?,
+            stop_timeout: required("docker_stop_timeout", f.duration("docker_stop_timeout")?)?,
+            remove_delay: required("docker_remove_delay", f.duration("docker_remove_delay")?)?,
+            kill_orphans: f.boolean("docker_kill_orphans")?,
+        };
+        if !docker.sandbox_directory.starts_with('/') {
+            return Err(bad("sandbox_directory", "must be an absolute path".into()));
         }
         Unsupported {
             only: &[
@@ -298,6 +348,7 @@ impl AgentFlags {
                 "domain",
                 "firewall_rules",
                 "ip_discovery_command",
+                "docker_mesos_image",
             ],
         }
         .check(&f)?;
@@ -315,7 +366,9 @@ impl AgentFlags {
                 "must be between 0.0 and 1.0".into(),
             ));
         }
-        f.parse::<usize>("max_completed_executors_per_framework")?;
+        let max_completed_executors_per_framework = f
+            .parse::<usize>("max_completed_executors_per_framework")?
+            .unwrap_or(150);
         let executor_environment_variables = match f.get("executor_environment_variables") {
             None => None,
             Some(text) => Some(
@@ -410,6 +463,9 @@ impl AgentFlags {
             recovery_timeout: required("recovery_timeout", f.duration("recovery_timeout")?)?,
             launcher_dir,
             zk_session_timeout: required("zk_session_timeout", f.duration("zk_session_timeout")?)?,
+            max_completed_executors_per_framework,
+            containerizers,
+            docker,
             all: f,
         })
     }
@@ -439,6 +495,30 @@ mod tests {
         assert_eq!(a.recovery_timeout, Duration::from_secs(15 * 60));
         let c = load(&["--master=m:5050", "--work_dir=/x", "--recover=cleanup"]).unwrap();
         assert_eq!(c.recover, Recover::Cleanup);
+        assert_eq!(a.containerizers, ["mesos"]);
+        assert_eq!(a.docker.docker.program, "docker");
+        assert_eq!(
+            a.docker.docker.socket,
+            std::path::Path::new("/var/run/docker.sock")
+        );
+        assert_eq!(a.docker.stop_timeout, Duration::ZERO);
+        assert_eq!(a.docker.remove_delay, Duration::from_secs(6 * 3600));
+        assert!(a.docker.kill_orphans);
+        assert_eq!(a.docker.sandbox_directory, "/mnt/mesos/sandbox");
+        let d = load(&[
+            "--master=m:5050",
+            "--work_dir=/x",
+            "--containerizers=docker,mesos",
+            "--docker=/usr/bin/docker",
+            "--docker_socket=/tmp/d.sock",
+            "--docker_remove_delay=0ns",
+            "--docker_kill_orphans=false",
+        ])
+        .unwrap();
+        assert_eq!(d.containerizers, ["docker", "mesos"]);
+        assert_eq!(d.docker.docker.program, "/usr/bin/docker");
+        assert_eq!(d.docker.remove_delay, Duration::ZERO);
+        assert!(!d.docker.kill_orphans);
     }
 
     #[test]
@@ -451,13 +531,15 @@ mod tests {
             load(&["--master=m:5050"]),
             Err(FlagError::Missing(_))
         ));
-        let docker = load(&[
-            "--master=m:5050",
-            "--work_dir=/x",
-            "--containerizers=docker,mesos",
-        ])
-        .unwrap_err();
-        assert!(docker.to_string().contains("Docker engine"), "{docker}");
+        for bad in [
+            "--containerizers=mesos,mesos",
+            "--containerizers=rkt",
+            "--docker_mesos_image=mesos:latest",
+            "--sandbox_directory=relative",
+        ] {
+            let err = load(&["--master=m:5050", "--work_dir=/x", bad]).unwrap_err();
+            assert!(!err.to_string().contains('\n'), "{bad}: {err}");
+        }
         assert!(load(&[
             "--master=m:5050",
             "--work_dir=/x",

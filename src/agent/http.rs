@@ -1,8 +1,9 @@
 //! The agent's endpoints, JSON as Mesos writes it: `/health`, `/state`
-//! (`/state.json`), `/monitor/statistics` (`.json`) and `/flags`, one
-//! function each. They read an [`AgentView`], never the agent itself; the
-//! agent process routes them (also at the top level through the node's
-//! delegate), so each answer is a consistent view of its state.
+//! (`/state.json`), `/monitor/statistics` (`.json`), `/flags` and
+//! `/version`, one function each. They read an [`AgentView`], never the
+//! agent itself; the agent process routes them (also at the top level
+//! through the node's delegate), so each answer is a consistent view of
+//! its state.
 
 use actors::http::{with_jsonp, Response, StatusCode};
 use actors::{Pid, Reply};
@@ -11,7 +12,7 @@ use wire::ids::ContainerId;
 use wire::mesos::VERSION;
 use wire::resources::Resources;
 
-use super::state::{AgentView, ExecutorRecord, HostedFramework};
+use super::state::{AgentView, CompletedExecutor, ExecutorRecord, HostedFramework};
 use crate::model;
 
 /// The query parameters of a request (`jsonp` is honoured).
@@ -20,6 +21,11 @@ type Query = [(String, String)];
 /// `/health`.
 pub fn health() -> Reply {
     Reply::Now(Response::new(StatusCode::OK, ""))
+}
+
+/// `/version` (Mesos serves it on every daemon).
+pub fn version(query: &Query) -> Reply {
+    Reply::Now(with_jsonp(model::version().to_string(), query))
 }
 
 /// `/flags`.
@@ -118,6 +124,23 @@ fn executor_json(e: &ExecutorRecord, framework_id: &str) -> Value {
     })
 }
 
+/// An executor run that ended, as Mesos lists it among a framework's
+/// `completed_executors`: no live or queued task, its tasks completed.
+fn completed_executor_json(e: &CompletedExecutor, framework_id: &str) -> Value {
+    json!({
+        "id": e.info.executor_id.value,
+        "name": e.info.name.clone().unwrap_or_default(),
+        "source": "",
+        "container": e.container_id.value,
+        "directory": e.directory.display().to_string(),
+        "framework_id": framework_id,
+        "resources": model::resources(&e.info.resources),
+        "tasks": [],
+        "queued_tasks": [],
+        "completed_tasks": e.tasks.iter().map(model::task).collect::<Vec<_>>(),
+    })
+}
+
 fn framework_json(id: &str, f: &HostedFramework) -> Value {
     let info = f.info();
     let mut v = json!({
@@ -128,7 +151,7 @@ fn framework_json(id: &str, f: &HostedFramework) -> Value {
         "checkpoint": info.checkpoint,
         "hostname": info.hostname.clone().unwrap_or_default(),
         "executors": f.executors().values().map(|e| executor_json(e, id)).collect::<Vec<_>>(),
-        "completed_executors": [],
+        "completed_executors": f.completed_executors().iter().map(|e| completed_executor_json(e, id)).collect::<Vec<_>>(),
     });
     if info.has_capability(wire::mesos::capability::MULTI_ROLE) {
         v["roles"] = json!(info.roles);
@@ -158,7 +181,7 @@ pub fn state(agent: &AgentView<'_>, me: &Pid, query: &Query) -> Reply {
         "attributes": model::attributes(&info.attributes),
         "flags": agent.flags.all.all(),
         "frameworks": agent.frameworks.iter().map(|(id, f)| framework_json(&id.value, f)).collect::<Vec<_>>(),
-        "completed_frameworks": [],
+        "completed_frameworks": agent.completed_frameworks.iter().map(|(id, f)| framework_json(&id.value, f)).collect::<Vec<_>>(),
     });
     if let Some(master) = agent.master {
         v["master_hostname"] = json!(master.address().ip().to_string());

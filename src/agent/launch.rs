@@ -19,7 +19,14 @@ pub fn executor_for(
         e.framework_id = Some(framework_id.clone());
         return (e, false);
     }
-    let program = launcher_dir.join("mesos-executor").display().to_string();
+    // A DOCKER task's command runs in its container, under the Docker
+    // executor (which the Docker containerizer tells how to reach Docker).
+    let container = task.meta.container.clone();
+    let name = match &container {
+        Some(c) if c.is_docker() => crate::container::docker::DOCKER_EXECUTOR,
+        _ => "mesos-executor",
+    };
+    let program = launcher_dir.join(name).display().to_string();
     let shown = task
         .command
         .as_ref()
@@ -51,6 +58,7 @@ pub fn executor_for(
                 task.task_id
             )),
             shutdown_grace_period: None,
+            container,
         },
         true,
     )
@@ -127,6 +135,7 @@ pub(super) mod tests {
             command: CommandInfo::shell("sleep 1"),
             resources: Resources::new(),
             name: None,
+            container: None,
             shutdown_grace_period: None,
         }
     }
@@ -149,6 +158,21 @@ pub(super) mod tests {
         );
         assert!(!command);
         assert_eq!(own.executor_id.as_str(), "mine");
+
+        let mut in_docker = task("t3", None);
+        in_docker.meta.container = Some(wire::mesos::ContainerInfo {
+            kind: wire::mesos::ContainerType::Docker,
+            docker: Some(wire::mesos::DockerInfo::new("busybox")),
+            volumes: Vec::new(),
+            hostname: None,
+        });
+        let (e, command) = executor_for(Path::new("/libexec"), &in_docker, &FrameworkId::new("f"));
+        assert!(command);
+        assert_eq!(
+            e.command.value.as_deref(),
+            Some("/libexec/mesos-docker-executor")
+        );
+        assert_eq!(e.container, in_docker.meta.container);
     }
 
     #[test]

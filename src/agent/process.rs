@@ -19,7 +19,7 @@
 //! acknowledged. With `--recover=cleanup` it shuts the recovered executors
 //! down and exits instead.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use actors::actix::SpawnHandle;
@@ -41,7 +41,7 @@ use super::executor_api::ToExecutorEvent;
 use super::flags::{AgentFlags, Recover};
 use super::state::{self, AgentView, Effect, HostedFramework, Lifecycle};
 use super::status_updates::StatusUpdateManager;
-use crate::container::{Containerizer, MesosContainerizer};
+use crate::container::Containerizer;
 use crate::stop::{StopNotice, StopReason};
 use crate::zookeeper::LeaderDetected;
 
@@ -67,6 +67,9 @@ pub struct Agent {
     pub(super) ping_watchdog: Option<SpawnHandle>,
     /// Every framework with an executor here, keyed by its id.
     pub(super) frameworks: HashMap<FrameworkId, HostedFramework>,
+    /// Frameworks that had executors here and have none left, oldest
+    /// first, bounded: `/state` lists them with their ended executors.
+    pub(super) completed_frameworks: VecDeque<(FrameworkId, HostedFramework)>,
     /// One ordered stream of unacknowledged updates per task.
     pub(super) updates: StatusUpdateManager,
     /// When the agent process was made, in seconds since the epoch.
@@ -123,6 +126,7 @@ pub(super) struct KillContainer {
 impl Agent {
     pub fn new(flags: AgentFlags, info: AgentInfo, master: Pid) -> Agent {
         let flags_work_dir = flags.work_dir.clone();
+        let containerizer = super::containers::containerizer_for(&flags);
         Agent {
             flags,
             info,
@@ -130,12 +134,13 @@ impl Agent {
             lifecycle: Lifecycle::Recovering { checkpoint: None },
             ping_watchdog: None,
             frameworks: HashMap::new(),
+            completed_frameworks: VecDeque::new(),
             updates: StatusUpdateManager::default(),
             start_time: now_secs(),
             metrics: None,
             store: checkpoint::Store::new(&flags_work_dir),
             reregistration_timer: None,
-            containerizer: std::sync::Arc::new(MesosContainerizer::default()),
+            containerizer,
             stop_notice: StopNotice::unheard(),
             logging: Default::default(),
         }
@@ -187,6 +192,7 @@ impl Agent {
             start_time: self.start_time,
             master: self.is_registered().then_some(&self.master),
             frameworks: &self.frameworks,
+            completed_frameworks: &self.completed_frameworks,
             containerizer: &self.containerizer,
         }
     }
@@ -367,12 +373,14 @@ impl Agent {
     }
 
     /// Forgets executors that ended and whose tasks' updates are all
-    /// acknowledged, and frameworks left with no executor.
+    /// acknowledged, and frameworks left with no executor (`/state` still
+    /// lists them as completed).
     pub(super) fn garbage_collect(&mut self) {
         let updates = &self.updates;
+        let keep = self.flags.max_completed_executors_per_framework;
         let mut gone = Vec::new();
         for (fid, f) in self.frameworks.iter_mut() {
-            let forgotten = f.forget_ended(|t| updates.has_pending(fid, t));
+            let forgotten = f.forget_ended(|t| updates.has_pending(fid, t), keep);
             if f.info().checkpoint {
                 gone.extend(forgotten.into_iter().map(|eid| (fid.clone(), eid)));
             }
@@ -382,16 +390,23 @@ impl Agent {
                 tracing::error!(framework = %fid, executor = %eid, "{e}");
             }
         }
-        let store = &self.store;
-        self.frameworks.retain(|fid, f| {
-            let keep = !f.executors().is_empty();
-            if !keep && f.info().checkpoint {
-                if let Err(e) = store.remove_framework(fid) {
+        let idle: Vec<FrameworkId> = self
+            .frameworks
+            .iter()
+            .filter(|(_, f)| f.executors().is_empty())
+            .map(|(fid, _)| fid.clone())
+            .collect();
+        for fid in idle {
+            let Some(f) = self.frameworks.remove(&fid) else {
+                continue;
+            };
+            if f.info().checkpoint {
+                if let Err(e) = self.store.remove_framework(&fid) {
                     tracing::error!(framework = %fid, "{e}");
                 }
             }
-            keep
-        });
+            state::archive_framework(&mut self.completed_frameworks, fid, f);
+        }
     }
 
     /// Checkpoints a framework's info and pid, if it checkpoints.
@@ -478,7 +493,8 @@ impl Process for Agent {
             })
             .route("/flags", |a, req, _| {
                 super::http::flags(&a.view(), &req.query)
-            });
+            })
+            .route("/version", |_, req, _| super::http::version(&req.query));
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {

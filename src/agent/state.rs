@@ -11,7 +11,7 @@
 //! executor's pid or event stream, the registration timer) so that one
 //! removal forgets them all; this module never uses them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -132,6 +132,26 @@ pub enum Effect {
         executor_id: ExecutorId,
         status: i32,
     },
+}
+
+/// Tasks an ended executor keeps for `/state` (Mesos's
+/// `MAX_COMPLETED_TASKS_PER_EXECUTOR`).
+pub const MAX_COMPLETED_TASKS_PER_EXECUTOR: usize = 200;
+
+/// Frameworks gone from this agent that `/state` still lists (Mesos's
+/// `MAX_COMPLETED_FRAMEWORKS`).
+pub const MAX_COMPLETED_FRAMEWORKS: usize = 50;
+
+/// An executor run that ended and was forgotten, as `/state` still lists
+/// it among its framework's `completed_executors`, so that the sandbox of
+/// a finished task can be found (it stays until garbage collected).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletedExecutor {
+    pub info: ExecutorInfo,
+    pub container_id: ContainerId,
+    pub directory: PathBuf,
+    /// Its tasks as they ended, at most `MAX_COMPLETED_TASKS_PER_EXECUTOR`.
+    pub tasks: Vec<Task>,
 }
 
 /// One executor run on this agent and its tasks.
@@ -554,6 +574,21 @@ impl ExecutorRecord {
 
     /// What survives an agent restart of this run, with the updates of its
     /// tasks still unacknowledged.
+    /// What `/state` keeps of this run once it is forgotten.
+    fn into_completed(self) -> CompletedExecutor {
+        let mut tasks: Vec<Task> = self.tasks.into_values().collect();
+        let time = |t: &Task| t.statuses.last().map_or(0.0, |s| s.timestamp);
+        tasks.sort_by(|a, b| time(a).total_cmp(&time(b)));
+        let excess = tasks.len().saturating_sub(MAX_COMPLETED_TASKS_PER_EXECUTOR);
+        tasks.drain(..excess);
+        CompletedExecutor {
+            info: self.info,
+            container_id: self.container_id,
+            directory: self.directory,
+            tasks,
+        }
+    }
+
     pub fn to_checkpoint(
         &self,
         framework_id: &FrameworkId,
@@ -593,6 +628,9 @@ pub struct HostedFramework {
     /// The scheduler's pid, where framework messages go.
     pid: Option<String>,
     executors: HashMap<ExecutorId, ExecutorRecord>,
+    /// Executor runs that ended and were forgotten, oldest first, bounded
+    /// by `--max_completed_executors_per_framework`.
+    completed_executors: VecDeque<CompletedExecutor>,
     /// The master shut the framework down (Mesos's TERMINATING): nobody
     /// will acknowledge its updates any more, so none are sent.
     terminating: bool,
@@ -604,6 +642,7 @@ impl HostedFramework {
             info,
             pid,
             executors: HashMap::new(),
+            completed_executors: VecDeque::new(),
             terminating: false,
         }
     }
@@ -622,6 +661,11 @@ impl HostedFramework {
 
     pub fn executors(&self) -> &HashMap<ExecutorId, ExecutorRecord> {
         &self.executors
+    }
+
+    /// Executor runs that ended, oldest first.
+    pub fn completed_executors(&self) -> &VecDeque<CompletedExecutor> {
+        &self.completed_executors
     }
 
     pub fn executor(&self, executor_id: &ExecutorId) -> Option<&ExecutorRecord> {
@@ -682,16 +726,25 @@ impl HostedFramework {
     }
 
     /// Forgets executors that ended and whose tasks have no update left
-    /// (`pending` says), returning the ids of those forgotten.
-    pub fn forget_ended(&mut self, pending: impl Fn(&TaskId) -> bool) -> Vec<ExecutorId> {
-        let mut gone = Vec::new();
-        self.executors.retain(|eid, e| {
-            let keep = e.is_alive() || e.tasks.keys().any(&pending);
-            if !keep {
-                gone.push(eid.clone());
-            }
-            keep
-        });
+    /// (`pending` says), returning the ids of those forgotten. Each is
+    /// kept as a completed executor, the oldest beyond `keep_completed`
+    /// dropped.
+    pub fn forget_ended(
+        &mut self,
+        pending: impl Fn(&TaskId) -> bool,
+        keep_completed: usize,
+    ) -> Vec<ExecutorId> {
+        let (ended, live): (Vec<_>, Vec<_>) = std::mem::take(&mut self.executors)
+            .into_iter()
+            .partition(|(_, e)| !e.is_alive() && !e.tasks.keys().any(&pending));
+        self.executors = live.into_iter().collect();
+        let gone = ended.iter().map(|(eid, _)| eid.clone()).collect();
+        for (_, e) in ended {
+            self.completed_executors.push_back(e.into_completed());
+        }
+        while self.completed_executors.len() > keep_completed {
+            self.completed_executors.pop_front();
+        }
         gone
     }
 
@@ -713,6 +766,8 @@ pub struct AgentView<'a> {
     /// The master, while registered with it.
     pub master: Option<&'a Pid>,
     pub frameworks: &'a HashMap<FrameworkId, HostedFramework>,
+    /// Frameworks gone from this agent, oldest first.
+    pub completed_frameworks: &'a VecDeque<(FrameworkId, HostedFramework)>,
     /// What runs the executors, for their usage.
     pub containerizer: &'a std::sync::Arc<dyn crate::container::Containerizer>,
 }
@@ -721,6 +776,19 @@ impl AgentView<'_> {
     /// Every executor run on this agent.
     pub fn executors(&self) -> impl Iterator<Item = &ExecutorRecord> {
         self.frameworks.values().flat_map(|f| f.executors.values())
+    }
+}
+
+/// Keeps a framework gone from this agent (no executor left) for `/state`,
+/// forgetting the oldest beyond `MAX_COMPLETED_FRAMEWORKS`.
+pub fn archive_framework(
+    completed: &mut VecDeque<(FrameworkId, HostedFramework)>,
+    id: FrameworkId,
+    framework: HostedFramework,
+) {
+    completed.push_back((id, framework));
+    while completed.len() > MAX_COMPLETED_FRAMEWORKS {
+        completed.pop_front();
     }
 }
 
@@ -763,6 +831,7 @@ mod tests {
             resources: Resources::new(),
             name: None,
             shutdown_grace_period: Some(2.5),
+            container: None,
         }
     }
 
@@ -810,6 +879,66 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// An ended run of executor `id` in container `c-<id>`.
+    fn ended_run(id: &str, tasks: Vec<Task>) -> ExecutorRecord {
+        let mut e = checkpointed(tasks, Vec::new(), true);
+        e.info.executor_id = ExecutorId::new(id);
+        e.container_id = ContainerId::new(format!("c-{id}"));
+        e.directory = PathBuf::from(format!("/sandbox/{id}"));
+        e
+    }
+
+    #[test]
+    fn forgotten_executors_are_kept_as_completed_ones_within_the_bound() {
+        let mut f = HostedFramework::new(FrameworkInfo::new("root", "f"), None);
+        f.add_executor(ended_run("a", vec![staged("ta", TaskState::Finished)]));
+        f.add_executor(ended_run("pending", vec![staged("tp", TaskState::Failed)]));
+        let gone = f.forget_ended(|t| t.value == "tp", 2);
+        assert_eq!(gone, [ExecutorId::new("a")]);
+        assert_eq!(
+            f.completed_executors()
+                .iter()
+                .map(|e| (e.info.executor_id.value.as_str(), e.directory.clone()))
+                .collect::<Vec<_>>(),
+            [("a", PathBuf::from("/sandbox/a"))]
+        );
+        let done = &f.completed_executors()[0];
+        assert_eq!(done.container_id, ContainerId::new("c-a"));
+        assert_eq!(done.tasks.len(), 1);
+        assert_eq!(done.tasks[0].state, TaskState::Finished);
+        assert!(
+            f.executor(&ExecutorId::new("pending")).is_some(),
+            "an update is pending"
+        );
+
+        // The oldest beyond the bound are forgotten for good.
+        for id in ["b", "c"] {
+            f.add_executor(ended_run(id, Vec::new()));
+            f.forget_ended(|t| t.value == "tp", 2);
+        }
+        let ids: Vec<&str> = f
+            .completed_executors()
+            .iter()
+            .map(|e| e.info.executor_id.value.as_str())
+            .collect();
+        assert_eq!(ids, ["b", "c"]);
+    }
+
+    #[test]
+    fn completed_frameworks_are_bounded() {
+        let mut completed = VecDeque::new();
+        for n in 0..MAX_COMPLETED_FRAMEWORKS + 3 {
+            let id = FrameworkId::new(format!("f{n}"));
+            let f = HostedFramework::new(FrameworkInfo::new("root", "f"), None);
+            archive_framework(&mut completed, id, f);
+        }
+        assert_eq!(completed.len(), MAX_COMPLETED_FRAMEWORKS);
+        assert_eq!(
+            completed.front().map(|(id, _)| id.value.as_str()),
+            Some("f3")
+        );
     }
 
     #[test]

@@ -238,6 +238,7 @@ fn task(id: &str, command: &str) -> TaskInfo {
             resources: Resources::new(),
             name: Some("sleeper".into()),
             shutdown_grace_period: None,
+            container: None,
         }),
         data: None,
         kill_grace_period: None,

@@ -80,6 +80,9 @@ impl Containerizer for MesosContainerizer {
     }
 
     fn launch(&self, spec: LaunchSpec) -> Result<Container, LaunchError> {
+        if let Some(why) = super::composing::refusal(spec.container.as_ref(), &["mesos"]) {
+            return Err(LaunchError::Refused(why));
+        }
         let user = match &spec.user {
             None => None,
             Some(name) => {
@@ -137,6 +140,9 @@ pub struct LaunchSpec {
     pub inherit_env: bool,
     /// The user to run as (`--switch_user`); the sandbox becomes theirs.
     pub user: Option<String>,
+    /// What the executor asks to run in (for a command task, the task's
+    /// `ContainerInfo`): it picks the containerizer.
+    pub container: Option<wire::mesos::ContainerInfo>,
 }
 
 /// Makes the sandbox and its `stdout` and `stderr` the user's, so that the
@@ -173,6 +179,7 @@ mod tests {
             env: vec![("GREETING".into(), "hello".into())],
             inherit_env: true,
             user: None,
+            container: None,
         })
     }
 
@@ -224,6 +231,7 @@ mod tests {
             env: Vec::new(),
             inherit_env: true,
             user: None,
+            container: None,
         });
         assert!(wait(&c).await.success());
         assert_eq!(
@@ -247,6 +255,7 @@ mod tests {
                 env: Vec::new(),
                 inherit_env: true,
                 user: None,
+                container: None,
             })
             .unwrap_err();
         assert!(matches!(err, LaunchError::Spawn { .. }), "{err}");

@@ -92,6 +92,9 @@ pub enum LaunchError {
         #[source]
         source: io::Error,
     },
+    /// The containerizer does not run what was asked: why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Who a container runs as (`--switch_user`).

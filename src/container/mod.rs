@@ -12,6 +12,8 @@
 //! | `handle.rs` | the [`Container`] handle: wait, signal the whole container, destroy, kill when dropped | `Launcher::destroy`, the containerizer's `wait` |
 //! | `exit.rs` | wait statuses and signal names as Mesos prints them | `WSTRINGIFY`, `strsignal` |
 //! | `containerizer.rs` | the [`Containerizer`] seam; launching a [`LaunchSpec`] with its sandbox, user and output files, recovery, usage | `MesosContainerizer` |
+//! | `composing.rs` | the [`ComposingContainerizer`]: the containerizers of `--containerizers`, each taking its containers | `ComposingContainerizer` |
+//! | `docker/` | the Docker containerizer and the `docker` CLI client | `DockerContainerizer`, `src/docker/` |
 //! | `environment.rs` | the `MESOS_*` environment an executor is given, written and parsed side by side | `executorEnvironment` in `slave/slave.cpp`, the executor driver's reading of it |
 //!
 //! Where the next pieces go: a cgroups launcher (`--launcher=linux`, with
@@ -23,7 +25,9 @@
 //! through Debian's `docker.io`) is a second [`Containerizer`] in
 //! `docker.rs`. The agent then holds the containerizer the flags choose.
 
+pub mod composing;
 pub mod containerizer;
+pub mod docker;
 pub mod environment;
 pub mod exit;
 pub mod handle;
@@ -31,6 +35,7 @@ pub mod launcher;
 pub mod proc;
 pub mod sandbox;
 
+pub use composing::ComposingContainerizer;
 pub use containerizer::{Containerizer, LaunchSpec, MesosContainerizer};
 pub use environment::{EnvironmentError, ExecutorEnvironment};
 pub use exit::{signal_name, ExitStatus, WaitError};

@@ -152,6 +152,7 @@ impl Handle<RegisterExecutor> for FakeAgent {
                 resources: Resources::new(),
                 name: None,
                 shutdown_grace_period: None,
+                container: None,
             },
             framework_id: m.framework_id,
             framework_info: self.framework.clone(),

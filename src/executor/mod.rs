@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `driver.rs` | the [`driver::Executor`] trait; the driver process ([`driver::ExecutorProcess`]) that registers with the agent and relays tasks, kills, status updates and framework messages; what callbacks act with ([`driver::ExecutorDriver`]); the running driver ([`driver::ExecutorHandle`]) | `MesosExecutorDriver` (`src/exec/exec.cpp`) |
 //! | `command.rs` | the executor that runs one task's command (`mesos-executor`) | `CommandExecutor` (`src/launcher/executor.cpp`) |
+//! | `docker.rs` | the executor of a command task in a Docker container (`mesos-docker-executor`) | `DockerExecutor` (`src/docker/executor.cpp`) |
 //! | `default.rs` | the executor of task groups, one process group per task (`mesos-default-executor`) | `DefaultExecutor` (`src/launcher/default_executor.cpp`) |
 //! | `health.rs` | running a task's health check and keeping its score | `HealthChecker` |
 //! | `fake_agent.rs` | (tests) a stand-in agent that executors register with | |
@@ -29,6 +30,7 @@
 
 pub mod command;
 pub mod default;
+pub mod docker;
 pub mod driver;
 #[cfg(test)]
 pub(crate) mod fake_agent;
@@ -49,6 +51,16 @@ const SPECS: &[Spec] = &[Spec::value(
 /// drives `executor` until it stops. Returns the exit code: 0 once the
 /// driver stopped, 1 if it was aborted or could not start.
 pub fn main_for<E: driver::Executor>(program: &str, executor: E) -> i32 {
+    main_with(program, SPECS, |_| Ok(executor))
+}
+
+/// As [`main_for`], with the flags of `specs`, from which `make` builds
+/// the executor.
+pub fn main_with<E: driver::Executor>(
+    program: &str,
+    specs: &[Spec],
+    make: impl FnOnce(&Flags) -> Result<E, flags::FlagError>,
+) -> i32 {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -56,10 +68,16 @@ pub fn main_for<E: driver::Executor>(program: &str, executor: E) -> i32 {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    match Flags::load(SPECS, std::env::args().skip(1), std::env::vars()) {
-        Ok(Outcome::Run(_)) => {}
+    let executor = match Flags::load(specs, std::env::args().skip(1), std::env::vars()) {
+        Ok(Outcome::Run(f)) => match make(&f) {
+            Ok(executor) => executor,
+            Err(e) => {
+                eprintln!("{program}: {e}");
+                return 1;
+            }
+        },
         Ok(Outcome::Help) => {
-            print!("{}", flags::usage(program, SPECS));
+            print!("{}", flags::usage(program, specs));
             return 0;
         }
         Ok(Outcome::Version) => {
@@ -70,7 +88,7 @@ pub fn main_for<E: driver::Executor>(program: &str, executor: E) -> i32 {
             eprintln!("{program}: {e}");
             return 1;
         }
-    }
+    };
     let config = match driver::DriverConfig::from_env() {
         Ok(config) => config,
         Err(e) => {

@@ -149,7 +149,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "max_unreachable_tasks_per_framework",
         Some("1000"),
-        "Unreachable tasks kept per framework (accepted; not kept apart here)",
+        "Unreachable tasks kept per framework (the oldest beyond are forgotten)",
     ),
     Spec::value(
         "max_operator_event_stream_subscribers",
@@ -233,6 +233,8 @@ pub struct MasterFlags {
     pub min_allocatable_resources: Vec<wire::resources::Resources>,
     pub fair_sharing_excluded_resource_names: Vec<String>,
     pub max_completed_tasks_per_framework: usize,
+    /// `--max_unreachable_tasks_per_framework`.
+    pub max_unreachable_tasks_per_framework: usize,
     pub cluster: Option<String>,
     /// Every flag as text, for `/master/flags`.
     pub all: Flags,
@@ -364,6 +366,9 @@ impl MasterFlags {
                 .unwrap_or_default(),
             max_completed_tasks_per_framework: f
                 .parse("max_completed_tasks_per_framework")?
+                .unwrap_or(1000),
+            max_unreachable_tasks_per_framework: f
+                .parse("max_unreachable_tasks_per_framework")?
                 .unwrap_or(1000),
             cluster: f.get("cluster").map(str::to_owned),
             all: f,

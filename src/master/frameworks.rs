@@ -19,7 +19,7 @@ use super::core::Core;
 use super::effects::{AllocatorCall, Effect, Effects, Now, Timer, ToAgent, ToScheduler};
 use super::operator::OperatorEvent;
 use super::state::FrameworkRecord;
-use super::tasks::Ending;
+use super::tasks::{master_status, Ending};
 
 /// The longest failover timeout a timer is set for, so the timer
 /// arithmetic cannot overflow; a year is forever here.
@@ -248,6 +248,22 @@ impl Core {
                 .map(|t| t.agent_id.clone());
             self.end_task(framework_id, &task_id, agent.as_ref(), &removed, out);
         }
+        // Its tasks on unreachable agents end as killed, as in Mesos.
+        self.state.complete_unreachable_tasks(
+            framework_id,
+            self.flags.max_completed_tasks_per_framework,
+            |t| {
+                let mut status = master_status(
+                    &t.task_id,
+                    Some(&t.agent_id),
+                    TaskState::Killed,
+                    Reason::FrameworkRemoved,
+                    "Framework removed",
+                );
+                status.executor_id = t.executor_id.clone();
+                status
+            },
+        );
         out.allocator(AllocatorCall::RemoveFramework(framework_id.clone()));
         if let Some(pid) = pid {
             out.push(Effect::EndStream(pid));

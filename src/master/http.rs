@@ -47,12 +47,7 @@ pub fn json_reply(req: &Request, v: Value) -> Reply {
 }
 
 pub fn version() -> Value {
-    json!({
-        "version": VERSION,
-        "build_date": "",
-        "build_time": 0.0,
-        "build_user": "",
-    })
+    model::version()
 }
 
 /// An agent as `/master/slaves` and `/master/state` write it.
@@ -134,7 +129,6 @@ impl Serialize for FrameworkJson<'_> {
                 let _ = offered.add(r.clone());
             }
         }
-        let unreachable = |t: &&wire::mesos::Task| t.state == TaskState::Unreachable;
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("id", &f.id.value)?;
         map.serialize_entry("name", &f.info.name)?;
@@ -166,17 +160,10 @@ impl Serialize for FrameworkJson<'_> {
         map.serialize_entry("used_resources", &model::ResourcesJson(&used))?;
         map.serialize_entry("offered_resources", &model::ResourcesJson(&offered))?;
         map.serialize_entry("resources", &model::ResourcesJson(&used.plus(&offered)))?;
-        map.serialize_entry(
-            "tasks",
-            &Seq(f
-                .tasks()
-                .values()
-                .filter(|t| !unreachable(t))
-                .map(model::TaskJson)),
-        )?;
+        map.serialize_entry("tasks", &Seq(f.tasks().values().map(model::TaskJson)))?;
         map.serialize_entry(
             "unreachable_tasks",
-            &Seq(f.tasks().values().filter(unreachable).map(model::TaskJson)),
+            &Seq(f.unreachable_tasks().iter().map(model::TaskJson)),
         )?;
         map.serialize_entry(
             "completed_tasks",
@@ -368,15 +355,10 @@ pub fn tasks(master: &MasterView<'_>, req: &Request) -> Reply {
     if let Some(redirect) = leader_only(master, req) {
         return redirect;
     }
-    let parse = |key: &str, default: usize| -> Result<usize, String> {
-        match req.query(key) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| {
-                format!("Failed to parse query parameter '{key}': '{v}' is not a number")
-            }),
-        }
-    };
-    let (limit, offset) = match (parse("limit", 100), parse("offset", 0)) {
+    let (limit, offset) = match (
+        page_parameter(req, "limit", 100, true),
+        page_parameter(req, "offset", 0, false),
+    ) {
         (Ok(l), Ok(o)) => (l, o),
         (Err(e), _) | (_, Err(e)) => return Reply::Now(Response::text(StatusCode::BAD_REQUEST, e)),
     };
@@ -388,10 +370,21 @@ pub fn tasks(master: &MasterView<'_>, req: &Request) -> Reply {
         .frameworks()
         .values()
         .filter(|f| framework.is_none_or(|id| f.id.value == id))
-        .flat_map(|f| f.tasks().values().chain(f.completed_tasks().iter()))
+        .flat_map(|f| {
+            f.tasks()
+                .values()
+                .chain(f.unreachable_tasks().iter())
+                .chain(f.completed_tasks().iter())
+        })
         .filter(|t| task_id.is_none_or(|id| t.task_id.value == id))
         .collect();
-    let time = |t: &wire::mesos::Task| t.statuses.last().map(|s| s.timestamp).unwrap_or(0.0);
+    // By the first status's time, as Mesos sorts; tasks without a status
+    // come first in ascending order.
+    let time = |t: &wire::mesos::Task| {
+        t.statuses
+            .first()
+            .map_or(f64::NEG_INFINITY, |s| s.timestamp)
+    };
     all.sort_by(|a, b| time(a).total_cmp(&time(b)));
     if !ascending {
         all.reverse();
@@ -403,6 +396,33 @@ pub fn tasks(master: &MasterView<'_>, req: &Request) -> Reply {
         .map(model::task)
         .collect();
     json_reply(req, json!({ "tasks": page }))
+}
+
+/// A paging parameter (`limit`, `offset`) of `req`: a count, `default`
+/// when absent, and with `unlimited` also -1 for no limit (Mesos reads
+/// these as signed numbers into unsigned counts, so -1 lists everything).
+fn page_parameter(
+    req: &Request,
+    key: &str,
+    default: usize,
+    unlimited: bool,
+) -> Result<usize, String> {
+    let Some(v) = req.query(key) else {
+        return Ok(default);
+    };
+    match v.trim().parse::<i64>() {
+        Ok(-1) if unlimited => Ok(usize::MAX),
+        Ok(n) if n >= 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        Ok(_) if unlimited => Err(format!(
+            "Invalid query parameter '{key}': '{v}' is negative (-1 means no limit)"
+        )),
+        Ok(_) => Err(format!(
+            "Invalid query parameter '{key}': '{v}' is negative"
+        )),
+        Err(_) => Err(format!(
+            "Failed to parse query parameter '{key}': '{v}' is not a number"
+        )),
+    }
 }
 
 pub fn flags(master: &MasterView<'_>, req: &Request) -> Reply {
@@ -492,7 +512,10 @@ pub fn state_summary(master: &MasterView<'_>, req: &Request) -> Reply {
             });
             if let Value::Object(map) = &mut v {
                 map.extend(task_counts(
-                    f.tasks().values().chain(f.completed_tasks().iter()),
+                    f.tasks()
+                        .values()
+                        .chain(f.unreachable_tasks().iter())
+                        .chain(f.completed_tasks().iter()),
                 ));
                 let ids: BTreeSet<&str> = f
                     .tasks()

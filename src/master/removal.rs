@@ -113,8 +113,87 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::master::core::fixture::{admit, core};
+    use crate::master::core::fixture::{admit, core, run_task, subscribe};
     use crate::master::effects::Effect;
+
+    /// Task ids with their states.
+    type Listed = Vec<(String, TaskState)>;
+
+    /// The ids and states of a framework's unreachable and completed tasks.
+    fn listed(core: &Core, f: &wire::ids::FrameworkId) -> (Listed, Listed) {
+        let record = core.state().framework(f).expect("held");
+        let ids = |tasks: &std::collections::VecDeque<wire::mesos::Task>| {
+            tasks
+                .iter()
+                .map(|t| (t.task_id.value.clone(), t.state))
+                .collect::<Vec<_>>()
+        };
+        (
+            ids(record.unreachable_tasks()),
+            ids(record.completed_tasks()),
+        )
+    }
+
+    #[test]
+    fn tasks_of_an_unreachable_agent_stay_listed_for_either_partition_capability() {
+        let mut core = core(|f| {
+            f.max_agent_ping_timeouts = 0;
+            f.max_unreachable_tasks_per_framework = 2;
+        });
+        let agent = admit(&mut core, 1);
+        let plain = subscribe(&mut core, 1, |_| {});
+        let aware = subscribe(&mut core, 2, |f| {
+            f.capabilities
+                .push(wire::mesos::capability::PARTITION_AWARE.into())
+        });
+        for t in ["p1", "p2", "p3"] {
+            run_task(&mut core, &plain, &agent, t);
+        }
+        run_task(&mut core, &aware, &agent, "a1");
+        core.ping_agents(
+            crate::master::core::fixture::at(2.0),
+            &mut Effects::default(),
+        );
+        assert!(core.state().unreachable().contains_key(&agent));
+        // Kept apart from completed tasks, bounded, oldest forgotten.
+        let (unreachable, completed) = listed(&core, &plain);
+        assert_eq!(unreachable.len(), 2, "{unreachable:?}");
+        assert!(unreachable.iter().all(|(_, s)| *s == TaskState::Lost));
+        assert!(completed.is_empty(), "{completed:?}");
+        assert_eq!(
+            listed(&core, &aware).0,
+            [("a1".to_owned(), TaskState::Unreachable)]
+        );
+        assert!(core.state().framework(&plain).unwrap().tasks().is_empty());
+        assert_eq!(
+            core.state().task_counts().get(&TaskState::Unreachable),
+            Some(&1),
+            "only TASK_UNREACHABLE ones count as unreachable"
+        );
+
+        // A removed framework's unreachable tasks end as killed.
+        core.remove_framework(
+            &aware,
+            crate::master::core::fixture::at(3.0),
+            &mut Effects::default(),
+        );
+        let done = core
+            .state()
+            .completed_frameworks()
+            .back()
+            .expect("completed");
+        assert!(done.unreachable_tasks().is_empty());
+        let killed = done.completed_tasks().back().expect("a completed task");
+        assert_eq!(killed.state, TaskState::Killed);
+        assert_eq!(
+            killed.statuses.last().and_then(|s| s.reason),
+            Some(Reason::FrameworkRemoved)
+        );
+
+        // Pruned from the registry: its tasks are forgotten with it.
+        core.state_mut().prune_unreachable(10.0, 100);
+        assert!(listed(&core, &plain).0.is_empty());
+    }
 
     #[test]
     fn removals_are_spaced_by_the_rate_limit() {

@@ -6,6 +6,9 @@
 //!   agent's offer sets;
 //! - a task is in its framework's `tasks` iff it is in its agent's `tasks`;
 //!   terminal tasks stay there until their terminal update is acknowledged;
+//! - a framework's `unreachable_tasks` are tasks of agents marked
+//!   unreachable (no longer in any agent's `tasks`), until the agent comes
+//!   back, leaves the registry, or the framework is removed;
 //! - an agent's `used` equals the sum of its non-terminal tasks' resources,
 //!   its `offered` the sum of its outstanding offers;
 //! - `agent_pids` names each admitted agent by its current pid.
@@ -128,6 +131,10 @@ pub struct FrameworkRecord {
     tasks: HashMap<TaskId, Task>,
     /// Finished tasks, oldest first, bounded.
     completed_tasks: VecDeque<Task>,
+    /// Tasks of agents marked unreachable, oldest first, bounded
+    /// (`--max_unreachable_tasks_per_framework`): TASK_UNREACHABLE, or
+    /// TASK_LOST for a framework that is not partition-aware.
+    unreachable_tasks: VecDeque<Task>,
     /// Its outstanding offers.
     offers: BTreeSet<OfferId>,
     /// Its per-framework metrics (calls, events, offers, tasks).
@@ -155,6 +162,7 @@ impl FrameworkRecord {
             unregistered_time: None,
             tasks: HashMap::new(),
             completed_tasks: VecDeque::new(),
+            unreachable_tasks: VecDeque::new(),
             offers: BTreeSet::new(),
             metrics: Default::default(),
         }
@@ -172,6 +180,11 @@ impl FrameworkRecord {
     /// Finished tasks, oldest first.
     pub fn completed_tasks(&self) -> &VecDeque<Task> {
         &self.completed_tasks
+    }
+
+    /// Tasks of agents marked unreachable, oldest first.
+    pub fn unreachable_tasks(&self) -> &VecDeque<Task> {
+        &self.unreachable_tasks
     }
 
     /// Its outstanding offers.
@@ -302,9 +315,16 @@ impl State {
     }
 
     /// Forgets unreachable agents marked before `before`, then the oldest
-    /// beyond `max`.
+    /// beyond `max`, and with them their frameworks' unreachable tasks.
     pub fn prune_unreachable(&mut self, before: f64, max: usize) {
-        self.unreachable.retain(|_, t| *t >= before);
+        let mut pruned: BTreeSet<AgentId> = BTreeSet::new();
+        self.unreachable.retain(|id, t| {
+            let keep = *t >= before;
+            if !keep {
+                pruned.insert(id.clone());
+            }
+            keep
+        });
         while self.unreachable.len() > max {
             let oldest = self
                 .unreachable
@@ -312,9 +332,19 @@ impl State {
                 .min_by(|a, b| a.1.total_cmp(b.1))
                 .map(|(id, _)| id.clone());
             match oldest {
-                Some(id) => self.unreachable.remove(&id),
+                Some(id) => {
+                    self.unreachable.remove(&id);
+                    pruned.insert(id);
+                }
                 None => break,
             };
+        }
+        if pruned.is_empty() {
+            return;
+        }
+        for f in self.frameworks.values_mut() {
+            f.unreachable_tasks
+                .retain(|t| !pruned.contains(&t.agent_id));
         }
     }
 
@@ -475,10 +505,12 @@ impl State {
     }
 
     /// Adds a task reported terminal before and running again (its agent
-    /// was unreachable or unknown): it leaves the completed tasks.
+    /// was unreachable or unknown): it leaves the completed and the
+    /// unreachable tasks.
     pub fn add_task_again(&mut self, task: Task) {
         if let Some(f) = self.frameworks.get_mut(&task.framework_id) {
             f.completed_tasks.retain(|t| t.task_id != task.task_id);
+            f.unreachable_tasks.retain(|t| t.task_id != task.task_id);
         }
         self.add_task(task);
     }
@@ -538,6 +570,61 @@ impl State {
         task_id: &TaskId,
         completed_limit: usize,
     ) -> Option<Task> {
+        let task = self.take_task(framework_id, task_id)?;
+        let framework = self.frameworks.get_mut(framework_id)?;
+        framework.completed_tasks.push_back(task.clone());
+        while framework.completed_tasks.len() > completed_limit {
+            framework.completed_tasks.pop_front();
+        }
+        Some(task)
+    }
+
+    /// Removes a task of an agent being marked unreachable: it leaves its
+    /// agent (its resources released) and is kept among its framework's
+    /// unreachable tasks, the oldest beyond `limit` forgotten.
+    pub fn remove_unreachable_task(
+        &mut self,
+        framework_id: &FrameworkId,
+        task_id: &TaskId,
+        limit: usize,
+    ) {
+        let Some(task) = self.take_task(framework_id, task_id) else {
+            return;
+        };
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        framework.unreachable_tasks.push_back(task);
+        while framework.unreachable_tasks.len() > limit {
+            framework.unreachable_tasks.pop_front();
+        }
+    }
+
+    /// Moves a removed framework's unreachable tasks to its completed
+    /// ones, each ended by the status `end` gives it.
+    pub fn complete_unreachable_tasks(
+        &mut self,
+        framework_id: &FrameworkId,
+        completed_limit: usize,
+        end: impl Fn(&Task) -> TaskStatus,
+    ) {
+        let Some(framework) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        for mut task in std::mem::take(&mut framework.unreachable_tasks) {
+            let status = end(&task);
+            task.state = status.state;
+            task.statuses.push(status);
+            framework.completed_tasks.push_back(task);
+        }
+        while framework.completed_tasks.len() > completed_limit {
+            framework.completed_tasks.pop_front();
+        }
+    }
+
+    /// Takes a task out of its framework's and agent's active tasks,
+    /// releasing its resources if it was not terminal.
+    fn take_task(&mut self, framework_id: &FrameworkId, task_id: &TaskId) -> Option<Task> {
         let framework = self.frameworks.get_mut(framework_id)?;
         let task = framework.tasks.remove(task_id)?;
         if let Some(a) = self.agents.get_mut(&task.agent_id) {
@@ -550,10 +637,6 @@ impl State {
             if !task.state.is_terminal() {
                 a.used = a.used.minus(&task.resources);
             }
-        }
-        framework.completed_tasks.push_back(task.clone());
-        while framework.completed_tasks.len() > completed_limit {
-            framework.completed_tasks.pop_front();
         }
         Some(task)
     }
@@ -574,12 +657,21 @@ impl State {
             .collect()
     }
 
-    /// Counts of active tasks by state, for metrics.
+    /// Counts of active tasks by state, for metrics; TASK_UNREACHABLE
+    /// counts the unreachable tasks in that state, as Mesos counts them.
     pub fn task_counts(&self) -> BTreeMap<TaskState, usize> {
         let mut counts = BTreeMap::new();
         for f in self.frameworks.values() {
             for t in f.tasks.values() {
                 *counts.entry(t.state).or_insert(0) += 1;
+            }
+            let unreachable = f
+                .unreachable_tasks
+                .iter()
+                .filter(|t| t.state == TaskState::Unreachable)
+                .count();
+            if unreachable > 0 {
+                *counts.entry(TaskState::Unreachable).or_insert(0) += unreachable;
             }
         }
         counts

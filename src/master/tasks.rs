@@ -102,7 +102,17 @@ impl Core {
         if how.tell {
             self.master_update(framework_id, status, out);
         }
-        if !how.refused {
+        if how.refused {
+            return;
+        }
+        // Tasks of an agent marked unreachable stay listed apart (as
+        // TASK_LOST for a framework that is not partition-aware), since
+        // the agent may come back with them.
+        if how.state == TaskState::Unreachable {
+            let limit = self.flags.max_unreachable_tasks_per_framework;
+            self.state
+                .remove_unreachable_task(framework_id, task_id, limit);
+        } else {
             let limit = self.flags.max_completed_tasks_per_framework;
             self.state.remove_task(framework_id, task_id, limit);
         }

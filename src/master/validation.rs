@@ -205,6 +205,7 @@ mod tests {
             resources: Resources::parse(resources, "*").unwrap(),
             name: None,
             shutdown_grace_period: None,
+            container: None,
         }
     }
 

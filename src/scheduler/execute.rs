@@ -13,7 +13,10 @@ use std::io::Write;
 
 use serde::Serialize;
 use wire::ids::{FrameworkId, TaskId};
-use wire::mesos::{CommandInfo, Filters, FrameworkInfo, MasterInfo, Offer, TaskInfo, TaskStatus};
+use wire::mesos::{
+    CommandInfo, ContainerInfo, ContainerType, DockerInfo, Filters, FrameworkInfo, MasterInfo,
+    Offer, TaskInfo, TaskMeta, TaskStatus,
+};
 use wire::resources::{ResourceError, Resources};
 use wire::task::TaskState;
 
@@ -41,6 +44,11 @@ pub const SPECS: &[Spec] = &[
         "Name the framework registers with",
     ),
     Spec::value("role", Some("*"), "Role to use when registering"),
+    Spec::value(
+        "docker_image",
+        None,
+        "Run the command in a Docker container of this image (the agent needs --containerizers=docker,mesos)",
+    ),
     Spec::boolean(
         "checkpoint",
         false,
@@ -73,6 +81,8 @@ pub struct Execute {
     pub command: String,
     pub resources: Resources,
     pub framework: FrameworkInfo,
+    /// `--docker_image`: the task runs in a Docker container of it.
+    pub docker_image: Option<String>,
 }
 
 impl Execute {
@@ -91,12 +101,20 @@ impl Execute {
         let mut framework = FrameworkInfo::new(&user, &flags.string("framework_name")?);
         framework.roles = vec![role];
         framework.checkpoint = flags.boolean("checkpoint")?;
+        let docker_image = flags.get("docker_image").map(str::to_owned);
+        if docker_image.as_deref().is_some_and(|i| i.trim().is_empty()) {
+            return Err(ExecuteError::Flag(FlagError::Bad {
+                name: "docker_image".into(),
+                reason: "must not be empty".into(),
+            }));
+        }
         Ok(Execute {
             master,
             name,
             command,
             resources,
             framework,
+            docker_image,
         })
     }
 }
@@ -145,7 +163,19 @@ impl CommandScheduler {
             executor: None,
             data: None,
             kill_grace_period: None,
-            meta: Default::default(),
+            meta: TaskMeta {
+                container: self
+                    .execute
+                    .docker_image
+                    .as_deref()
+                    .map(|image| ContainerInfo {
+                        kind: ContainerType::Docker,
+                        docker: Some(DockerInfo::new(image)),
+                        volumes: Vec::new(),
+                        hostname: None,
+                    }),
+                ..TaskMeta::default()
+            },
         }
     }
 
@@ -263,6 +293,15 @@ mod tests {
         assert_eq!(e.framework.role(), "web");
         assert_eq!(e.framework.name, "mine");
         assert!(e.framework.checkpoint);
+        assert_eq!(e.docker_image, None);
+        let e = load(&[
+            "--master=m:1",
+            "--name=n",
+            "--command=c",
+            "--docker_image=busybox:latest",
+        ])
+        .unwrap();
+        assert_eq!(e.docker_image.as_deref(), Some("busybox:latest"));
     }
 
     #[test]

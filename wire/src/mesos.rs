@@ -183,6 +183,8 @@ pub struct ExecutorInfo {
     pub name: Option<String>,
     /// Seconds; overrides the agent's `--executor_shutdown_grace_period`.
     pub shutdown_grace_period: Option<f64>,
+    /// What the executor runs in (for a command task, the task's).
+    pub container: Option<ContainerInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,6 +211,8 @@ pub struct TaskMeta {
     pub discovery: Option<String>,
     /// Checked by the command executor while the task runs.
     pub health_check: Option<HealthCheck>,
+    /// `TaskInfo.container`: what the task asks to run in.
+    pub container: Option<ContainerInfo>,
 }
 
 /// `HealthCheck`: how, and how often, the command executor checks a
@@ -405,11 +409,113 @@ impl ExecutorInfo {
     }
 }
 
-/// The container an executor runs in.
+/// The container run of an executor: its container id and sandbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ContainerInfo {
+pub struct ContainerRun {
     pub container_id: ContainerId,
     pub directory: String,
+}
+
+/// Mesos's `ContainerInfo`: what a task or executor asks to run in. The
+/// Docker containerizer takes `Docker` ones; `Mesos` ones (or none) run on
+/// the Mesos containerizer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerInfo {
+    pub kind: ContainerType,
+    /// Set with (and only meaningful for) `ContainerType::Docker`.
+    pub docker: Option<DockerInfo>,
+    pub volumes: Vec<Volume>,
+    pub hostname: Option<String>,
+}
+
+impl ContainerInfo {
+    /// Whether it asks for the Docker containerizer.
+    pub fn is_docker(&self) -> bool {
+        self.kind == ContainerType::Docker
+    }
+}
+
+/// `ContainerInfo.Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContainerType {
+    #[serde(rename = "DOCKER")]
+    Docker,
+    #[serde(rename = "MESOS")]
+    Mesos,
+}
+
+/// `ContainerInfo.DockerInfo`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DockerInfo {
+    pub image: String,
+    pub network: DockerNetwork,
+    pub port_mappings: Vec<PortMapping>,
+    pub privileged: bool,
+    /// Passed to `docker run` as `--key=value`, in order.
+    pub parameters: Vec<Parameter>,
+    /// Pull even when the image is present.
+    pub force_pull_image: bool,
+}
+
+impl DockerInfo {
+    /// A container of `image` on the host's network, as Mesos defaults.
+    pub fn new(image: &str) -> DockerInfo {
+        DockerInfo {
+            image: image.to_owned(),
+            network: DockerNetwork::Host,
+            port_mappings: Vec::new(),
+            privileged: false,
+            parameters: Vec::new(),
+            force_pull_image: false,
+        }
+    }
+}
+
+/// `ContainerInfo.DockerInfo.Network`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DockerNetwork {
+    #[serde(rename = "HOST")]
+    Host,
+    #[serde(rename = "BRIDGE")]
+    Bridge,
+    #[serde(rename = "NONE")]
+    None,
+    #[serde(rename = "USER")]
+    User,
+}
+
+/// `ContainerInfo.DockerInfo.PortMapping`: a host port (one of the task's
+/// `ports`) forwarded to a port of the container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    pub host_port: u32,
+    pub container_port: u32,
+    /// `tcp` (the default) or `udp`.
+    pub protocol: Option<String>,
+}
+
+/// `Parameter`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameter {
+    pub key: String,
+    pub value: String,
+}
+
+/// `Volume`: a host path mounted in the container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    pub container_path: String,
+    pub host_path: Option<String>,
+    pub mode: VolumeMode,
+}
+
+/// `Volume.Mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VolumeMode {
+    #[serde(rename = "RW")]
+    Rw,
+    #[serde(rename = "RO")]
+    Ro,
 }
 
 /// Seconds since the Unix epoch, as Mesos timestamps are.

@@ -190,6 +190,8 @@ pub enum Reason {
     AgentRemovedByOperator,
     #[serde(rename = "REASON_AGENT_REREGISTERED")]
     AgentReregistered,
+    #[serde(rename = "REASON_CONTAINER_LIMITATION_MEMORY")]
+    ContainerLimitationMemory,
 }
 
 #[cfg(test)]

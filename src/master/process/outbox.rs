@@ -27,6 +27,22 @@ impl Master {
     ) {
         if let Some(stream) = self.http_streams.get(pid) {
             stream.send(&message.to_event(framework, self.core.info()));
+            // Mesos's heartbeater beats once as it starts, right after
+            // SUBSCRIBED: a client reading a line at a time then sees
+            // SUBSCRIBED without waiting for the next event.
+            if matches!(
+                message,
+                ToScheduler::Registered(_) | ToScheduler::Reregistered(_)
+            ) {
+                stream.send(&wire::v1::scheduler::Event::heartbeat());
+                if let Some(m) = framework
+                    .id
+                    .as_ref()
+                    .and_then(|id| self.core.state().framework_metrics(id))
+                {
+                    m.event("heartbeat");
+                }
+            }
         } else if let Ok(pid) = pid.parse::<Pid>() {
             send_to_scheduler(&pid, message, cx);
         }

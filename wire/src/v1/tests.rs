@@ -1042,6 +1042,7 @@ fn executor_subscribed_carries_what_pymesos_asserts() {
             resources: res("cpus:0.1"),
             name: None,
             shutdown_grace_period: None,
+            container: None,
         },
         framework_id: FrameworkId::new("f"),
         framework_info: framework_info(),

@@ -26,6 +26,7 @@
 //! | `common.rs` | ids and small shared messages, the framework capability names |
 //! | `values.rs` | values, resources, attributes, [`ResourceFormat`] |
 //! | `members.rs` | masters, agents, frameworks |
+//! | `containers.rs` | containers: Docker's settings, volumes |
 //! | `tasks.rs` | commands, executors, tasks, task statuses |
 //! | `offers.rs` | offers and their operations |
 //!
@@ -33,6 +34,7 @@
 //! `wire::v1::types::X`, never the file it lives in.
 
 mod common;
+mod containers;
 mod error;
 mod members;
 mod offers;
@@ -43,6 +45,9 @@ pub use crate::ids::{AgentId, ContainerId, ExecutorId, FrameworkId, OfferId, Tas
 
 pub use common::{
     Address, DurationInfo, Filters, KillPolicy, OperationId, Url, FRAMEWORK_CAPABILITIES,
+};
+pub use containers::{
+    ContainerInfoJson, DockerInfoJson, ParameterJson, PortMappingJson, VolumeJson,
 };
 pub use error::{convert_list, required, FieldError, Within};
 pub use members::{ip_from_u32, ip_to_u32, AgentInfo, Capability, FrameworkInfo, MasterInfo};

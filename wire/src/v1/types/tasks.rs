@@ -10,6 +10,7 @@ use crate::task::{Reason, Source, TaskState};
 use crate::v1::json::{self, Bytes};
 
 use super::common::{seconds, DurationInfo, KillPolicy};
+use super::containers::ContainerInfoJson;
 use super::error::{convert_list, required, FieldError, Within};
 use super::values::{resources_from_v1, resources_to_v1, Resource, ResourceFormat};
 
@@ -196,6 +197,8 @@ pub struct ExecutorInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerInfoJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shutdown_grace_period: Option<DurationInfo>,
 }
 
@@ -209,6 +212,7 @@ impl ExecutorInfo {
                 .then(|| CommandInfo::from_internal(&e.command)),
             resources: resources_to_v1(&e.resources, format),
             name: e.name.clone(),
+            container: e.container.as_ref().map(ContainerInfoJson::from_internal),
             shutdown_grace_period: e.shutdown_grace_period.map(DurationInfo::from_seconds),
         }
     }
@@ -229,6 +233,11 @@ impl ExecutorInfo {
                 .shutdown_grace_period
                 .map(|d| seconds(&d, "shutdown_grace_period"))
                 .transpose()?,
+            container: self
+                .container
+                .map(ContainerInfoJson::into_internal)
+                .transpose()
+                .within("container")?,
         })
     }
 }
@@ -249,6 +258,8 @@ pub struct TaskInfo {
     pub executor: Option<ExecutorInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerInfoJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill_policy: Option<KillPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -446,6 +457,11 @@ impl TaskInfo {
                 .as_ref()
                 .map(|e| ExecutorInfo::from_internal(e, format)),
             command: t.command.as_ref().map(CommandInfo::from_internal),
+            container: t
+                .meta
+                .container
+                .as_ref()
+                .map(ContainerInfoJson::from_internal),
             kill_policy: t.kill_grace_period.map(KillPolicy::grace),
             data: t.data.clone().map(Bytes),
             labels: Labels::from_internal(&t.meta.labels),
@@ -500,6 +516,11 @@ impl TaskInfo {
                     .map(HealthCheckJson::into_internal)
                     .transpose()
                     .within("health_check")?,
+                container: self
+                    .container
+                    .map(ContainerInfoJson::into_internal)
+                    .transpose()
+                    .within("container")?,
             },
         })
     }
@@ -636,6 +657,21 @@ mod tests {
         );
         assert_eq!(v1.into_internal().unwrap(), t);
 
+        let mut in_docker = t.clone();
+        in_docker.meta.container = Some(mesos::ContainerInfo {
+            kind: mesos::ContainerType::Docker,
+            docker: Some(mesos::DockerInfo::new("busybox")),
+            volumes: Vec::new(),
+            hostname: None,
+        });
+        let v1 = TaskInfo::from_internal(&in_docker, &ResourceFormat::LEGACY);
+        let value = serde_json::to_value(&v1).unwrap();
+        assert_eq!(
+            value["container"],
+            json!({"type": "DOCKER", "docker": {"image": "busybox", "network": "HOST", "privileged": false}})
+        );
+        assert_eq!(v1.into_internal().unwrap(), in_docker);
+
         let mut with_executor = t.clone();
         with_executor.command = None;
         with_executor.executor = Some(mesos::ExecutorInfo {
@@ -649,6 +685,7 @@ mod tests {
             resources: res("cpus:0.1"),
             name: Some("custom".into()),
             shutdown_grace_period: Some(5.0),
+            container: None,
         });
         let v1 = TaskInfo::from_internal(&with_executor, &ResourceFormat::LEGACY);
         let value = serde_json::to_value(&v1).unwrap();
@@ -716,7 +753,7 @@ mod tests {
         assert_eq!(v1.into_internal().unwrap(), s);
         // An unknown reason is dropped; an unknown state is an error.
         let odd: TaskStatus = serde_json::from_value(json!({"task_id": {"value": "t"},
-            "state": "TASK_FAILED", "reason": "REASON_CONTAINER_LIMITATION_MEMORY"}))
+            "state": "TASK_FAILED", "reason": "REASON_CONTAINER_LIMITATION_DISK"}))
         .unwrap();
         assert_eq!(odd.reason, None);
         assert!(serde_json::from_value::<TaskStatus>(

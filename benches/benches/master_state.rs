@@ -1,0 +1,205 @@
+//! `/master/state` at the scale Mesos users reported trouble with: 20,000
+//! agents and 400,000 running tasks (Mesos 1.7 took about 3 s to answer it).
+//!
+//! The master's state is built in memory as registration and launches
+//! would leave it (every agent with its resources and attributes, every
+//! task RUNNING with its status), then the endpoint's JSON is rendered from
+//! the master's view, as the `master` process renders it in its mailbox.
+//!
+//! The baseline, in the same run: serializing the same document once it
+//! is already a `serde_json::Value` tree, which is what serde_json alone
+//! costs for that many bytes (no lookups, no resource arithmetic, no
+//! formatting decisions). The ratio says how far the endpoint is from
+//! the cost of writing its own output.
+//!
+//! `MASTER_STATE_AGENTS` and `MASTER_STATE_TASKS_PER_AGENT` change the size
+//! (20,000 and 20 by default); `MASTER_STATE_RUNS` the number of timed
+//! renders (5).
+
+use std::time::{Duration, Instant};
+
+use mesos::master::flags::MasterFlags;
+use mesos::master::state::{AgentRecord, FrameworkRecord, State};
+use mesos::master::view::MasterView;
+use wire::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
+use wire::mesos::{
+    parse_attributes, AgentInfo, FrameworkInfo, MasterInfo, Task, TaskStatus, VERSION,
+};
+use wire::resources::Resources;
+use wire::task::TaskState;
+
+/// Frameworks the tasks are spread over.
+const FRAMEWORKS: usize = 100;
+
+fn main() {
+    let agents = env_usize("MASTER_STATE_AGENTS", 20_000);
+    let per_agent = env_usize("MASTER_STATE_TASKS_PER_AGENT", 20);
+    let runs = env_usize("MASTER_STATE_RUNS", 5).max(1);
+
+    let built = Instant::now();
+    let state = build(agents, per_agent);
+    let build_time = built.elapsed();
+    let info = MasterInfo {
+        id: "bench-master".into(),
+        ip: "127.0.0.1".into(),
+        port: 5050,
+        pid: "master@127.0.0.1:5050".into(),
+        hostname: "localhost".into(),
+        version: VERSION.into(),
+    };
+    let flags = MasterFlags::defaults();
+    let view = MasterView {
+        state: &state,
+        info: &info,
+        flags: &flags,
+        start_time: 0.0,
+        leader: Some(&info),
+        elected: true,
+        recovered: true,
+    };
+
+    // One render outside the timing: checks the document and warms up.
+    let doc = mesos::master::http::state_json(&view);
+    let parsed: serde_json::Value = serde_json::from_str(&doc).expect("state is JSON");
+    let slaves = parsed["slaves"].as_array().map_or(0, Vec::len);
+    let tasks: usize = parsed["frameworks"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .map(|f| f["tasks"].as_array().map_or(0, Vec::len))
+                .sum()
+        })
+        .unwrap_or(0);
+    assert_eq!(slaves, agents, "every agent is in the document");
+    assert_eq!(tasks, agents * per_agent, "every task is in the document");
+
+    let ours = time(runs, || mesos::master::http::state_json(&view).len());
+    let baseline = time(runs, || {
+        serde_json::to_string(&parsed).map_or(0, |s| s.len())
+    });
+
+    println!(
+        "{agents} agents, {} tasks in {FRAMEWORKS} frameworks (state built in {:.1} s); document {:.1} MB",
+        agents * per_agent,
+        build_time.as_secs_f64(),
+        doc.len() as f64 / 1e6,
+    );
+    println!("| what | median | min | max | ratio to baseline |");
+    println!("|---|---|---|---|---|");
+    row("/master/state (ours)", &ours, median(&baseline));
+    row(
+        "baseline: serde_json of the same Value",
+        &baseline,
+        median(&baseline),
+    );
+}
+
+/// The master's state with `agents` agents, each running `per_agent` tasks.
+fn build(agents: usize, per_agent: usize) -> State {
+    let mut state = State::new("bench");
+    let attributes = parse_attributes("rack:r1;zone:z1;os:debian").expect("attributes parse");
+    let agent_resources =
+        Resources::parse("cpus:32;mem:131072;disk:1000000;ports:[31000-32000]", "*")
+            .expect("agent resources parse");
+    let task_resources = Resources::parse("cpus:0.5;mem:128;ports:[31000-31000]", "*")
+        .expect("task resources parse");
+    let frameworks: Vec<FrameworkId> = (0..FRAMEWORKS)
+        .map(|i| {
+            let id = state.new_framework_id();
+            let info = FrameworkInfo::new("root", &format!("framework-{i}"));
+            state.add_framework(FrameworkRecord::new(
+                id.clone(),
+                info,
+                Some(format!("scheduler-{i}@10.0.0.1:{}", 40000 + i)),
+                1.0,
+            ));
+            id
+        })
+        .collect();
+    let mut n = 0usize;
+    for a in 0..agents {
+        let id = state.new_agent_id();
+        let info = AgentInfo {
+            hostname: format!("agent-{a}.example.com"),
+            port: 5051,
+            resources: agent_resources.clone(),
+            attributes: attributes.clone(),
+            id: Some(id.clone()),
+        };
+        state.add_agent(AgentRecord::new(
+            id.clone(),
+            info,
+            format!(
+                "slave(1)@10.{}.{}.{}:5051",
+                a >> 16,
+                (a >> 8) & 255,
+                a & 255
+            ),
+            VERSION.into(),
+            1.0,
+        ));
+        for _ in 0..per_agent {
+            let framework_id = frameworks[n % FRAMEWORKS].clone();
+            state.add_task(task(&framework_id, &id, n, &task_resources));
+            n += 1;
+        }
+    }
+    state
+}
+
+fn task(framework_id: &FrameworkId, agent_id: &AgentId, n: usize, resources: &Resources) -> Task {
+    let task_id = TaskId::new(format!("task-{n}.2f1c7c3e-8c1d-11ed-a1eb-0242ac120002"));
+    let mut status = TaskStatus::new(task_id.clone(), TaskState::Running);
+    status.agent_id = Some(agent_id.clone());
+    status.executor_id = Some(ExecutorId::new(task_id.as_str()));
+    Task {
+        name: format!("task-{n}"),
+        task_id: task_id.clone(),
+        framework_id: framework_id.clone(),
+        executor_id: None,
+        agent_id: agent_id.clone(),
+        state: TaskState::Running,
+        resources: resources.clone(),
+        statuses: vec![status],
+        status_update_state: Some(TaskState::Running),
+        status_update_uuid: None,
+        role: "*".into(),
+        meta: Default::default(),
+    }
+}
+
+/// Runs `f` `runs` times; the durations, sorted. `f` returns a size so
+/// the work is not optimised away.
+fn time(runs: usize, mut f: impl FnMut() -> usize) -> Vec<Duration> {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(f());
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+fn median(times: &[Duration]) -> Duration {
+    times[times.len() / 2]
+}
+
+fn row(what: &str, times: &[Duration], baseline: Duration) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "| {what} | {:.0} ms | {:.0} ms | {:.0} ms | {:.2} |",
+        ms(median(times)),
+        ms(times[0]),
+        ms(times[times.len() - 1]),
+        median(times).as_secs_f64() / baseline.as_secs_f64(),
+    );
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -1,0 +1,184 @@
+//! The containerizer the agent holds: the ones `--containerizers` names,
+//! in that order, each taking the containers it runs. The Docker
+//! containerizer takes `DOCKER` containers; the Mesos containerizer takes
+//! the rest (no `ContainerInfo`, or `MESOS`). A container no configured
+//! containerizer takes is refused with a reason naming the flag.
+//!
+//! Mesos counterpart: `ComposingContainerizer`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use wire::ids::ContainerId;
+use wire::mesos::ContainerInfo;
+
+use super::containerizer::{Containerizer, LaunchSpec};
+use super::handle::Container;
+use super::launcher::LaunchError;
+use super::proc::Usage;
+
+/// The containerizers of `--containerizers`, in order. See the module docs.
+#[derive(Debug)]
+pub struct ComposingContainerizer {
+    /// Never empty; names are distinct.
+    containerizers: Vec<Arc<dyn Containerizer>>,
+}
+
+/// The name of the containerizer that runs `container`.
+pub fn wanted(container: Option<&ContainerInfo>) -> &'static str {
+    match container {
+        Some(c) if c.is_docker() => "docker",
+        _ => "mesos",
+    }
+}
+
+/// Why `container` cannot run here, if it cannot: a `MESOS` container
+/// with Docker settings is refused rather than run without them.
+pub fn refusal(container: Option<&ContainerInfo>, available: &[&str]) -> Option<String> {
+    let want = wanted(container);
+    if want == "mesos" && container.is_some_and(|c| c.docker.is_some()) {
+        return Some(
+            "ContainerInfo.docker is set on a MESOS container: the mesos containerizer does not run Docker images (use type DOCKER)"
+                .into(),
+        );
+    }
+    if available.contains(&want) {
+        return None;
+    }
+    Some(match want {
+        "docker" => format!(
+            "the task asks for a DOCKER container, but this agent runs no docker containerizer (--containerizers={}): start it with --containerizers=docker,mesos",
+            available.join(",")
+        ),
+        other => format!(
+            "no {other} containerizer on this agent (--containerizers={})",
+            available.join(",")
+        ),
+    })
+}
+
+impl ComposingContainerizer {
+    /// `containerizers` in `--containerizers` order; at least one.
+    pub fn new(containerizers: Vec<Arc<dyn Containerizer>>) -> ComposingContainerizer {
+        assert!(!containerizers.is_empty(), "no containerizer");
+        ComposingContainerizer { containerizers }
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        self.containerizers.iter().map(|c| c.name()).collect()
+    }
+
+    fn named(&self, name: &str) -> Option<&Arc<dyn Containerizer>> {
+        self.containerizers.iter().find(|c| c.name() == name)
+    }
+}
+
+impl Containerizer for ComposingContainerizer {
+    fn name(&self) -> &'static str {
+        self.containerizers[0].name()
+    }
+
+    fn launch(&self, spec: LaunchSpec) -> Result<Container, LaunchError> {
+        if let Some(why) = refusal(spec.container.as_ref(), &self.names()) {
+            return Err(LaunchError::Refused(why));
+        }
+        match self.named(wanted(spec.container.as_ref())) {
+            Some(c) => c.launch(spec),
+            None => Err(LaunchError::Refused("no containerizer".into())),
+        }
+    }
+
+    /// Every containerizer's executors are processes the agent recorded;
+    /// the Docker one also removes the task's container once it ends, so it
+    /// takes them back when it is configured.
+    fn recover(&self, id: &ContainerId, pid: i32) -> Result<Container, LaunchError> {
+        let c = self.named("docker").unwrap_or(&self.containerizers[0]);
+        c.recover(id, pid)
+    }
+
+    fn kill_orphans(&self, known: &[ContainerId]) {
+        for c in &self.containerizers {
+            c.kill_orphans(known);
+        }
+    }
+
+    /// The Mesos containerizer's reading first, then the others' for what
+    /// it left out.
+    fn usage(&self, containers: &[(ContainerId, i32)]) -> HashMap<ContainerId, Usage> {
+        let mut all = HashMap::new();
+        let mesos_first = self
+            .named("mesos")
+            .into_iter()
+            .chain(self.containerizers.iter().filter(|c| c.name() != "mesos"));
+        for c in mesos_first {
+            let missing: Vec<(ContainerId, i32)> = containers
+                .iter()
+                .filter(|(id, _)| !all.contains_key(id))
+                .cloned()
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            all.extend(c.usage(&missing));
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wire::mesos::{ContainerType, DockerInfo};
+
+    use super::*;
+
+    fn container(kind: ContainerType, docker: bool) -> ContainerInfo {
+        ContainerInfo {
+            kind,
+            docker: docker.then(|| DockerInfo::new("busybox")),
+            volumes: Vec::new(),
+            hostname: None,
+        }
+    }
+
+    #[test]
+    fn each_container_goes_to_its_containerizer_or_is_refused_clearly() {
+        let docker = container(ContainerType::Docker, true);
+        let mesos = container(ContainerType::Mesos, false);
+        let mesos_with_docker = container(ContainerType::Mesos, true);
+        assert_eq!(wanted(None), "mesos");
+        assert_eq!(wanted(Some(&mesos)), "mesos");
+        assert_eq!(wanted(Some(&docker)), "docker");
+        let both = ["docker", "mesos"];
+        let mesos_only = ["mesos"];
+        let cases: [(Option<&ContainerInfo>, &[&str], Option<&str>); 6] = [
+            (None, &both, None),
+            (Some(&docker), &both, None),
+            (Some(&mesos), &mesos_only, None),
+            (
+                Some(&docker),
+                &mesos_only,
+                Some("the task asks for a DOCKER container, but this agent runs no docker containerizer (--containerizers=mesos)"),
+            ),
+            (
+                Some(&mesos_with_docker),
+                &both,
+                Some("ContainerInfo.docker is set on a MESOS container"),
+            ),
+            (
+                None,
+                &["docker"],
+                Some("no mesos containerizer on this agent (--containerizers=docker)"),
+            ),
+        ];
+        for (c, available, expected) in cases {
+            let got = refusal(c, available);
+            match expected {
+                None => assert_eq!(got, None, "{c:?} {available:?}"),
+                Some(prefix) => {
+                    let got = got.unwrap_or_default();
+                    assert!(got.starts_with(prefix), "{got}");
+                }
+            }
+        }
+    }
+}
