@@ -420,6 +420,19 @@ async fn operators_read_follow_and_change_the_cluster_through_the_v1_api() {
         })
         .await;
     assert_ne!(ended["task_updated"]["state"], "TASK_STAGING", "{ended}");
+    // The ended executor and its task stay listed, as completed.
+    let completed = common::poll_async(WAIT, || {
+        let executors = get(agent_address, "GET_EXECUTORS");
+        let done = executors["completed_executors"][0]["executor_info"]["executor_id"]["value"]
+            == "sleeper";
+        done.then_some(get(agent_address, "GET_TASKS"))
+    })
+    .await
+    .expect("the killed executor among completed_executors");
+    assert_eq!(
+        completed["completed_tasks"][0]["task_id"]["value"], "sleeper",
+        "{completed}"
+    );
 
     // MARK_AGENT_GONE: AGENT_REMOVED on the stream, the agent leaves and
     // is told to shut down.

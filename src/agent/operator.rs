@@ -15,41 +15,77 @@ use wire::v1::types::{AgentInfo, ExecutorInfo, FrameworkInfo, ResourceFormat};
 use wire::v1::{parse_agent_call, AgentCall};
 
 use super::process::Agent;
-use super::state::AgentView;
+use super::state::{AgentView, HostedFramework};
 use crate::operator_api::{self, object, ok_json, response, task, to_value, Common};
 use crate::v1_http::{self, ApiError};
+use wire::ids::FrameworkId;
 
-/// `Response.GetFrameworks` of the agent.
+/// A `Response.GetFrameworks.Framework`.
+fn framework(id: &FrameworkId, f: &HostedFramework) -> Value {
+    let mut info = f.info().clone();
+    info.id = Some(id.clone());
+    json!({ "framework_info": FrameworkInfo::from_internal(&info) })
+}
+
+/// `Response.GetFrameworks` of the agent, with those gone from it.
 pub fn get_frameworks(agent: &AgentView<'_>) -> Value {
     let frameworks: Vec<Value> = agent
         .frameworks
         .iter()
-        .map(|(id, f)| {
-            let mut info = f.info().clone();
-            info.id = Some(id.clone());
-            json!({ "framework_info": FrameworkInfo::from_internal(&info) })
-        })
+        .map(|(id, f)| framework(id, f))
         .collect();
-    object(vec![("frameworks", Value::Array(frameworks))])
+    let completed: Vec<Value> = agent
+        .completed_frameworks
+        .iter()
+        .map(|(id, f)| framework(id, f))
+        .collect();
+    object(vec![
+        ("frameworks", Value::Array(frameworks)),
+        ("completed_frameworks", Value::Array(completed)),
+    ])
 }
 
-/// `Response.GetExecutors` of the agent.
+/// A `Response.GetExecutors.Executor`.
+fn executor(framework_id: &FrameworkId, info: &wire::mesos::ExecutorInfo) -> Value {
+    let mut info = info.clone();
+    info.framework_id = Some(framework_id.clone());
+    json!({ "executor_info": ExecutorInfo::from_internal(&info, &ResourceFormat::LEGACY) })
+}
+
+/// Every framework the agent lists, running here or gone.
+fn all_frameworks<'a>(
+    agent: &'a AgentView<'_>,
+) -> impl Iterator<Item = (&'a FrameworkId, &'a HostedFramework)> {
+    agent
+        .frameworks
+        .iter()
+        .chain(agent.completed_frameworks.iter().map(|(id, f)| (id, f)))
+}
+
+/// `Response.GetExecutors` of the agent: running executors, and those
+/// that ended (their sandboxes stay until garbage collected).
 pub fn get_executors(agent: &AgentView<'_>) -> Value {
     let executors: Vec<Value> = agent
         .frameworks
         .iter()
-        .flat_map(|(id, f)| f.executors().values().map(move |e| (id, e)))
-        .map(|(id, e)| {
-            let mut info = e.info().clone();
-            info.framework_id = Some(id.clone());
-            json!({ "executor_info": ExecutorInfo::from_internal(&info, &ResourceFormat::LEGACY) })
+        .flat_map(|(id, f)| f.executors().values().map(move |e| executor(id, e.info())))
+        .collect();
+    let completed: Vec<Value> = all_frameworks(agent)
+        .flat_map(|(id, f)| {
+            f.completed_executors()
+                .iter()
+                .map(move |e| executor(id, &e.info))
         })
         .collect();
-    object(vec![("executors", Value::Array(executors))])
+    object(vec![
+        ("executors", Value::Array(executors)),
+        ("completed_executors", Value::Array(completed)),
+    ])
 }
 
 /// `Response.GetTasks` of the agent: tasks waiting for their executor
-/// (queued, shown staging), launched (not terminal) and terminated ones.
+/// (queued, shown staging), launched (not terminal), terminated ones of
+/// running executors, and completed ones of executors that ended.
 pub fn get_tasks(agent: &AgentView<'_>) -> Value {
     let (mut queued, mut launched, mut terminated) = (Vec::new(), Vec::new(), Vec::new());
     let agent_id = agent
@@ -79,10 +115,15 @@ pub fn get_tasks(agent: &AgentView<'_>) -> Value {
             }
         }
     }
+    let completed: Vec<Value> = all_frameworks(agent)
+        .flat_map(|(_, f)| f.completed_executors().iter())
+        .flat_map(|e| e.tasks.iter().map(task))
+        .collect();
     object(vec![
         ("queued_tasks", Value::Array(queued)),
         ("launched_tasks", Value::Array(launched)),
         ("terminated_tasks", Value::Array(terminated)),
+        ("completed_tasks", Value::Array(completed)),
     ])
 }
 
