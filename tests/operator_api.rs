@@ -605,9 +605,10 @@ async fn bad_input_to_every_call_is_a_4xx_with_a_reason() {
     assert_eq!(get(agent, "GET_HEALTH"), json!({"healthy": true}));
 }
 
-/// pymesos's operator driver (`MesosOperatorMasterDriver`, from PyPI,
-/// installed by `scripts/setup.sh`), unmodified, follows a task's launch on
-/// the event stream and reads the cluster through the calls.
+/// pymesos's operator drivers (`MesosOperatorMasterDriver` and
+/// `MesosOperatorAgentDriver`, from PyPI, installed by `scripts/setup.sh`),
+/// unmodified, follow a task's launch on the event stream and read the
+/// cluster and the agent through the calls.
 #[actix::test]
 async fn pymesos_operator_driver_follows_a_task_and_reads_the_cluster() {
     use std::process::{Command, Stdio};
@@ -617,6 +618,7 @@ async fn pymesos_operator_driver_follows_a_task_and_reads_the_cluster() {
     let mut child = Command::new(common::venv_python())
         .arg(common::pymesos_script("operator_driver.py"))
         .arg(master.to_string())
+        .arg(cluster.agents[0].address().to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -662,6 +664,7 @@ async fn pymesos_operator_driver_follows_a_task_and_reads_the_cluster() {
     let agents = wait_for("agents").await;
     assert!(agents.contains(&agent_id), "{agents}");
     wait_for("calls ok").await;
+    wait_for("agent calls ok").await;
     let framework = Framework::start(master, info("followed")).await;
     framework.registered().await;
     wait_for("framework_added followed").await;

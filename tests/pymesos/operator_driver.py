@@ -2,17 +2,19 @@
 subscribes to the operator event stream and prints each event it hears,
 then makes the read-only calls and prints what they answer.
 
-Usage: operator_driver.py MASTER_HOST:PORT
+Usage: operator_driver.py MASTER_HOST:PORT [AGENT_HOST:PORT]
 Prints `subscribed <agents>` once the stream is open, one line per event
 (`task_added <task>`, `task_updated <task> <state>`, `agent_added <id>`,
 `agent_removed <id>`, `framework_added <name>`, ...), and `calls ok` once
-every call answered; runs until killed.
+every call answered (`agent calls ok` too when an agent is given, through
+MesosOperatorAgentDriver); runs until killed.
 """
 import json
 import logging
 import sys
 
-from pymesos import MesosOperatorMasterDriver, OperatorMaster
+from pymesos import (MesosOperatorAgentDriver, MesosOperatorMasterDriver,
+                     OperatorMaster)
 
 
 def say(*words):
@@ -69,6 +71,14 @@ def main():
         assert "type" in answer, (name, answer)
     say("agents", json.dumps(answers["agents"]["get_agents"]))
     say("calls ok")
+    if len(sys.argv) > 2:
+        agent = MesosOperatorAgentDriver(sys.argv[2])
+        assert agent.getHealth()["get_health"]["healthy"] is True
+        state = agent.getState()
+        assert state["type"] == "GET_STATE", state
+        containers = agent.getContainers()
+        assert containers["type"] == "GET_CONTAINERS", containers
+        say("agent calls ok")
     driver.join()
 
 
