@@ -143,6 +143,26 @@ impl Events {
     }
 }
 
+impl Events {
+    /// Waits for the stream to end (the master closed it), reading what
+    /// was still on it.
+    async fn ended(&mut self) {
+        let end = Instant::now() + WAIT;
+        loop {
+            match self.rx.try_recv() {
+                Ok(event) => self.seen.push(event),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    if Instant::now() >= end {
+                        panic!("the stream did not end; saw {:#?}", self.seen);
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+}
+
 fn of_type(kind: &'static str) -> impl Fn(&Value) -> bool {
     move |e| e["type"] == kind
 }
@@ -677,4 +697,32 @@ async fn pymesos_operator_driver_follows_a_task_and_reads_the_cluster() {
         .await;
     wait_for("task_added watched").await;
     wait_for("task_updated watched TASK_RUNNING").await;
+}
+
+#[actix::test]
+async fn the_oldest_subscriber_is_closed_past_the_maximum() {
+    let cluster = Cluster::start(
+        &["--max_operator_event_stream_subscribers=1"],
+        &["cpus:1;mem:128"],
+    );
+    let master = cluster.master_address();
+    let mut first = Events::subscribe(master);
+    first
+        .next_matching("SUBSCRIBED", of_type("SUBSCRIBED"))
+        .await;
+    let mut second = Events::subscribe(master);
+    second
+        .next_matching("SUBSCRIBED", of_type("SUBSCRIBED"))
+        .await;
+    // The master closes the first stream to make room for the second.
+    first.ended().await;
+    let metrics = get(master, "GET_METRICS");
+    let subscribers = metrics["metrics"]
+        .as_array()
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["name"] == "master/operator_event_stream_subscribers")
+        })
+        .map(|m| m["value"].clone());
+    assert_eq!(subscribers, Some(json!(1.0)), "{metrics}");
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 use wire::ids::{AgentId, FrameworkId, TaskId};
 use wire::mesos::{FrameworkInfo, TaskStatus};
 use wire::task::TaskState;
@@ -151,6 +152,9 @@ struct Subscriber {
     events: UnboundedSender<Bytes>,
     /// Records sent and not yet written out to the client.
     queued: Arc<AtomicUsize>,
+    /// Dropped with the subscriber: whoever watches the stream for its
+    /// client leaving lets go of it then, so the stream ends.
+    _dropped: oneshot::Sender<()>,
 }
 
 /// What one publication did.
@@ -196,11 +200,20 @@ impl Subscribers {
     }
 
     /// A new subscriber on `events`, after its first record (SUBSCRIBED)
-    /// is queued; `None` when its client has already gone.
-    pub fn join(&mut self, events: UnboundedSender<Bytes>, first: Bytes) -> Option<u64> {
+    /// is queued; `None` when its client has already gone. With its
+    /// number comes what resolves once it is dropped (by [`Self::leave`],
+    /// for falling behind, or to make room): a watch on the stream must
+    /// end then, so that no sender is left and the stream ends.
+    pub fn join(
+        &mut self,
+        events: UnboundedSender<Bytes>,
+        first: Bytes,
+    ) -> Option<(u64, oneshot::Receiver<()>)> {
+        let (dropped, on_drop) = oneshot::channel();
         let subscriber = Subscriber {
             events,
             queued: Arc::new(AtomicUsize::new(0)),
+            _dropped: dropped,
         };
         if !send(&subscriber, first) {
             return None;
@@ -208,7 +221,7 @@ impl Subscribers {
         let id = self.next;
         self.next += 1;
         self.all.insert(id, subscriber);
-        Some(id)
+        Some((id, on_drop))
     }
 
     /// Closes the oldest streams until at most `max` remain; how many
@@ -316,7 +329,10 @@ mod tests {
             read += 1;
         }
         assert_eq!(read, 3);
-        assert!(slow_rx.is_closed() || slow_rx.try_recv().is_err());
+        assert_eq!(
+            slow_rx.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        );
     }
 
     #[test]
@@ -360,7 +376,23 @@ mod tests {
         assert!(subs.is_empty());
         let (tx, rx) = unbounded_channel::<Bytes>();
         drop(rx);
-        assert_eq!(subs.join(tx, Bytes::from_static(b"s")), None);
+        assert!(subs.join(tx, Bytes::from_static(b"s")).is_none());
+    }
+
+    #[test]
+    fn a_watch_hears_when_its_subscriber_is_dropped() {
+        let mut subs = Subscribers::with_bound(1);
+        let (tx, _rx) = unbounded_channel();
+        let (id, mut on_drop) = subs.join(tx, Bytes::from_static(b"s")).unwrap();
+        assert_eq!(on_drop.try_recv(), Err(oneshot::error::TryRecvError::Empty));
+        // Past its bound (nothing read): dropped, and the watch hears it.
+        subs.publish(&record(&heartbeat()));
+        assert!(subs.is_empty());
+        assert_eq!(
+            on_drop.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        );
+        assert!(!subs.leave(id));
     }
 }
 

@@ -123,7 +123,7 @@ impl Master {
         first.extend_from_slice(&events::record(&events::heartbeat()));
         let first = bytes::Bytes::from(first);
         let watch = stream.clone();
-        let Some(id) = self.operator.subscribers.join(stream, first) else {
+        let Some((id, dropped)) = self.operator.subscribers.join(stream, first) else {
             return v1_http::ApiError::Internal("The subscriber went away".into()).reply();
         };
         let max = self
@@ -142,9 +142,18 @@ impl Master {
             subscribers = self.operator.subscribers.len(),
             "an operator subscribed to the event stream"
         );
-        cx.defer(async move { watch.closed().await }, move |()| {
-            OperatorStreamClosed { id }
-        });
+        // The watch lets go of the stream when the client leaves or when
+        // the master drops the subscriber, whichever comes first: then no
+        // sender is left and the stream ends.
+        cx.defer(
+            async move {
+                tokio::select! {
+                    () = watch.closed() => {}
+                    _ = dropped => {}
+                }
+            },
+            move |()| OperatorStreamClosed { id },
+        );
         Reply::Now(response)
     }
 
