@@ -18,7 +18,7 @@ fi
 # strace, which the agent bench uses to count syscalls per task.
 missing=()
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
-[ -x /usr/bin/dockerd ] && [ -x /usr/bin/docker ] || missing+=(docker.io)
+[ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] || missing+=(docker.io)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 for tool in curl tar unzip; do
@@ -52,4 +52,12 @@ if ! "$VENV/bin/python" -c 'import pymesos' >/dev/null 2>&1; then
   rm -f "$tmp"/http-parser-0.9.0/http_parser/*.so
   sed -i 's/^    run_setup(not IS_PYPY)$/    run_setup(False)/' "$tmp/http-parser-0.9.0/setup.py"
   "$VENV/bin/pip" install --quiet "$tmp/http-parser-0.9.0" pymesos==0.3.15
+fi
+
+# avmesos-cli, the operator CLI (its command is `mesos-cli`), in the same
+# venv, for the operator-client tests. 1.0.0 is its last release that
+# installs on CPython 3.11 (later ones require 3.12); it imports requests
+# without declaring it, so requests is installed beside it.
+if ! "$VENV/bin/python" -c 'import avmesos.cli, requests' >/dev/null 2>&1; then
+  "$VENV/bin/pip" install --quiet avmesos-cli==1.0.0 requests==2.32.3
 fi

@@ -636,7 +636,7 @@ async fn pymesos_operator_driver_follows_a_task_and_reads_the_cluster() {
     let master = cluster.master_address();
     let agent_id = cluster.agent_id(0);
     let mut child = Command::new(common::venv_python())
-        .arg(common::pymesos_script("operator_driver.py"))
+        .arg(common::pymesos_script("operator_follower.py"))
         .arg(master.to_string())
         .arg(cluster.agents[0].address().to_string())
         .stdout(Stdio::piped())

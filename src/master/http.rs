@@ -112,23 +112,18 @@ struct FrameworkJson<'a> {
 impl Serialize for FrameworkJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.f;
-        let mut used = Resources::new();
-        for t in f.tasks().values().filter(|t| !t.state.is_terminal()) {
-            for r in t.resources.iter() {
-                let _ = used.add(r.clone());
-            }
-        }
+        let used = Resources::sum(
+            f.tasks()
+                .values()
+                .filter(|t| !t.state.is_terminal())
+                .map(|t| &t.resources),
+        );
         let offers: Vec<&wire::mesos::Offer> = f
             .offers()
             .iter()
             .filter_map(|id| self.master.state.offer(id))
             .collect();
-        let mut offered = Resources::new();
-        for o in &offers {
-            for r in o.resources.iter() {
-                let _ = offered.add(r.clone());
-            }
-        }
+        let offered = Resources::sum(offers.iter().map(|o| &o.resources));
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("id", &f.id.value)?;
         map.serialize_entry("name", &f.info.name)?;
@@ -365,10 +360,12 @@ pub fn tasks(master: &MasterView<'_>, req: &Request) -> Reply {
     let ascending = req.query("order") == Some("asc");
     let framework = req.query("framework_id");
     let task_id = req.query("task_id");
+    // Active and completed frameworks alike, as Mesos lists them.
     let mut all: Vec<&wire::mesos::Task> = master
         .state
         .frameworks()
         .values()
+        .chain(master.state.completed_frameworks().iter())
         .filter(|f| framework.is_none_or(|id| f.id.value == id))
         .flat_map(|f| {
             f.tasks()

@@ -196,6 +196,60 @@ mod tests {
     }
 
     #[test]
+    fn an_unreachable_agent_back_takes_its_unreachable_tasks_with_it() {
+        let mut core = core(|f| f.max_agent_ping_timeouts = 0);
+        let (agent, other) = (admit(&mut core, 1), admit(&mut core, 2));
+        let plain = subscribe(&mut core, 1, |_| {});
+        run_task(&mut core, &plain, &agent, "here");
+        run_task(&mut core, &plain, &other, "there");
+        core.ping_agents(
+            crate::master::core::fixture::at(2.0),
+            &mut Effects::default(),
+        );
+        assert_eq!(listed(&core, &plain).0.len(), 2);
+        // Back: what it still runs it reports again; the rest is not its.
+        assert!(core.state_mut().forget_unreachable(&agent));
+        assert_eq!(
+            listed(&core, &plain).0,
+            [("there".to_owned(), TaskState::Lost)]
+        );
+    }
+
+    #[test]
+    fn an_unreachable_agent_marked_gone_ends_its_unreachable_tasks() {
+        let mut core = core(|f| f.max_agent_ping_timeouts = 0);
+        let agent = admit(&mut core, 1);
+        let plain = subscribe(&mut core, 1, |_| {});
+        let aware = subscribe(&mut core, 2, |f| {
+            f.capabilities
+                .push(wire::mesos::capability::PARTITION_AWARE.into())
+        });
+        run_task(&mut core, &plain, &agent, "p");
+        run_task(&mut core, &aware, &agent, "a");
+        let at = crate::master::core::fixture::at;
+        core.ping_agents(at(2.0), &mut Effects::default());
+        let mut out = Effects::default();
+        core.mark_agent_gone(&agent, at(3.0), &mut out);
+        let mut told = crate::master::core::fixture::told_states(&out);
+        told.sort();
+        assert_eq!(
+            told,
+            [
+                ("a".to_owned(), TaskState::GoneByOperator),
+                ("p".to_owned(), TaskState::Lost)
+            ]
+        );
+        assert_eq!(
+            listed(&core, &plain),
+            (vec![], vec![("p".to_owned(), TaskState::Lost)])
+        );
+        assert_eq!(
+            listed(&core, &aware),
+            (vec![], vec![("a".to_owned(), TaskState::GoneByOperator)])
+        );
+    }
+
+    #[test]
     fn removals_are_spaced_by_the_rate_limit() {
         let mut core = core(|f| {
             f.agent_removal_interval = Some(Duration::from_secs(10));

@@ -187,6 +187,33 @@ impl FrameworkRecord {
         &self.unreachable_tasks
     }
 
+    /// Moves the unreachable tasks `which` selects to the completed ones,
+    /// each ended by the status `end` gives it; returns those statuses.
+    fn complete_unreachable(
+        &mut self,
+        which: impl Fn(&Task) -> bool,
+        completed_limit: usize,
+        end: impl Fn(&FrameworkRecord, &Task) -> TaskStatus,
+    ) -> Vec<TaskStatus> {
+        let (ending, kept): (VecDeque<Task>, VecDeque<Task>) =
+            std::mem::take(&mut self.unreachable_tasks)
+                .into_iter()
+                .partition(|t| which(t));
+        self.unreachable_tasks = kept;
+        let mut statuses = Vec::with_capacity(ending.len());
+        for mut task in ending {
+            let status = end(self, &task);
+            task.state = status.state;
+            task.statuses.push(status.clone());
+            self.completed_tasks.push_back(task);
+            statuses.push(status);
+        }
+        while self.completed_tasks.len() > completed_limit {
+            self.completed_tasks.pop_front();
+        }
+        statuses
+    }
+
     /// Its outstanding offers.
     pub fn offers(&self) -> &BTreeSet<OfferId> {
         &self.offers
@@ -309,8 +336,13 @@ impl State {
         self.unreachable.insert(id, time);
     }
 
-    /// Forgets that an agent was unreachable; whether it was.
+    /// Forgets that an agent was unreachable (it is back), and with it the
+    /// tasks listed as unreachable there: those it still runs it reports
+    /// again. Returns whether it was unreachable.
     pub fn forget_unreachable(&mut self, id: &AgentId) -> bool {
+        for f in self.frameworks.values_mut() {
+            f.unreachable_tasks.retain(|t| &t.agent_id != id);
+        }
         self.unreachable.remove(id).is_some()
     }
 
@@ -608,18 +640,28 @@ impl State {
         completed_limit: usize,
         end: impl Fn(&Task) -> TaskStatus,
     ) {
-        let Some(framework) = self.frameworks.get_mut(framework_id) else {
-            return;
-        };
-        for mut task in std::mem::take(&mut framework.unreachable_tasks) {
-            let status = end(&task);
-            task.state = status.state;
-            task.statuses.push(status);
-            framework.completed_tasks.push_back(task);
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.complete_unreachable(|_| true, completed_limit, |_, t| end(t));
         }
-        while framework.completed_tasks.len() > completed_limit {
-            framework.completed_tasks.pop_front();
+    }
+
+    /// Moves every framework's unreachable tasks on `agent_id` (an agent
+    /// that will not come back) to its completed ones, each ended by the
+    /// status `end` gives it; returns those statuses by framework, for the
+    /// frameworks to be told.
+    pub fn complete_unreachable_tasks_on(
+        &mut self,
+        agent_id: &AgentId,
+        completed_limit: usize,
+        end: impl Fn(&FrameworkRecord, &Task) -> TaskStatus,
+    ) -> Vec<(FrameworkId, TaskStatus)> {
+        let mut ended = Vec::new();
+        for (id, framework) in self.frameworks.iter_mut() {
+            let statuses =
+                framework.complete_unreachable(|t| &t.agent_id == agent_id, completed_limit, &end);
+            ended.extend(statuses.into_iter().map(|s| (id.clone(), s)));
         }
+        ended
     }
 
     /// Takes a task out of its framework's and agent's active tasks,

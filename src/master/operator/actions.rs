@@ -13,7 +13,7 @@ use wire::task::{Reason, TaskState};
 
 use crate::master::core::Core;
 use crate::master::effects::{AllocatorCall, Effects, Now, ToAgent};
-use crate::master::tasks::Ending;
+use crate::master::tasks::{master_status, Ending};
 
 /// What a gone agent is told when it is (or comes back) connected.
 pub const GONE_MESSAGE: &str = "Agent has been marked gone";
@@ -47,6 +47,25 @@ impl Core {
             };
             self.remove_agent(id, &gone, out);
         } else {
+            // Its tasks listed as unreachable end now, as Mesos ends them.
+            let limit = self.flags.max_completed_tasks_per_framework;
+            let ended = self.state.complete_unreachable_tasks_on(id, limit, |f, t| {
+                let (state, reason) = match f.partition_aware() {
+                    true => (TaskState::GoneByOperator, Reason::AgentRemovedByOperator),
+                    false => (TaskState::Lost, Reason::AgentRemoved),
+                };
+                let mut status = master_status(&t.task_id, Some(id), state, reason, GONE_MESSAGE);
+                status.executor_id = t.executor_id.clone();
+                status
+            });
+            for (framework_id, status) in ended {
+                out.operator(crate::master::operator::OperatorEvent::TaskUpdated {
+                    framework_id: framework_id.clone(),
+                    status: status.clone(),
+                    state: status.state,
+                });
+                self.master_update(&framework_id, status, out);
+            }
             self.tell_agent_lost(id, out);
         }
         self.state.mark_gone(id.clone(), now.secs);

@@ -8,7 +8,6 @@
 
 use serde_json::{json, Map, Value};
 use wire::resources::Resources;
-use wire::task::TaskState;
 use wire::v1::types::{AgentInfo, FrameworkInfo, Offer};
 
 use crate::master::state::{AgentRecord, FrameworkRecord, State};
@@ -112,13 +111,8 @@ pub fn get_tasks(state: &State) -> Value {
         .values()
         .chain(state.completed_frameworks().iter());
     for f in all {
-        for t in f.tasks().values() {
-            if t.state == TaskState::Unreachable {
-                unreachable.push(task(t));
-            } else {
-                tasks.push(task(t));
-            }
-        }
+        tasks.extend(f.tasks().values().map(task));
+        unreachable.extend(f.unreachable_tasks().iter().map(task));
         completed.extend(f.completed_tasks().iter().map(task));
     }
     object(vec![
