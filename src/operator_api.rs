@@ -14,9 +14,12 @@ use std::time::Duration;
 
 use actors::http::{Response, StatusCode};
 use actors::{Node, Pid, Reply, Request};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::time::Instant;
+use wire::mesos::Task;
 use wire::mesos::VERSION;
+use wire::resources::Resources;
+use wire::v1::types::{resources_to_v1, HealthCheckJson, Labels, ResourceFormat, TaskStatus};
 use wire::v1::CommonCall;
 
 use crate::files::{AskFiles, FilesAnswer, FilesCall, FILES_ID};
@@ -226,7 +229,89 @@ fn ask_files(node: &Node, me: &Pid, call: FilesCall) -> Reply {
     })
 }
 
-fn json_response(v: &Value) -> Response {
+/// Inserts `value` under `key` unless it is an empty list (protobuf's JSON
+/// leaves empty repeated fields out).
+pub fn put(map: &mut Map<String, Value>, key: &str, value: Value) {
+    if value.as_array().is_some_and(Vec::is_empty) {
+        return;
+    }
+    map.insert(key.to_owned(), value);
+}
+
+/// An object of these entries, empty lists left out.
+pub fn object(entries: Vec<(&str, Value)>) -> Value {
+    let mut m = Map::new();
+    for (k, v) in entries {
+        put(&mut m, k, v);
+    }
+    Value::Object(m)
+}
+
+pub fn to_value(v: impl serde::Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// `resources` as v1 `Resource`s: the role on each (and, when `role` is
+/// given, the allocation to it), as Mesos's endpoints write them.
+pub fn resources(resources: &Resources, role: Option<&str>) -> Value {
+    let format = ResourceFormat {
+        allocation_role: role.map(str::to_owned),
+        pre_refinement: true,
+    };
+    serde_json::to_value(resources_to_v1(resources, &format)).unwrap_or(Value::Null)
+}
+
+/// A `Task`.
+pub fn task(t: &Task) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(t.name));
+    m.insert("task_id".into(), to_value(&t.task_id));
+    m.insert("framework_id".into(), to_value(&t.framework_id));
+    if let Some(e) = &t.executor_id {
+        m.insert("executor_id".into(), to_value(e));
+    }
+    m.insert("agent_id".into(), to_value(&t.agent_id));
+    m.insert("state".into(), json!(t.state.name()));
+    put(&mut m, "resources", resources(&t.resources, Some(&t.role)));
+    put(
+        &mut m,
+        "statuses",
+        Value::Array(
+            t.statuses
+                .iter()
+                .map(|s| to_value(TaskStatus::from_internal(s)))
+                .collect(),
+        ),
+    );
+    if let Some(s) = t.status_update_state {
+        m.insert("status_update_state".into(), json!(s.name()));
+    }
+    if let Some(uuid) = &t.status_update_uuid {
+        m.insert(
+            "status_update_uuid".into(),
+            json!(wire::v1::base64::encode(uuid)),
+        );
+    }
+    if let Some(labels) = Labels::from_internal(&t.meta.labels) {
+        m.insert("labels".into(), to_value(labels));
+    }
+    if let Some(h) = &t.meta.health_check {
+        m.insert(
+            "health_check".into(),
+            to_value(HealthCheckJson::from_internal(h)),
+        );
+    }
+    if let Some(c) = &t.meta.container {
+        m.insert(
+            "container".into(),
+            to_value(wire::v1::types::ContainerInfoJson::from_internal(c)),
+        );
+    }
+    Value::Object(m)
+}
+
+/// A JSON response, 200.
+pub fn json_response(v: &Value) -> Response {
     Response::new(StatusCode::OK, v.to_string()).with_header("Content-Type", "application/json")
 }
 

@@ -164,7 +164,10 @@ impl Agent {
             .map(|t| &t.resources)
             .chain(e.queued().iter().map(|t| &t.resources))
             .fold(e.info().resources.clone(), |all, r| all.plus(r));
-        if let Err(err) = self.containerizer.update(e.container_id(), &held) {
+        if let Err(err) =
+            self.containerizer
+                .update(e.container_id(), e.info().container.as_ref(), &held)
+        {
             tracing::warn!(framework = %framework_id, executor = %executor_id, "cannot update the container's limits: {err}");
         }
     }

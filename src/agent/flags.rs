@@ -88,7 +88,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "docker_stop_timeout",
         Some("0ns"),
-        "The least time docker stop waits before killing a container (the task's kill grace period, when longer, wins)",
+        "How long docker stop of an orphan container waits before killing it (tasks are killed with their kill grace period)",
     ),
     Spec::value(
         "docker_remove_delay",
@@ -312,10 +312,6 @@ pub struct AgentFlags {
     pub recovery_timeout: Duration,
     pub launcher_dir: PathBuf,
     pub zk_session_timeout: Duration,
-    /// The Mesos containerizer's launcher, isolators and cgroups
-    /// (`--launcher`, `--isolation`, `--cgroups_*`, ...), checked against
-    /// this machine.
-    pub containers: crate::container::ContainerConfig,
     /// Ended executor runs `/state` lists per framework
     /// (`--max_completed_executors_per_framework`).
     pub max_completed_executors_per_framework: usize,
@@ -325,6 +321,10 @@ pub struct AgentFlags {
     /// `--docker_stop_timeout`, `--docker_remove_delay`,
     /// `--docker_kill_orphans`, `--sandbox_directory`).
     pub docker: crate::container::docker::DockerConfig,
+    /// The Mesos containerizer's launcher, isolators and cgroups
+    /// (`--launcher`, `--isolation`, `--cgroups_*`, ...), checked against
+    /// this machine.
+    pub containers: crate::container::ContainerConfig,
     /// Every flag as text, for `/flags`.
     pub all: Flags,
 }
@@ -515,10 +515,10 @@ impl AgentFlags {
             recovery_timeout: required("recovery_timeout", f.duration("recovery_timeout")?)?,
             launcher_dir,
             zk_session_timeout: required("zk_session_timeout", f.duration("zk_session_timeout")?)?,
-            containers,
             max_completed_executors_per_framework,
             containerizers,
             docker,
+            containers,
             all: f,
         })
     }

@@ -24,6 +24,7 @@
 //! | `executor_api.rs` | the v1 executor API: request prelude, refusals, messages as events | `slave/http.cpp` (`executor`) |
 //! | `http.rs` | `/state`, `/monitor/statistics`, `/flags`, `/health` | `slave/http.cpp` |
 //! | `containers_http.rs` | `/containers`: each container's status and usage | `slave/http.cpp` (`containers`) |
+//! | `operator.rs` | the v1 operator API, `POST /api/v1`: the agent's calls and their JSON | `slave/http.cpp` (`api`) |
 //! | `metrics.rs` | `slave/...` counters and gauges | `Slave::Metrics` |
 //! | `flags.rs` | `mesos-agent` flags | `slave/flags.cpp` |
 //! | `resources.rs` | the agent's resources: `--resources` plus what the machine has | `Containerizer::resources` |
@@ -38,6 +39,7 @@
 //! | leader detector | LeaderDetected | |
 //! | executors (v0) | RegisterExecutor, ReregisterExecutor, StatusUpdateMessage, ExecutorToFramework | ExecutorRegistered, ExecutorReregistered, ReconnectExecutor, RunTask, RunTaskGroup, KillTask, StatusUpdateAcknowledgement, FrameworkToExecutor, ShutdownExecutor |
 //! | executors (v1, `POST /api/v1/executor`) | SUBSCRIBE, UPDATE, MESSAGE, HEARTBEAT | SUBSCRIBED, LAUNCH, LAUNCH_GROUP, KILL, ACKNOWLEDGED, MESSAGE, SHUTDOWN |
+//! | operators (v1, `POST /api/v1`) | GET_STATE, GET_CONTAINERS, KILL_CONTAINER, ... (`operator.rs`) | their answers |
 //! | itself | RegistrationRetry, PingTimeout, RetryUpdate, RegistrationTimeout, KillContainer, ExecutorExited, ReregistrationTimeout, GcTick, GcDone | |
 
 pub mod checkpoint;
@@ -52,6 +54,7 @@ pub mod http;
 pub mod launch;
 mod master_link;
 pub mod metrics;
+pub mod operator;
 pub mod process;
 mod recovery;
 pub mod resources;

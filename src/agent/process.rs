@@ -85,6 +85,8 @@ pub struct Agent {
     pub(super) containerizer: std::sync::Arc<dyn Containerizer>,
     /// Where the agent says why it stopped, for its daemon to decide.
     pub(super) stop_notice: StopNotice,
+    /// The verbosity an operator raised (`SET_LOGGING_LEVEL`), until when.
+    pub(super) logging: crate::operator_api::LoggingLevel,
 }
 
 /// Time to try registering again (while disconnected).
@@ -142,6 +144,7 @@ impl Agent {
             reregistration_timer: None,
             containerizer,
             stop_notice: StopNotice::unheard(),
+            logging: Default::default(),
         }
     }
 
@@ -474,6 +477,9 @@ impl Process for Agent {
             .local::<LeaderDetected>();
         Self::install_gc(i);
         i.route("/api/v1/executor", executor_route);
+        i.route("/api/v1", |a, req, cx| a.operator_call(req, cx));
+        // As on the master: pymesos's agent driver posts to `/api/v1/operator`.
+        i.route("/api/v1/operator", |a, req, cx| a.operator_call(req, cx));
         i.route("/health", |_, _, _| super::http::health())
             .route("/state", |a, req, cx| {
                 super::http::state(&a.view(), cx.me(), &req.query)
@@ -490,10 +496,10 @@ impl Process for Agent {
             .route("/flags", |a, req, _| {
                 super::http::flags(&a.view(), &req.query)
             })
+            .route("/version", |_, req, _| super::http::version(&req.query))
             .route("/containers", |a, req, _| {
                 super::containers_http::containers(&a.view(), req.query)
-            })
-            .route("/version", |_, req, _| super::http::version(&req.query));
+            });
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {

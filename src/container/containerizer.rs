@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use wire::ids::ContainerId;
-use wire::mesos::CommandInfo;
+use wire::mesos::{CommandInfo, ContainerInfo};
 use wire::resources::Resources;
 
 use super::config::{ContainerConfig, IsolatorKind, LauncherKind};
@@ -45,8 +45,15 @@ pub trait Containerizer: std::fmt::Debug + Send + Sync {
     fn launch(&self, spec: LaunchSpec) -> Result<Container, LaunchError>;
 
     /// Takes back container `id`, whose leader is `pid`, launched by a
-    /// previous agent process. Must run inside a tokio runtime.
-    fn recover(&self, id: &ContainerId, pid: i32) -> Result<Container, LaunchError>;
+    /// previous agent process for an executor of `container` (as its
+    /// checkpointed `ExecutorInfo` has it: what tells a composing
+    /// containerizer whose it is). Must run inside a tokio runtime.
+    fn recover(
+        &self,
+        id: &ContainerId,
+        pid: i32,
+        container: Option<&ContainerInfo>,
+    ) -> Result<Container, LaunchError>;
 
     /// Kills and removes what this containerizer launched in an earlier
     /// agent process that is not among `known` (the containers the agent
@@ -56,19 +63,15 @@ pub trait Containerizer: std::fmt::Debug + Send + Sync {
         let _ = known;
     }
 
-    /// Whether container `id` (of an earlier agent process) is one this
-    /// containerizer can still find by its id alone (the cgroup launcher's
-    /// cgroup). False by default.
-    fn knows(&self, id: &ContainerId) -> bool {
-        let _ = id;
-        false
-    }
-
-    /// Container `id`'s executor now holds `resources` (a task joined
-    /// it): its limits follow. Does nothing by default, nor for containers
-    /// this containerizer does not run.
-    fn update(&self, id: &ContainerId, resources: &Resources) -> Result<(), LaunchError> {
-        let _ = (id, resources);
+    /// Container `id`'s executor (of `container`) now holds `resources` (a
+    /// task joined it): its limits follow. Does nothing by default.
+    fn update(
+        &self,
+        id: &ContainerId,
+        container: Option<&ContainerInfo>,
+        resources: &Resources,
+    ) -> Result<(), LaunchError> {
+        let _ = (id, container, resources);
         Ok(())
     }
 
@@ -294,7 +297,12 @@ impl Containerizer for MesosContainerizer {
         Ok(container)
     }
 
-    fn recover(&self, id: &ContainerId, pid: i32) -> Result<Container, LaunchError> {
+    fn recover(
+        &self,
+        id: &ContainerId,
+        pid: i32,
+        _container: Option<&ContainerInfo>,
+    ) -> Result<Container, LaunchError> {
         let (isolation, watchers) = self.isolation(id, Vec::new());
         let limitation = isolation.limitation.clone();
         let container = self.launcher.recover(id, pid, isolation)?;
@@ -309,10 +317,6 @@ impl Containerizer for MesosContainerizer {
         Ok(container)
     }
 
-    fn knows(&self, id: &ContainerId) -> bool {
-        self.launcher.knows(id)
-    }
-
     fn kill_orphans(&self, known: &[ContainerId]) {
         self.launcher.kill_orphans(known);
         for isolator in self.isolators.iter() {
@@ -320,7 +324,12 @@ impl Containerizer for MesosContainerizer {
         }
     }
 
-    fn update(&self, id: &ContainerId, resources: &Resources) -> Result<(), LaunchError> {
+    fn update(
+        &self,
+        id: &ContainerId,
+        _container: Option<&ContainerInfo>,
+        resources: &Resources,
+    ) -> Result<(), LaunchError> {
         for isolator in self.isolators.iter() {
             isolator
                 .update(id, resources)

@@ -88,13 +88,6 @@ pub trait Launcher: std::fmt::Debug + Send + Sync {
         None
     }
 
-    /// Whether this launcher finds container `id` by its id alone (a
-    /// cgroup of that name).
-    fn knows(&self, id: &ContainerId) -> bool {
-        let _ = id;
-        false
-    }
-
     /// Kills and removes what this launcher left of containers not in
     /// `known` (an earlier agent process's orphans). Blocks.
     fn kill_orphans(&self, known: &[ContainerId]) {
@@ -159,6 +152,9 @@ pub enum LaunchError {
         #[source]
         source: io::Error,
     },
+    /// The containerizer does not run what was asked: why.
+    #[error("{0}")]
+    Refused(String),
     #[error("the {isolator} isolator cannot prepare the container: {source}")]
     Isolator {
         isolator: &'static str,
@@ -171,9 +167,6 @@ pub enum LaunchError {
         #[source]
         source: io::Error,
     },
-    /// The containerizer does not run what was asked: why.
-    #[error("{0}")]
-    Refused(String),
 }
 
 /// Who a container runs as (`--switch_user`).

@@ -20,10 +20,9 @@
 //! | `docker/` | the Docker containerizer and the `docker` CLI client | `DockerContainerizer`, `src/docker/` |
 //! | `environment.rs` | the `MESOS_*` environment an executor is given, written and parsed side by side | `executorEnvironment` in `slave/slave.cpp`, the executor driver's reading of it |
 //!
-//! Where the next pieces go: the Docker containerizer
-//! (`--containerizers=docker`, through Debian's `docker.io`) is a second
-//! [`Containerizer`] in `docker.rs`. The agent holds the containerizer the
-//! flags choose.
+//! The agent holds the containerizer the flags choose: the Mesos one alone,
+//! or, with `--containerizers=docker,mesos`, a composing one that gives
+//! each container to the first containerizer that takes it.
 
 pub mod cgroups;
 pub mod composing;

@@ -348,6 +348,12 @@ impl Core {
             let Some(framework) = self.state.framework(&task.framework_id) else {
                 continue;
             };
+            // Operators hear of the tasks a master learns from an agent
+            // (after a failover, or an agent back from unreachable).
+            out.operator(OperatorEvent::TaskAdded {
+                framework_id: task.framework_id.clone(),
+                task_id: task.task_id.clone(),
+            });
             if recovered {
                 self.state.add_task(task);
                 continue;

@@ -154,7 +154,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "max_operator_event_stream_subscribers",
         Some("1000"),
-        "Most operator event stream subscribers (accepted; no operator API here)",
+        "Most operator event stream subscribers; the oldest are closed to make room",
     ),
     Spec::boolean("authenticate_frameworks", false, "Require framework authentication (unsupported)"),
     Spec::boolean("authenticate_agents", false, "Require agent authentication (unsupported)"),

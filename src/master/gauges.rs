@@ -73,7 +73,6 @@ pub fn gauges(master: &MasterView<'_>, now: f64) -> Vec<(String, f64)> {
     put("event_queue_messages", 0.0);
     put("event_queue_dispatches", 0.0);
     put("event_queue_http_requests", 0.0);
-    put("operator_event_stream_subscribers", 0.0);
     if master.flags.publish_per_framework_metrics {
         for f in s.frameworks().values() {
             let published = PublishedFramework {

@@ -78,7 +78,7 @@ impl Serialize for AgentJson<'_> {
             &model::UnreservedJson(&a.info.resources),
         )?;
         map.serialize_entry("active", &a.active)?;
-        map.serialize_entry("deactivated", &false)?;
+        map.serialize_entry("deactivated", &a.deactivated)?;
         map.serialize_entry("version", &a.version)?;
         map.serialize_entry("capabilities", &AGENT_CAPABILITIES)?;
         map.end()

@@ -10,6 +10,7 @@
 //! |---|---|
 //! | `process.rs` | [`Master`]: the actor: its messages, `act`, handlers from agents, schedulers, the allocator, the registrar and timers |
 //! | `process/routes.rs` | its routes (endpoints, v1 scheduler API) and HTTP frameworks' streams |
+//! | `process/operator.rs` | `POST /api/v1` carried out, and the operator event stream's subscribers |
 //! | `process/election.rs` | contending through ZooKeeper, becoming the leader, the detector's news |
 //! | `process/outbox.rs` | carrying out effects: typed sends, timers, allocator calls, registry operations |
 //! | `leadership.rs` | [`leadership::Phase`] (contending, recovering, leading, stopping) and the registrations held between election and recovery |
@@ -56,7 +57,11 @@
 //!   `LeaderDetected`;
 //! - to itself (timers and streams): `PingTick`, `OfferExpired`,
 //!   `FailoverExpired`, `ReregisterTimeout`, `RemovalPermit`,
-//!   `PruneRegistry`, `ContendAgain`, `HeartbeatTick`, `StreamClosed`.
+//!   `PruneRegistry`, `ContendAgain`, `HeartbeatTick`, `StreamClosed`,
+//!   `OperatorStreamClosed`;
+//! - from operators (`POST /api/v1`, `operator/`): the v1 operator calls;
+//!   to them: `ShutdownAgent` to an agent marked gone, and the operator
+//!   event stream.
 
 mod agents;
 pub mod core;

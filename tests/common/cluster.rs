@@ -215,6 +215,8 @@ pub struct Cluster {
     agent_resources: Vec<String>,
     /// Agent restarts so far, to give each run a log of its own.
     restarts: usize,
+    /// Flags every agent gets (before a restart's extra flags).
+    agent_flags: Vec<String>,
     dir: WorkDir,
     /// The agents' cgroups (`--cgroups_root=<prefix>-agent<n>`), destroyed
     /// last, with whatever still runs in them.
@@ -298,6 +300,12 @@ impl Cluster {
     /// `agents`, each with those resources. Returns once every agent is
     /// registered.
     pub fn start(master_flags: &[&str], agents: &[&str]) -> Cluster {
+        Cluster::start_with(master_flags, agents, &[])
+    }
+
+    /// As [`Cluster::start`], every agent (and its restarts) started with
+    /// `agent_flags` too.
+    pub fn start_with(master_flags: &[&str], agents: &[&str], agent_flags: &[String]) -> Cluster {
         let dir = WorkDir::new("cluster-");
         let mut args = vec![
             "--ip=127.0.0.1".to_owned(),
@@ -318,6 +326,7 @@ impl Cluster {
             master,
             agent_resources: Vec::new(),
             restarts: 0,
+            agent_flags: agent_flags.to_vec(),
             dir,
             cgroups: CgroupsGuard::unique(),
         };
@@ -395,6 +404,7 @@ impl Cluster {
             // The same root across restarts, its own among all tests.
             format!("--cgroups_root={}", self.cgroups_root(n)),
         ];
+        args.extend(self.agent_flags.iter().cloned());
         args.extend(extra.iter().map(|f| f.to_string()));
         Daemon::start(
             &format!("agent{n}"),

@@ -114,10 +114,6 @@ impl Launcher for LinuxLauncher {
         recover_with(pid, Some(cgroup), isolation)
     }
 
-    fn knows(&self, id: &ContainerId) -> bool {
-        self.cgroup(id).exists()
-    }
-
     fn members(&self, id: &ContainerId) -> Option<Vec<i32>> {
         Some(self.cgroup(id).procs().unwrap_or_default())
     }
@@ -307,7 +303,7 @@ pub(in crate::container) mod tests {
         // A task joins: the limits grow.
         let more = Resources::parse("cpus:1;mem:128", "*").unwrap();
         containerizer
-            .update(&ContainerId::new("c1"), &more)
+            .update(&ContainerId::new("c1"), None, &more)
             .unwrap();
         if cpu.version == crate::container::cgroups::Version::V1 {
             assert_eq!(cpu.read("cpu.shares").unwrap().trim(), "1024");

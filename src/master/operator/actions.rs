@@ -59,6 +59,11 @@ impl Core {
                 status
             });
             for (framework_id, status) in ended {
+                out.operator(crate::master::operator::OperatorEvent::TaskUpdated {
+                    framework_id: framework_id.clone(),
+                    status: status.clone(),
+                    state: status.state,
+                });
                 self.master_update(&framework_id, status, out);
             }
             self.tell_agent_lost(id, out);
@@ -109,7 +114,9 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use crate::master::core::fixture::{admit, at, core, run_task, subscribe, told_states};
+    use crate::master::core::fixture::{
+        admit, agent_pid, at, core, run_task, subscribe, told_states,
+    };
     use crate::master::effects::{AllocatorCall, Effect, Effects, ToAgent};
     use crate::master::operator::OperatorEvent;
     use wire::task::TaskState;
@@ -144,6 +151,74 @@ mod tests {
         assert!(out.iter().any(
             |e| matches!(e, Effect::Operator(OperatorEvent::AgentRemoved(id)) if id == &agent)
         ));
+    }
+
+    #[test]
+    fn a_gone_agent_that_comes_back_is_told_to_shut_down() {
+        let mut c = core(|_| {});
+        let agent = admit(&mut c, 1);
+        let info = c.state().agent(&agent).unwrap().info.clone();
+        c.mark_agent_gone(&agent, at(10.0), &mut Effects::default());
+        let back = wire::agent::ReregisterAgent {
+            info,
+            version: "1".into(),
+            tasks: Vec::new(),
+            executors: Vec::new(),
+            frameworks: Vec::new(),
+        };
+        let mut out = Effects::default();
+        c.reregister_or_readmit(back, &agent_pid(1), at(11.0), &mut out);
+        let told: Vec<&Effect> = out.iter().collect();
+        assert!(
+            matches!(
+                told.as_slice(),
+                [Effect::ToAgent {
+                    message: ToAgent::Shutdown(_),
+                    ..
+                }]
+            ),
+            "{told:?}"
+        );
+        assert!(c.state().agent(&agent).is_none());
+    }
+
+    #[test]
+    fn a_status_update_is_heard_by_operators_with_the_tasks_state() {
+        let mut c = core(|_| {});
+        let agent = admit(&mut c, 1);
+        let framework = subscribe(&mut c, 1, |_| {});
+        run_task(&mut c, &framework, &agent, "t1");
+        let status =
+            wire::mesos::TaskStatus::new(wire::ids::TaskId::new("t1"), TaskState::Finished);
+        let update = wire::agent::StatusUpdateMessage {
+            update: wire::mesos::StatusUpdate {
+                framework_id: framework.clone(),
+                executor_id: None,
+                agent_id: Some(agent.clone()),
+                status,
+                timestamp: 1.0,
+                uuid: Some(vec![7; 16]),
+                latest_state: None,
+            },
+            pid: Some(agent_pid(1).to_string()),
+        };
+        let mut out = Effects::default();
+        c.status_update(update, &agent_pid(1), &mut out);
+        let heard: Vec<&OperatorEvent> = out
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Operator(event) => Some(event),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            matches!(
+                heard.as_slice(),
+                [OperatorEvent::TaskUpdated { state: TaskState::Finished, framework_id, .. }]
+                    if framework_id == &framework
+            ),
+            "{heard:?}"
+        );
     }
 
     #[test]

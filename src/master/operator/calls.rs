@@ -30,19 +30,18 @@ pub enum Act {
 
 /// Reads a request: refused, answered now, or an [`Act`] for the process.
 pub fn read_call(master: &MasterView<'_>, req: &Request) -> Result<Act, ApiError> {
-    operator_api::prelude(req)?;
+    // As Mesos: a master that does not lead redirects any request, and one
+    // still recovering serves none, before the request is looked at.
     if let Some(redirect) = leader_only(master, req) {
         return Ok(Act::Reply(redirect));
-    }
-    let call = v1_http::parse_call("master", &req.body, parse_master_call)?;
-    if let MasterCall::Common(c) = call {
-        return Ok(Act::Common(c));
     }
     if !master.recovered {
         return Err(ApiError::Unavailable(
             "Master has not finished recovery".into(),
         ));
     }
+    operator_api::prelude(req)?;
+    let call = v1_http::parse_call("master", &req.body, parse_master_call)?;
     let state = master.state;
     let answer = |kind: &str, payload| Ok(Act::Reply(ok_json(&response(kind, payload))));
     match call {
@@ -100,4 +99,114 @@ pub fn read_call(master: &MasterView<'_>, req: &Request) -> Result<Act, ApiError
 
 fn agent_not_found(id: &AgentId) -> ApiError {
     ApiError::NotFound(format!("Agent '{id}' not found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::master::core::fixture::{admit, core};
+    use actors::http::{HeaderMap, Method};
+    use bytes::Bytes;
+
+    fn request(body: &str) -> Request {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        Request {
+            method: Method::POST,
+            path: "/api/v1".into(),
+            route: "/api/v1".into(),
+            query: Vec::new(),
+            headers,
+            body: Bytes::from(body.to_owned()),
+            remote: "127.0.0.1:1".parse().unwrap(),
+        }
+    }
+
+    /// What a call comes to: a status answered now, or the act's name.
+    fn outcome(view: &MasterView<'_>, body: &str) -> Result<String, u16> {
+        match read_call(view, &request(body)) {
+            Err(e) => Err(e.status().as_u16()),
+            Ok(Act::Reply(Reply::Now(r))) => Ok(format!("reply {}", r.status.as_u16())),
+            Ok(Act::Reply(Reply::Later(_))) => Ok("later".into()),
+            Ok(Act::Common(_)) => Ok("common".into()),
+            Ok(Act::Subscribe) => Ok("subscribe".into()),
+            Ok(Act::UpdateWeights(_)) => Ok("weights".into()),
+            Ok(Act::Teardown(_)) => Ok("teardown".into()),
+            Ok(Act::MarkAgentGone(_)) => Ok("gone".into()),
+            Ok(Act::DeactivateAgent(_)) => Ok("deactivate".into()),
+            Ok(Act::ReactivateAgent(_)) => Ok("reactivate".into()),
+        }
+    }
+
+    #[test]
+    fn calls_are_checked_against_the_records() {
+        let mut c = core(|_| {});
+        let agent = admit(&mut c, 1);
+        let gone = wire::ids::AgentId::new("gone-one");
+        c.state_mut().mark_gone(gone.clone(), 1.0);
+        let view = MasterView {
+            state: c.state(),
+            info: c.info(),
+            flags: c.flags(),
+            start_time: 0.0,
+            leader: Some(c.info()),
+            elected: true,
+            recovered: true,
+        };
+        let on = |kind: &str, id: &str| {
+            format!(
+                r#"{{"type":"{kind}","{}":{{"agent_id":{{"value":"{id}"}}}}}}"#,
+                kind.to_ascii_lowercase()
+            )
+        };
+        let table: Vec<(String, Result<String, u16>)> = vec![
+            (r#"{"type":"GET_TASKS"}"#.into(), Ok("reply 200".into())),
+            (r#"{"type":"GET_HEALTH"}"#.into(), Ok("common".into())),
+            (r#"{"type":"SUBSCRIBE"}"#.into(), Ok("subscribe".into())),
+            (on("MARK_AGENT_GONE", &agent.value), Ok("gone".into())),
+            (on("MARK_AGENT_GONE", &gone.value), Ok("reply 200".into())),
+            (on("MARK_AGENT_GONE", "nope"), Err(404)),
+            (
+                on("DEACTIVATE_AGENT", &agent.value),
+                Ok("deactivate".into()),
+            ),
+            (on("REACTIVATE_AGENT", "nope"), Err(404)),
+            (
+                r#"{"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}}"#.into(),
+                Err(400),
+            ),
+            (on("DRAIN_AGENT", &agent.value), Err(501)),
+            (r#"{"type":"GET_CONTAINERS"}"#.into(), Err(400)),
+        ];
+        for (body, expected) in table {
+            assert_eq!(outcome(&view, &body), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_recovering_master_serves_no_call_and_others_redirect() {
+        let c = core(|_| {});
+        let mut leader = c.info().clone();
+        leader.hostname = "leader.example".into();
+        let recovering = MasterView {
+            state: c.state(),
+            info: c.info(),
+            flags: c.flags(),
+            start_time: 0.0,
+            leader: Some(c.info()),
+            elected: true,
+            recovered: false,
+        };
+        assert_eq!(outcome(&recovering, r#"{"type":"GET_STATE"}"#), Err(503));
+        assert_eq!(outcome(&recovering, r#"{"type":"GET_VERSION"}"#), Err(503));
+        let follower = MasterView {
+            elected: false,
+            leader: Some(&leader),
+            ..recovering
+        };
+        assert_eq!(
+            outcome(&follower, r#"{"type":"GET_STATE"}"#),
+            Ok("reply 307".into())
+        );
+    }
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 use wire::ids::{AgentId, FrameworkId, TaskId};
 use wire::mesos::{FrameworkInfo, TaskStatus};
 use wire::task::TaskState;
@@ -151,6 +152,9 @@ struct Subscriber {
     events: UnboundedSender<Bytes>,
     /// Records sent and not yet written out to the client.
     queued: Arc<AtomicUsize>,
+    /// Dropped with the subscriber: whoever watches the stream for its
+    /// client leaving lets go of it then, so the stream ends.
+    _dropped: oneshot::Sender<()>,
 }
 
 /// What one publication did.
@@ -196,11 +200,20 @@ impl Subscribers {
     }
 
     /// A new subscriber on `events`, after its first record (SUBSCRIBED)
-    /// is queued; `None` when its client has already gone.
-    pub fn join(&mut self, events: UnboundedSender<Bytes>, first: Bytes) -> Option<u64> {
+    /// is queued; `None` when its client has already gone. With its
+    /// number comes what resolves once it is dropped (by [`Self::leave`],
+    /// for falling behind, or to make room): a watch on the stream must
+    /// end then, so that no sender is left and the stream ends.
+    pub fn join(
+        &mut self,
+        events: UnboundedSender<Bytes>,
+        first: Bytes,
+    ) -> Option<(u64, oneshot::Receiver<()>)> {
+        let (dropped, on_drop) = oneshot::channel();
         let subscriber = Subscriber {
             events,
             queued: Arc::new(AtomicUsize::new(0)),
+            _dropped: dropped,
         };
         if !send(&subscriber, first) {
             return None;
@@ -208,7 +221,20 @@ impl Subscribers {
         let id = self.next;
         self.next += 1;
         self.all.insert(id, subscriber);
-        Some(id)
+        Some((id, on_drop))
+    }
+
+    /// Closes the oldest streams until at most `max` remain; how many
+    /// were closed.
+    pub fn keep_at_most(&mut self, max: usize) -> usize {
+        let mut closed = 0;
+        while self.all.len() > max {
+            if self.all.pop_first().is_none() {
+                break;
+            }
+            closed += 1;
+        }
+        closed
     }
 
     /// A subscriber's client went away.
@@ -303,7 +329,28 @@ mod tests {
             read += 1;
         }
         assert_eq!(read, 3);
-        assert!(slow_rx.is_closed() || slow_rx.try_recv().is_err());
+        assert_eq!(
+            slow_rx.try_recv(),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+        );
+    }
+
+    #[test]
+    fn the_oldest_subscribers_make_room_for_new_ones() {
+        let mut subs = Subscribers::default();
+        let mut receivers = Vec::new();
+        for _ in 0..3 {
+            let (tx, rx) = unbounded_channel();
+            subs.join(tx, Bytes::from_static(b"s")).unwrap();
+            receivers.push(rx);
+        }
+        assert_eq!(subs.keep_at_most(2), 1);
+        assert_eq!(subs.len(), 2);
+        assert_eq!(subs.publish(&record(&heartbeat())).sent, 2);
+        let mut oldest = receivers.remove(0);
+        assert!(oldest.try_recv().is_ok(), "SUBSCRIBED was still delivered");
+        assert!(oldest.try_recv().is_err(), "nothing after it");
+        assert!(receivers.iter_mut().all(|r| r.try_recv().is_ok()));
     }
 
     #[test]
@@ -329,6 +376,124 @@ mod tests {
         assert!(subs.is_empty());
         let (tx, rx) = unbounded_channel::<Bytes>();
         drop(rx);
-        assert_eq!(subs.join(tx, Bytes::from_static(b"s")), None);
+        assert!(subs.join(tx, Bytes::from_static(b"s")).is_none());
+    }
+
+    #[test]
+    fn a_watch_hears_when_its_subscriber_is_dropped() {
+        let mut subs = Subscribers::with_bound(1);
+        let (tx, _rx) = unbounded_channel();
+        let (id, mut on_drop) = subs.join(tx, Bytes::from_static(b"s")).unwrap();
+        assert_eq!(on_drop.try_recv(), Err(oneshot::error::TryRecvError::Empty));
+        // Past its bound (nothing read): dropped, and the watch hears it.
+        subs.publish(&record(&heartbeat()));
+        assert!(subs.is_empty());
+        assert_eq!(
+            on_drop.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        );
+        assert!(!subs.leave(id));
+    }
+}
+
+#[cfg(test)]
+mod rendering {
+    use super::*;
+    use crate::master::core::fixture::{admit, core, run_task, subscribe};
+    use wire::mesos::TaskStatus;
+
+    #[test]
+    fn events_are_rendered_with_v1_names_from_the_records() {
+        let mut c = core(|_| {});
+        let agent = admit(&mut c, 1);
+        let framework = subscribe(&mut c, 1, |_| {});
+        run_task(&mut c, &framework, &agent, "t1");
+        let state = c.state();
+        let added = OperatorEvent::TaskAdded {
+            framework_id: framework.clone(),
+            task_id: TaskId::new("t1"),
+        }
+        .to_json(state)
+        .unwrap();
+        let task = &added["task_added"]["task"];
+        assert_eq!(added["type"], "TASK_ADDED");
+        assert_eq!(task["task_id"], json!({"value": "t1"}));
+        assert_eq!(task["agent_id"], json!({"value": agent.value}));
+        assert_eq!(task["framework_id"], json!({"value": framework.value}));
+        assert_eq!(task["state"], "TASK_RUNNING");
+        assert!(task.get("slave_id").is_none());
+        let cpus = task["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "cpus")
+            .cloned()
+            .unwrap();
+        assert_eq!(cpus["scalar"]["value"], 1.0);
+        assert_eq!(cpus["type"], "SCALAR");
+
+        let status = TaskStatus::new(TaskId::new("t1"), TaskState::Finished);
+        let updated = OperatorEvent::TaskUpdated {
+            framework_id: framework.clone(),
+            status,
+            state: TaskState::Finished,
+        }
+        .to_json(state)
+        .unwrap();
+        assert_eq!(updated["task_updated"]["state"], "TASK_FINISHED");
+        assert_eq!(updated["task_updated"]["status"]["state"], "TASK_FINISHED");
+        assert_eq!(
+            updated["task_updated"]["framework_id"],
+            json!({"value": framework.value})
+        );
+
+        let agent_added = OperatorEvent::AgentAdded(agent.clone())
+            .to_json(state)
+            .unwrap();
+        let a = &agent_added["agent_added"]["agent"];
+        assert_eq!(a["agent_info"]["id"], json!({"value": agent.value}));
+        assert_eq!(a["agent_info"]["hostname"], "agent1");
+        assert_eq!(a["active"], true);
+        assert!(a["registered_time"]["nanoseconds"].is_i64());
+
+        let f = OperatorEvent::FrameworkUpdated(framework.clone())
+            .to_json(state)
+            .unwrap();
+        let info = &f["framework_updated"]["framework"]["framework_info"];
+        assert_eq!(info["id"], json!({"value": framework.value}));
+        assert_eq!(info["name"], "framework 1");
+
+        assert_eq!(
+            OperatorEvent::AgentRemoved(agent.clone()).to_json(state),
+            Some(
+                json!({"type": "AGENT_REMOVED", "agent_removed": {"agent_id": {"value": agent.value}}})
+            )
+        );
+        // What is no longer there is not described.
+        assert_eq!(
+            OperatorEvent::AgentAdded(AgentId::new("nope")).to_json(state),
+            None
+        );
+    }
+
+    #[test]
+    fn subscribed_carries_the_whole_state_and_the_heartbeat_interval() {
+        let mut c = core(|_| {});
+        let agent = admit(&mut c, 1);
+        let framework = subscribe(&mut c, 1, |_| {});
+        run_task(&mut c, &framework, &agent, "t1");
+        let s = subscribed(c.state(), 15.0);
+        assert_eq!(s["type"], "SUBSCRIBED");
+        assert_eq!(s["subscribed"]["heartbeat_interval_seconds"], 15.0);
+        let state = &s["subscribed"]["get_state"];
+        assert_eq!(state["get_tasks"]["tasks"][0]["task_id"]["value"], "t1");
+        assert_eq!(
+            state["get_agents"]["agents"][0]["agent_info"]["id"]["value"],
+            agent.value
+        );
+        assert_eq!(
+            state["get_frameworks"]["frameworks"][0]["framework_info"]["id"]["value"],
+            framework.value
+        );
     }
 }

@@ -7,85 +7,17 @@
 //! are left out, as Mesos's JSON leaves them out.
 
 use serde_json::{json, Map, Value};
-use wire::mesos::Task;
 use wire::resources::Resources;
-use wire::v1::types::{
-    resources_to_v1, AgentInfo, FrameworkInfo, HealthCheckJson, Labels, Offer, ResourceFormat,
-    TaskStatus,
-};
+use wire::v1::types::{AgentInfo, FrameworkInfo, Offer};
 
 use crate::master::state::{AgentRecord, FrameworkRecord, State};
 use crate::master::view::MasterView;
+use crate::operator_api::{object, put, to_value};
+pub use crate::operator_api::{resources, task};
 
 /// A `TimeInfo` for `secs` seconds since the epoch.
 pub fn time_info(secs: f64) -> Value {
     json!({ "nanoseconds": (secs * 1e9).round() as i64 })
-}
-
-/// `resources` as v1 `Resource`s: the role on each (and, when `role` is
-/// given, the allocation to it), as Mesos's endpoints write them.
-pub fn resources(resources: &Resources, role: Option<&str>) -> Value {
-    let format = ResourceFormat {
-        allocation_role: role.map(str::to_owned),
-        pre_refinement: true,
-    };
-    serde_json::to_value(resources_to_v1(resources, &format)).unwrap_or(Value::Null)
-}
-
-/// Inserts `value` under `key` unless it is an empty list (protobuf's JSON
-/// leaves empty repeated fields out).
-fn put(map: &mut Map<String, Value>, key: &str, value: Value) {
-    if value.as_array().is_some_and(Vec::is_empty) {
-        return;
-    }
-    map.insert(key.to_owned(), value);
-}
-
-fn to_value(v: impl serde::Serialize) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
-/// A `Task`.
-pub fn task(t: &Task) -> Value {
-    let mut m = Map::new();
-    m.insert("name".into(), json!(t.name));
-    m.insert("task_id".into(), to_value(&t.task_id));
-    m.insert("framework_id".into(), to_value(&t.framework_id));
-    if let Some(e) = &t.executor_id {
-        m.insert("executor_id".into(), to_value(e));
-    }
-    m.insert("agent_id".into(), to_value(&t.agent_id));
-    m.insert("state".into(), json!(t.state.name()));
-    put(&mut m, "resources", resources(&t.resources, Some(&t.role)));
-    put(
-        &mut m,
-        "statuses",
-        Value::Array(
-            t.statuses
-                .iter()
-                .map(|s| to_value(TaskStatus::from_internal(s)))
-                .collect(),
-        ),
-    );
-    if let Some(s) = t.status_update_state {
-        m.insert("status_update_state".into(), json!(s.name()));
-    }
-    if let Some(uuid) = &t.status_update_uuid {
-        m.insert(
-            "status_update_uuid".into(),
-            json!(wire::v1::base64::encode(uuid)),
-        );
-    }
-    if let Some(labels) = Labels::from_internal(&t.meta.labels) {
-        m.insert("labels".into(), to_value(labels));
-    }
-    if let Some(h) = &t.meta.health_check {
-        m.insert(
-            "health_check".into(),
-            to_value(HealthCheckJson::from_internal(h)),
-        );
-    }
-    Value::Object(m)
 }
 
 const AGENT_CAPABILITIES: [&str; 3] = ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"];
@@ -165,14 +97,6 @@ pub fn framework(f: &FrameworkRecord, state: &State) -> Value {
     );
     put(&mut m, "allocated_resources", resources(&allocated, None));
     put(&mut m, "offered_resources", resources(&offered, None));
-    Value::Object(m)
-}
-
-fn object(entries: Vec<(&str, Value)>) -> Value {
-    let mut m = Map::new();
-    for (k, v) in entries {
-        put(&mut m, k, v);
-    }
     Value::Object(m)
 }
 

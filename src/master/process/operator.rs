@@ -112,22 +112,48 @@ impl Master {
     /// SUBSCRIBE: a stream that starts with the whole state.
     fn operator_subscribe(&mut self, cx: &mut Cx<'_, Self>) -> Reply {
         let (response, stream) = Response::stream(StatusCode::OK, "application/json");
-        let first = events::record(&events::subscribed(
+        // A heartbeat right after SUBSCRIBED, as Mesos's heartbeater sends
+        // one at once: clients that read a record behind are not left
+        // waiting on the state.
+        let mut first = events::record(&events::subscribed(
             self.core.state(),
             HEARTBEAT_INTERVAL.as_secs_f64(),
-        ));
+        ))
+        .to_vec();
+        first.extend_from_slice(&events::record(&events::heartbeat()));
+        let first = bytes::Bytes::from(first);
         let watch = stream.clone();
-        let Some(id) = self.operator.subscribers.join(stream, first) else {
+        let Some((id, dropped)) = self.operator.subscribers.join(stream, first) else {
             return v1_http::ApiError::Internal("The subscriber went away".into()).reply();
         };
+        let max = self
+            .core
+            .flags()
+            .all
+            .get("max_operator_event_stream_subscribers")
+            .and_then(|m| m.parse::<usize>().ok())
+            .unwrap_or(1000);
+        let closed = self.operator.subscribers.keep_at_most(max);
+        if closed > 0 {
+            tracing::info!(closed, max, "closing the oldest operator event streams (--max_operator_event_stream_subscribers)");
+        }
         self.operator.count(0);
         tracing::info!(
             subscribers = self.operator.subscribers.len(),
             "an operator subscribed to the event stream"
         );
-        cx.defer(async move { watch.closed().await }, move |()| {
-            OperatorStreamClosed { id }
-        });
+        // The watch lets go of the stream when the client leaves or when
+        // the master drops the subscriber, whichever comes first: then no
+        // sender is left and the stream ends.
+        cx.defer(
+            async move {
+                tokio::select! {
+                    () = watch.closed() => {}
+                    _ = dropped => {}
+                }
+            },
+            move |()| OperatorStreamClosed { id },
+        );
         Reply::Now(response)
     }
 

@@ -28,6 +28,9 @@ pub(super) struct HeartbeatTick;
 pub(super) fn install(i: &mut Install<Master>) {
     i.route("/api/v1/scheduler", |m, req, cx| m.scheduler_api(req, cx))
         .route("/api/v1", |m, req, cx| m.operator_api(req, cx))
+        // libprocess routes by prefix, so Mesos answers operator calls under
+        // `/api/v1/operator` too, where pymesos's operator drivers send them.
+        .route("/api/v1/operator", |m, req, cx| m.operator_api(req, cx))
         .route("/health", |_, _, _| {
             Reply::Now(Response::new(StatusCode::OK, ""))
         })
