@@ -342,3 +342,44 @@ async fn a_sandbox_over_its_disk_fails_with_a_disk_limitation_under_enforcement(
         "{message}"
     );
 }
+
+#[test]
+fn what_the_machine_cannot_do_is_refused_at_start_with_one_line() {
+    let dir = common::cluster::WorkDir::new("refused-");
+    let refusals = [
+        (
+            vec!["--launcher=linux", "--cgroups_hierarchy=/nonexistent"],
+            "the linux launcher needs",
+        ),
+        (
+            vec![
+                "--isolation=cgroups/mem",
+                "--cgroups_hierarchy=/nonexistent",
+            ],
+            "the cgroups/mem isolator needs",
+        ),
+        (
+            vec!["--isolation=cgroups/gpu"],
+            "unsupported isolator 'cgroups/gpu'",
+        ),
+        (vec!["--launcher=lxc"], "unknown launcher 'lxc'"),
+    ];
+    for (flags, reason) in refusals {
+        let mut args = vec![
+            "--master=127.0.0.1:1".to_owned(),
+            "--ip=127.0.0.1".to_owned(),
+            "--port=0".to_owned(),
+            format!("--work_dir={}", dir.path().display()),
+        ];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        let output = common::run_with_deadline(
+            std::process::Command::new(env!("CARGO_BIN_EXE_mesos-agent")).args(&args),
+            WAIT,
+        );
+        assert_eq!(output.status.code(), Some(1), "{flags:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{flags:?}: {stderr}");
+        assert!(lines[0].contains(reason), "{flags:?}: {stderr}");
+    }
+}

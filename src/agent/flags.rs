@@ -546,6 +546,22 @@ mod tests {
         assert_eq!(a.recover, Recover::Reconnect);
         assert_eq!(a.executor_reregistration_timeout, Duration::from_secs(2));
         assert_eq!(a.recovery_timeout, Duration::from_secs(15 * 60));
+        let containers = &a.containers;
+        assert_eq!(containers.root, "mesos");
+        assert!(!containers.enable_cfs && !containers.enforce_disk_quota);
+        assert_eq!(containers.disk_watch_interval, Duration::from_secs(15));
+        assert_eq!(
+            containers.isolators,
+            [
+                crate::container::IsolatorKind::PosixCpu,
+                crate::container::IsolatorKind::PosixMem
+            ]
+        );
+        let posix = load(&["--master=m:5050", "--work_dir=/x", "--launcher=posix"]).unwrap();
+        assert_eq!(
+            posix.containers.launcher,
+            crate::container::LauncherKind::Posix
+        );
         let c = load(&["--master=m:5050", "--work_dir=/x", "--recover=cleanup"]).unwrap();
         assert_eq!(c.recover, Recover::Cleanup);
         assert_eq!(a.containerizers, ["mesos"]);

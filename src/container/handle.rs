@@ -2,7 +2,7 @@
 //! waiting for it, signalling all of it, destroying it (SIGTERM, then
 //! SIGKILL after a grace period).
 //!
-//! A [`Container`] is what its launcher says its [`Scope`] is: the session
+//! A [`Container`] is what its launcher says its `Scope` is: the session
 //! (or, for [`Grouping::NewGroup`], the process group) its leader heads,
 //! found through `/proc` (posix), or a freezer cgroup, whose processes the
 //! kernel lists (linux). Signals go to every process in it, and

@@ -408,12 +408,13 @@ pub(super) fn spawn_with(
 }
 
 /// Kills what is left of a container whose leader has ended; a cgroup is
-/// emptied and removed.
+/// emptied (and left for its launcher's exit hook to remove, after the
+/// isolators' last reading).
 async fn end_scope(scope: &Scope) {
     match scope {
         Scope::Cgroup(cgroup) => {
-            if let Err(e) = cgroup.destroy(CGROUP_DESTROY_DEADLINE).await {
-                tracing::warn!(cgroup = %cgroup.path.display(), "cannot destroy the container's cgroup: {e}");
+            if let Err(e) = cgroup.empty(CGROUP_DESTROY_DEADLINE).await {
+                tracing::warn!(cgroup = %cgroup.path.display(), "cannot empty the container's cgroup: {e}");
             }
         }
         other => other.signal(libc::SIGKILL),

@@ -408,6 +408,13 @@ impl Cgroup {
     /// Kills everything in the cgroup until it is empty, then removes it:
     /// Mesos's `cgroups::destroy`. Gives up after `deadline`.
     pub async fn destroy(&self, deadline: Duration) -> io::Result<()> {
+        self.empty(deadline).await?;
+        self.remove_blocking(Duration::from_secs(1))
+    }
+
+    /// Kills everything in the cgroup until it is empty (the cgroup
+    /// stays). Gives up after `deadline`.
+    pub async fn empty(&self, deadline: Duration) -> io::Result<()> {
         let end = tokio::time::Instant::now() + deadline;
         loop {
             let left = match self.kill_all_async().await {
@@ -416,12 +423,7 @@ impl Cgroup {
                 Err(e) => return Err(e),
             };
             if left == 0 {
-                match self.remove() {
-                    Ok(()) => return Ok(()),
-                    // Killed processes may still be leaving.
-                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
-                    Err(e) => return Err(e),
-                }
+                return Ok(());
             }
             if tokio::time::Instant::now() >= end {
                 return Err(io::Error::new(
@@ -430,6 +432,20 @@ impl Cgroup {
                 ));
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Removes the (empty) cgroup, retrying while the kernel still says
+    /// it is busy (killed processes leaving).
+    pub fn remove_blocking(&self, deadline: Duration) -> io::Result<()> {
+        let end = Instant::now() + deadline;
+        loop {
+            match self.remove() {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < end => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                other => return other,
+            }
         }
     }
 

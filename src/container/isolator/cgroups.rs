@@ -197,7 +197,12 @@ impl Isolator for CgroupsCpu {
     }
 
     fn update(&self, id: &ContainerId, resources: &Resources) -> io::Result<()> {
-        self.set(&self.cpu.of(id), resources)
+        let cgroup = self.cpu.of(id);
+        if !cgroup.exists() {
+            // Not a container of this isolator (a Docker one, say).
+            return Ok(());
+        }
+        self.set(&cgroup, resources)
     }
 
     fn usage(&self, id: &ContainerId, usage: &mut Usage) {
@@ -354,6 +359,9 @@ impl Isolator for CgroupsMem {
 
     fn update(&self, id: &ContainerId, resources: &Resources) -> io::Result<()> {
         let cgroup = self.memory.of(id);
+        if !cgroup.exists() {
+            return Ok(());
+        }
         let file = Self::limit_file(cgroup.version);
         let wanted = memory_limit(resources.scalar("mem"));
         let current = cgroup.read(file).ok().and_then(|t| stats::limit(&t));
@@ -387,7 +395,11 @@ impl Isolator for CgroupsMem {
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(cgroup = %cgroup.path.display(), "cannot listen for OOM events: {e}")
+                        // Without a listener the container would hang at
+                        // its limit: the kernel's OOM killer takes over,
+                        // and its kills are counted for `finished`.
+                        tracing::warn!(cgroup = %cgroup.path.display(), "cannot listen for OOM events ({e}); leaving OOMs to the kernel");
+                        let _ = cgroup.write("memory.oom_control", "0");
                     }
                 },
                 Version::V2 => {

@@ -40,6 +40,24 @@ impl LinuxLauncher {
         })
     }
 
+    /// `isolation` with an exit hook that, after the isolators' own,
+    /// removes the container's (emptied) `cgroup` and the root if it was
+    /// the last.
+    fn removing(&self, cgroup: &Cgroup, mut isolation: Isolation) -> Isolation {
+        let (cgroup, root, depth) = (cgroup.clone(), self.root.clone(), self.depth);
+        let on_exit = isolation.on_exit.take();
+        isolation.on_exit = Some(Box::new(move || {
+            if let Some(f) = on_exit {
+                f();
+            }
+            if let Err(e) = cgroup.remove_blocking(std::time::Duration::from_secs(5)) {
+                tracing::warn!(cgroup = %cgroup.path.display(), "cannot remove the container's cgroup: {e}");
+            }
+            root.prune(depth);
+        }));
+        isolation
+    }
+
     /// Container `id`'s freezer cgroup.
     pub fn cgroup(&self, id: &ContainerId) -> Cgroup {
         Cgroup {
@@ -66,15 +84,7 @@ impl Launcher for LinuxLauncher {
             path: cgroup.path.clone(),
             source,
         })?;
-        let mut isolation = isolation;
-        let (root, depth) = (self.root.clone(), self.depth);
-        let on_exit = isolation.on_exit.take();
-        isolation.on_exit = Some(Box::new(move || {
-            if let Some(f) = on_exit {
-                f();
-            }
-            root.prune(depth);
-        }));
+        let isolation = self.removing(&cgroup, isolation);
         match spawn_with(command, options, Some(cgroup.clone()), isolation) {
             Ok(container) => Ok(container),
             Err(e) => {
@@ -94,17 +104,13 @@ impl Launcher for LinuxLauncher {
     ) -> Result<Container, LaunchError> {
         let cgroup = self.cgroup(id);
         if !cgroup.exists() {
-            tracing::warn!(container = %id, pid, "the container's freezer cgroup is gone; watching its leader only");
+            // Launched before the agent ran this launcher (or the cgroup
+            // was removed by hand): the container is its leader's session,
+            // as the posix launcher has it.
+            tracing::warn!(container = %id, pid, "the container has no freezer cgroup; taking it back as a session");
+            return recover_with(pid, None, isolation);
         }
-        let mut isolation = isolation;
-        let (root, depth) = (self.root.clone(), self.depth);
-        let on_exit = isolation.on_exit.take();
-        isolation.on_exit = Some(Box::new(move || {
-            if let Some(f) = on_exit {
-                f();
-            }
-            root.prune(depth);
-        }));
+        let isolation = self.removing(&cgroup, isolation);
         recover_with(pid, Some(cgroup), isolation)
     }
 
@@ -397,5 +403,70 @@ pub(in crate::container) mod tests {
             assert!(!is_alive(pid), "{pid} survived");
         }
         assert!(!known_cgroup.exists());
+    }
+
+    #[tokio::test]
+    async fn a_container_without_a_cgroup_is_taken_back_as_a_session() {
+        let Some(root) = TestRoot::new("session") else {
+            return;
+        };
+        let launcher = LinuxLauncher::new(&root.hierarchies, &root.name).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let dir = sandbox(work.path(), "c1");
+        let pid_file = dir.join("leader.pid");
+        let script = format!(
+            "setsid sh -c 'echo $$ > {}; sleep 600 & exec sleep 600' &",
+            pid_file.display()
+        );
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let leader = read_pid(&pid_file).await;
+        let c = launcher
+            .recover(&ContainerId::new("posix-era"), leader, Isolation::default())
+            .unwrap();
+        c.signal(libc::SIGKILL);
+        let outcome = tokio::time::timeout(DEADLINE, c.wait()).await.unwrap();
+        assert!(outcome.is_err(), "a foreign exit status is unknown");
+        assert!(!is_alive(leader));
+    }
+
+    #[tokio::test]
+    async fn the_pids_isolator_holds_the_container() {
+        let Some(root) = TestRoot::new("pids") else {
+            return;
+        };
+        if !root.has("pids") {
+            eprintln!("skipped: no pids controller");
+            return;
+        }
+        let h = &root.hierarchies;
+        let containerizer = MesosContainerizer::with_isolators(
+            Box::new(LinuxLauncher::new(h, &root.name).unwrap()),
+            vec![Box::new(
+                crate::container::isolator::cgroups::CgroupsPids::new(h, &root.name).unwrap(),
+            )],
+        );
+        let work = tempfile::tempdir().unwrap();
+        let dir = sandbox(work.path(), "c1");
+        let c = containerizer
+            .launch(spec(&dir, "c1", "sleep 600 & exec sleep 600", "cpus:1"))
+            .unwrap();
+        let pids = h.cgroup("pids", &root.name, "c1").unwrap();
+        until("both in the pids cgroup", || {
+            pids.procs().map(|p| p.len() == 2).unwrap_or(false)
+        })
+        .await;
+        let usage = containerizer.usage(&[(ContainerId::new("c1"), c.pid())]);
+        assert_eq!(
+            usage.get(&ContainerId::new("c1")).map(|u| u.processes),
+            Some(2)
+        );
+        c.signal(libc::SIGKILL);
+        let _ = tokio::time::timeout(DEADLINE, c.wait()).await.unwrap();
+        assert!(!pids.exists());
     }
 }
