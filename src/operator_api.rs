@@ -301,6 +301,12 @@ pub fn task(t: &Task) -> Value {
             to_value(HealthCheckJson::from_internal(h)),
         );
     }
+    if let Some(c) = &t.meta.container {
+        m.insert(
+            "container".into(),
+            to_value(wire::v1::types::ContainerInfoJson::from_internal(c)),
+        );
+    }
     Value::Object(m)
 }
 

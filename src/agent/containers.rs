@@ -14,8 +14,9 @@ use wire::ids::{ContainerId, ExecutorId, FrameworkId};
 use wire::mesos::{ExecutorInfo, FrameworkInfo};
 
 use super::process::{Agent, ExecutorExited, KillContainer, RegistrationTimeout};
-use super::state::ExecutorRecord;
+use super::state::{ExecutorRecord, TaskEnd};
 use crate::container::{self, ExecutorEnvironment};
+use wire::task::{Reason, TaskState};
 
 impl Agent {
     /// The `MESOS_*` environment an executor starts with (the one place it
@@ -144,6 +145,33 @@ impl Agent {
         Ok(())
     }
 
+    /// Brings the limits of an executor's container to what it now holds:
+    /// its own resources and those of its unfinished and queued tasks
+    /// (Mesos's `containerizer->update` when a task joins an executor).
+    pub(super) fn update_container(&self, framework_id: &FrameworkId, executor_id: &ExecutorId) {
+        let Some(e) = self
+            .frameworks
+            .get(framework_id)
+            .and_then(|f| f.executor(executor_id))
+            .filter(|e| e.container().is_some())
+        else {
+            return;
+        };
+        let held = e
+            .tasks()
+            .values()
+            .filter(|t| !t.state.is_terminal())
+            .map(|t| &t.resources)
+            .chain(e.queued().iter().map(|t| &t.resources))
+            .fold(e.info().resources.clone(), |all, r| all.plus(r));
+        if let Err(err) =
+            self.containerizer
+                .update(e.container_id(), e.info().container.as_ref(), &held)
+        {
+            tracing::warn!(framework = %framework_id, executor = %executor_id, "cannot update the container's limits: {err}");
+        }
+    }
+
     /// Asks an executor to shut down, and kills its group after the grace
     /// period.
     pub(super) fn shutdown_executor(
@@ -177,11 +205,23 @@ impl Agent {
         if let Some(m) = &self.metrics {
             m.executors_terminated.inc();
         }
-        let effects = e.exited(&msg.framework_id, msg.status, &msg.message);
+        let limited = msg.limitation.as_ref().map(limitation_end);
+        let effects = e.exited_limited(&msg.framework_id, msg.status, &msg.message, limited);
         self.act(effects, cx);
         self.garbage_collect();
         self.check_recovery(cx);
     }
+}
+
+/// How the tasks of a container that hit `limitation` end: Mesos's
+/// `TASK_FAILED` with `REASON_CONTAINER_LIMITATION_MEMORY` (or `_DISK`)
+/// and the isolator's message.
+pub(super) fn limitation_end(limitation: &container::Limitation) -> TaskEnd {
+    let reason = match limitation.kind {
+        container::LimitKind::Memory => Reason::ContainerLimitationMemory,
+        container::LimitKind::Disk => Reason::ContainerLimitationDisk,
+    };
+    TaskEnd::new(TaskState::Failed, reason, limitation.message.clone())
 }
 
 /// Reports the end of an executor's container to the agent as
@@ -191,19 +231,27 @@ pub(super) fn watch_executor(
     (framework_id, executor_id, container_id): (FrameworkId, ExecutorId, ContainerId),
     cx: &mut Cx<'_, Agent>,
 ) {
-    cx.defer(async move { container.wait().await }, move |exit| {
-        let (status, message) = match exit {
-            Ok(status) => (status.raw(), status.to_string()),
-            Err(e) => (-1, e.to_string()),
-        };
-        ExecutorExited {
-            framework_id,
-            executor_id,
-            container_id,
-            status,
-            message,
-        }
-    });
+    cx.defer(
+        async move {
+            let exit = container.wait().await;
+            // Set before the exit was published.
+            (exit, container.limitation())
+        },
+        move |(exit, limitation)| {
+            let (status, message) = match exit {
+                Ok(status) => (status.raw(), status.to_string()),
+                Err(e) => (-1, e.to_string()),
+            };
+            ExecutorExited {
+                framework_id,
+                executor_id,
+                container_id,
+                status,
+                message,
+                limitation,
+            }
+        },
+    );
 }
 
 impl Handle<RegistrationTimeout> for Agent {
@@ -264,12 +312,16 @@ pub(super) fn containerizer_for(
                 "docker" => std::sync::Arc::new(container::docker::DockerContainerizer::new(
                     flags.docker.clone(),
                 )),
-                _ => std::sync::Arc::new(container::MesosContainerizer::default()),
+                _ => std::sync::Arc::new(container::MesosContainerizer::from_config(
+                    &flags.containers,
+                )),
             }
         })
         .collect();
     if all.is_empty() {
-        return std::sync::Arc::new(container::MesosContainerizer::default());
+        return std::sync::Arc::new(container::MesosContainerizer::from_config(
+            &flags.containers,
+        ));
     }
     std::sync::Arc::new(container::ComposingContainerizer::new(all))
 }

@@ -88,7 +88,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "docker_stop_timeout",
         Some("0ns"),
-        "The least time docker stop waits before killing a container (the task's kill grace period, when longer, wins)",
+        "How long docker stop of an orphan container waits before killing it (tasks are killed with their kill grace period)",
     ),
     Spec::value(
         "docker_remove_delay",
@@ -105,7 +105,41 @@ pub const SPECS: &[Spec] = &[
         None,
         "The image the agent itself runs in (unsupported: the agent runs on the host)",
     ),
-    Spec::value("isolation", Some("posix/cpu,posix/mem"), "Isolators"),
+    Spec::value(
+        "isolation",
+        Some("posix/cpu,posix/mem"),
+        "Isolators: posix/cpu, posix/mem, posix/disk, disk/du, cgroups/cpu, cgroups/mem, cgroups/pids, cgroups/all",
+    ),
+    Spec::value(
+        "launcher",
+        None,
+        "posix or linux (a freezer cgroup per container); default linux as root where the freezer or a cgroup2 is mounted, else posix",
+    ),
+    Spec::value(
+        "cgroups_hierarchy",
+        Some("/sys/fs/cgroup"),
+        "Where the cgroup hierarchies are mounted",
+    ),
+    Spec::value(
+        "cgroups_root",
+        Some("mesos"),
+        "The cgroup under which every container's cgroups are made",
+    ),
+    Spec::boolean(
+        "cgroups_enable_cfs",
+        false,
+        "cgroups/cpu also sets a CFS quota of cpus x 100ms a 100ms period",
+    ),
+    Spec::value(
+        "container_disk_watch_interval",
+        Some("15secs"),
+        "How often disk/du measures each sandbox",
+    ),
+    Spec::boolean(
+        "enforce_container_disk_quota",
+        false,
+        "disk/du kills a container whose sandbox is over its disk resource",
+    ),
     Spec::value(
         "executor_environment_variables",
         None,
@@ -287,6 +321,10 @@ pub struct AgentFlags {
     /// `--docker_stop_timeout`, `--docker_remove_delay`,
     /// `--docker_kill_orphans`, `--sandbox_directory`).
     pub docker: crate::container::docker::DockerConfig,
+    /// The Mesos containerizer's launcher, isolators and cgroups
+    /// (`--launcher`, `--isolation`, `--cgroups_*`, ...), checked against
+    /// this machine.
+    pub containers: crate::container::ContainerConfig,
     /// Every flag as text, for `/flags`.
     pub all: Flags,
 }
@@ -375,12 +413,26 @@ impl AgentFlags {
                 parse_environment(text).map_err(|e| bad("executor_environment_variables", e))?,
             ),
         };
-        let isolation = f.string("isolation")?;
-        for i in isolation.split(',').map(str::trim) {
-            if !matches!(i, "posix/cpu" | "posix/mem" | "posix/disk") {
-                return Err(bad("isolation", format!("unsupported isolator '{i}'")));
-            }
-        }
+        let containers = {
+            let isolation = f.string("isolation")?;
+            let hierarchy = PathBuf::from(f.string("cgroups_hierarchy")?);
+            let root = f.string("cgroups_root")?;
+            let requested = crate::container::config::Requested {
+                launcher: f.get("launcher"),
+                isolation: &isolation,
+                hierarchy: &hierarchy,
+                root: &root,
+                enable_cfs: f.boolean("cgroups_enable_cfs")?,
+                disk_watch_interval: required(
+                    "container_disk_watch_interval",
+                    f.duration("container_disk_watch_interval")?,
+                )?,
+                enforce_disk_quota: f.boolean("enforce_container_disk_quota")?,
+            };
+            let machine = crate::container::config::Machine::probe(&hierarchy);
+            crate::container::ContainerConfig::check(&requested, &machine)
+                .map_err(|r| bad(r.flag, r.reason))?
+        };
         let recover = match f.string("recover")?.as_str() {
             "reconnect" => Recover::Reconnect,
             "cleanup" => Recover::Cleanup,
@@ -466,6 +518,7 @@ impl AgentFlags {
             max_completed_executors_per_framework,
             containerizers,
             docker,
+            containers,
             all: f,
         })
     }
@@ -543,7 +596,7 @@ mod tests {
         assert!(load(&[
             "--master=m:5050",
             "--work_dir=/x",
-            "--isolation=cgroups/cpu"
+            "--isolation=cgroups/gpu"
         ])
         .is_err());
         assert!(load(&["--master=zk://h:2181/mesos", "--work_dir=/x"]).is_ok());
@@ -561,6 +614,9 @@ mod tests {
             "--gc_disk_headroom=1.5",
             "--fetcher_cache_size=lots",
             "--disk_watch_interval=0secs",
+            "--launcher=lxc",
+            "--cgroups_root=../escape",
+            "--container_disk_watch_interval=0secs",
         ] {
             let mut args = base.to_vec();
             args.push(unsupported);

@@ -269,6 +269,7 @@ impl Agent {
                 }
             }
         }
+        self.update_container(&framework_id, &executor_id);
         self.checkpoint_framework(&framework_id);
         self.checkpoint_executor(&framework_id, &executor_id);
     }

@@ -24,6 +24,7 @@
 //! | `executor_api.rs` | the v1 executor API: request prelude, refusals, messages as events | `slave/http.cpp` (`executor`) |
 //! | `http.rs` | `/state`, `/monitor/statistics`, `/flags`, `/health` | `slave/http.cpp` |
 //! | `operator.rs` | the v1 operator API, `POST /api/v1`: the agent's calls and their JSON | `slave/http.cpp` (`api`) |
+//! | `containers_http.rs` | `/containers`: each container's status and usage | `slave/http.cpp` (`containers`) |
 //! | `metrics.rs` | `slave/...` counters and gauges | `Slave::Metrics` |
 //! | `flags.rs` | `mesos-agent` flags | `slave/flags.cpp` |
 //! | `resources.rs` | the agent's resources: `--resources` plus what the machine has | `Containerizer::resources` |
@@ -43,6 +44,7 @@
 
 pub mod checkpoint;
 mod containers;
+pub mod containers_http;
 pub mod executor_api;
 mod executors;
 pub mod fetcher;

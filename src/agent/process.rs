@@ -107,6 +107,8 @@ pub(super) struct ExecutorExited {
     pub(super) container_id: ContainerId,
     pub(super) status: i32,
     pub(super) message: String,
+    /// The limit an isolator saw the container hit, which ended it.
+    pub(super) limitation: Option<crate::container::Limitation>,
 }
 /// An executor run has had `--executor_registration_timeout` to register.
 pub(super) struct RegistrationTimeout {
@@ -494,7 +496,10 @@ impl Process for Agent {
             .route("/flags", |a, req, _| {
                 super::http::flags(&a.view(), &req.query)
             })
-            .route("/version", |_, req, _| super::http::version(&req.query));
+            .route("/version", |_, req, _| super::http::version(&req.query))
+            .route("/containers", |a, req, _| {
+                super::containers_http::containers(&a.view(), req.query)
+            });
     }
 
     fn started(&mut self, cx: &mut Cx<'_, Self>) {

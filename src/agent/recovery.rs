@@ -75,7 +75,11 @@ impl Agent {
         let container = match executor.os_pid {
             Some(pid) if !executor.terminated && same_process(pid) => self
                 .containerizer
-                .recover(&executor.container_id, pid)
+                .recover(
+                    &executor.container_id,
+                    pid,
+                    executor.info.container.as_ref(),
+                )
                 .map_err(|e| {
                     tracing::warn!(executor = %executor_id, "cannot watch: {e}");
                     if let Some(m) = &self.metrics {
@@ -131,6 +135,7 @@ impl Agent {
                         container_id,
                         status: -1,
                         message: "the executor was gone when the agent recovered".into(),
+                        limitation: None,
                     },
                     cx,
                 );

@@ -488,6 +488,20 @@ impl ExecutorRecord {
         status: i32,
         message: &str,
     ) -> Vec<Effect> {
+        self.exited_limited(framework_id, status, message, None)
+    }
+
+    /// [`ExecutorRecord::exited`], for a container that an isolator ended
+    /// because it hit a limit: its unfinished tasks end as `limited` says
+    /// (Mesos's `REASON_CONTAINER_LIMITATION_*`), whatever else was
+    /// pending.
+    pub fn exited_limited(
+        &mut self,
+        framework_id: &FrameworkId,
+        status: i32,
+        message: &str,
+        limited: Option<TaskEnd>,
+    ) -> Vec<Effect> {
         self.phase = ExecutorPhase::Terminating;
         self.container = None;
         let mut unfinished: Vec<TaskId> = self.queued.drain(..).map(|t| t.task_id).collect();
@@ -497,7 +511,8 @@ impl ExecutorRecord {
                 .filter(|t| !t.state.is_terminal())
                 .map(|t| t.task_id.clone()),
         );
-        let end = match self.pending_termination.take() {
+        let pending = self.pending_termination.take();
+        let end = match limited.or(pending) {
             Some(end) => end,
             None if self.command_executor => TaskEnd::new(
                 TaskState::Failed,

@@ -198,6 +198,9 @@ fn agent_flags(work_dir: &Path, extra: &[&str]) -> AgentFlags {
         "--registration_backoff_factor=10ms".to_owned(),
         // Containers run as the test's user.
         "--switch_user=false".to_owned(),
+        // Sessions, not cgroups: the cgroup launcher has its own tests,
+        // and tests running side by side must not share a cgroups root.
+        "--launcher=posix".to_owned(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     match Flags::load(SPECS, args, Vec::new()) {

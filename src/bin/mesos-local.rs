@@ -37,6 +37,10 @@ const FROM_AGENT: &[&str] = &[
     "attributes",
     "executor_registration_timeout",
     "executor_shutdown_grace_period",
+    "launcher",
+    "isolation",
+    "cgroups_hierarchy",
+    "cgroups_enable_cfs",
 ];
 
 fn specs() -> Vec<Spec> {
@@ -105,8 +109,14 @@ fn main() {
     let result = system.block_on(async {
         let running = mesos::run::start_master(master, &notice).await?;
         let address = running.address.to_string();
+        // One cgroups root per agent, the same across restarts of this
+        // work_dir and apart from any other mesos-local's (whose agents
+        // would otherwise take each other's containers for orphans).
+        let cgroups_base = mesos::container::config::local_cgroups_prefix(&work_dir);
         for n in 1..=num {
             let dir = format!("{work_dir}/agents/{n}");
+            let cgroups_root = format!("{cgroups_base}-{n}");
+            let cfs = f.boolean("cgroups_enable_cfs").unwrap_or(false).to_string();
             let agent = sub_flags(
                 agent_flags::SPECS,
                 &[
@@ -123,6 +133,11 @@ fn main() {
                         get("executor_shutdown_grace_period"),
                     ),
                     ("registration_backoff_factor", Some("100ms")),
+                    ("launcher", get("launcher")),
+                    ("isolation", get("isolation")),
+                    ("cgroups_hierarchy", get("cgroups_hierarchy")),
+                    ("cgroups_root", Some(&cgroups_root)),
+                    ("cgroups_enable_cfs", Some(&cfs)),
                 ],
             );
             let agent = AgentFlags::from_flags(agent).map_err(|e| e.to_string())?;

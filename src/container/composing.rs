@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use wire::ids::ContainerId;
 use wire::mesos::ContainerInfo;
+use wire::resources::Resources;
 
 use super::containerizer::{Containerizer, LaunchSpec};
 use super::handle::Container;
@@ -71,6 +72,20 @@ impl ComposingContainerizer {
     fn named(&self, name: &str) -> Option<&Arc<dyn Containerizer>> {
         self.containerizers.iter().find(|c| c.name() == name)
     }
+
+    /// The containerizer that runs `container`'s executors.
+    fn owner(
+        &self,
+        container: Option<&ContainerInfo>,
+    ) -> Result<&Arc<dyn Containerizer>, LaunchError> {
+        let want = wanted(container);
+        self.named(want).ok_or_else(|| {
+            LaunchError::Refused(format!(
+                "no {want} containerizer on this agent (--containerizers={})",
+                self.names().join(",")
+            ))
+        })
+    }
 }
 
 impl Containerizer for ComposingContainerizer {
@@ -82,18 +97,28 @@ impl Containerizer for ComposingContainerizer {
         if let Some(why) = refusal(spec.container.as_ref(), &self.names()) {
             return Err(LaunchError::Refused(why));
         }
-        match self.named(wanted(spec.container.as_ref())) {
-            Some(c) => c.launch(spec),
-            None => Err(LaunchError::Refused("no containerizer".into())),
-        }
+        self.owner(spec.container.as_ref())?.launch(spec)
     }
 
-    /// Every containerizer's executors are processes the agent recorded;
-    /// the Docker one also removes the task's container once it ends, so it
-    /// takes them back when it is configured.
-    fn recover(&self, id: &ContainerId, pid: i32) -> Result<Container, LaunchError> {
-        let c = self.named("docker").unwrap_or(&self.containerizers[0]);
-        c.recover(id, pid)
+    /// The containerizer that launched it takes it back: the Mesos one
+    /// finds a cgroup container again from its cgroups, the Docker one
+    /// removes the task's container once it ends.
+    fn recover(
+        &self,
+        id: &ContainerId,
+        pid: i32,
+        container: Option<&ContainerInfo>,
+    ) -> Result<Container, LaunchError> {
+        self.owner(container)?.recover(id, pid, container)
+    }
+
+    fn update(
+        &self,
+        id: &ContainerId,
+        container: Option<&ContainerInfo>,
+        resources: &Resources,
+    ) -> Result<(), LaunchError> {
+        self.owner(container)?.update(id, container, resources)
     }
 
     fn kill_orphans(&self, known: &[ContainerId]) {
@@ -102,24 +127,16 @@ impl Containerizer for ComposingContainerizer {
         }
     }
 
-    /// The Mesos containerizer's reading first, then the others' for what
-    /// it left out.
+    /// The Mesos containerizer's reading, overridden by the others' for
+    /// the containers they know better (the Docker containerizer adds a
+    /// container's cgroups to its executor's session).
     fn usage(&self, containers: &[(ContainerId, i32)]) -> HashMap<ContainerId, Usage> {
-        let mut all = HashMap::new();
-        let mesos_first = self
+        let mut all = self
             .named("mesos")
-            .into_iter()
-            .chain(self.containerizers.iter().filter(|c| c.name() != "mesos"));
-        for c in mesos_first {
-            let missing: Vec<(ContainerId, i32)> = containers
-                .iter()
-                .filter(|(id, _)| !all.contains_key(id))
-                .cloned()
-                .collect();
-            if missing.is_empty() {
-                break;
-            }
-            all.extend(c.usage(&missing));
+            .map(|c| c.usage(containers))
+            .unwrap_or_default();
+        for c in self.containerizers.iter().filter(|c| c.name() != "mesos") {
+            all.extend(c.usage(containers));
         }
         all
     }

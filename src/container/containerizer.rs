@@ -7,23 +7,31 @@
 //! returns, which stands for Mesos's container id in `wait` and `destroy`.
 //!
 //! Mesos counterpart: `MesosContainerizer` over a launcher (`--launcher`)
-//! and the `posix/cpu` and `posix/mem` isolators for usage. The
-//! [`Containerizer`] trait is the seam for `--containerizers`: the Docker
-//! containerizer will be a second implementation.
+//! and the isolators `--isolation` names ([`super::isolator`]): each
+//! prepares its part of a container before the leader runs (the leader
+//! joins their cgroups before exec), watches it for a limit being hit,
+//! and measures it. The [`Containerizer`] trait is the seam for
+//! `--containerizers`: the Docker containerizer is a second
+//! implementation.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use wire::ids::ContainerId;
-use wire::mesos::CommandInfo;
+use wire::mesos::{CommandInfo, ContainerInfo};
 use wire::resources::Resources;
 
-use super::handle::Container;
+use super::config::{ContainerConfig, IsolatorKind, LauncherKind};
+use super::handle::{Container, LimitationCell};
+use super::isolator::cgroups::{CgroupsCpu, CgroupsMem, CgroupsPids};
+use super::isolator::disk::DiskDu;
+use super::isolator::{Isolator, Posix, Watched};
 use super::launcher::{
-    append, lookup_user, Grouping, LaunchError, Launcher, Output, PosixLauncher, RunAs,
-    SpawnOptions,
+    append, lookup_user, Grouping, Isolation, LaunchError, Launcher, LinuxLauncher, Output,
+    PosixLauncher, RunAs, SpawnOptions,
 };
-use super::proc::{of_sessions, Usage};
+use super::proc::{of_pids, of_sessions, Usage};
 
 /// What runs executors on an agent: one implementation per containerizer
 /// in `--containerizers` (the Mesos containerizer now, Docker next).
@@ -37,8 +45,15 @@ pub trait Containerizer: std::fmt::Debug + Send + Sync {
     fn launch(&self, spec: LaunchSpec) -> Result<Container, LaunchError>;
 
     /// Takes back container `id`, whose leader is `pid`, launched by a
-    /// previous agent process. Must run inside a tokio runtime.
-    fn recover(&self, id: &ContainerId, pid: i32) -> Result<Container, LaunchError>;
+    /// previous agent process for an executor of `container` (as its
+    /// checkpointed `ExecutorInfo` has it: what tells a composing
+    /// containerizer whose it is). Must run inside a tokio runtime.
+    fn recover(
+        &self,
+        id: &ContainerId,
+        pid: i32,
+        container: Option<&ContainerInfo>,
+    ) -> Result<Container, LaunchError>;
 
     /// Kills and removes what this containerizer launched in an earlier
     /// agent process that is not among `known` (the containers the agent
@@ -48,6 +63,18 @@ pub trait Containerizer: std::fmt::Debug + Send + Sync {
         let _ = known;
     }
 
+    /// Container `id`'s executor (of `container`) now holds `resources` (a
+    /// task joined it): its limits follow. Does nothing by default.
+    fn update(
+        &self,
+        id: &ContainerId,
+        container: Option<&ContainerInfo>,
+        resources: &Resources,
+    ) -> Result<(), LaunchError> {
+        let _ = (id, container, resources);
+        Ok(())
+    }
+
     /// What each running container uses, given by its id and its leader's
     /// pid; containers with no live process are left out. Blocks while it
     /// reads.
@@ -55,16 +82,144 @@ pub trait Containerizer: std::fmt::Debug + Send + Sync {
 }
 
 /// Mesos's `MesosContainerizer`: executors run as plain processes under a
-/// [`Launcher`] (the posix one by default).
+/// [`Launcher`] (the posix one by default), isolated by its isolators.
 #[derive(Debug)]
 pub struct MesosContainerizer {
     /// Starts and recovers every container of this containerizer.
     launcher: Box<dyn Launcher>,
+    /// The `--isolation` entries, in order; shared with the exit hooks of
+    /// running containers.
+    isolators: Arc<Vec<Box<dyn Isolator>>>,
 }
 
 impl MesosContainerizer {
     pub fn new(launcher: Box<dyn Launcher>) -> MesosContainerizer {
-        MesosContainerizer { launcher }
+        MesosContainerizer::with_isolators(launcher, Vec::new())
+    }
+
+    pub fn with_isolators(
+        launcher: Box<dyn Launcher>,
+        isolators: Vec<Box<dyn Isolator>>,
+    ) -> MesosContainerizer {
+        MesosContainerizer {
+            launcher,
+            isolators: Arc::new(isolators),
+        }
+    }
+
+    /// The containerizer `config` (checked against the machine) describes.
+    /// Anything the machine turned out not to have falls back to posix,
+    /// with a warning: the check at start makes that rare.
+    pub fn from_config(config: &ContainerConfig) -> MesosContainerizer {
+        let hierarchies = config.hierarchies.as_ref();
+        let missing = |what: &str| tracing::warn!("{what} is not available here; left out");
+        let launcher: Box<dyn Launcher> = match (config.launcher, hierarchies) {
+            (LauncherKind::Linux, Some(h)) => match LinuxLauncher::new(h, &config.root) {
+                Some(l) => Box::new(l),
+                None => {
+                    missing("the linux launcher");
+                    Box::new(PosixLauncher)
+                }
+            },
+            _ => Box::new(PosixLauncher),
+        };
+        let mut isolators: Vec<Box<dyn Isolator>> = Vec::new();
+        for kind in &config.isolators {
+            let made: Option<Box<dyn Isolator>> = match kind {
+                IsolatorKind::PosixCpu => Some(Box::new(Posix("posix/cpu"))),
+                IsolatorKind::PosixMem => Some(Box::new(Posix("posix/mem"))),
+                IsolatorKind::FilesystemPosix => Some(Box::new(Posix("filesystem/posix"))),
+                IsolatorKind::DiskDu(name) => Some(Box::new(DiskDu::new(
+                    name,
+                    config.disk_watch_interval,
+                    config.enforce_disk_quota,
+                ))),
+                IsolatorKind::CgroupsCpu => hierarchies
+                    .and_then(|h| CgroupsCpu::new(h, &config.root, config.enable_cfs))
+                    .map(|i| Box::new(i) as Box<dyn Isolator>),
+                IsolatorKind::CgroupsMem => hierarchies
+                    .and_then(|h| CgroupsMem::new(h, &config.root))
+                    .map(|i| Box::new(i) as Box<dyn Isolator>),
+                IsolatorKind::CgroupsPids => hierarchies
+                    .and_then(|h| CgroupsPids::new(h, &config.root))
+                    .map(|i| Box::new(i) as Box<dyn Isolator>),
+            };
+            match made {
+                Some(isolator) => isolators.push(isolator),
+                None => missing(kind.name()),
+            }
+        }
+        MesosContainerizer::with_isolators(launcher, isolators)
+    }
+
+    /// The launcher's name (`--launcher`).
+    pub fn launcher_name(&self) -> &'static str {
+        self.launcher.name()
+    }
+
+    /// The isolators' names, in order.
+    pub fn isolator_names(&self) -> Vec<&'static str> {
+        self.isolators.iter().map(|i| i.name()).collect()
+    }
+
+    /// What the launcher needs of the isolators for container `id`: the
+    /// cgroups to join, the limitation cell, and the exit hook that stops
+    /// the watchers, takes the isolators' last word on a limit and cleans
+    /// up. Also returns the list the watchers' handles go to.
+    fn isolation(
+        &self,
+        id: &ContainerId,
+        join: Vec<super::cgroups::Cgroup>,
+    ) -> (Isolation, Arc<Mutex<Vec<tokio::task::AbortHandle>>>) {
+        let limitation = LimitationCell::default();
+        let watchers: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let on_exit = {
+            let (id, isolators) = (id.clone(), self.isolators.clone());
+            let (cell, watchers) = (limitation.clone(), watchers.clone());
+            move || {
+                if let Ok(mut watchers) = watchers.lock() {
+                    for w in watchers.drain(..) {
+                        w.abort();
+                    }
+                }
+                if cell.get().is_none() {
+                    if let Some(l) = isolators.iter().find_map(|i| i.finished(&id)) {
+                        tracing::info!(container = %id, "{}", l.message);
+                        let _ = cell.set(l);
+                    }
+                }
+                for isolator in isolators.iter() {
+                    isolator.cleanup(&id);
+                }
+            }
+        };
+        let isolation = Isolation {
+            join,
+            limitation,
+            on_exit: Some(Box::new(on_exit)),
+        };
+        (isolation, watchers)
+    }
+
+    /// Starts the isolators' watchers on a running container.
+    fn watch(
+        &self,
+        container: &Container,
+        watched: Watched,
+        watchers: &Mutex<Vec<tokio::task::AbortHandle>>,
+    ) {
+        if container.try_status().is_some() {
+            return;
+        }
+        let started: Vec<_> = self
+            .isolators
+            .iter()
+            .filter_map(|i| i.watch(&watched))
+            .map(|h| h.abort_handle())
+            .collect();
+        if let Ok(mut list) = watchers.lock() {
+            list.extend(started);
+        }
     }
 }
 
@@ -91,29 +246,133 @@ impl Containerizer for MesosContainerizer {
                 Some(user)
             }
         };
-        self.launcher.spawn(
+        let id = spec.container_id.clone();
+        let mut join = Vec::new();
+        for isolator in self.isolators.iter() {
+            match isolator.prepare(&id, &spec.resources) {
+                Ok(cgroups) => join.extend(cgroups),
+                Err(source) => {
+                    for i in self.isolators.iter() {
+                        i.cleanup(&id);
+                    }
+                    return Err(LaunchError::Isolator {
+                        isolator: isolator.name(),
+                        source,
+                    });
+                }
+            }
+        }
+        let (isolation, watchers) = self.isolation(&id, join);
+        let limitation = isolation.limitation.clone();
+        let container = self.launcher.spawn(
+            &id,
             &spec.command,
             SpawnOptions {
                 cwd: Some(spec.sandbox.clone()),
                 env: spec.env,
                 inherit_env: spec.inherit_env,
-                output: Output::Files(spec.sandbox),
+                output: Output::Files(spec.sandbox.clone()),
                 grouping: Grouping::NewSession,
                 user,
             },
-        )
+            isolation,
+        );
+        let container = match container {
+            Ok(c) => c,
+            Err(e) => {
+                for i in self.isolators.iter() {
+                    i.cleanup(&id);
+                }
+                return Err(e);
+            }
+        };
+        let watched = Watched {
+            id,
+            sandbox: Some(spec.sandbox),
+            resources: spec.resources,
+            container: container.downgrade(),
+            limitation,
+        };
+        self.watch(&container, watched, &watchers);
+        Ok(container)
     }
 
-    fn recover(&self, _id: &ContainerId, pid: i32) -> Result<Container, LaunchError> {
-        self.launcher.recover(pid)
+    fn recover(
+        &self,
+        id: &ContainerId,
+        pid: i32,
+        _container: Option<&ContainerInfo>,
+    ) -> Result<Container, LaunchError> {
+        let (isolation, watchers) = self.isolation(id, Vec::new());
+        let limitation = isolation.limitation.clone();
+        let container = self.launcher.recover(id, pid, isolation)?;
+        let watched = Watched {
+            id: id.clone(),
+            sandbox: None,
+            resources: Resources::new(),
+            container: container.downgrade(),
+            limitation,
+        };
+        self.watch(&container, watched, &watchers);
+        Ok(container)
+    }
+
+    fn kill_orphans(&self, known: &[ContainerId]) {
+        self.launcher.kill_orphans(known);
+        for isolator in self.isolators.iter() {
+            isolator.kill_orphans(known);
+        }
+    }
+
+    fn update(
+        &self,
+        id: &ContainerId,
+        _container: Option<&ContainerInfo>,
+        resources: &Resources,
+    ) -> Result<(), LaunchError> {
+        for isolator in self.isolators.iter() {
+            isolator
+                .update(id, resources)
+                .map_err(|source| LaunchError::Isolator {
+                    isolator: isolator.name(),
+                    source,
+                })?;
+        }
+        Ok(())
     }
 
     fn usage(&self, containers: &[(ContainerId, i32)]) -> HashMap<ContainerId, Usage> {
-        let leaders: Vec<i32> = containers.iter().map(|(_, pid)| *pid).collect();
-        let mut by_leader = of_sessions(&leaders);
+        // The cgroup launcher lists each container's processes; the posix
+        // one leaves one walk over /proc for all sessions at once.
+        let members: Vec<Option<Vec<i32>>> = containers
+            .iter()
+            .map(|(id, _)| self.launcher.members(id))
+            .collect();
+        let sessions: Vec<i32> = containers
+            .iter()
+            .zip(&members)
+            .filter(|(_, m)| m.is_none())
+            .map(|((_, pid), _)| *pid)
+            .collect();
+        let mut by_leader = if sessions.is_empty() {
+            HashMap::new()
+        } else {
+            of_sessions(&sessions)
+        };
         containers
             .iter()
-            .filter_map(|(id, pid)| Some((id.clone(), by_leader.remove(pid)?)))
+            .zip(members)
+            .filter_map(|((id, pid), members)| {
+                let mut usage = match members {
+                    Some(pids) if pids.is_empty() => return None,
+                    Some(pids) => of_pids(&pids),
+                    None => by_leader.remove(pid)?,
+                };
+                for isolator in self.isolators.iter() {
+                    isolator.usage(id, &mut usage);
+                }
+                Some((id.clone(), usage))
+            })
             .collect()
     }
 }

@@ -2,22 +2,66 @@
 //! waiting for it, signalling all of it, destroying it (SIGTERM, then
 //! SIGKILL after a grace period).
 //!
-//! A [`Container`] is the session (or, for [`Grouping::NewGroup`], the
-//! process group) its leader heads. Signals go to every process in it, and
+//! A [`Container`] is what its launcher says its [`Scope`] is: the session
+//! (or, for [`Grouping::NewGroup`], the process group) its leader heads,
+//! found through `/proc` (posix), or a freezer cgroup, whose processes the
+//! kernel lists (linux). Signals go to every process in it, and
 //! once the leader has exited whatever is left of it is killed: a container
 //! never outlives its leader, and dropping the last handle to a running
 //! container kills it. The launcher that made the handle reaps the leader.
+//! When an isolator saw the container hit a limit, the handle carries that
+//! [`Limitation`], set before the exit is published.
 //!
 //! [`Grouping::NewGroup`]: super::Grouping::NewGroup
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::cgroups::Cgroup;
 use super::exit::{ExitStatus, WaitError};
+use super::isolator::Limitation;
 use super::proc::session_members;
+
+/// Where an isolator records the limit a container hit; set once, before
+/// the container's exit is published, so that whoever waits sees it.
+pub type LimitationCell = Arc<OnceLock<Limitation>>;
+
+/// Which processes make up a container, as its launcher decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Scope {
+    /// The session the leader (this pid) heads, found through `/proc`.
+    Session(i32),
+    /// The process group the leader (this pid) heads.
+    Group(i32),
+    /// Every process in this (freezer) cgroup.
+    Cgroup(Cgroup),
+}
+
+impl Scope {
+    /// Sends `signal` to every process of the scope. SIGKILL to a cgroup
+    /// freezes it first, so that nothing forks out of reach meanwhile.
+    pub(super) fn signal(&self, signal: i32) {
+        match self {
+            Scope::Session(pid) => signal_container(*pid, true, signal),
+            Scope::Group(pid) => signal_container(*pid, false, signal),
+            Scope::Cgroup(cgroup) => {
+                let sent = if signal == libc::SIGKILL {
+                    cgroup.kill_all()
+                } else {
+                    cgroup.signal_all(signal)
+                };
+                if let Err(e) = sent {
+                    if e.kind() != io::ErrorKind::NotFound {
+                        tracing::warn!(cgroup = %cgroup.path.display(), "cannot signal the container: {e}");
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// How the leader ended, as its launcher publishes it: `None` while it
 /// runs, then `Ok` with its status or `Err` with why that cannot be known.
@@ -32,10 +76,12 @@ pub struct Container {
 struct Inner {
     /// The leader's pid, which is also the group's (and session's) id.
     pid: i32,
-    /// Whether the container is a whole session (else only a group).
-    leads_session: bool,
+    /// The processes that make up the container.
+    scope: Scope,
     /// `Some` once the leader has been reaped.
     exit: ExitReceiver,
+    /// The limit the container hit, if one did.
+    limitation: LimitationCell,
 }
 
 impl Drop for Inner {
@@ -45,7 +91,7 @@ impl Drop for Inner {
                 pid = self.pid,
                 "container dropped while running; killing it"
             );
-            signal_container(self.pid, self.leads_session, libc::SIGKILL);
+            self.scope.signal(libc::SIGKILL);
         }
     }
 }
@@ -62,14 +108,32 @@ impl std::fmt::Debug for Container {
 impl Container {
     /// The handle to a container whose leader is `pid`; `exit` becomes
     /// `Some` once the launcher has seen the leader end.
-    pub(super) fn new(pid: i32, leads_session: bool, exit: ExitReceiver) -> Container {
+    pub(super) fn new(
+        pid: i32,
+        scope: Scope,
+        exit: ExitReceiver,
+        limitation: LimitationCell,
+    ) -> Container {
         Container {
             inner: Arc::new(Inner {
                 pid,
-                leads_session,
+                scope,
                 exit,
+                limitation,
             }),
         }
+    }
+
+    /// The limit an isolator saw this container hit (which ended it), if
+    /// one did. Known by the time [`Container::wait`] returns.
+    pub fn limitation(&self) -> Option<Limitation> {
+        self.inner.limitation.get().cloned()
+    }
+
+    /// A handle that does not keep the container alive (dropping every
+    /// strong one still kills it): for watchers that may end it.
+    pub fn downgrade(&self) -> WeakContainer {
+        WeakContainer(Arc::downgrade(&self.inner))
     }
 
     /// The leader's OS pid.
@@ -126,7 +190,7 @@ impl Container {
     /// and, if it leads a session, every other process in that session.
     pub fn signal(&self, signal: i32) {
         if self.try_status().is_none() {
-            signal_container(self.inner.pid, self.inner.leads_session, signal);
+            self.inner.scope.signal(signal);
         }
     }
 
@@ -152,10 +216,21 @@ impl Container {
     }
 }
 
+/// A [`Container`] that does not keep it alive.
+#[derive(Debug, Clone)]
+pub struct WeakContainer(Weak<Inner>);
+
+impl WeakContainer {
+    /// The container, while some handle to it is held.
+    pub fn upgrade(&self) -> Option<Container> {
+        self.0.upgrade().map(|inner| Container { inner })
+    }
+}
+
 /// Signals the group `pid` leads and, with `session`, every process of the
 /// session it leads (processes that moved to another group of the session
 /// are still part of the container). Errors mean nobody was left to signal.
-pub(super) fn signal_container(pid: i32, session: bool, signal: i32) {
+fn signal_container(pid: i32, session: bool, signal: i32) {
     // SAFETY: plain system calls on ids of processes we launched.
     unsafe {
         libc::killpg(pid, signal);

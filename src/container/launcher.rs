@@ -7,8 +7,12 @@
 //!
 //! Mesos counterpart: `PosixLauncher` (fork into a new session, signal the
 //! whole session, reap and report the wait status) and `os::su` for the
-//! user. The [`Launcher`] trait is the seam for the cgroups launcher;
-//! [`PosixLauncher`] is this module's free functions. The executors use
+//! user. The [`Launcher`] trait is the seam for `--launcher`:
+//! [`PosixLauncher`] is this module's free functions, [`LinuxLauncher`]
+//! (in `launcher/linux.rs`) keeps each container in a freezer cgroup. The
+//! isolators' cgroups are joined by the leader itself before it execs
+//! ([`Isolation`]), so no process of a container ever runs outside them.
+//! The executors use
 //! [`spawn`] directly for their tasks and health checks: a task runs in a
 //! process group inside its executor's container, whatever the launcher.
 
@@ -20,26 +24,75 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use wire::ids::ContainerId;
 use wire::mesos::CommandInfo;
 
+use super::cgroups::Cgroup;
 use super::exit::ExitStatus;
-use super::handle::{signal_container, Container};
+use super::handle::{Container, LimitationCell, Scope};
 use super::proc::is_alive;
 
+mod linux;
+pub use linux::LinuxLauncher;
+
+/// What the containerizer's isolators add to a launch: the cgroups the
+/// leader joins before it execs, where a limit hit is recorded, and what
+/// to do once the leader has ended and its processes are gone (before the
+/// exit is published: the isolators' last reading and cleanup).
+#[derive(Default)]
+pub struct Isolation {
+    pub join: Vec<Cgroup>,
+    pub limitation: LimitationCell,
+    pub on_exit: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl std::fmt::Debug for Isolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Isolation")
+            .field("join", &self.join)
+            .field("limitation", &self.limitation.get())
+            .finish()
+    }
+}
+
 /// How containers are started and found again: one implementation per
-/// `--launcher` (posix now; a cgroups launcher with a freezer next). The
+/// `--launcher` (posix, or linux with a freezer cgroup per container). The
 /// containerizer holds one and the agent holds the containerizer.
 pub trait Launcher: std::fmt::Debug + Send + Sync {
     /// The name `--launcher` gives it.
     fn name(&self) -> &'static str;
 
-    /// Starts `command` as `options` say; see [`spawn`].
-    fn spawn(&self, command: &CommandInfo, options: SpawnOptions)
-        -> Result<Container, LaunchError>;
+    /// Starts container `id` running `command` as `options` say; see
+    /// [`spawn`].
+    fn spawn(
+        &self,
+        id: &ContainerId,
+        command: &CommandInfo,
+        options: SpawnOptions,
+        isolation: Isolation,
+    ) -> Result<Container, LaunchError>;
 
-    /// Takes back the leader of a container a previous agent process
-    /// launched; see [`recover`].
-    fn recover(&self, pid: i32) -> Result<Container, LaunchError>;
+    /// Takes back container `id`, whose leader `pid` a previous agent
+    /// process launched; see [`recover`].
+    fn recover(
+        &self,
+        id: &ContainerId,
+        pid: i32,
+        isolation: Isolation,
+    ) -> Result<Container, LaunchError>;
+
+    /// The processes of container `id`, if this launcher can list them
+    /// without scanning `/proc`.
+    fn members(&self, id: &ContainerId) -> Option<Vec<i32>> {
+        let _ = id;
+        None
+    }
+
+    /// Kills and removes what this launcher left of containers not in
+    /// `known` (an earlier agent process's orphans). Blocks.
+    fn kill_orphans(&self, known: &[ContainerId]) {
+        let _ = known;
+    }
 }
 
 /// Mesos's posix launcher: a container is the session (or process group)
@@ -54,14 +107,21 @@ impl Launcher for PosixLauncher {
 
     fn spawn(
         &self,
+        _id: &ContainerId,
         command: &CommandInfo,
         options: SpawnOptions,
+        isolation: Isolation,
     ) -> Result<Container, LaunchError> {
-        spawn(command, options)
+        spawn_with(command, options, None, isolation)
     }
 
-    fn recover(&self, pid: i32) -> Result<Container, LaunchError> {
-        recover(pid)
+    fn recover(
+        &self,
+        _id: &ContainerId,
+        pid: i32,
+        isolation: Isolation,
+    ) -> Result<Container, LaunchError> {
+        recover_with(pid, None, isolation)
     }
 }
 
@@ -95,6 +155,18 @@ pub enum LaunchError {
     /// The containerizer does not run what was asked: why.
     #[error("{0}")]
     Refused(String),
+    #[error("the {isolator} isolator cannot prepare the container: {source}")]
+    Isolator {
+        isolator: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot prepare cgroup {path}: {source}")]
+    Cgroup {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Who a container runs as (`--switch_user`).
@@ -201,6 +273,17 @@ pub fn command_line(command: &CommandInfo) -> Result<(String, Vec<String>), Laun
 /// a session or process group of its own. Must run inside a tokio runtime
 /// (an actix system), which then reaps it.
 pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, LaunchError> {
+    spawn_with(command, options, None, Isolation::default())
+}
+
+/// [`spawn`], in cgroup `scope` if given (the container is then all of
+/// it), joining `isolation`'s cgroups before exec.
+pub(super) fn spawn_with(
+    command: &CommandInfo,
+    options: SpawnOptions,
+    scope: Option<Cgroup>,
+    isolation: Isolation,
+) -> Result<Container, LaunchError> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(LaunchError::NoRuntime);
     }
@@ -220,12 +303,30 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
     if let Some(cwd) = &options.cwd {
         cmd.current_dir(cwd);
     }
+    // The cgroup.procs files the child writes itself into, prepared here
+    // since the child may only make async-signal-safe calls.
+    let join: Vec<std::ffi::CString> = scope
+        .iter()
+        .chain(isolation.join.iter())
+        .filter_map(|c| {
+            std::ffi::CString::new(
+                c.path
+                    .join("cgroup.procs")
+                    .into_os_string()
+                    .into_encoded_bytes(),
+            )
+            .ok()
+        })
+        .collect();
     if let Some(user) = &options.user {
-        // The standard library drops supplementary groups (as root) and
-        // sets the group before the user, in the child before exec.
-        cmd.gid(user.gid).uid(user.uid);
         cmd.env("USER", &user.name);
+        if join.is_empty() {
+            // The standard library drops supplementary groups (as root)
+            // and sets the group before the user, in the child before exec.
+            cmd.gid(user.gid).uid(user.uid);
+        }
     }
+    let switch_to = options.user.as_ref().map(|u| (u.uid, u.gid));
     if let Output::Files(dir) = &options.output {
         cmd.stdout(append(&dir.join("stdout"))?)
             .stderr(append(&dir.join("stderr"))?);
@@ -247,6 +348,29 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
             }
         }
     }
+    if !join.is_empty() {
+        // SAFETY: the closure runs in the forked child before exec and
+        // calls only open, write, close, setgroups, setgid and setuid
+        // (async-signal-safe) on memory prepared before the fork. It runs
+        // after the standard library's own uid switch, which is therefore
+        // not used here: joining the cgroups needs root.
+        unsafe {
+            cmd.pre_exec(move || {
+                for file in &join {
+                    join_cgroup(file)?;
+                }
+                if let Some((uid, gid)) = switch_to {
+                    if libc::setgroups(0, std::ptr::null()) == -1
+                        || libc::setgid(gid) == -1
+                        || libc::setuid(uid) == -1
+                    {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
     let spawn_error = |source| LaunchError::Spawn {
         program: program.clone(),
         source,
@@ -255,8 +379,14 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
     let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
         return Err(spawn_error(io::Error::other("the child has no pid")));
     };
-    let leads_session = options.grouping == Grouping::NewSession;
+    let scope = match (scope, options.grouping) {
+        (Some(cgroup), _) => Scope::Cgroup(cgroup),
+        (None, Grouping::NewSession) => Scope::Session(pid),
+        (None, Grouping::NewGroup) => Scope::Group(pid),
+    };
     let (tx, rx) = watch::channel(None);
+    let ending = scope.clone();
+    let on_exit = isolation.on_exit;
     tokio::spawn(async move {
         let result = child
             .wait()
@@ -267,11 +397,51 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
         // anyone else while stragglers still use it as their group or
         // session; once none do, only a pid wraparound between the reap
         // above and this call could make it another's.
-        signal_container(pid, leads_session, libc::SIGKILL);
+        end_scope(&ending).await;
+        if let Some(on_exit) = on_exit {
+            on_exit();
+        }
         tx.send_replace(Some(result));
     });
     tracing::debug!(pid, program, "launched");
-    Ok(Container::new(pid, leads_session, rx))
+    Ok(Container::new(pid, scope, rx, isolation.limitation))
+}
+
+/// Kills what is left of a container whose leader has ended; a cgroup is
+/// emptied and removed.
+async fn end_scope(scope: &Scope) {
+    match scope {
+        Scope::Cgroup(cgroup) => {
+            if let Err(e) = cgroup.destroy(CGROUP_DESTROY_DEADLINE).await {
+                tracing::warn!(cgroup = %cgroup.path.display(), "cannot destroy the container's cgroup: {e}");
+            }
+        }
+        other => other.signal(libc::SIGKILL),
+    }
+}
+
+/// How long killing a cgroup's processes until it is empty may take.
+pub(super) const CGROUP_DESTROY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Writes the calling process into the cgroup whose `cgroup.procs` is
+/// `file` (`0` names the writer). Called in a forked child before exec:
+/// only async-signal-safe calls.
+fn join_cgroup(file: &std::ffi::CStr) -> io::Result<()> {
+    // SAFETY: `file` is a valid NUL-terminated path; the descriptor is
+    // ours and closed before returning.
+    unsafe {
+        let fd = libc::open(file.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+        let error = io::Error::last_os_error();
+        libc::close(fd);
+        if written != 1 {
+            return Err(error);
+        }
+    }
+    Ok(())
 }
 
 /// Takes back an executor a previous run of the agent launched (it leads a
@@ -281,19 +451,39 @@ pub fn spawn(command: &CommandInfo, options: SpawnOptions) -> Result<Container, 
 /// status cannot be known (waiting ends in a
 /// [`WaitError`](super::WaitError)). Must run inside a tokio runtime.
 pub fn recover(pid: i32) -> Result<Container, LaunchError> {
+    recover_with(pid, None, Isolation::default())
+}
+
+/// [`recover`], for a container that is cgroup `scope` if given. The
+/// isolation's cgroups were joined at launch; only its limitation cell and
+/// exit hook are used.
+pub(super) fn recover_with(
+    pid: i32,
+    scope: Option<Cgroup>,
+    isolation: Isolation,
+) -> Result<Container, LaunchError> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(LaunchError::NoRuntime);
     }
+    let scope = match scope {
+        Some(cgroup) => Scope::Cgroup(cgroup),
+        None => Scope::Session(pid),
+    };
     let (tx, rx) = watch::channel(None);
+    let ending = scope.clone();
+    let on_exit = isolation.on_exit;
     tokio::spawn(async move {
         wait_foreign(pid).await;
-        signal_container(pid, true, libc::SIGKILL);
+        end_scope(&ending).await;
+        if let Some(on_exit) = on_exit {
+            on_exit();
+        }
         tx.send_replace(Some(Err(
             "it was not launched by this agent process, so its exit status is unknown".to_owned(),
         )));
     });
     tracing::debug!(pid, "watching a recovered executor");
-    Ok(Container::new(pid, true, rx))
+    Ok(Container::new(pid, scope, rx, isolation.limitation))
 }
 
 /// Resolves once process `pid`, which is not our child, has exited.

@@ -6,9 +6,10 @@
 //! The usage is what Mesos's `posix/cpu` and `posix/mem` isolators report
 //! (its `mesos-usage`, the fields of `ResourceStatistics`): each container is
 //! the session its executor leads, and its usage is the sum over the
-//! processes of that session. The agent serves it at `/monitor/statistics`.
-//! A cgroups isolator will read the same figures from the container's
-//! cgroup instead.
+//! processes of that session (or, under the cgroup launcher, of the
+//! processes its cgroup lists: [`of_pids`]). The agent serves it at
+//! `/monitor/statistics` and `/containers`; the cgroups isolators read the
+//! same figures from the container's cgroups instead.
 
 use std::collections::HashMap;
 
@@ -58,22 +59,62 @@ fn stat_session(stat: &str) -> Option<i32> {
     stat_field(stat, 6)?.parse().ok()
 }
 
-/// One container's use of the machine.
+/// One container's use of the machine: Mesos's `ResourceStatistics`.
+/// The fields that are `None` are those only a cgroups or disk isolator
+/// measures.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Usage {
     pub processes: u32,
     pub threads: u32,
     pub cpus_user_time_secs: f64,
     pub cpus_system_time_secs: f64,
+    pub cpus_nr_periods: Option<u64>,
+    pub cpus_nr_throttled: Option<u64>,
+    pub cpus_throttled_time_secs: Option<f64>,
     pub mem_rss_bytes: u64,
+    pub mem_total_bytes: Option<u64>,
+    pub mem_limit_bytes: Option<u64>,
+    pub disk_used_bytes: Option<u64>,
+    pub disk_limit_bytes: Option<u64>,
+}
+
+/// The usage of the processes `pids` (a cgroup's members): only their own
+/// `/proc/<pid>/stat` files are read.
+pub fn of_pids(pids: &[i32]) -> Usage {
+    let (ticks, page) = units();
+    let mut usage = Usage::default();
+    for pid in pids {
+        let Some(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|t| Stat::parse(&t))
+        else {
+            continue;
+        };
+        add(&mut usage, &stat, ticks, page);
+    }
+    usage
+}
+
+/// Clock ticks a second and bytes a page.
+fn units() -> (f64, u64) {
+    // SAFETY: sysconf only reads configuration.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+    (ticks, page)
+}
+
+fn add(usage: &mut Usage, stat: &Stat, ticks: f64, page: u64) {
+    usage.processes += 1;
+    usage.threads += stat.threads;
+    usage.cpus_user_time_secs += stat.utime as f64 / ticks;
+    usage.cpus_system_time_secs += stat.stime as f64 / ticks;
+    usage.mem_rss_bytes += stat.rss_pages.saturating_mul(page);
 }
 
 /// The usage of each session in `sessions` (by the pid of its leader), from
 /// one walk over `/proc`. Sessions with no live process are left out.
 pub fn of_sessions(sessions: &[i32]) -> HashMap<i32, Usage> {
-    // SAFETY: sysconf only reads configuration.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+    let (ticks, page) = units();
     let mut out: HashMap<i32, Usage> = HashMap::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return out;
@@ -92,12 +133,7 @@ pub fn of_sessions(sessions: &[i32]) -> HashMap<i32, Usage> {
         if !sessions.contains(&stat.session) {
             continue;
         }
-        let usage = out.entry(stat.session).or_default();
-        usage.processes += 1;
-        usage.threads += stat.threads;
-        usage.cpus_user_time_secs += stat.utime as f64 / ticks;
-        usage.cpus_system_time_secs += stat.stime as f64 / ticks;
-        usage.mem_rss_bytes += stat.rss_pages.saturating_mul(page);
+        add(out.entry(stat.session).or_default(), &stat, ticks, page);
     }
     out
 }
@@ -168,5 +204,8 @@ mod tests {
         assert!(mine.processes >= 1 && mine.threads >= 1);
         assert!(mine.mem_rss_bytes > 0);
         assert!(of_sessions(&[-5]).is_empty());
+        let me = of_pids(&[std::process::id() as i32, -3]);
+        assert_eq!(me.processes, 1);
+        assert!(me.mem_rss_bytes > 0);
     }
 }

@@ -17,7 +17,9 @@
 //!
 //! A kill sends TASK_KILLING (to frameworks that want it) and runs
 //! `docker stop -t <grace>` (the task's kill grace period, else
-//! `--stop_timeout`), then `docker kill` if the container still runs.
+//! the executor's shutdown grace period, as Mesos), then `docker kill` if
+//! the container still runs. (`--stop_timeout` is read for compatibility;
+//! Mesos's executor no longer uses it.)
 //! Health checks run as the command executor runs them, COMMAND checks
 //! inside the container (`docker exec`), HTTP and TCP checks in the
 //! container's network namespace unless it is on the host's network.
@@ -61,7 +63,7 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "stop_timeout",
         Some("0ns"),
-        "docker stop's timeout when the task gives no kill grace period",
+        "Accepted for compatibility (kills use the task's kill grace period, else the shutdown grace period)",
     ),
     Spec::value(
         "launcher_dir",
@@ -72,6 +74,9 @@ pub const SPECS: &[Spec] = &[
 
 /// How often `docker inspect` is asked whether the container started.
 const START_POLL: Duration = Duration::from_millis(100);
+/// How long the attached client has, once the container ended, to pass
+/// on the container's last output.
+const ATTACH_DRAIN: Duration = Duration::from_secs(2);
 
 /// What the executor knows from its flags.
 #[derive(Debug, Clone, PartialEq)]
@@ -360,11 +365,9 @@ impl DockerExecutor {
                 return;
             }
         };
-        task.attach = Some(attach.clone());
+        task.attach = Some(attach);
         task.phase = Phase::Starting;
-        driver.defer(async move { attach.wait().await }, |me: &mut Self, d, _| {
-            me.attach_ended(d)
-        });
+        self.wait_for_end(driver);
         self.poll_started(driver);
     }
 
@@ -405,22 +408,56 @@ impl DockerExecutor {
         }
     }
 
-    /// `docker start -a` ended: the container did (or could not start).
-    fn attach_ended(&mut self, driver: &mut ExecutorDriver<'_, Self>) {
-        let Some(task) = self.task.as_mut() else {
+    /// `docker wait` until the container ends (an attached client can miss
+    /// the end of a container that exits at once, so its end is not
+    /// relied on), then, once the attached client has passed on the last
+    /// output (or after [`ATTACH_DRAIN`]), `docker inspect` for how it ended.
+    fn wait_for_end(&mut self, driver: &mut ExecutorDriver<'_, Self>) {
+        let Some(task) = self.task.as_ref() else {
             return;
         };
-        task.attach = None;
+        let attach = task.attach.clone();
         let docker = self.config.docker.clone();
         let name = self.config.container.clone();
-        // `docker wait` returns once Docker has recorded the end.
         driver.defer(
-            blocking(move || {
-                let _ = docker.output(&["wait", &name]);
-                docker.inspect(&name)
-            }),
-            |me: &mut Self, d, result| me.ended(d, result),
+            async move {
+                let waited = blocking({
+                    let (docker, name) = (docker.clone(), name.clone());
+                    move || docker.output(&["wait", &name]).map(drop)
+                })
+                .await;
+                if let Some(attach) = attach {
+                    if tokio::time::timeout(ATTACH_DRAIN, attach.wait())
+                        .await
+                        .is_err()
+                    {
+                        attach.signal(libc::SIGKILL);
+                    }
+                }
+                let inspected = blocking(move || docker.inspect(&name)).await;
+                (waited, inspected)
+            },
+            |me: &mut Self, d, (waited, inspected)| me.waited(d, waited, inspected),
         );
+    }
+
+    fn waited(
+        &mut self,
+        driver: &mut ExecutorDriver<'_, Self>,
+        waited: Result<(), DockerError>,
+        inspected: Result<Inspect, DockerError>,
+    ) {
+        if let Some(task) = self.task.as_mut() {
+            task.attach = None;
+        }
+        match (&waited, &inspected) {
+            // `docker wait` gave up while the container still runs.
+            (Err(e), Ok(i)) if i.state.status.is_live() => {
+                tracing::warn!("docker wait failed ({e}); waiting again");
+                driver.delay(START_POLL, |me: &mut Self, d| me.wait_for_end(d));
+            }
+            _ => self.ended(driver, inspected),
+        }
     }
 
     fn ended(
@@ -595,10 +632,12 @@ impl Executor for DockerExecutor {
             .as_ref()
             .filter(|c| c.is_docker())
             .and_then(|c| c.docker.clone());
+        // As Mesos: the task's kill policy, else the executor's shutdown
+        // grace period (which replaced `--stop_timeout` here).
         let kill_grace = task
             .kill_grace_period
             .and_then(|s| Duration::try_from_secs_f64(s).ok())
-            .unwrap_or(self.config.stop_timeout);
+            .unwrap_or(driver.config().shutdown_grace_period);
         self.task = Some(Task {
             id: task.task_id.clone(),
             phase: Phase::Preparing,

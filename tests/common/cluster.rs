@@ -215,7 +215,83 @@ pub struct Cluster {
     agent_resources: Vec<String>,
     /// Agent restarts so far, to give each run a log of its own.
     restarts: usize,
+    /// Flags every agent gets (before a restart's extra flags).
+    agent_flags: Vec<String>,
     dir: WorkDir,
+    /// The agents' cgroups (`--cgroups_root=<prefix>-agent<n>`), destroyed
+    /// last, with whatever still runs in them.
+    pub cgroups: CgroupsGuard,
+}
+
+/// The cgroups roots whose names start with `prefix`, in every hierarchy
+/// under `/sys/fs/cgroup`: their processes are killed and they are
+/// removed when the guard drops.
+pub struct CgroupsGuard {
+    pub prefix: String,
+}
+
+impl CgroupsGuard {
+    /// A prefix no other test (or test process) uses.
+    pub fn unique() -> CgroupsGuard {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        CgroupsGuard {
+            prefix: format!("mesos-test-{}-{n}", std::process::id()),
+        }
+    }
+
+    /// Every cgroup directory of these roots, in every hierarchy.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        let base = Path::new("/sys/fs/cgroup");
+        let mut hierarchies: Vec<PathBuf> = std::fs::read_dir(base)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        hierarchies.push(base.to_owned());
+        hierarchies
+            .iter()
+            .filter_map(|h| std::fs::read_dir(h).ok())
+            .flat_map(|d| d.filter_map(Result::ok))
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&self.prefix))
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()
+    }
+}
+
+/// Kills everything in cgroup `dir` and below, then removes them, deepest
+/// first. Frozen cgroups are thawed so that the kills land.
+fn destroy_cgroup(dir: &Path) {
+    let children: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    for child in children {
+        destroy_cgroup(&child);
+    }
+    let _ = super::poll(Duration::from_secs(10), || {
+        let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+        let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            // SAFETY: a plain system call on a pid of the test's cgroup.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        (std::fs::remove_dir(dir).is_ok() || !dir.exists()).then_some(())
+    });
+}
+
+impl Drop for CgroupsGuard {
+    fn drop(&mut self) {
+        for root in self.roots() {
+            destroy_cgroup(&root);
+        }
+    }
 }
 
 impl Cluster {
@@ -224,6 +300,12 @@ impl Cluster {
     /// `agents`, each with those resources. Returns once every agent is
     /// registered.
     pub fn start(master_flags: &[&str], agents: &[&str]) -> Cluster {
+        Cluster::start_with(master_flags, agents, &[])
+    }
+
+    /// As [`Cluster::start`], every agent (and its restarts) started with
+    /// `agent_flags` too.
+    pub fn start_with(master_flags: &[&str], agents: &[&str], agent_flags: &[String]) -> Cluster {
         let dir = WorkDir::new("cluster-");
         let mut args = vec![
             "--ip=127.0.0.1".to_owned(),
@@ -244,7 +326,9 @@ impl Cluster {
             master,
             agent_resources: Vec::new(),
             restarts: 0,
+            agent_flags: agent_flags.to_vec(),
             dir,
+            cgroups: CgroupsGuard::unique(),
         };
         for resources in agents {
             cluster.add_agent(resources);
@@ -267,6 +351,25 @@ impl Cluster {
         let agent = self.start_agent(n, resources, 0, &[], format!("agent{n}.log"));
         self.agents.push(agent);
         self.agent_resources.push(resources.to_owned());
+        &self.agents[n]
+    }
+
+    /// Starts one more agent with `resources` and `extra` flags, and waits
+    /// until the master lists it as active.
+    pub fn add_agent_with(&mut self, resources: &str, extra: &[&str]) -> &Daemon {
+        let n = self.agents.len();
+        let agent = self.start_agent(n, resources, 0, extra, format!("agent{n}.log"));
+        self.agents.push(agent);
+        self.agent_resources.push(resources.to_owned());
+        let want = self.agents.len();
+        let registered = super::poll(Duration::from_secs(20), || {
+            let slaves = self.master_json("/master/slaves");
+            let active = slaves["slaves"]
+                .as_array()
+                .map(|a| a.iter().filter(|s| s["active"] == true).count());
+            (active == Some(want)).then_some(())
+        });
+        assert!(registered.is_some(), "agent{n} did not register");
         &self.agents[n]
     }
 
@@ -298,7 +401,10 @@ impl Cluster {
             format!("--work_dir={}", work_dir.display()),
             format!("--resources={resources}"),
             "--registration_backoff_factor=100ms".to_owned(),
+            // The same root across restarts, its own among all tests.
+            format!("--cgroups_root={}", self.cgroups_root(n)),
         ];
+        args.extend(self.agent_flags.iter().cloned());
         args.extend(extra.iter().map(|f| f.to_string()));
         Daemon::start(
             &format!("agent{n}"),
@@ -315,6 +421,11 @@ impl Cluster {
     /// The scratch directory: agents' work dirs and logs are inside.
     pub fn dir(&self) -> PathBuf {
         self.dir.path()
+    }
+
+    /// Agent `n`'s `--cgroups_root`.
+    pub fn cgroups_root(&self, n: usize) -> String {
+        format!("{}-agent{n}", self.cgroups.prefix)
     }
 
     /// Agent `n`'s work dir.
@@ -456,6 +567,9 @@ pub fn agent_daemon(n: usize, master: &str, dir: &Path, extra: &[&str]) -> Daemo
         format!("--master={master}"),
         format!("--work_dir={}", dir.join(format!("agent{n}")).display()),
         "--resources=cpus:1;mem:256".to_owned(),
+        // Without a cgroups root of its own, an agent would take other
+        // tests' containers for orphans.
+        "--launcher=posix".to_owned(),
     ];
     args.extend(extra.iter().map(|a| a.to_string()));
     Daemon::start(

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod docker;
 pub mod framework;
 pub mod zookeeper;
 
@@ -111,6 +112,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // What a mesos-local in this directory left of its agents' cgroups.
+        let prefix = mesos::container::config::local_cgroups_prefix(&self.0.display().to_string());
+        drop(cluster::CgroupsGuard { prefix });
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

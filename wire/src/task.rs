@@ -178,6 +178,12 @@ pub enum Reason {
     TaskUnknown,
     #[serde(rename = "REASON_CONTAINER_LAUNCH_FAILED")]
     ContainerLaunchFailed,
+    #[serde(rename = "REASON_CONTAINER_LIMITATION")]
+    ContainerLimitation,
+    #[serde(rename = "REASON_CONTAINER_LIMITATION_DISK")]
+    ContainerLimitationDisk,
+    #[serde(rename = "REASON_CONTAINER_LIMITATION_MEMORY")]
+    ContainerLimitationMemory,
     #[serde(rename = "REASON_EXECUTOR_REGISTRATION_TIMEOUT")]
     ExecutorRegistrationTimeout,
     #[serde(rename = "REASON_EXECUTOR_REREGISTRATION_TIMEOUT")]
@@ -190,8 +196,6 @@ pub enum Reason {
     AgentRemovedByOperator,
     #[serde(rename = "REASON_AGENT_REREGISTERED")]
     AgentReregistered,
-    #[serde(rename = "REASON_CONTAINER_LIMITATION_MEMORY")]
-    ContainerLimitationMemory,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! Mesos counterpart: `Docker` in `src/docker/docker.cpp`
 //! (`Docker::RunOptions::create` is [`RunOptions::argv`] here).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -95,6 +96,23 @@ impl Docker {
         })
     }
 
+    /// The full ids of those of the containers `names` that exist, by
+    /// name (one `docker inspect` for all of them).
+    pub fn ids(&self, names: &[String]) -> HashMap<String, String> {
+        let mut args = vec![
+            "inspect".to_owned(),
+            "--type=container".into(),
+            "--format".into(),
+            "{{.Name}} {{.Id}}".into(),
+        ];
+        args.extend(names.iter().cloned());
+        // Missing ones make it fail; what it printed for the others holds.
+        match self.command(&args).output() {
+            Ok(out) => parse_ids(&String::from_utf8_lossy(&out.stdout)),
+            Err(_) => HashMap::new(),
+        }
+    }
+
     /// `docker stop -t <secs>`: SIGTERM, then SIGKILL after `timeout`.
     pub fn stop(&self, name: &str, timeout: Duration) -> Result<(), DockerError> {
         self.output(&stop_argv(name, timeout)).map(drop)
@@ -162,6 +180,20 @@ fn failure_message(stderr: &[u8], status: std::process::ExitStatus) -> String {
     } else {
         line
     }
+}
+
+/// `<name> <id>` lines, Docker's `/` before the name dropped.
+pub fn parse_ids(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.trim().split_once(' '))
+        .map(|(name, id)| {
+            (
+                name.trim_start_matches('/').to_owned(),
+                id.trim().to_owned(),
+            )
+        })
+        .filter(|(name, id)| !name.is_empty() && !id.is_empty())
+        .collect()
 }
 
 /// `stop -t <secs> <name>`, the timeout rounded up to whole seconds.
@@ -469,6 +501,9 @@ mod tests {
             parse_ps("mesos-a\n\nnot-mesos-b\n/mesos-c\n", "mesos-"),
             ["mesos-a", "mesos-c"]
         );
+        let ids = parse_ids("/mesos-a 123\n/mesos-b 456\n\n");
+        assert_eq!(ids.get("mesos-a").map(String::as_str), Some("123"));
+        assert_eq!(ids.len(), 2);
         assert!(is_no_such("Error: No such image: nothing:latest"));
         assert!(!is_no_such("Cannot connect to the Docker daemon"));
         let d = Docker::new("/usr/bin/docker", Path::new("/run/d.sock"));

@@ -12,6 +12,7 @@
 //! |---|---|---|
 //! | `client.rs` | the `docker` CLI: argv of each command, running it, Docker's errors | `src/docker/docker.cpp` (`Docker`) |
 //! | `inspect.rs` | reading `docker inspect` | `Docker::Container` |
+//! | `usage.rs` | a container's usage from its cgroups | `DockerContainerizerProcess::usage` |
 //! | `mod.rs` | the [`DockerContainerizer`] | `DockerContainerizer` (`slave/containerizer/docker.cpp`) |
 //!
 //! Custom executors in Docker containers (Mesos runs the executor itself
@@ -19,12 +20,14 @@
 
 pub mod client;
 pub mod inspect;
+pub mod usage;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
 use wire::ids::ContainerId;
+use wire::mesos::ContainerInfo;
 
 use super::containerizer::{Containerizer, LaunchSpec, MesosContainerizer};
 use super::handle::Container;
@@ -45,7 +48,8 @@ pub struct DockerConfig {
     pub docker: Docker,
     /// `--sandbox_directory`: where the sandbox is mounted inside.
     pub sandbox_directory: String,
-    /// `--docker_stop_timeout`: the least time `docker stop` waits.
+    /// `--docker_stop_timeout`: how long `docker stop` of an orphan waits
+    /// before it kills.
     pub stop_timeout: Duration,
     /// `--docker_remove_delay`: how long an ended container is kept.
     pub remove_delay: Duration,
@@ -148,13 +152,20 @@ impl Containerizer for DockerContainerizer {
         spec.command.shell = false;
         spec.command.arguments.extend(args);
         let id = spec.container_id.clone();
+        // The executor itself runs on the host, as any process.
+        spec.container = None;
         let executor = self.executors.launch(spec)?;
         self.remove_when_done(&id, executor.clone());
         Ok(executor)
     }
 
-    fn recover(&self, id: &ContainerId, pid: i32) -> Result<Container, LaunchError> {
-        let executor = self.executors.recover(id, pid)?;
+    fn recover(
+        &self,
+        id: &ContainerId,
+        pid: i32,
+        container: Option<&ContainerInfo>,
+    ) -> Result<Container, LaunchError> {
+        let executor = self.executors.recover(id, pid, container)?;
         self.remove_when_done(id, executor.clone());
         Ok(executor)
     }
@@ -172,6 +183,9 @@ impl Containerizer for DockerContainerizer {
             }
         };
         for name in orphans(&names, known) {
+            if let Err(e) = docker.stop(&name, self.config.stop_timeout) {
+                tracing::debug!(container = %name, "docker stop of an orphan: {e}");
+            }
             match docker.remove(&name) {
                 Ok(()) => tracing::info!(container = %name, "removed an orphan Docker container"),
                 Err(e) => {
@@ -181,8 +195,28 @@ impl Containerizer for DockerContainerizer {
         }
     }
 
+    /// For each container that has a Docker container: its executor's
+    /// session plus that container's cgroups. Others are left out.
     fn usage(&self, containers: &[(ContainerId, i32)]) -> HashMap<ContainerId, Usage> {
-        self.executors.usage(containers)
+        if containers.is_empty() {
+            return HashMap::new();
+        }
+        let names: Vec<String> = containers
+            .iter()
+            .map(|(id, _)| container_name(id))
+            .collect();
+        let ids = self.config.docker.ids(&names);
+        let executors = self.executors.usage(containers);
+        containers
+            .iter()
+            .filter_map(|(id, _)| {
+                let docker_id = ids.get(&container_name(id))?;
+                let inside = usage::of_container(Path::new("/sys/fs/cgroup"), docker_id)?;
+                let mut total = executors.get(id).copied().unwrap_or_default();
+                usage::add(&mut total, &inside);
+                Some((id.clone(), total))
+            })
+            .collect()
     }
 }
 
