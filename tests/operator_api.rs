@@ -381,6 +381,10 @@ async fn operators_read_follow_and_change_the_cluster_through_the_v1_api() {
     let container = &containers["containers"][0];
     assert_eq!(container["executor_id"]["value"], "sleeper", "{containers}");
     assert_eq!(container["framework_id"]["value"], framework_id);
+    assert!(
+        container["container_status"]["executor_pid"].is_i64(),
+        "{containers}"
+    );
     let container_id = container["container_id"]["value"]
         .as_str()
         .expect("a container id")

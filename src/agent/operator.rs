@@ -14,9 +14,10 @@ use wire::mesos::Task;
 use wire::v1::types::{AgentInfo, ExecutorInfo, FrameworkInfo, ResourceFormat};
 use wire::v1::{parse_agent_call, AgentCall};
 
+use super::containers_http::{statistics_json, Entry};
 use super::process::Agent;
 use super::state::{AgentView, HostedFramework};
-use crate::operator_api::{self, object, ok_json, response, task, to_value, Common};
+use crate::operator_api::{self, object, ok_json, response, task, Common};
 use crate::v1_http::{self, ApiError};
 use wire::ids::FrameworkId;
 
@@ -141,44 +142,36 @@ pub fn get_agent(agent: &AgentView<'_>) -> Value {
     json!({ "agent_info": AgentInfo::from_internal(agent.info) })
 }
 
-/// `GET_CONTAINERS`: every executor's container, with what it uses, read
-/// off the agent's thread as `/monitor/statistics` does.
+/// `GET_CONTAINERS`: every running executor's container with what it
+/// uses: the entries and statistics of `/containers`, in the v1 shape.
 fn get_containers(agent: &AgentView<'_>) -> Reply {
-    struct Entry {
-        framework_id: Value,
-        executor_id: Value,
-        name: Option<String>,
-        container_id: ContainerId,
-        pid: Option<i32>,
-        cpus: f64,
-        mem_mb: f64,
-    }
     let entries: Vec<Entry> = agent
         .frameworks
         .iter()
         .flat_map(|(fid, f)| f.executors().values().map(move |e| (fid, e)))
-        .map(|(fid, e)| {
-            let given = e
+        .filter_map(|(fid, e)| {
+            let pid = e.container()?.pid();
+            let held = e
                 .tasks()
                 .values()
                 .filter(|t| !t.state.is_terminal())
                 .fold(e.info().resources.clone(), |all, t| all.plus(&t.resources));
-            Entry {
-                framework_id: to_value(fid),
-                executor_id: to_value(&e.info().executor_id),
-                name: e.info().name.clone(),
+            Some(Entry {
+                framework_id: fid.value.clone(),
+                executor_id: e.info().executor_id.value.clone(),
+                executor_name: e.info().name.clone().unwrap_or_default(),
                 container_id: e.container_id().clone(),
-                pid: e.container().map(|c| c.pid()),
-                cpus: given.scalar("cpus"),
-                mem_mb: given.scalar("mem"),
-            }
+                pid,
+                cpus: held.scalar("cpus"),
+                mem_mb: held.scalar("mem"),
+            })
         })
         .collect();
     let containerizer = agent.containerizer.clone();
     Reply::later(async move {
         let running: Vec<(ContainerId, i32)> = entries
             .iter()
-            .filter_map(|e| Some((e.container_id.clone(), e.pid?)))
+            .map(|e| (e.container_id.clone(), e.pid))
             .collect();
         let usage = tokio::task::spawn_blocking(move || containerizer.usage(&running))
             .await
@@ -188,27 +181,19 @@ fn get_containers(agent: &AgentView<'_>) -> Reply {
             .iter()
             .map(|e| {
                 let mut c = json!({
-                    "framework_id": e.framework_id,
-                    "executor_id": e.executor_id,
+                    "framework_id": {"value": e.framework_id},
+                    "executor_id": {"value": e.executor_id},
                     "container_id": {"value": e.container_id.value},
+                    "container_status": {
+                        "container_id": {"value": e.container_id.value},
+                        "executor_pid": e.pid,
+                    },
                 });
-                if let Some(name) = &e.name {
-                    c["executor_name"] = json!(name);
-                }
-                if let Some(pid) = e.pid {
-                    c["container_status"] = json!({"executor_pid": pid});
+                if !e.executor_name.is_empty() {
+                    c["executor_name"] = json!(e.executor_name);
                 }
                 if let Some(u) = usage.get(&e.container_id) {
-                    c["resource_statistics"] = json!({
-                        "timestamp": now,
-                        "processes": u.processes,
-                        "threads": u.threads,
-                        "cpus_user_time_secs": u.cpus_user_time_secs,
-                        "cpus_system_time_secs": u.cpus_system_time_secs,
-                        "cpus_limit": e.cpus,
-                        "mem_rss_bytes": u.mem_rss_bytes,
-                        "mem_limit_bytes": (e.mem_mb * 1024.0 * 1024.0) as u64,
-                    });
+                    c["resource_statistics"] = statistics_json(e, u, now);
                 }
                 c
             })
