@@ -299,8 +299,10 @@ async fn the_containers_a_dead_agent_left_are_destroyed_by_the_next_one() {
     .expect("the container's processes");
 
     cluster.agents[0].kill();
-    // Still running without an agent.
-    assert!(before.iter().all(|p| is_alive(*p)));
+    // Without its agent the executor of a framework that does not
+    // checkpoint may end its task and exit, but what left the task's
+    // session runs on in the cgroup.
+    assert!(before.iter().any(|p| is_alive(*p)));
     cluster.restart_agent(0, FLAGS);
     all_gone(&before, &freezer).await;
     assert!(!cgroup(&h, &cluster, 0, "memory", &id).exists());
