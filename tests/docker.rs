@@ -4,8 +4,10 @@
 //! busybox image, a framework on the library's scheduler driver.
 //!
 //! - a DOCKER command task runs under `mesos-docker-executor`, finishes,
-//!   and leaves its output in the sandbox's `stdout`/`stderr`;
-//! - its cpus and mem are the container's `cpu.shares` and memory limit;
+//!   and leaves its output in the sandbox's `stdout`/`stderr`, with its
+//!   volumes mounted; its container shows in the state endpoints;
+//! - its cpus and mem are the container's `cpu.shares` and memory limit,
+//!   its parameters reach `docker run`, its usage counts the container;
 //! - a memory hog ends TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY;
 //! - a kill ends TASK_KILLED and leaves no container; COMMAND health
 //!   checks run inside the container;
@@ -14,7 +16,7 @@
 //! - a BRIDGE container answers on its mapped host port, and its health
 //!   check runs inside its network;
 //! - a missing image, or a program missing from it, fails the task with
-//!   Docker's message;
+//!   Docker's message; a present image is not pulled unless forced;
 //! - DOCKER on a mesos-only agent fails with a clear reason, while MESOS
 //!   containers keep running there.
 
@@ -149,10 +151,20 @@ async fn a_docker_task_runs_and_finishes_with_its_output_in_the_sandbox() {
     let Some(docker) = Dockerd::get() else { return };
     let cluster = cluster(&docker, AGENT, &[]);
     let framework = framework(&cluster, "docker-echo", false).await;
-    let command = "echo hello from $MESOS_SANDBOX; echo oops >&2; echo made > $MESOS_SANDBOX/made";
-    framework
-        .launch(vec![docker_task("echo", command, IMAGE)], TASK, None)
-        .await;
+    let shared = tempfile::tempdir().expect("temp dir");
+    std::fs::write(shared.path().join("given"), "from the host\n").expect("write");
+    let command =
+        "echo hello from $MESOS_SANDBOX; echo oops >&2; echo made > $MESOS_SANDBOX/made; \
+                   cat /data/given; touch /data/written 2>/dev/null || echo read-only";
+    let mut task = docker_task("echo", command, IMAGE);
+    if let Some(c) = task.meta.container.as_mut() {
+        c.volumes = vec![wire::mesos::Volume {
+            container_path: "/data".into(),
+            host_path: Some(shared.path().display().to_string()),
+            mode: wire::mesos::VolumeMode::Ro,
+        }];
+    }
+    framework.launch(vec![task], TASK, None).await;
     let finished = framework.update("echo", TaskState::Finished, WAIT).await;
     assert_eq!(
         finished.message.as_deref(),
@@ -165,6 +177,9 @@ async fn a_docker_task_runs_and_finishes_with_its_output_in_the_sandbox() {
     let dir = sandbox(&cluster, "echo");
     let stdout = std::fs::read_to_string(dir.join("stdout")).unwrap_or_default();
     assert!(stdout.contains("hello from /mnt/mesos/sandbox"), "{stdout}");
+    // The volume is there, read-only.
+    assert!(stdout.contains("from the host\nread-only"), "{stdout}");
+    assert!(!shared.path().join("written").exists());
     let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
     assert!(stderr.contains("oops"), "{stderr}");
     assert_eq!(
@@ -227,7 +242,16 @@ async fn cpu_shares_and_memory_limit_show_in_the_containers_cgroup() {
     let framework = framework(&cluster, "docker-limits", false).await;
     framework
         .launch(
-            vec![docker_task("limited", "sleep 600", IMAGE)],
+            vec![{
+                let mut t = docker_task("limited", "sleep 600", IMAGE);
+                if let Some(d) = t.meta.container.as_mut().and_then(|c| c.docker.as_mut()) {
+                    d.parameters = vec![wire::mesos::Parameter {
+                        key: "label".into(),
+                        value: "mesos.test=limits".into(),
+                    }];
+                }
+                t
+            }],
             "cpus:0.5;mem:96",
             None,
         )
@@ -251,6 +275,11 @@ async fn cpu_shares_and_memory_limit_show_in_the_containers_cgroup() {
             "/sys/fs/cgroup/memory/docker/{id}/memory.limit_in_bytes"
         )),
         (96u64 << 20).to_string()
+    );
+    // Parameters reach `docker run` as --key=value.
+    assert_eq!(
+        inspect["Config"]["Labels"]["mesos.test"], "limits",
+        "{inspect:#}"
     );
     assert_eq!(
         inspect["Config"]["Env"]
@@ -503,6 +532,30 @@ async fn a_missing_image_fails_the_task_with_dockers_message() {
     assert!(message.contains("127.0.0.1:1"), "{message}");
     assert!(!states(&framework, "nowhere").contains(&TaskState::Running));
     assert!(docker.containers("mesos-").is_empty());
+
+    // A present image is used as it is, unless a pull is forced.
+    let local = "127.0.0.1:1/busybox-test:latest";
+    docker.run(&["tag", IMAGE, local]);
+    let mut forced = docker_task("forced", "true", local);
+    if let Some(d) = forced
+        .meta
+        .container
+        .as_mut()
+        .and_then(|c| c.docker.as_mut())
+    {
+        d.force_pull_image = true;
+    }
+    framework
+        .launch(
+            vec![docker_task("present", "true", local), forced],
+            TASK,
+            None,
+        )
+        .await;
+    framework.update("present", TaskState::Finished, WAIT).await;
+    let failed = framework.update("forced", TaskState::Failed, WAIT).await;
+    let message = failed.message.unwrap_or_default();
+    assert!(message.contains("pull"), "{message}");
 
     // A program the image does not have: Docker's reason, not a hang.
     let mut missing_program = docker_task("noprogram", "/no/such/program", IMAGE);
