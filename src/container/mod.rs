@@ -21,9 +21,10 @@
 //! `/proc`) is a second [`Launcher`] in `launcher/` beside the posix one;
 //! isolators named as `--isolation` names them (`cgroups/cpu`,
 //! `cgroups/mem`, ...) go in `isolator/`, the Mesos containerizer holding
-//! the chosen ones; the Docker containerizer (`--containerizers=docker`,
-//! through Debian's `docker.io`) is a second [`Containerizer`] in
-//! `docker.rs`. The agent then holds the containerizer the flags choose.
+//! the chosen ones. The agent holds a [`ComposingContainerizer`] of the
+//! containerizers `--containerizers` names: the Mesos one and the Docker
+//! one (`docker/`, through Debian's `docker.io`), which takes the
+//! containers whose `ContainerInfo` is `DOCKER`.
 
 pub mod composing;
 pub mod containerizer;
