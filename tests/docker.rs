@@ -557,6 +557,27 @@ async fn a_missing_image_fails_the_task_with_dockers_message() {
     let message = failed.message.unwrap_or_default();
     assert!(message.contains("pull"), "{message}");
 
+    // A custom executor in a Docker container is refused, clearly.
+    let mut custom = command_task("custom", "true");
+    custom.command = None;
+    custom.executor = Some(wire::mesos::ExecutorInfo {
+        executor_id: wire::ids::ExecutorId::new("my-executor"),
+        framework_id: None,
+        command: wire::mesos::CommandInfo::shell("./my-executor"),
+        resources: wire::resources::Resources::new(),
+        name: None,
+        shutdown_grace_period: None,
+        container: docker_task("x", "true", IMAGE).meta.container,
+    });
+    framework.launch(vec![custom], TASK, None).await;
+    let refused = framework.update("custom", TaskState::Failed, WAIT).await;
+    assert_eq!(refused.reason, Some(Reason::ContainerLaunchFailed));
+    let message = refused.message.unwrap_or_default();
+    assert!(
+        message.contains("custom executors in Docker containers are not supported"),
+        "{message}"
+    );
+
     // A program the image does not have: Docker's reason, not a hang.
     let mut missing_program = docker_task("noprogram", "/no/such/program", IMAGE);
     if let Some(c) = missing_program.command.as_mut() {
