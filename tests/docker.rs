@@ -11,6 +11,7 @@
 //! - a memory hog ends TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY;
 //! - a kill ends TASK_KILLED and leaves no container; COMMAND health
 //!   checks run inside the container;
+//! - a container whose executor dies is stopped;
 //! - an agent restart recovers a running Docker container (and removes a
 //!   stray `mesos-*` one), which can still be killed;
 //! - a BRIDGE container answers on its mapped host port, and its health
@@ -661,4 +662,40 @@ async fn mesos_execute_runs_a_command_in_a_docker_image() {
     let stdout =
         std::fs::read_to_string(sandbox(&cluster, "in-docker").join("stdout")).unwrap_or_default();
     assert!(stdout.contains("inside mesos-"), "{stdout}");
+}
+
+#[actix::test]
+async fn a_container_whose_executor_dies_does_not_outlive_it() {
+    let Some(docker) = Dockerd::get() else { return };
+    // Kept after it ends: what stops it is the executor's end, not removal.
+    let cluster = cluster(&docker, AGENT, &["--docker_remove_delay=1hrs"]);
+    let framework = framework(&cluster, "docker-orphaned", false).await;
+    framework
+        .launch(
+            vec![docker_task("abandoned", "sleep 600", IMAGE)],
+            TASK,
+            None,
+        )
+        .await;
+    framework
+        .update("abandoned", TaskState::Running, WAIT)
+        .await;
+    let name = the_container(&docker).await;
+    let executor = cluster
+        .processes_of_agent(0)
+        .into_iter()
+        .find(|p| common::cluster::command_name(*p) == "mesos-docker-ex")
+        .expect("the docker executor");
+    // SAFETY: killing a process of this test's cluster.
+    unsafe {
+        libc::kill(executor, libc::SIGKILL);
+    }
+    let failed = framework.update("abandoned", TaskState::Failed, WAIT).await;
+    assert!(failed.message.is_some(), "{failed:?}");
+    let stopped = poll(|| {
+        let state = docker.inspect(&name)?["State"]["Status"].clone();
+        (state == "exited").then_some(())
+    })
+    .await;
+    assert!(stopped.is_some(), "{:?}", docker.inspect(&name));
 }
