@@ -38,7 +38,8 @@
 //! | `src/slave/http.cpp` | `agent::http`, [`agent::executor_api`], over [`v1_http`] |
 //! | `MesosContainerizer`, `PosixLauncher`, sandbox paths, executor environment | [`container`] |
 //! | `LinuxLauncher`, `linux/cgroups.cpp`, the cgroups and `disk/du` isolators | [`container::launcher::LinuxLauncher`], [`container::cgroups`], [`container::isolator`] |
-//! | `src/launcher/executor.cpp` (command executor), default executor, `MesosExecutorDriver` | [`executor`] |
+//! | `ComposingContainerizer`, `DockerContainerizer`, `src/docker/docker.cpp` | [`container::composing`], [`container::docker`] |
+//! | `src/launcher/executor.cpp` (command executor), default executor, `src/docker/executor.cpp`, `MesosExecutorDriver` | [`executor`] |
 //! | `MesosSchedulerDriver`, `mesos-execute` | [`scheduler`] |
 //! | `src/common/http.cpp` (JSON views) | [`model`] |
 //! | `src/files/files.cpp` | [`files`] |

@@ -4,17 +4,20 @@
 //! busybox image, a framework on the library's scheduler driver.
 //!
 //! - a DOCKER command task runs under `mesos-docker-executor`, finishes,
-//!   and leaves its output in the sandbox's `stdout`/`stderr`;
-//! - its cpus and mem are the container's `cpu.shares` and memory limit;
+//!   and leaves its output in the sandbox's `stdout`/`stderr`, with its
+//!   volumes mounted; its container shows in the state endpoints;
+//! - its cpus and mem are the container's `cpu.shares` and memory limit,
+//!   its parameters reach `docker run`, its usage counts the container;
 //! - a memory hog ends TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY;
 //! - a kill ends TASK_KILLED and leaves no container; COMMAND health
 //!   checks run inside the container;
+//! - a container whose executor dies is stopped;
 //! - an agent restart recovers a running Docker container (and removes a
 //!   stray `mesos-*` one), which can still be killed;
 //! - a BRIDGE container answers on its mapped host port, and its health
 //!   check runs inside its network;
 //! - a missing image, or a program missing from it, fails the task with
-//!   Docker's message;
+//!   Docker's message; a present image is not pulled unless forced;
 //! - DOCKER on a mesos-only agent fails with a clear reason, while MESOS
 //!   containers keep running there.
 
@@ -149,10 +152,20 @@ async fn a_docker_task_runs_and_finishes_with_its_output_in_the_sandbox() {
     let Some(docker) = Dockerd::get() else { return };
     let cluster = cluster(&docker, AGENT, &[]);
     let framework = framework(&cluster, "docker-echo", false).await;
-    let command = "echo hello from $MESOS_SANDBOX; echo oops >&2; echo made > $MESOS_SANDBOX/made";
-    framework
-        .launch(vec![docker_task("echo", command, IMAGE)], TASK, None)
-        .await;
+    let shared = tempfile::tempdir().expect("temp dir");
+    std::fs::write(shared.path().join("given"), "from the host\n").expect("write");
+    let command =
+        "echo hello from $MESOS_SANDBOX; echo oops >&2; echo made > $MESOS_SANDBOX/made; \
+                   cat /data/given; touch /data/written 2>/dev/null || echo read-only";
+    let mut task = docker_task("echo", command, IMAGE);
+    if let Some(c) = task.meta.container.as_mut() {
+        c.volumes = vec![wire::mesos::Volume {
+            container_path: "/data".into(),
+            host_path: Some(shared.path().display().to_string()),
+            mode: wire::mesos::VolumeMode::Ro,
+        }];
+    }
+    framework.launch(vec![task], TASK, None).await;
     let finished = framework.update("echo", TaskState::Finished, WAIT).await;
     assert_eq!(
         finished.message.as_deref(),
@@ -165,6 +178,9 @@ async fn a_docker_task_runs_and_finishes_with_its_output_in_the_sandbox() {
     let dir = sandbox(&cluster, "echo");
     let stdout = std::fs::read_to_string(dir.join("stdout")).unwrap_or_default();
     assert!(stdout.contains("hello from /mnt/mesos/sandbox"), "{stdout}");
+    // The volume is there, read-only.
+    assert!(stdout.contains("from the host\nread-only"), "{stdout}");
+    assert!(!shared.path().join("written").exists());
     let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
     assert!(stderr.contains("oops"), "{stderr}");
     assert_eq!(
@@ -227,7 +243,16 @@ async fn cpu_shares_and_memory_limit_show_in_the_containers_cgroup() {
     let framework = framework(&cluster, "docker-limits", false).await;
     framework
         .launch(
-            vec![docker_task("limited", "sleep 600", IMAGE)],
+            vec![{
+                let mut t = docker_task("limited", "sleep 600", IMAGE);
+                if let Some(d) = t.meta.container.as_mut().and_then(|c| c.docker.as_mut()) {
+                    d.parameters = vec![wire::mesos::Parameter {
+                        key: "label".into(),
+                        value: "mesos.test=limits".into(),
+                    }];
+                }
+                t
+            }],
             "cpus:0.5;mem:96",
             None,
         )
@@ -251,6 +276,11 @@ async fn cpu_shares_and_memory_limit_show_in_the_containers_cgroup() {
             "/sys/fs/cgroup/memory/docker/{id}/memory.limit_in_bytes"
         )),
         (96u64 << 20).to_string()
+    );
+    // Parameters reach `docker run` as --key=value.
+    assert_eq!(
+        inspect["Config"]["Labels"]["mesos.test"], "limits",
+        "{inspect:#}"
     );
     assert_eq!(
         inspect["Config"]["Env"]
@@ -504,6 +534,51 @@ async fn a_missing_image_fails_the_task_with_dockers_message() {
     assert!(!states(&framework, "nowhere").contains(&TaskState::Running));
     assert!(docker.containers("mesos-").is_empty());
 
+    // A present image is used as it is, unless a pull is forced.
+    let local = "127.0.0.1:1/busybox-test:latest";
+    docker.run(&["tag", IMAGE, local]);
+    let mut forced = docker_task("forced", "true", local);
+    if let Some(d) = forced
+        .meta
+        .container
+        .as_mut()
+        .and_then(|c| c.docker.as_mut())
+    {
+        d.force_pull_image = true;
+    }
+    framework
+        .launch(
+            vec![docker_task("present", "true", local), forced],
+            TASK,
+            None,
+        )
+        .await;
+    framework.update("present", TaskState::Finished, WAIT).await;
+    let failed = framework.update("forced", TaskState::Failed, WAIT).await;
+    let message = failed.message.unwrap_or_default();
+    assert!(message.contains("pull"), "{message}");
+
+    // A custom executor in a Docker container is refused, clearly.
+    let mut custom = command_task("custom", "true");
+    custom.command = None;
+    custom.executor = Some(wire::mesos::ExecutorInfo {
+        executor_id: wire::ids::ExecutorId::new("my-executor"),
+        framework_id: None,
+        command: wire::mesos::CommandInfo::shell("./my-executor"),
+        resources: wire::resources::Resources::new(),
+        name: None,
+        shutdown_grace_period: None,
+        container: docker_task("x", "true", IMAGE).meta.container,
+    });
+    framework.launch(vec![custom], TASK, None).await;
+    let refused = framework.update("custom", TaskState::Failed, WAIT).await;
+    assert_eq!(refused.reason, Some(Reason::ContainerLaunchFailed));
+    let message = refused.message.unwrap_or_default();
+    assert!(
+        message.contains("custom executors in Docker containers are not supported"),
+        "{message}"
+    );
+
     // A program the image does not have: Docker's reason, not a hang.
     let mut missing_program = docker_task("noprogram", "/no/such/program", IMAGE);
     if let Some(c) = missing_program.command.as_mut() {
@@ -587,4 +662,40 @@ async fn mesos_execute_runs_a_command_in_a_docker_image() {
     let stdout =
         std::fs::read_to_string(sandbox(&cluster, "in-docker").join("stdout")).unwrap_or_default();
     assert!(stdout.contains("inside mesos-"), "{stdout}");
+}
+
+#[actix::test]
+async fn a_container_whose_executor_dies_does_not_outlive_it() {
+    let Some(docker) = Dockerd::get() else { return };
+    // Kept after it ends: what stops it is the executor's end, not removal.
+    let cluster = cluster(&docker, AGENT, &["--docker_remove_delay=1hrs"]);
+    let framework = framework(&cluster, "docker-orphaned", false).await;
+    framework
+        .launch(
+            vec![docker_task("abandoned", "sleep 600", IMAGE)],
+            TASK,
+            None,
+        )
+        .await;
+    framework
+        .update("abandoned", TaskState::Running, WAIT)
+        .await;
+    let name = the_container(&docker).await;
+    let executor = cluster
+        .processes_of_agent(0)
+        .into_iter()
+        .find(|p| common::cluster::command_name(*p) == "mesos-docker-ex")
+        .expect("the docker executor");
+    // SAFETY: killing a process of this test's cluster.
+    unsafe {
+        libc::kill(executor, libc::SIGKILL);
+    }
+    let failed = framework.update("abandoned", TaskState::Failed, WAIT).await;
+    assert!(failed.message.is_some(), "{failed:?}");
+    let stopped = poll(|| {
+        let state = docker.inspect(&name)?["State"]["Status"].clone();
+        (state == "exited").then_some(())
+    })
+    .await;
+    assert!(stopped.is_some(), "{:?}", docker.inspect(&name));
 }

@@ -840,6 +840,101 @@ mod tests {
         );
     }
 
+    /// A stand-in `docker` client: logs each call's subcommand to `calls`
+    /// in its directory; `image inspect` takes a second, and finds images
+    /// unless they are named `missing`; `pull` always fails.
+    fn fake_docker(dir: &std::path::Path) -> Docker {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("docker");
+        let calls = dir.join("calls");
+        std::fs::write(
+            &script,
+            format!(
+                r#"#!/bin/sh
+shift 2
+echo "$1" >> {calls}
+case "$1" in
+  image) sleep 1; case "$*" in *missing*) echo "Error: No such image: missing" >&2; exit 1;; esac ;;
+  pull) echo "Error response from daemon: pull access denied for missing" >&2; exit 1 ;;
+esac
+exit 0
+"#,
+                calls = calls.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Docker::new(
+            &script.display().to_string(),
+            std::path::Path::new("/nowhere.sock"),
+        )
+    }
+
+    fn docker_executor(docker: Docker) -> DockerExecutor {
+        DockerExecutor::new(DockerExecutorConfig {
+            docker,
+            container: "mesos-c1".into(),
+            sandbox: None,
+            mapped_directory: "/mnt/mesos/sandbox".into(),
+            stop_timeout: Duration::ZERO,
+        })
+    }
+
+    fn task_of(image: &str) -> TaskInfo {
+        let mut task =
+            crate::executor::fake_agent::command_task("task-1", CommandInfo::shell("true"));
+        task.meta.container = Some(wire::mesos::ContainerInfo {
+            kind: wire::mesos::ContainerType::Docker,
+            docker: Some(wire::mesos::DockerInfo::new(image)),
+            volumes: Vec::new(),
+            hostname: None,
+        });
+        task
+    }
+
+    #[actix::test]
+    async fn a_kill_while_the_image_is_prepared_kills_before_the_start() {
+        use crate::executor::fake_agent::{Harness, Order, Setup};
+        let dir = tempfile::tempdir().unwrap();
+        let setup = Setup {
+            tasks: vec![task_of("present")],
+            ..Setup::default()
+        };
+        let h = Harness::start(docker_executor(fake_docker(dir.path())), setup).await;
+        h.expect_states("task-1", &[TaskState::Starting]).await;
+        h.order(Order::Kill(TaskId::new("task-1")));
+        h.expect_states("task-1", &[TaskState::Starting, TaskState::Killed])
+            .await;
+        assert_eq!(
+            h.log.last_message("task-1").as_deref(),
+            Some("Killed before the container started")
+        );
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        assert!(!calls.contains("start"), "{calls}");
+        h.join().await;
+    }
+
+    #[actix::test]
+    async fn an_image_that_cannot_be_pulled_fails_with_dockers_message() {
+        use crate::executor::fake_agent::{Harness, Setup};
+        let dir = tempfile::tempdir().unwrap();
+        let setup = Setup {
+            tasks: vec![task_of("missing")],
+            ..Setup::default()
+        };
+        let h = Harness::start(docker_executor(fake_docker(dir.path())), setup).await;
+        h.expect_states("task-1", &[TaskState::Starting, TaskState::Failed])
+            .await;
+        let message = h.log.last_message("task-1").unwrap_or_default();
+        assert!(
+            message.starts_with("Failed to launch container: 'docker pull missing' failed: Error response from daemon: pull access denied"),
+            "{message}"
+        );
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        assert_eq!(calls, "image\npull\n");
+        h.join().await;
+    }
+
     #[test]
     fn flags_are_mesos_names() {
         let c = config_from_args(&[

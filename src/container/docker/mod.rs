@@ -48,8 +48,8 @@ pub struct DockerConfig {
     pub docker: Docker,
     /// `--sandbox_directory`: where the sandbox is mounted inside.
     pub sandbox_directory: String,
-    /// `--docker_stop_timeout`: how long `docker stop` of an orphan waits
-    /// before it kills.
+    /// `--docker_stop_timeout`: how long `docker stop` of an orphan, or of
+    /// a container whose executor died, waits before it kills.
     pub stop_timeout: Duration,
     /// `--docker_remove_delay`: how long an ended container is kept.
     pub remove_delay: Duration,
@@ -91,15 +91,27 @@ impl DockerContainerizer {
         ]
     }
 
-    /// Removes container `id`'s Docker container once `executor` has ended
-    /// and the remove delay has passed.
+    /// Stops container `id`'s Docker container once `executor` has ended
+    /// (it has normally ended already), and removes it once the remove
+    /// delay has passed.
     fn remove_when_done(&self, id: &ContainerId, executor: Container) {
         let docker = self.config.docker.clone();
         let delay = self.config.remove_delay;
+        let stop_timeout = self.config.stop_timeout;
         let name = container_name(id);
         tokio::spawn(async move {
             let _ = executor.wait().await;
             drop(executor);
+            // An executor killed before it could stop its container does
+            // not leave it running.
+            let stopped = tokio::task::spawn_blocking({
+                let (docker, name) = (docker.clone(), name.clone());
+                move || docker.stop(&name, stop_timeout)
+            })
+            .await;
+            if let Ok(Err(e)) = stopped {
+                tracing::debug!(container = %name, "docker stop after the executor ended: {e}");
+            }
             tokio::time::sleep(delay).await;
             let outcome = tokio::task::spawn_blocking({
                 let name = name.clone();
