@@ -753,7 +753,7 @@ mod tests {
         assert_eq!(v1.into_internal().unwrap(), s);
         // An unknown reason is dropped; an unknown state is an error.
         let odd: TaskStatus = serde_json::from_value(json!({"task_id": {"value": "t"},
-            "state": "TASK_FAILED", "reason": "REASON_CONTAINER_LIMITATION_DISK"}))
+            "state": "TASK_FAILED", "reason": "REASON_CONTAINER_PREEMPTED"}))
         .unwrap();
         assert_eq!(odd.reason, None);
         assert!(serde_json::from_value::<TaskStatus>(
