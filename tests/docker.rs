@@ -699,3 +699,121 @@ async fn a_container_whose_executor_dies_does_not_outlive_it() {
     .await;
     assert!(stopped.is_some(), "{:?}", docker.inspect(&name));
 }
+
+/// The agent as the deployment guides start it: `--containerizers=docker,mesos`
+/// and `--isolation=cgroups/cpu,cgroups/mem`, the launcher left at its
+/// default. A command task and a Docker task run side by side with their
+/// limits enforced (the command task's in its own cgroups, the Docker
+/// task's in its container's), both survive an agent restart, and both
+/// can be killed afterwards without leaving a process, a cgroup or a
+/// container behind.
+#[actix::test]
+async fn an_agent_started_as_the_guides_start_it_runs_and_keeps_both_kinds() {
+    let Some(docker) = Dockerd::get() else { return };
+    let Ok(h) =
+        mesos::container::cgroups::Hierarchies::discover(std::path::Path::new("/sys/fs/cgroup"))
+    else {
+        println!("skipped: no cgroup hierarchy at /sys/fs/cgroup");
+        return;
+    };
+    let mut cluster = cluster(&docker, AGENT, &["--isolation=cgroups/cpu,cgroups/mem"]);
+    let agent_id = cluster.agent_id(0);
+    let framework = framework(&cluster, "as-the-guides", true).await;
+    framework
+        .launch(
+            vec![
+                command_task("plain", "sleep 600"),
+                docker_task("boxed", "sleep 600", IMAGE),
+            ],
+            TASK,
+            None,
+        )
+        .await;
+    framework.update("plain", TaskState::Running, WAIT).await;
+    framework.update("boxed", TaskState::Running, WAIT).await;
+
+    // The command task's own cgroups hold its limits.
+    let address = cluster.agents[0].address();
+    let plain = common::poll_async(WAIT, || {
+        let list = get_json(address, "/containers");
+        list.as_array()?
+            .iter()
+            .find(|c| c["executor_id"] == "plain")
+            .and_then(|c| c["container_id"].as_str().map(str::to_owned))
+    })
+    .await
+    .expect("/containers lists the command task's container");
+    let root = cluster.cgroups_root(0);
+    let cgroup = |controller: &str| {
+        h.cgroup(controller, &root, &plain)
+            .expect("the controller")
+            .path
+    };
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(read(cgroup("cpu").join("cpu.shares")), "512");
+    assert_eq!(
+        read(cgroup("memory").join("memory.limit_in_bytes")),
+        (64u64 << 20).to_string()
+    );
+    let members = read(cgroup("freezer").join("cgroup.procs"));
+    assert!(
+        !members.is_empty(),
+        "the command task's freezer cgroup is empty"
+    );
+    // The Docker task's container holds its own.
+    let name = the_container(&docker).await;
+    let before = docker.inspect(&name).expect("inspect");
+    assert_eq!(before["HostConfig"]["CpuShares"], 512);
+    assert_eq!(before["HostConfig"]["Memory"], 64u64 << 20);
+
+    cluster.agents[0].kill();
+    cluster.restart_agent(0, &[]);
+    let back = common::poll_async(WAIT, || {
+        let slaves = cluster.master_json("/master/slaves");
+        slaves["slaves"]
+            .as_array()?
+            .iter()
+            .any(|s| s["id"] == agent_id.as_str() && s["active"] == true)
+            .then_some(())
+    })
+    .await;
+    assert!(back.is_some(), "the agent did not come back");
+    // Both kept running through the restart: the same processes, the same
+    // container.
+    assert_eq!(read(cgroup("freezer").join("cgroup.procs")), members);
+    let after = docker.inspect(&name).expect("inspect after the restart");
+    assert_eq!(after["Id"], before["Id"]);
+    assert_eq!(after["State"]["Status"], "running");
+    for task in ["plain", "boxed"] {
+        assert!(
+            !states(&framework, task).iter().any(|s| s.is_terminal()),
+            "{task}: {:?}",
+            framework.updates(task)
+        );
+    }
+
+    let pids: Vec<i32> = members
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    framework.handle.kill_task(TaskId::new("plain"));
+    framework.handle.kill_task(TaskId::new("boxed"));
+    framework.update("plain", TaskState::Killed, WAIT).await;
+    framework.update("boxed", TaskState::Killed, WAIT).await;
+    no_mesos_container_left(&docker).await;
+    let freezer = cgroup("freezer");
+    let gone = common::poll_async(WAIT, || {
+        (!freezer.exists() && pids.iter().all(|p| !mesos::container::is_alive(*p))).then_some(())
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "{} or its processes outlived the kill",
+        freezer.display()
+    );
+}
