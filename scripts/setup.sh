@@ -14,13 +14,11 @@ fi
 # mesos-fetcher uses to download and unpack executors' URIs. docker.io
 # (dockerd and Debian's docker client at /usr/bin/docker) for the Docker
 # containerizer, whose tests start a private dockerd; busybox-static, the
-# rootfs of the image those tests build locally (no registry is reachable);
-# strace, which the agent bench uses to count syscalls per task.
+# rootfs of the image those tests build locally (no registry is reachable).
 missing=()
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] || missing+=(docker.io)
 [ -x /bin/busybox ] || missing+=(busybox-static)
-command -v strace >/dev/null 2>&1 || missing+=(strace)
 for tool in curl tar unzip; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done

@@ -10,9 +10,10 @@
 //!   `launch_tasks` to its `TASK_RUNNING` update (median and 90th
 //!   percentile), master hop included;
 //! - the agent's system calls per task (`read`, `openat`, `statx`, all), in
-//!   a second pass of `SYSCALL_TASKS` tasks with `strace -c` attached to
-//!   each of the agent's threads (not following forks, so executors are
-//!   not counted). Skipped with a message when `strace` is missing.
+//!   a second pass of `SYSCALL_TASKS` tasks with `perf stat` counting the
+//!   system-call tracepoints of each of the agent's threads (not inherited
+//!   by forks, so executors are not counted). Skipped with a message where
+//!   perf cannot count them.
 //!
 //! The baseline, in the same run: the posix launcher (a container is a
 //! session, found through `/proc`) against the cgroup launcher (a
@@ -44,8 +45,8 @@ use wire::task::TaskState;
 
 /// Tasks per CPU pass.
 const TASKS: usize = 1_000;
-/// Tasks per syscall pass (strace slows the agent down).
-const SYSCALL_TASKS: usize = 200;
+/// Tasks per syscall pass.
+const SYSCALL_TASKS: usize = 1_000;
 /// Idle processes started beside the agent in the "busy host" rows.
 const IDLE: usize = 2_000;
 /// What the agent offers: 40 tasks of 0.1 cpus run at once.
@@ -60,9 +61,9 @@ fn main() {
     let tasks = env_size("AGENT_BENCH_TASKS", TASKS);
     let idle = env_size("AGENT_BENCH_IDLE", IDLE);
     let bins = release_binaries();
-    let strace = which("strace");
-    if strace.is_none() {
-        println!("strace not found: the syscall columns are left out (apt-get install strace)");
+    let perf = which("perf").filter(|perf| perf_counts_syscalls(perf));
+    if perf.is_none() {
+        println!("perf cannot count system calls here: the syscall columns are left out");
     }
     let mut rows = Vec::new();
     for launcher in ["posix", "linux"] {
@@ -74,9 +75,9 @@ fn main() {
             };
             let _idle = IdleProcesses::start(idle);
             let cpu = run.cpu_pass(tasks);
-            let syscalls = strace
+            let syscalls = perf
                 .as_deref()
-                .map(|strace| run.syscall_pass(strace, SYSCALL_TASKS.min(tasks)));
+                .map(|perf| run.syscall_pass(perf, SYSCALL_TASKS.min(tasks)));
             let row = Row {
                 launcher,
                 idle,
@@ -118,6 +119,28 @@ struct Run {
     agent: Daemon,
     master: Daemon,
     _dir: WorkDir,
+}
+
+impl Drop for Run {
+    /// A failed run shows the end of both daemons' logs before its
+    /// scratch directory goes.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for (name, daemon) in [("master", &self.master), ("agent", &self.agent)] {
+                let log = daemon.log();
+                let kept = std::env::temp_dir().join(format!("agent-bench-{name}.log"));
+                let _ = std::fs::write(&kept, &log);
+                let tail: Vec<&str> = log.lines().rev().take(10).collect();
+                eprintln!(
+                    "--- the end of the {name}'s log (all of it in {}):",
+                    kept.display()
+                );
+                for line in tail.iter().rev() {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
 }
 
 impl Run {
@@ -193,58 +216,66 @@ impl Run {
         }
     }
 
-    /// Runs `tasks` tasks with strace attached to the agent's threads.
-    fn syscall_pass(&self, strace: &Path, tasks: usize) -> Syscalls {
-        let threads = threads_of(self.agent.os_pid());
-        let output = self._dir.path().join("strace.txt");
-        let mut command = Command::new(strace);
-        command.arg("-c").arg("-q").arg("-o").arg(&output);
-        for tid in &threads {
-            command.arg("-p").arg(tid.to_string());
-        }
-        let mut tracer = command
+    /// Runs `tasks` tasks with `perf stat` counting the agent's system
+    /// calls: in-kernel tracepoint counters on each of its threads, not
+    /// inherited by the executors it forks. (Not `strace`: its ptrace stops
+    /// slow the agent enough that, under the posix launcher beside 2,000
+    /// processes, its thread stalls past the master's 10 s idle limit.)
+    fn syscall_pass(&self, perf: &Path, tasks: usize) -> Syscalls {
+        let output = self._dir.path().join("perf-stat.csv");
+        let events: Vec<String> = COUNTED
+            .iter()
+            .map(|name| format!("syscalls:sys_enter_{name}"))
+            .chain(std::iter::once("raw_syscalls:sys_enter".to_owned()))
+            .collect();
+        let mut counter = Command::new(perf)
+            .args(["stat", "--no-inherit", "-x", ","])
+            .arg("-o")
+            .arg(&output)
+            .arg("-e")
+            .arg(events.join(","))
+            .arg("-p")
+            .arg(self.agent.os_pid().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start strace");
-        // strace attaches within a moment; give it until the agent's
-        // threads show a tracer.
+            .expect("start perf stat");
+        // perf opens its counters within a moment; give it until the
+        // output file appears (it writes its header at once).
         let end = Instant::now() + Duration::from_secs(10);
-        while !threads.iter().all(|t| traced(self.agent.os_pid(), *t)) {
-            assert!(Instant::now() < end, "strace did not attach");
+        while !output.exists() {
+            assert!(Instant::now() < end, "perf stat did not start");
             std::thread::sleep(Duration::from_millis(10));
         }
         run_tasks(self.master.address(), tasks, "sys");
         // SAFETY: signalling our own child.
-        unsafe { libc::kill(tracer.id() as i32, libc::SIGINT) };
-        let _ = tracer.wait();
-        let counts = parse_strace(&std::fs::read_to_string(&output).unwrap_or_default());
+        unsafe { libc::kill(counter.id() as i32, libc::SIGINT) };
+        let _ = counter.wait();
+        let counts = parse_perf_stat(&std::fs::read_to_string(&output).unwrap_or_default());
         Syscalls { tasks, counts }
     }
 }
 
-/// Whether thread `tid` of `pid` has a tracer.
-fn traced(pid: u32, tid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("TracerPid:"))
-                .map(|v| v.trim() != "0")
-        })
-        .unwrap_or(false)
-}
+/// The system calls counted by name; `all` is every system call.
+const COUNTED: [&str; 3] = ["read", "openat", "statx"];
 
-fn threads_of(pid: u32) -> Vec<u32> {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
+/// Whether `perf` can count system-call tracepoints here.
+fn perf_counts_syscalls(perf: &Path) -> bool {
+    Command::new(perf)
+        .args([
+            "stat",
+            "-x",
+            ",",
+            "-e",
+            "raw_syscalls:sys_enter",
+            "--",
+            "true",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// `utime + stime` of an OS process, in clock ticks.
@@ -276,22 +307,26 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// `strace -c`'s table: calls by syscall name.
-fn parse_strace(text: &str) -> HashMap<String, u64> {
+/// `perf stat -x,` output: `count,unit,event,...` lines, counts by
+/// system call name (`all` for `raw_syscalls:sys_enter`).
+fn parse_perf_stat(text: &str) -> HashMap<String, u64> {
     let mut counts = HashMap::new();
     for line in text.lines() {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        // "% time  seconds  usecs/call  calls  [errors]  syscall"
-        if cols.len() < 5 || cols[0].parse::<f64>().is_err() {
+        let cols: Vec<&str> = line.split(',').collect();
+        let (Some(count), Some(event)) = (cols.first(), cols.get(2)) else {
             continue;
-        }
-        let Some(name) = cols.last() else { continue };
-        if *name == "total" {
+        };
+        let Ok(count) = count.trim().parse::<u64>() else {
             continue;
-        }
-        if let Ok(calls) = cols[3].parse::<u64>() {
-            counts.insert((*name).to_owned(), calls);
-        }
+        };
+        let name = match event.trim() {
+            "raw_syscalls:sys_enter" => "all",
+            other => match other.strip_prefix("syscalls:sys_enter_") {
+                Some(name) => name,
+                None => continue,
+            },
+        };
+        counts.insert(name.to_owned(), count);
     }
     counts
 }
@@ -478,7 +513,7 @@ impl Syscalls {
     }
 
     fn all_per_task(&self) -> f64 {
-        self.counts.values().sum::<u64>() as f64 / self.tasks.max(1) as f64
+        self.per_task("all")
     }
 }
 
