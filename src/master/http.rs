@@ -270,7 +270,11 @@ fn state_json_on(master: &MasterView<'_>, threads: usize) -> String {
     let frameworks: Vec<&FrameworkRecord> = master.state.frameworks().values().collect();
     let threads = threads.clamp(1, frameworks.len().max(1));
     if threads == 1 {
-        return serde_json::to_string(&StateDoc(master, Part::Whole)).unwrap_or_default();
+        let tasks: usize = frameworks.iter().map(|f| f.tasks().len()).sum();
+        let mut out = Vec::with_capacity(4096 + tasks * TASK_BYTES);
+        // Writing into a Vec cannot fail; serde_json writes UTF-8.
+        let _ = serde_json::to_writer(&mut out, &StateDoc(master, Part::Whole));
+        return String::from_utf8(out).unwrap_or_default();
     }
     // Runs of about equal task counts, in the frameworks' order.
     let weight = |f: &FrameworkRecord| 1 + f.tasks().len();
@@ -285,20 +289,41 @@ fn state_json_on(master: &MasterView<'_>, threads: usize) -> String {
         }
     }
     runs.push(&frameworks[start..]);
-    let pieces: Vec<String> = std::thread::scope(|scope| {
+    // The first run's piece starts with the head, the others are appended
+    // to it: the document is copied once at most. Each buffer is sized
+    // for its tasks up front (about 370 bytes a task here), so it seldom
+    // grows by copying.
+    let head = serde_json::to_vec(&StateDoc(master, Part::Head)).unwrap_or_default();
+    let tail = serde_json::to_vec(&StateDoc(master, Part::Tail)).unwrap_or_default();
+    let size_of = |run: &[&FrameworkRecord]| {
+        run.iter()
+            .map(|f| 1024 + f.tasks().len() * TASK_BYTES)
+            .sum::<usize>()
+    };
+    let mut pieces: Vec<Vec<u8>> = std::thread::scope(|scope| {
         let handles: Vec<_> = runs
             .iter()
-            .map(|run| {
+            .enumerate()
+            .map(|(n, run)| {
+                let head = &head;
                 scope.spawn(move || {
-                    let mut out = Vec::new();
-                    for (i, f) in run.iter().enumerate() {
-                        if i > 0 {
+                    let mut out;
+                    if n == 0 {
+                        out = Vec::with_capacity(head.len() + 16 + size_of(run));
+                        out.extend_from_slice(head.strip_suffix(b"}").unwrap_or(head));
+                        out.extend_from_slice(b",\"frameworks\":[");
+                    } else {
+                        out = Vec::with_capacity(size_of(run));
+                    }
+                    let first = out.len();
+                    for f in run.iter() {
+                        if out.len() > first {
                             out.push(b',');
                         }
                         // Writing into a Vec cannot fail.
                         let _ = serde_json::to_writer(&mut out, &framework_json(f, master));
                     }
-                    String::from_utf8(out).unwrap_or_default()
+                    out
                 })
             })
             .collect();
@@ -307,23 +332,23 @@ fn state_json_on(master: &MasterView<'_>, threads: usize) -> String {
             .map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    let head = serde_json::to_string(&StateDoc(master, Part::Head)).unwrap_or_default();
-    let tail = serde_json::to_string(&StateDoc(master, Part::Tail)).unwrap_or_default();
-    // `{head}` and `{tail}` around `"frameworks":[...]`.
-    let size = head.len() + tail.len() + pieces.iter().map(|p| p.len() + 1).sum::<usize>() + 16;
-    let mut out = String::with_capacity(size);
-    out.push_str(head.strip_suffix('}').unwrap_or(&head));
-    out.push_str(",\"frameworks\":[");
-    for piece in pieces.iter().filter(|p| !p.is_empty()) {
-        if !out.ends_with('[') {
-            out.push(',');
+    let rest: usize = pieces.iter().skip(1).map(|p| p.len() + 1).sum();
+    let mut out = std::mem::take(&mut pieces[0]);
+    out.reserve(rest + tail.len() + 2);
+    for piece in pieces.iter().skip(1).filter(|p| !p.is_empty()) {
+        if !out.ends_with(b"[") {
+            out.push(b',');
         }
-        out.push_str(piece);
+        out.extend_from_slice(piece);
     }
-    out.push_str("],");
-    out.push_str(tail.strip_prefix('{').unwrap_or(&tail));
-    out
+    out.extend_from_slice(b"],");
+    out.extend_from_slice(tail.strip_prefix(b"{").unwrap_or(&tail));
+    // Only serde_json's output and ASCII punctuation went in.
+    String::from_utf8(out).unwrap_or_default()
 }
+
+/// About how many bytes a task takes in `/master/state`, to size buffers.
+const TASK_BYTES: usize = 400;
 
 /// `/master/state`'s object, or part of it.
 struct StateDoc<'a>(&'a MasterView<'a>, Part);
