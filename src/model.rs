@@ -12,7 +12,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use wire::mesos::{Attribute, AttributeValue, Task, TaskStatus};
-use wire::resources::{format_ranges, Resources, Value as RValue};
+use wire::resources::{Resources, Value as RValue};
 
 /// Kinds Mesos always writes, zero when absent.
 const ALWAYS: [&str; 4] = ["cpus", "gpus", "mem", "disk"];
@@ -27,16 +27,23 @@ impl Serialize for ResourcesJson<'_> {
         for name in ALWAYS {
             map.serialize_entry(name, &r.scalar(name))?;
         }
-        let mut done: Vec<&str> = Vec::new();
-        for res in r.iter() {
+        // No allocation per object where it can be helped: a kind is
+        // written at its first entry (found by looking back, as objects
+        // have a handful of entries), and one sorted list of ranges is
+        // written as it is.
+        for (i, res) in r.iter().enumerate() {
             let name = res.name.as_str();
-            if ALWAYS.contains(&name) || done.contains(&name) {
+            if ALWAYS.contains(&name) || r.iter().take(i).any(|x| x.name == name) {
                 continue;
             }
-            done.push(name);
             match &res.value {
                 RValue::Scalar(_) => map.serialize_entry(name, &r.scalar(name))?,
-                RValue::Ranges(_) => {
+                RValue::Ranges(first) => {
+                    let alone = r.iter().skip(i + 1).all(|x| x.name != name);
+                    if alone && first.windows(2).all(|w| w[0] <= w[1]) {
+                        map.serialize_entry(name, &RangesText(first))?;
+                        continue;
+                    }
                     let mut all: Vec<(u64, u64)> = r
                         .iter()
                         .filter(|x| x.name == name)
@@ -47,7 +54,7 @@ impl Serialize for ResourcesJson<'_> {
                         .flatten()
                         .collect();
                     all.sort_unstable();
-                    map.serialize_entry(name, &format_ranges(&all))?;
+                    map.serialize_entry(name, &RangesText(&all))?;
                 }
                 RValue::Set(_) => {
                     let items: Vec<&str> = r
@@ -64,6 +71,30 @@ impl Serialize for ResourcesJson<'_> {
             }
         }
         map.end()
+    }
+}
+
+/// Ranges as Mesos writes them, `"[31000-31005, 32000-32000]"`
+/// (what `format_ranges` makes), written into the output as they are
+/// formatted rather than built as a string first.
+pub struct RangesText<'a>(pub &'a [(u64, u64)]);
+
+impl std::fmt::Display for RangesText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[")?;
+        for (i, (b, e)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{b}-{e}")?;
+        }
+        f.write_str("]")
+    }
+}
+
+impl Serialize for RangesText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -118,7 +149,7 @@ impl Serialize for AttributesJson<'_> {
         for a in self.0 {
             match &a.value {
                 AttributeValue::Scalar(n) => map.serialize_entry(&a.name, n)?,
-                AttributeValue::Ranges(r) => map.serialize_entry(&a.name, &format_ranges(r))?,
+                AttributeValue::Ranges(r) => map.serialize_entry(&a.name, &RangesText(r))?,
                 AttributeValue::Set(x) => {
                     map.serialize_entry(&a.name, &format!("{{{}}}", x.join(", ")))?
                 }
@@ -275,5 +306,27 @@ mod tests {
     fn attributes_render_by_kind() {
         let a = wire::mesos::parse_attributes("rack:a;n:2;p:[1-3]").unwrap();
         assert_eq!(attributes(&a), json!({"rack": "a", "n": 2.0, "p": "[1-3]"}));
+    }
+
+    #[test]
+    fn ranges_are_written_as_format_ranges_writes_them() {
+        for ranges in [
+            vec![],
+            vec![(31000, 31000)],
+            vec![(1, 3), (5, 9), (100, 200)],
+        ] {
+            let text = serde_json::to_string(&RangesText(&ranges)).unwrap();
+            let string = wire::resources::format_ranges(&ranges);
+            assert_eq!(text, serde_json::to_string(&string).unwrap());
+        }
+    }
+
+    #[test]
+    fn ranges_of_one_kind_in_several_entries_are_merged_in_order() {
+        // Unsorted within one entry, and spread over two roles.
+        let r = Resources::parse("ports:[9-10,1-2];ports(web):[5-6]", "*").unwrap();
+        assert_eq!(resources(&r)["ports"], json!("[1-2, 5-6, 9-10]"));
+        let r = Resources::parse("ports:[1-2,5-6]", "*").unwrap();
+        assert_eq!(resources(&r)["ports"], json!("[1-2, 5-6]"));
     }
 }

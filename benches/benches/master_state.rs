@@ -12,10 +12,15 @@
 //! formatting decisions). The ratio says how far the endpoint is from
 //! the cost of writing its own output.
 //!
+//! The operator API's `GET_STATE` answer (`POST /api/v1` with
+//! `{"type":"GET_STATE"}`) is a second row: the same records in the v1
+//! JSON, rendered as the operator API renders it.
+//!
 //! `MASTER_STATE_AGENTS` and `MASTER_STATE_TASKS_PER_AGENT` change the size
 //! (20,000 and 20 by default); `MASTER_STATE_RUNS` the number of timed
 //! renders (5). With `MASTER_STATE_PROFILE` set, only the endpoint is
-//! rendered (for `perf record`).
+//! rendered (for `perf record`); `MASTER_STATE_PROFILE=get_state` renders
+//! only the `GET_STATE` answer instead.
 
 use std::time::{Duration, Instant};
 
@@ -59,9 +64,13 @@ fn main() {
         recovered: true,
     };
 
-    if std::env::var_os("MASTER_STATE_PROFILE").is_some() {
+    if let Some(profile) = std::env::var_os("MASTER_STATE_PROFILE") {
         // Only the endpoint, for `perf record`: no check, no baseline.
-        time(runs, || mesos::master::http::state_json(&view).len());
+        if profile == "get_state" {
+            time(runs, || get_state(&state).len());
+        } else {
+            time(runs, || mesos::master::http::state_json(&view).len());
+        }
         return;
     }
 
@@ -80,16 +89,40 @@ fn main() {
     assert_eq!(slaves, agents, "every agent is in the document");
     assert_eq!(tasks, agents * per_agent, "every task is in the document");
 
+    // The same checks on the GET_STATE answer.
+    let answer = get_state(&state);
+    let parsed_answer: serde_json::Value =
+        serde_json::from_str(&answer).expect("GET_STATE is JSON");
+    assert_eq!(parsed_answer["type"], "GET_STATE");
+    let get_state_doc = &parsed_answer["get_state"];
+    let answer_agents = get_state_doc["get_agents"]["agents"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let answer_tasks = get_state_doc["get_tasks"]["tasks"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(answer_agents, agents, "every agent is in GET_STATE");
+    assert_eq!(
+        answer_tasks,
+        agents * per_agent,
+        "every task is in GET_STATE"
+    );
+
     let ours = time(runs, || mesos::master::http::state_json(&view).len());
     let baseline = time(runs, || {
         serde_json::to_string(&parsed).map_or(0, |s| s.len())
     });
+    let ours_get_state = time(runs, || get_state(&state).len());
+    let baseline_get_state = time(runs, || {
+        serde_json::to_string(&parsed_answer).map_or(0, |s| s.len())
+    });
 
     println!(
-        "{agents} agents, {} tasks in {FRAMEWORKS} frameworks (state built in {:.1} s); document {:.1} MB",
+        "{agents} agents, {} tasks in {FRAMEWORKS} frameworks (state built in {:.1} s); /master/state {:.1} MB, GET_STATE {:.1} MB",
         agents * per_agent,
         build_time.as_secs_f64(),
         doc.len() as f64 / 1e6,
+        answer.len() as f64 / 1e6,
     );
     println!("| what | median | min | max | ratio to baseline |");
     println!("|---|---|---|---|---|");
@@ -99,6 +132,22 @@ fn main() {
         &baseline,
         median(&baseline),
     );
+    row(
+        "GET_STATE (ours)",
+        &ours_get_state,
+        median(&baseline_get_state),
+    );
+    row(
+        "baseline: serde_json of the same GET_STATE Value",
+        &baseline_get_state,
+        median(&baseline_get_state),
+    );
+}
+
+/// The body `POST /api/v1` answers `{"type":"GET_STATE"}` with, rendered
+/// as the operator API renders it.
+fn get_state(state: &State) -> String {
+    mesos::master::operator::json::get_state_body(state)
 }
 
 /// The master's state with `agents` agents, each running `per_agent` tasks.

@@ -235,53 +235,132 @@ pub fn state(master: &MasterView<'_>, req: &Request) -> Reply {
 
 /// `/master/state` as Mesos writes it.
 pub fn state_json(master: &MasterView<'_>) -> String {
-    struct State<'a>(&'a MasterView<'a>);
-    impl Serialize for State<'_> {
-        fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-            let master = self.0;
-            let s = master.state;
-            let info = master.info;
-            let mut map = ser.serialize_map(None)?;
-            map.serialize_entry("version", VERSION)?;
-            map.serialize_entry("build_date", "")?;
-            map.serialize_entry("build_time", &0.0)?;
-            map.serialize_entry("build_user", "")?;
-            map.serialize_entry("start_time", &master.start_time)?;
-            map.serialize_entry("elected_time", &master.start_time)?;
-            map.serialize_entry("id", &info.id)?;
-            map.serialize_entry("pid", &info.pid)?;
-            map.serialize_entry("hostname", &info.hostname)?;
-            map.serialize_entry(
-                "capabilities",
-                &["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
-            )?;
-            map.serialize_entry(
-                "activated_slaves",
-                &s.agents().values().filter(|a| a.active).count(),
-            )?;
-            map.serialize_entry(
-                "deactivated_slaves",
-                &s.agents().values().filter(|a| !a.active).count(),
-            )?;
-            map.serialize_entry("unreachable_slaves", &s.unreachable().len())?;
-            map.serialize_entry("leader", &info.pid)?;
-            map.serialize_entry(
-                "leader_info",
-                &json!({"id": info.id, "pid": info.pid, "port": info.port, "hostname": info.hostname}),
-            )?;
-            if let Some(cluster) = &master.flags.cluster {
-                map.serialize_entry("cluster", cluster)?;
-            }
-            if let Some(dir) = &master.flags.log_dir {
-                map.serialize_entry("log_dir", dir)?;
-            }
-            map.serialize_entry("flags", master.flags.all.all())?;
-            map.serialize_entry("slaves", &Seq(s.agents().values().map(AgentJson)))?;
-            map.serialize_entry("recovered_slaves", &[(); 0])?;
-            map.serialize_entry(
-                "frameworks",
-                &Seq(s.frameworks().values().map(|f| framework_json(f, master))),
-            )?;
+    // Threads pay off on large documents only.
+    let tasks: usize = master
+        .state
+        .frameworks()
+        .values()
+        .map(|f| f.tasks().len())
+        .sum();
+    let threads = if tasks < PARALLEL_FROM_TASKS {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
+    state_json_on(master, threads)
+}
+
+/// From how many tasks `/master/state` is rendered on several threads.
+const PARALLEL_FROM_TASKS: usize = 10_000;
+
+/// Which entries of `/master/state` a [`StateDoc`] writes: all of them,
+/// or those before or after `frameworks` (which is then written apart).
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Whole,
+    Head,
+    Tail,
+}
+
+/// `/master/state`, with the `frameworks` array (nearly all of a large
+/// document: the tasks) rendered on up to `threads` threads, each writing
+/// a run of frameworks, and the pieces joined. The state is only read, so
+/// the threads share it; the bytes are those of a serial rendering.
+fn state_json_on(master: &MasterView<'_>, threads: usize) -> String {
+    let frameworks: Vec<&FrameworkRecord> = master.state.frameworks().values().collect();
+    let threads = threads.clamp(1, frameworks.len().max(1));
+    if threads == 1 {
+        let tasks: usize = frameworks.iter().map(|f| f.tasks().len()).sum();
+        let mut out = Vec::with_capacity(4096 + tasks * TASK_BYTES);
+        // Writing into a Vec cannot fail; serde_json writes UTF-8.
+        let _ = serde_json::to_writer(&mut out, &StateDoc(master, Part::Whole));
+        return String::from_utf8(out).unwrap_or_default();
+    }
+    // Runs of about equal task counts, in the frameworks' order.
+    let weight = |f: &FrameworkRecord| 1 + f.tasks().len();
+    let total: usize = frameworks.iter().map(|f| weight(f)).sum();
+    let mut runs: Vec<&[&FrameworkRecord]> = Vec::with_capacity(threads);
+    let (mut start, mut sum) = (0, 0);
+    for (i, f) in frameworks.iter().enumerate() {
+        sum += weight(f);
+        if sum * threads >= total * (runs.len() + 1) && runs.len() + 1 < threads {
+            runs.push(&frameworks[start..=i]);
+            start = i + 1;
+        }
+    }
+    runs.push(&frameworks[start..]);
+    // The first run's piece starts with the head, the others are appended
+    // to it: the document is copied once at most. Each buffer is sized
+    // for its tasks up front (about 370 bytes a task here), so it seldom
+    // grows by copying.
+    let head = serde_json::to_vec(&StateDoc(master, Part::Head)).unwrap_or_default();
+    let tail = serde_json::to_vec(&StateDoc(master, Part::Tail)).unwrap_or_default();
+    let size_of = |run: &[&FrameworkRecord]| {
+        run.iter()
+            .map(|f| 1024 + f.tasks().len() * TASK_BYTES)
+            .sum::<usize>()
+    };
+    let mut pieces: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .iter()
+            .enumerate()
+            .map(|(n, run)| {
+                let head = &head;
+                scope.spawn(move || {
+                    let mut out;
+                    if n == 0 {
+                        out = Vec::with_capacity(head.len() + 16 + size_of(run));
+                        out.extend_from_slice(head.strip_suffix(b"}").unwrap_or(head));
+                        out.extend_from_slice(b",\"frameworks\":[");
+                    } else {
+                        out = Vec::with_capacity(size_of(run));
+                    }
+                    let first = out.len();
+                    for f in run.iter() {
+                        if out.len() > first {
+                            out.push(b',');
+                        }
+                        // Writing into a Vec cannot fail.
+                        let _ = serde_json::to_writer(&mut out, &framework_json(f, master));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let rest: usize = pieces.iter().skip(1).map(|p| p.len() + 1).sum();
+    let mut out = std::mem::take(&mut pieces[0]);
+    out.reserve(rest + tail.len() + 2);
+    for piece in pieces.iter().skip(1).filter(|p| !p.is_empty()) {
+        if !out.ends_with(b"[") {
+            out.push(b',');
+        }
+        out.extend_from_slice(piece);
+    }
+    out.extend_from_slice(b"],");
+    out.extend_from_slice(tail.strip_prefix(b"{").unwrap_or(&tail));
+    // Only serde_json's output and ASCII punctuation went in.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// About how many bytes a task takes in `/master/state`, to size buffers.
+const TASK_BYTES: usize = 400;
+
+/// `/master/state`'s object, or part of it.
+struct StateDoc<'a>(&'a MasterView<'a>, Part);
+
+impl Serialize for StateDoc<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let master = self.0;
+        let part = self.1;
+        let s = master.state;
+        let info = master.info;
+        let mut map = ser.serialize_map(None)?;
+        if part == Part::Tail {
             map.serialize_entry(
                 "completed_frameworks",
                 &Seq(s
@@ -291,10 +370,62 @@ pub fn state_json(master: &MasterView<'_>) -> String {
             )?;
             map.serialize_entry("orphan_tasks", &[(); 0])?;
             map.serialize_entry("unregistered_frameworks", &[(); 0])?;
-            map.end()
+            return map.end();
         }
+        map.serialize_entry("version", VERSION)?;
+        map.serialize_entry("build_date", "")?;
+        map.serialize_entry("build_time", &0.0)?;
+        map.serialize_entry("build_user", "")?;
+        map.serialize_entry("start_time", &master.start_time)?;
+        map.serialize_entry("elected_time", &master.start_time)?;
+        map.serialize_entry("id", &info.id)?;
+        map.serialize_entry("pid", &info.pid)?;
+        map.serialize_entry("hostname", &info.hostname)?;
+        map.serialize_entry(
+            "capabilities",
+            &["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
+        )?;
+        map.serialize_entry(
+            "activated_slaves",
+            &s.agents().values().filter(|a| a.active).count(),
+        )?;
+        map.serialize_entry(
+            "deactivated_slaves",
+            &s.agents().values().filter(|a| !a.active).count(),
+        )?;
+        map.serialize_entry("unreachable_slaves", &s.unreachable().len())?;
+        map.serialize_entry("leader", &info.pid)?;
+        map.serialize_entry(
+            "leader_info",
+            &json!({"id": info.id, "pid": info.pid, "port": info.port, "hostname": info.hostname}),
+        )?;
+        if let Some(cluster) = &master.flags.cluster {
+            map.serialize_entry("cluster", cluster)?;
+        }
+        if let Some(dir) = &master.flags.log_dir {
+            map.serialize_entry("log_dir", dir)?;
+        }
+        map.serialize_entry("flags", master.flags.all.all())?;
+        map.serialize_entry("slaves", &Seq(s.agents().values().map(AgentJson)))?;
+        map.serialize_entry("recovered_slaves", &[(); 0])?;
+        if part == Part::Head {
+            return map.end();
+        }
+        map.serialize_entry(
+            "frameworks",
+            &Seq(s.frameworks().values().map(|f| framework_json(f, master))),
+        )?;
+        map.serialize_entry(
+            "completed_frameworks",
+            &Seq(s
+                .completed_frameworks()
+                .iter()
+                .map(|f| framework_json(f, master))),
+        )?;
+        map.serialize_entry("orphan_tasks", &[(); 0])?;
+        map.serialize_entry("unregistered_frameworks", &[(); 0])?;
+        map.end()
     }
-    serde_json::to_string(&State(master)).unwrap_or_default()
 }
 
 pub fn slaves(master: &MasterView<'_>, req: &Request) -> Reply {
@@ -589,4 +720,104 @@ fn recovered_slaves(master: &MasterView<'_>) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::master::flags::MasterFlags;
+    use crate::master::state::State;
+    use wire::ids::TaskId;
+    use wire::mesos::{parse_attributes, AgentInfo, FrameworkInfo, MasterInfo, Task, TaskStatus};
+
+    /// A state of `frameworks` frameworks over 3 agents, with tasks spread
+    /// unevenly (the first framework has none).
+    pub(crate) fn state(frameworks: usize) -> State {
+        let mut state = State::new("test");
+        let resources = Resources::parse("cpus:0.5;mem:128;ports:[31000-31002]", "*").unwrap();
+        let mut agents = Vec::new();
+        for a in 0..3 {
+            let id = state.new_agent_id();
+            let info = AgentInfo {
+                hostname: format!("agent-{a}"),
+                port: 5051,
+                resources: Resources::parse("cpus:8;mem:8192;ports:[31000-32000]", "*").unwrap(),
+                attributes: parse_attributes("rack:r1").unwrap(),
+                id: Some(id.clone()),
+            };
+            state.add_agent(AgentRecord::new(
+                id.clone(),
+                info,
+                format!("slave(1)@10.0.0.{a}:5051"),
+                VERSION.into(),
+                1.0,
+            ));
+            agents.push(id);
+        }
+        for i in 0..frameworks {
+            let id = state.new_framework_id();
+            let info = FrameworkInfo::new("root", &format!("framework-{i}"));
+            state.add_framework(FrameworkRecord::new(id.clone(), info, None, 1.0));
+            for n in 0..i * 3 {
+                let task_id = TaskId::new(format!("task-{i}-{n}"));
+                let agent_id = agents[n % agents.len()].clone();
+                let mut status = TaskStatus::new(task_id.clone(), TaskState::Running);
+                status.agent_id = Some(agent_id.clone());
+                state.add_task(Task {
+                    name: format!("task-{n}"),
+                    task_id,
+                    framework_id: id.clone(),
+                    executor_id: None,
+                    agent_id,
+                    state: TaskState::Running,
+                    resources: resources.clone(),
+                    statuses: vec![status],
+                    status_update_state: Some(TaskState::Running),
+                    status_update_uuid: None,
+                    role: "*".into(),
+                    meta: Default::default(),
+                });
+            }
+        }
+        state
+    }
+
+    #[test]
+    fn state_on_several_threads_is_the_serial_document() {
+        let info = MasterInfo {
+            id: "m".into(),
+            ip: "127.0.0.1".into(),
+            port: 5050,
+            pid: "master@127.0.0.1:5050".into(),
+            hostname: "localhost".into(),
+            version: VERSION.into(),
+        };
+        let flags = MasterFlags::defaults();
+        for frameworks in [0, 1, 2, 7] {
+            let state = state(frameworks);
+            let view = MasterView {
+                state: &state,
+                info: &info,
+                flags: &flags,
+                start_time: 0.0,
+                leader: Some(&info),
+                elected: true,
+                recovered: true,
+            };
+            let serial = serde_json::to_string(&StateDoc(&view, Part::Whole)).expect("serializes");
+            let parsed: Value = serde_json::from_str(&serial).expect("JSON");
+            assert_eq!(
+                parsed["frameworks"].as_array().map(Vec::len),
+                Some(frameworks)
+            );
+            for threads in [1, 2, 3, 16] {
+                assert_eq!(
+                    state_json_on(&view, threads),
+                    serial,
+                    "{frameworks} frameworks on {threads} threads"
+                );
+            }
+            assert_eq!(state_json(&view), serial);
+        }
+    }
 }

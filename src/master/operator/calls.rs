@@ -2,6 +2,7 @@
 //! the read-only calls are answered here, from the view; the others say
 //! what the process is to do ([`Act`]).
 
+use actors::http::{Response, StatusCode};
 use actors::{Reply, Request};
 use serde_json::json;
 use wire::ids::{AgentId, FrameworkId};
@@ -46,7 +47,11 @@ pub fn read_call(master: &MasterView<'_>, req: &Request) -> Result<Act, ApiError
     let answer = |kind: &str, payload| Ok(Act::Reply(ok_json(&response(kind, payload))));
     match call {
         MasterCall::Common(c) => Ok(Act::Common(c)),
-        MasterCall::GetState => answer("GET_STATE", json::get_state(state)),
+        // Written as it is rendered: a large state never becomes a tree.
+        MasterCall::GetState => Ok(Act::Reply(Reply::Now(
+            Response::new(StatusCode::OK, json::get_state_body(state))
+                .with_header("Content-Type", "application/json"),
+        ))),
         MasterCall::GetAgents => answer("GET_AGENTS", json::get_agents(state)),
         MasterCall::GetFrameworks => answer("GET_FRAMEWORKS", json::get_frameworks(state)),
         MasterCall::GetExecutors => answer("GET_EXECUTORS", json::get_executors(state)),

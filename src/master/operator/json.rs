@@ -6,6 +6,8 @@
 //! are v1 `Resource` objects; times are `TimeInfo`s; empty repeated fields
 //! are left out, as Mesos's JSON leaves them out.
 
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 use wire::resources::Resources;
 use wire::v1::types::{AgentInfo, FrameworkInfo, Offer};
@@ -185,6 +187,179 @@ pub fn get_state(state: &State) -> Value {
     })
 }
 
+/// The body of the answer to `GET_STATE`, `{"get_state": ..., "type":
+/// "GET_STATE"}`, byte for byte what rendering
+/// `response("GET_STATE", get_state(state))` gives, but written one
+/// record at a time: each task, agent and framework becomes a value and
+/// is written and dropped before the next, so a large state is never a
+/// whole tree of values in memory. Keys are in the order a `Value`'s
+/// object writes them (sorted), and empty lists are left out as there.
+pub fn get_state_body(state: &State) -> String {
+    serde_json::to_string(&GetStateAnswer(state)).unwrap_or_default()
+}
+
+struct GetStateAnswer<'a>(&'a State);
+
+impl Serialize for GetStateAnswer<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut map = ser.serialize_map(Some(2))?;
+        map.serialize_entry("get_state", &GetState(self.0))?;
+        map.serialize_entry("type", "GET_STATE")?;
+        map.end()
+    }
+}
+
+/// `Response.GetState`, streamed (see [`get_state_body`]).
+struct GetState<'a>(&'a State);
+
+impl Serialize for GetState<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let state = self.0;
+        let all = || {
+            state
+                .frameworks()
+                .values()
+                .chain(state.completed_frameworks().iter())
+        };
+        let mut map = ser.serialize_map(Some(4))?;
+        map.serialize_entry(
+            "get_agents",
+            &Lists2(
+                ("agents", Lazy(|| state.agents().values().map(agent))),
+                (
+                    "recovered_agents",
+                    Lazy(|| {
+                        state
+                            .recovered()
+                            .values()
+                            .map(|a| to_value(AgentInfo::from_internal(a)))
+                    }),
+                ),
+            ),
+        )?;
+        map.serialize_entry("get_executors", &get_executors(state))?;
+        map.serialize_entry(
+            "get_frameworks",
+            &Lists2(
+                (
+                    "completed_frameworks",
+                    Lazy(|| {
+                        state
+                            .completed_frameworks()
+                            .iter()
+                            .map(|f| framework(f, state))
+                    }),
+                ),
+                (
+                    "frameworks",
+                    Lazy(|| state.frameworks().values().map(|f| framework(f, state))),
+                ),
+            ),
+        )?;
+        map.serialize_entry(
+            "get_tasks",
+            &Lists3(
+                (
+                    "completed_tasks",
+                    Lazy(|| all().flat_map(|f| f.completed_tasks().iter().map(task))),
+                ),
+                (
+                    "tasks",
+                    Lazy(|| all().flat_map(|f| f.tasks().values().map(task))),
+                ),
+                (
+                    "unreachable_tasks",
+                    Lazy(|| all().flat_map(|f| f.unreachable_tasks().iter().map(task))),
+                ),
+            ),
+        )?;
+        map.end()
+    }
+}
+
+/// A list whose elements are made one at a time as they are written.
+struct Lazy<F>(F);
+
+impl<F, I> Lazy<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = Value>,
+{
+    fn is_empty(&self) -> bool {
+        (self.0)().next().is_none()
+    }
+}
+
+impl<F, I> Serialize for Lazy<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = Value>,
+{
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut seq = ser.serialize_seq(None)?;
+        for v in (self.0)() {
+            seq.serialize_element(&v)?;
+        }
+        seq.end()
+    }
+}
+
+/// Writes `list` under `key` unless it is empty (as [`put`] leaves it out).
+fn put_list<M, F, I>(map: &mut M, (key, list): &(&str, Lazy<F>)) -> Result<(), M::Error>
+where
+    M: SerializeMap,
+    F: Fn() -> I,
+    I: Iterator<Item = Value>,
+{
+    if list.is_empty() {
+        return Ok(());
+    }
+    map.serialize_entry(key, list)
+}
+
+/// An object of two lists, keys in sorted order.
+struct Lists2<A, B>((&'static str, Lazy<A>), (&'static str, Lazy<B>));
+
+impl<A, B, IA, IB> Serialize for Lists2<A, B>
+where
+    A: Fn() -> IA,
+    IA: Iterator<Item = Value>,
+    B: Fn() -> IB,
+    IB: Iterator<Item = Value>,
+{
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut map = ser.serialize_map(None)?;
+        put_list(&mut map, &self.0)?;
+        put_list(&mut map, &self.1)?;
+        map.end()
+    }
+}
+
+/// An object of three lists, keys in sorted order.
+struct Lists3<A, B, C>(
+    (&'static str, Lazy<A>),
+    (&'static str, Lazy<B>),
+    (&'static str, Lazy<C>),
+);
+
+impl<A, B, C, IA, IB, IC> Serialize for Lists3<A, B, C>
+where
+    A: Fn() -> IA,
+    IA: Iterator<Item = Value>,
+    B: Fn() -> IB,
+    IB: Iterator<Item = Value>,
+    C: Fn() -> IC,
+    IC: Iterator<Item = Value>,
+{
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut map = ser.serialize_map(None)?;
+        put_list(&mut map, &self.0)?;
+        put_list(&mut map, &self.1)?;
+        put_list(&mut map, &self.2)?;
+        map.end()
+    }
+}
+
 /// `Response.GetMaster`.
 pub fn get_master(master: &MasterView<'_>) -> Value {
     json!({
@@ -248,4 +423,26 @@ pub fn get_weights(weights: &std::collections::HashMap<String, f64>) -> Value {
                 .collect(),
         ),
     )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator_api::response;
+
+    #[test]
+    fn get_state_streamed_is_the_tree_rendered() {
+        for frameworks in [0, 1, 5] {
+            let state = crate::master::http::tests::state(frameworks);
+            let tree = response("GET_STATE", get_state(&state)).to_string();
+            assert_eq!(get_state_body(&state), tree, "{frameworks} frameworks");
+        }
+        // Recovered agents and a completed framework too.
+        let mut state = crate::master::http::tests::state(3);
+        let id = state.frameworks().keys().last().cloned().unwrap();
+        state.complete_framework(&id, 2.0, 10);
+        let tree = response("GET_STATE", get_state(&state)).to_string();
+        assert!(tree.contains("completed_frameworks"), "{tree}");
+        assert_eq!(get_state_body(&state), tree);
+    }
 }
