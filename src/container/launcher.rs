@@ -303,19 +303,21 @@ pub(super) fn spawn_with(
     if let Some(cwd) = &options.cwd {
         cmd.current_dir(cwd);
     }
-    // The cgroup.procs files the child writes itself into, prepared here
-    // since the child may only make async-signal-safe calls.
+    // The files the child writes itself into, prepared here since the
+    // child may only make async-signal-safe calls. On cgroup v1 that is
+    // `tasks`, not `cgroup.procs`: the child is single-threaded, so moving
+    // its one thread moves the process, and the kernel moves a thread
+    // without the global threadgroup lock whose RCU wait made every
+    // `cgroup.procs` write take about 10 ms here.
     let join: Vec<std::ffi::CString> = scope
         .iter()
         .chain(isolation.join.iter())
         .filter_map(|c| {
-            std::ffi::CString::new(
-                c.path
-                    .join("cgroup.procs")
-                    .into_os_string()
-                    .into_encoded_bytes(),
-            )
-            .ok()
+            let file = match c.version {
+                crate::container::cgroups::Version::V1 => "tasks",
+                crate::container::cgroups::Version::V2 => "cgroup.procs",
+            };
+            std::ffi::CString::new(c.path.join(file).into_os_string().into_encoded_bytes()).ok()
         })
         .collect();
     if let Some(user) = &options.user {
@@ -424,9 +426,9 @@ async fn end_scope(scope: &Scope) {
 /// How long killing a cgroup's processes until it is empty may take.
 pub(super) const CGROUP_DESTROY_DEADLINE: Duration = Duration::from_secs(30);
 
-/// Writes the calling process into the cgroup whose `cgroup.procs` is
-/// `file` (`0` names the writer). Called in a forked child before exec:
-/// only async-signal-safe calls.
+/// Writes the calling process into the cgroup whose `tasks` (v1) or
+/// `cgroup.procs` (v2) is `file` (`0` names the writer). Called in a
+/// forked, single-threaded child before exec: only async-signal-safe calls.
 fn join_cgroup(file: &std::ffi::CStr) -> io::Result<()> {
     // SAFETY: `file` is a valid NUL-terminated path; the descriptor is
     // ours and closed before returning.
