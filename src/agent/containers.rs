@@ -309,9 +309,10 @@ pub(super) fn containerizer_for(
         .iter()
         .map(|name| -> std::sync::Arc<dyn container::Containerizer> {
             match name.as_str() {
-                "docker" => std::sync::Arc::new(container::docker::DockerContainerizer::new(
-                    flags.docker.clone(),
-                )),
+                "docker" => std::sync::Arc::new(
+                    container::docker::DockerContainerizer::new(flags.docker.clone())
+                        .with_executors_as(&flags.containers),
+                ),
                 _ => std::sync::Arc::new(container::MesosContainerizer::from_config(
                     &flags.containers,
                 )),

@@ -29,6 +29,7 @@ use std::time::Duration;
 use wire::ids::ContainerId;
 use wire::mesos::ContainerInfo;
 
+use super::config::ContainerConfig;
 use super::containerizer::{Containerizer, LaunchSpec, MesosContainerizer};
 use super::handle::Container;
 use super::launcher::LaunchError;
@@ -71,11 +72,26 @@ pub struct DockerContainerizer {
 }
 
 impl DockerContainerizer {
+    /// Executors under the posix launcher.
     pub fn new(config: DockerConfig) -> DockerContainerizer {
         DockerContainerizer {
             config,
             executors: MesosContainerizer::default(),
         }
+    }
+
+    /// Executors under the launcher `containers` names (`--launcher`), so
+    /// that under the cgroup launcher a Docker task's executor is found,
+    /// killed and taken back through its freezer cgroup like any other
+    /// container, never by walking `/proc`. No isolator applies to it: the
+    /// task's limits are on its Docker container.
+    pub fn with_executors_as(mut self, containers: &ContainerConfig) -> DockerContainerizer {
+        let launcher_only = ContainerConfig {
+            isolators: Vec::new(),
+            ..containers.clone()
+        };
+        self.executors = MesosContainerizer::from_config(&launcher_only);
+        self
     }
 
     /// The flags `mesos-docker-executor` is given for container `id`.
