@@ -50,6 +50,7 @@ fn docker_task(id: &str, command: &str, image: &str) -> TaskInfo {
         docker: Some(DockerInfo::new(image)),
         volumes: Vec::new(),
         hostname: None,
+        network_infos: Vec::new(),
     });
     task
 }
@@ -601,6 +602,7 @@ async fn docker_on_a_mesos_only_agent_fails_clearly_and_mesos_containers_run() {
         docker: None,
         volumes: Vec::new(),
         hostname: None,
+        network_infos: Vec::new(),
     });
     let mut mesos_with_docker = command_task("confused", "true");
     mesos_with_docker.meta.container = Some(ContainerInfo {
@@ -608,6 +610,7 @@ async fn docker_on_a_mesos_only_agent_fails_clearly_and_mesos_containers_run() {
         docker: Some(DockerInfo::new(IMAGE)),
         volumes: Vec::new(),
         hostname: None,
+        network_infos: Vec::new(),
     });
     framework
         .launch(
@@ -816,4 +819,54 @@ async fn an_agent_started_as_the_guides_start_it_runs_and_keeps_both_kinds() {
         "{} or its processes outlived the kill",
         freezer.display()
     );
+}
+
+/// A user-defined Docker network of the test's own, removed (with its
+/// bridge) when dropped, before the daemon goes.
+struct UserNetwork<'a> {
+    docker: &'a Dockerd,
+    name: String,
+}
+
+impl Drop for UserNetwork<'_> {
+    fn drop(&mut self) {
+        let _ = self.docker.command(&["network", "rm", &self.name]).output();
+    }
+}
+
+/// A `USER` container joins the network its `network_infos` names.
+#[actix::test]
+async fn a_user_network_container_joins_the_named_network() {
+    let Some(docker) = Dockerd::with_bridge() else {
+        return;
+    };
+    let network = UserNetwork {
+        docker: &docker,
+        name: format!("mesos-test-user-{}", std::process::id()),
+    };
+    docker.run(&["network", "create", &network.name]);
+    let cluster = cluster(&docker, AGENT, &[]);
+    let framework = framework(&cluster, "docker-user-network", false).await;
+    let mut task = docker_task("joined", "sleep 600", IMAGE);
+    if let Some(c) = task.meta.container.as_mut() {
+        c.network_infos = vec![wire::mesos::NetworkInfo {
+            name: Some(network.name.clone()),
+        }];
+        if let Some(d) = c.docker.as_mut() {
+            d.network = DockerNetwork::User;
+        }
+    }
+    framework.launch(vec![task], TASK, None).await;
+    framework.update("joined", TaskState::Running, WAIT).await;
+    let name = the_container(&docker).await;
+    let inspect = docker.inspect(&name).expect("inspect");
+    let networks = &inspect["NetworkSettings"]["Networks"];
+    assert!(
+        networks.get(&network.name).is_some(),
+        "not on {}: {networks}",
+        network.name
+    );
+    framework.handle.kill_task(TaskId::new("joined"));
+    framework.update("joined", TaskState::Killed, WAIT).await;
+    no_mesos_container_left(&docker).await;
 }

@@ -165,6 +165,7 @@ pub(super) mod tests {
             docker: Some(wire::mesos::DockerInfo::new("busybox")),
             volumes: Vec::new(),
             hostname: None,
+            network_infos: Vec::new(),
         });
         let (e, command) = executor_for(Path::new("/libexec"), &in_docker, &FrameworkId::new("f"));
         assert!(command);

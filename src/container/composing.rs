@@ -154,6 +154,7 @@ mod tests {
             docker: docker.then(|| DockerInfo::new("busybox")),
             volumes: Vec::new(),
             hostname: None,
+            network_infos: Vec::new(),
         }
     }
 

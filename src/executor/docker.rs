@@ -671,6 +671,10 @@ impl Executor for DockerExecutor {
                 .as_ref()
                 .map(|c| c.volumes.clone())
                 .unwrap_or_default(),
+            user_network: container
+                .as_ref()
+                .and_then(|c| c.user_network())
+                .map(str::to_owned),
             hostname: container.and_then(|c| c.hostname),
             command,
             cpus,
@@ -888,6 +892,7 @@ exit 0
             docker: Some(wire::mesos::DockerInfo::new(image)),
             volumes: Vec::new(),
             hostname: None,
+            network_infos: Vec::new(),
         });
         task
     }

@@ -173,6 +173,7 @@ impl CommandScheduler {
                         docker: Some(DockerInfo::new(image)),
                         volumes: Vec::new(),
                         hostname: None,
+                        network_infos: Vec::new(),
                     }),
                 ..TaskMeta::default()
             },

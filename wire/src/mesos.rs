@@ -426,6 +426,9 @@ pub struct ContainerInfo {
     pub docker: Option<DockerInfo>,
     pub volumes: Vec<Volume>,
     pub hostname: Option<String>,
+    /// `network_infos`: the networks the container joins; a Docker `USER`
+    /// network is the first one's name.
+    pub network_infos: Vec<NetworkInfo>,
 }
 
 impl ContainerInfo {
@@ -433,6 +436,17 @@ impl ContainerInfo {
     pub fn is_docker(&self) -> bool {
         self.kind == ContainerType::Docker
     }
+
+    /// The name of the network a Docker `USER` container joins.
+    pub fn user_network(&self) -> Option<&str> {
+        self.network_infos.iter().find_map(|n| n.name.as_deref())
+    }
+}
+
+/// `NetworkInfo`, as far as it names a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkInfo {
+    pub name: Option<String>,
 }
 
 /// `ContainerInfo.Type`.

@@ -234,6 +234,9 @@ pub struct RunOptions {
     pub docker: DockerInfo,
     pub volumes: Vec<wire::mesos::Volume>,
     pub hostname: Option<String>,
+    /// The user-defined Docker network a `USER` container joins (the
+    /// name of its first `network_infos` entry).
+    pub user_network: Option<String>,
     /// What the container runs: `shell` as `/bin/sh -c <value>` (the
     /// image's entrypoint replaced), else `value` and `arguments` after
     /// the image.
@@ -314,15 +317,17 @@ impl RunOptions {
             "-v".into(),
             format!("{}:{}", self.sandbox.display(), self.mapped_directory),
         ]);
-        let network = match d.network {
-            DockerNetwork::Host => "host",
-            DockerNetwork::Bridge => "bridge",
-            DockerNetwork::None => "none",
-            DockerNetwork::User => return invalid(
-                "the USER network needs a named network (network_infos), which is not supported"
-                    .into(),
-            ),
-        };
+        let network =
+            match (d.network, &self.user_network) {
+                (DockerNetwork::Host, _) => "host",
+                (DockerNetwork::Bridge, _) => "bridge",
+                (DockerNetwork::None, _) => "none",
+                (DockerNetwork::User, Some(name)) => name.as_str(),
+                (DockerNetwork::User, None) => return invalid(
+                    "the USER network needs a named network: a network_infos entry with its name"
+                        .into(),
+                ),
+            };
         argv.extend(["--net".into(), network.into()]);
         if let Some(h) = &self.hostname {
             if d.network == DockerNetwork::Host {
@@ -330,7 +335,9 @@ impl RunOptions {
             }
             argv.extend(["--hostname".into(), h.clone()]);
         }
-        if !d.port_mappings.is_empty() && d.network != DockerNetwork::Bridge {
+        if !d.port_mappings.is_empty()
+            && !matches!(d.network, DockerNetwork::Bridge | DockerNetwork::User)
+        {
             return invalid(
                 "Port mappings are only supported for bridge and user-defined networks".into(),
             );
@@ -376,6 +383,7 @@ mod tests {
             docker,
             volumes: Vec::new(),
             hostname: None,
+            user_network: None,
             command: CommandInfo::shell("date"),
             cpus: Some(0.5),
             mem_mb: Some(64.0),
@@ -452,6 +460,24 @@ mod tests {
     }
 
     #[test]
+    fn a_user_network_is_joined_by_its_name_with_its_port_mappings() {
+        let mut user = DockerInfo::new("i");
+        user.network = DockerNetwork::User;
+        user.port_mappings = vec![PortMapping {
+            host_port: 31000,
+            container_port: 80,
+            protocol: None,
+        }];
+        let o = RunOptions {
+            user_network: Some("backend".into()),
+            ..options(user)
+        };
+        let argv = o.argv().unwrap().join(" ");
+        assert!(argv.contains("--net backend"), "{argv}");
+        assert!(argv.contains("-p 31000:80"), "{argv}");
+    }
+
+    #[test]
     fn what_docker_cannot_be_asked_is_an_error() {
         let mut host_ports = DockerInfo::new("i");
         host_ports.port_mappings = vec![PortMapping {
@@ -474,7 +500,10 @@ mod tests {
                 options(host_ports),
                 "Port mappings are only supported for bridge and user-defined networks",
             ),
-            (options(user), "the USER network needs a named network"),
+            (
+                options(user.clone()),
+                "the USER network needs a named network",
+            ),
             (no_value, "Shell specified but no command value provided"),
             (relative, "Both host_path 'out' and container_path 'in'"),
         ] {

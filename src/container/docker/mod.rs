@@ -314,6 +314,7 @@ mod tests {
             docker: Some(DockerInfo::new("busybox")),
             volumes: Vec::new(),
             hostname: None,
+            network_infos: Vec::new(),
         };
         let spec = |command: &str, container: Option<ContainerInfo>| LaunchSpec {
             container_id: ContainerId::new("c1"),

@@ -27,6 +27,16 @@ pub struct ContainerInfoJson {
     pub docker: Option<DockerInfoJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_infos: Vec<NetworkInfoJson>,
+}
+
+/// `NetworkInfo`: only its `name` is read; the rest (addresses, groups,
+/// labels) is accepted and left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkInfoJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// `ContainerInfo.DockerInfo`.
@@ -118,6 +128,13 @@ impl ContainerInfoJson {
                 force_pull_image: d.force_pull_image.then_some(true),
             }),
             hostname: c.hostname.clone(),
+            network_infos: c
+                .network_infos
+                .iter()
+                .map(|n| NetworkInfoJson {
+                    name: n.name.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -143,11 +160,27 @@ impl ContainerInfoJson {
                 "a DOCKER container needs its DockerInfo",
             ));
         }
+        let network_infos: Vec<mesos::NetworkInfo> = self
+            .network_infos
+            .into_iter()
+            .map(|n| mesos::NetworkInfo { name: n.name })
+            .collect();
+        if docker
+            .as_ref()
+            .is_some_and(|d| d.network == mesos::DockerNetwork::User)
+            && !network_infos.iter().any(|n| n.name.is_some())
+        {
+            return Err(FieldError::invalid(
+                "network_infos",
+                "a Docker USER network needs a network_infos entry with its name",
+            ));
+        }
         Ok(mesos::ContainerInfo {
             kind,
             docker,
             volumes,
             hostname: self.hostname,
+            network_infos,
         })
     }
 }
@@ -198,6 +231,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_user_network_is_named_by_network_infos() {
+        let named: ContainerInfoJson = serde_json::from_value(json!({"type": "DOCKER",
+            "docker": {"image": "i", "network": "USER"},
+            "network_infos": [{"name": "backend", "labels": {"labels": []}}]}))
+        .unwrap();
+        let c = named.clone().into_internal().unwrap();
+        assert_eq!(c.user_network(), Some("backend"));
+        assert_eq!(
+            serde_json::to_value(ContainerInfoJson::from_internal(&c)).unwrap()["network_infos"],
+            json!([{"name": "backend"}])
+        );
+        let unnamed: ContainerInfoJson = serde_json::from_value(
+            json!({"type": "DOCKER", "docker": {"image": "i", "network": "USER"}}),
+        )
+        .unwrap();
+        let err = unnamed.into_internal().unwrap_err().to_string();
+        assert!(err.contains("network_infos"), "{err}");
+    }
+
+    #[test]
     fn a_docker_container_renders_as_mesos_and_round_trips() {
         let c = mesos::ContainerInfo {
             kind: mesos::ContainerType::Docker,
@@ -221,6 +274,7 @@ mod tests {
                 mode: mesos::VolumeMode::Ro,
             }],
             hostname: Some("web".into()),
+            network_infos: Vec::new(),
         };
         let v1 = ContainerInfoJson::from_internal(&c);
         assert_eq!(

@@ -663,6 +663,7 @@ mod tests {
             docker: Some(mesos::DockerInfo::new("busybox")),
             volumes: Vec::new(),
             hostname: None,
+            network_infos: Vec::new(),
         });
         let v1 = TaskInfo::from_internal(&in_docker, &ResourceFormat::LEGACY);
         let value = serde_json::to_value(&v1).unwrap();
