@@ -272,7 +272,10 @@ fn destroy_cgroup(dir: &Path) {
     for child in children {
         destroy_cgroup(&child);
     }
-    let _ = super::poll(Duration::from_secs(10), || {
+    // Up to 30 s: a killed process whose parent died is reaped by the
+    // machine's init, which can take more than 10 s here, and its cgroup
+    // cannot be removed before.
+    let _ = super::poll(Duration::from_secs(30), || {
         let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
         let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
         let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
