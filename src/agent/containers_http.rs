@@ -6,7 +6,9 @@
 //! from the container's cgroups (or `/proc` under the posix isolators)
 //! off the agent's thread.
 
-use actors::http::with_jsonp;
+use std::collections::HashMap;
+
+use actors::http::{with_jsonp, Response};
 use actors::Reply;
 use serde_json::{json, Map, Value};
 use wire::ids::ContainerId;
@@ -27,9 +29,10 @@ pub struct Entry {
     pub mem_mb: f64,
 }
 
-/// `/containers`.
-pub fn containers(agent: &AgentView<'_>, query: Vec<(String, String)>) -> Reply {
-    let entries: Vec<Entry> = agent
+/// Every running executor's container, as the agent's state has it, with
+/// what the executor and its unfinished tasks hold.
+pub fn running(agent: &AgentView<'_>) -> Vec<Entry> {
+    agent
         .frameworks
         .iter()
         .flat_map(|(fid, f)| f.executors().values().map(move |e| (fid, e)))
@@ -50,7 +53,17 @@ pub fn containers(agent: &AgentView<'_>, query: Vec<(String, String)>) -> Reply 
                 mem_mb: held.scalar("mem"),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Answers, once the containerizer has read what the running containers
+/// use (off the agent's thread), with `render(entries, usage, now)`: what
+/// `/containers`, `/monitor/statistics` and `GET_CONTAINERS` share.
+pub fn with_usage(
+    agent: &AgentView<'_>,
+    render: impl FnOnce(&[Entry], &HashMap<ContainerId, Usage>, f64) -> Response + Send + 'static,
+) -> Reply {
+    let entries = running(agent);
     let containerizer = agent.containerizer.clone();
     Reply::later(async move {
         let ids: Vec<(ContainerId, i32)> = entries
@@ -60,7 +73,13 @@ pub fn containers(agent: &AgentView<'_>, query: Vec<(String, String)>) -> Reply 
         let usage = tokio::task::spawn_blocking(move || containerizer.usage(&ids))
             .await
             .unwrap_or_default();
-        let now = wire::mesos::now_secs();
+        render(&entries, &usage, wire::mesos::now_secs())
+    })
+}
+
+/// `/containers`.
+pub fn containers(agent: &AgentView<'_>, query: Vec<(String, String)>) -> Reply {
+    with_usage(agent, move |entries, usage, now| {
         let list: Vec<Value> = entries
             .iter()
             .map(|e| container_json(e, usage.get(&e.container_id), now))

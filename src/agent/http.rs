@@ -8,7 +8,6 @@
 use actors::http::{with_jsonp, Response, StatusCode};
 use actors::{Pid, Reply};
 use serde_json::{json, Value};
-use wire::ids::ContainerId;
 use wire::mesos::VERSION;
 use wire::resources::Resources;
 
@@ -39,51 +38,15 @@ pub fn flags(agent: &AgentView<'_>, query: &Query) -> Reply {
 /// `/monitor/statistics`: for each running executor, what its container
 /// uses (from `/proc`, off the agent's thread) against what it was given.
 pub fn statistics(agent: &AgentView<'_>, query: Vec<(String, String)>) -> Reply {
-    struct Entry {
-        framework_id: String,
-        executor_id: String,
-        name: String,
-        container: (ContainerId, i32),
-        cpus: f64,
-        mem_mb: f64,
-    }
-    let entries: Vec<Entry> = agent
-        .frameworks
-        .iter()
-        .flat_map(|(fid, f)| f.executors().values().map(move |e| (fid, e)))
-        .filter_map(|(fid, e)| {
-            let container = (e.container_id().clone(), e.container()?.pid());
-            let given = e
-                .tasks()
-                .values()
-                .filter(|t| !t.state.is_terminal())
-                .fold(e.info().resources.clone(), |all, t| all.plus(&t.resources));
-            Some(Entry {
-                framework_id: fid.value.clone(),
-                executor_id: e.info().executor_id.value.clone(),
-                name: e.info().name.clone().unwrap_or_default(),
-                container,
-                cpus: given.scalar("cpus"),
-                mem_mb: given.scalar("mem"),
-            })
-        })
-        .collect();
-    let containerizer = agent.containerizer.clone();
-    Reply::later(async move {
-        let containers: Vec<(ContainerId, i32)> =
-            entries.iter().map(|e| e.container.clone()).collect();
-        let usage = tokio::task::spawn_blocking(move || containerizer.usage(&containers))
-            .await
-            .unwrap_or_default();
-        let now = wire::mesos::now_secs();
+    super::containers_http::with_usage(agent, move |entries, usage, now| {
         let result: Vec<Value> = entries
             .iter()
             .filter_map(|e| {
-                let u = usage.get(&e.container.0)?;
+                let u = usage.get(&e.container_id)?;
                 Some(json!({
                     "framework_id": e.framework_id,
                     "executor_id": e.executor_id,
-                    "executor_name": e.name,
+                    "executor_name": e.executor_name,
                     "source": "",
                     "statistics": {
                         "timestamp": now,

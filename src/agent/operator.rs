@@ -14,7 +14,7 @@ use wire::mesos::Task;
 use wire::v1::types::{AgentInfo, ExecutorInfo, FrameworkInfo, ResourceFormat};
 use wire::v1::{parse_agent_call, AgentCall};
 
-use super::containers_http::{statistics_json, Entry};
+use super::containers_http::{statistics_json, with_usage};
 use super::process::Agent;
 use super::state::{AgentView, HostedFramework};
 use crate::operator_api::{self, object, ok_json, response, task, Common};
@@ -145,38 +145,7 @@ pub fn get_agent(agent: &AgentView<'_>) -> Value {
 /// `GET_CONTAINERS`: every running executor's container with what it
 /// uses: the entries and statistics of `/containers`, in the v1 shape.
 fn get_containers(agent: &AgentView<'_>) -> Reply {
-    let entries: Vec<Entry> = agent
-        .frameworks
-        .iter()
-        .flat_map(|(fid, f)| f.executors().values().map(move |e| (fid, e)))
-        .filter_map(|(fid, e)| {
-            let pid = e.container()?.pid();
-            let held = e
-                .tasks()
-                .values()
-                .filter(|t| !t.state.is_terminal())
-                .fold(e.info().resources.clone(), |all, t| all.plus(&t.resources));
-            Some(Entry {
-                framework_id: fid.value.clone(),
-                executor_id: e.info().executor_id.value.clone(),
-                executor_name: e.info().name.clone().unwrap_or_default(),
-                container_id: e.container_id().clone(),
-                pid,
-                cpus: held.scalar("cpus"),
-                mem_mb: held.scalar("mem"),
-            })
-        })
-        .collect();
-    let containerizer = agent.containerizer.clone();
-    Reply::later(async move {
-        let running: Vec<(ContainerId, i32)> = entries
-            .iter()
-            .map(|e| (e.container_id.clone(), e.pid))
-            .collect();
-        let usage = tokio::task::spawn_blocking(move || containerizer.usage(&running))
-            .await
-            .unwrap_or_default();
-        let now = wire::mesos::now_secs();
+    with_usage(agent, |entries, usage, now| {
         let containers: Vec<Value> = entries
             .iter()
             .map(|e| {
