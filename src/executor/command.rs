@@ -111,26 +111,12 @@ impl CommandExecutor {
         CommandExecutor::default()
     }
 
-    fn send(
-        &mut self,
-        driver: &mut ExecutorDriver<'_, Self>,
-        status: TaskStatus,
-    ) -> Option<Vec<u8>> {
-        match driver.send_status_update(status) {
-            Ok(uuid) => Some(uuid),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot send a status update");
-                None
-            }
-        }
-    }
-
     /// Ends the task with a terminal update, then waits (bounded) for its
     /// acknowledgement.
     fn finish(&mut self, driver: &mut ExecutorDriver<'_, Self>, status: TaskStatus) {
         tracing::info!(task = %status.task_id, state = %status.state,
             message = status.message.as_deref().unwrap_or(""), "task ended");
-        let Some(uuid) = self.send(driver, status) else {
+        let Some(uuid) = driver.update(status) else {
             driver.stop();
             return;
         };
@@ -209,7 +195,7 @@ impl CommandExecutor {
             task.unhealthy = verdict.kill.clone();
         }
         if let Some((healthy, why)) = verdict.report {
-            self.send(driver, health::health_update(task_id, healthy, why));
+            driver.update(health::health_update(task_id, healthy, why));
         }
         if verdict.kill.is_some() {
             self.kill(driver, grace);
@@ -237,7 +223,7 @@ impl CommandExecutor {
         tracing::info!(task = %task.id, ?grace, "killing the task");
         let task_id = task.id.clone();
         if killing_state {
-            self.send(driver, TaskStatus::new(task_id, TaskState::Killing));
+            driver.update(TaskStatus::new(task_id, TaskState::Killing));
         }
         // The end is reported by the wait started at launch.
         driver.defer(async move { container.destroy(grace).await }, |_, _, _| {});
@@ -261,7 +247,7 @@ impl Executor for CommandExecutor {
         if self.task.is_some() {
             let message = "Attempted to run multiple tasks using a \"command\" executor";
             tracing::warn!(task = %task.task_id, message);
-            self.send(driver, Self::failed(&task.task_id, message.to_owned()));
+            driver.update(Self::failed(&task.task_id, message.to_owned()));
             return;
         }
         self.task = Some(Task {
@@ -277,10 +263,7 @@ impl Executor for CommandExecutor {
             self.finish(driver, status);
             return;
         };
-        self.send(
-            driver,
-            TaskStatus::new(task.task_id.clone(), TaskState::Starting),
-        );
+        driver.update(TaskStatus::new(task.task_id.clone(), TaskState::Starting));
         let container = match spawn_command(&command, driver.config().sandbox.clone()) {
             Ok(container) => container,
             Err(e) => {
@@ -293,7 +276,7 @@ impl Executor for CommandExecutor {
         if let Some(t) = self.task.as_mut() {
             t.container = Some(container.clone());
         }
-        self.send(driver, TaskStatus::new(task.task_id, TaskState::Running));
+        driver.update(TaskStatus::new(task.task_id, TaskState::Running));
         driver.defer(
             async move { container.wait().await },
             |me: &mut Self, driver, result| me.reaped(driver, result),

@@ -68,20 +68,6 @@ impl DefaultExecutor {
         DefaultExecutor::default()
     }
 
-    fn send(
-        &mut self,
-        driver: &mut ExecutorDriver<'_, Self>,
-        status: TaskStatus,
-    ) -> Option<Vec<u8>> {
-        match driver.send_status_update(status) {
-            Ok(uuid) => Some(uuid),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot send a status update");
-                None
-            }
-        }
-    }
-
     /// Starts one task of group `group`.
     fn start(&mut self, driver: &mut ExecutorDriver<'_, Self>, task: TaskInfo, group: usize) {
         let task_id = task.task_id.clone();
@@ -110,10 +96,7 @@ impl DefaultExecutor {
             );
             return;
         };
-        self.send(
-            driver,
-            TaskStatus::new(task_id.clone(), TaskState::Starting),
-        );
+        driver.update(TaskStatus::new(task_id.clone(), TaskState::Starting));
         let container = match spawn_command(&command, driver.config().sandbox.clone()) {
             Ok(container) => container,
             Err(message) => {
@@ -125,7 +108,7 @@ impl DefaultExecutor {
         if let Some(child) = self.tasks.get_mut(&task_id) {
             child.container = Some(container.clone());
         }
-        self.send(driver, TaskStatus::new(task_id.clone(), TaskState::Running));
+        driver.update(TaskStatus::new(task_id.clone(), TaskState::Running));
         let delay = self
             .tasks
             .get(&task_id)
@@ -183,7 +166,7 @@ impl DefaultExecutor {
             child.unhealthy = verdict.kill.clone();
         }
         if let Some((healthy, why)) = verdict.report {
-            self.send(driver, health::health_update(task_id.clone(), healthy, why));
+            driver.update(health::health_update(task_id.clone(), healthy, why));
         }
         if verdict.kill.is_some() {
             self.kill(driver, &task_id, None);
@@ -229,7 +212,7 @@ impl DefaultExecutor {
         if let Some(why) = &child.unhealthy {
             health::mark_unhealthy(&mut status, why);
         }
-        if let Some(uuid) = self.send(driver, status) {
+        if let Some(uuid) = driver.update(status) {
             self.unacknowledged.insert(uuid);
         }
         if !self.shutting_down && matches!(state, TaskState::Failed | TaskState::Killed) {
@@ -296,7 +279,7 @@ impl DefaultExecutor {
         let grace = limit.map_or(child.kill_grace, |l| l.min(child.kill_grace));
         tracing::info!(task = %task_id, ?grace, "killing the task");
         if killing_state {
-            self.send(driver, TaskStatus::new(task_id.clone(), TaskState::Killing));
+            driver.update(TaskStatus::new(task_id.clone(), TaskState::Killing));
         }
         driver.defer(async move { container.destroy(grace).await }, |_, _, _| {});
     }

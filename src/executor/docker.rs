@@ -273,20 +273,6 @@ impl DockerExecutor {
         }
     }
 
-    fn send(
-        &mut self,
-        driver: &mut ExecutorDriver<'_, Self>,
-        status: TaskStatus,
-    ) -> Option<Vec<u8>> {
-        match driver.send_status_update(status) {
-            Ok(uuid) => Some(uuid),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot send a status update");
-                None
-            }
-        }
-    }
-
     /// Ends the task with a terminal update, then waits (bounded) for its
     /// acknowledgement.
     fn finish(&mut self, driver: &mut ExecutorDriver<'_, Self>, status: TaskStatus) {
@@ -295,7 +281,7 @@ impl DockerExecutor {
         if let Some(t) = self.task.as_mut() {
             t.phase = Phase::Ended;
         }
-        let Some(uuid) = self.send(driver, status) else {
+        let Some(uuid) = driver.update(status) else {
             driver.stop();
             return;
         };
@@ -397,7 +383,7 @@ impl DockerExecutor {
                 task.phase = Phase::Running { pid: i.state.pid };
                 tracing::info!(task = %task.id, container = %self.config.container, pid = i.state.pid, "container running");
                 let (id, delay) = (task.id.clone(), task.health.as_ref().map(Health::delay));
-                self.send(driver, TaskStatus::new(id, TaskState::Running));
+                driver.update(TaskStatus::new(id, TaskState::Running));
                 if let Some(delay) = delay {
                     driver.delay(delay, |me: &mut Self, d| me.health_check(d));
                 }
@@ -479,7 +465,7 @@ impl DockerExecutor {
                     && i.state.error.is_empty()
                 {
                     // It ran, too briefly to be seen running.
-                    self.send(driver, TaskStatus::new(id.clone(), TaskState::Running));
+                    driver.update(TaskStatus::new(id.clone(), TaskState::Running));
                 }
                 let mut status = if !i.state.error.is_empty() && !was_running {
                     let mut s = TaskStatus::new(id.clone(), TaskState::Failed);
@@ -546,7 +532,7 @@ impl DockerExecutor {
             task.unhealthy = verdict.kill.clone();
         }
         if let Some((healthy, why)) = verdict.report {
-            self.send(driver, health::health_update(task_id, healthy, why));
+            driver.update(health::health_update(task_id, healthy, why));
         }
         if verdict.kill.is_some() {
             self.kill(driver);
@@ -573,7 +559,7 @@ impl DockerExecutor {
         let task_id = task.id.clone();
         let phase = task.phase;
         if killing_state {
-            self.send(driver, TaskStatus::new(task_id, TaskState::Killing));
+            driver.update(TaskStatus::new(task_id, TaskState::Killing));
         }
         if phase == Phase::Preparing {
             // Reported once the preparation ends.
@@ -623,7 +609,7 @@ impl Executor for DockerExecutor {
             tracing::warn!(task = %task.task_id, message);
             let mut status = TaskStatus::new(task.task_id.clone(), TaskState::Failed);
             status.message = Some(message.to_owned());
-            self.send(driver, status);
+            driver.update(status);
             return;
         }
         let docker_info = task
@@ -658,10 +644,7 @@ impl Executor for DockerExecutor {
             );
             return;
         };
-        self.send(
-            driver,
-            TaskStatus::new(task.task_id.clone(), TaskState::Starting),
-        );
+        driver.update(TaskStatus::new(task.task_id.clone(), TaskState::Starting));
         let (cpus, mem_mb) = limits(&task);
         let container = task.meta.container.clone();
         let options = RunOptions {

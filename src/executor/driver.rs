@@ -407,6 +407,19 @@ impl<E: Executor> ExecutorDriver<'_, E> {
         self.state.tasks.values()
     }
 
+    /// [`Self::send_status_update`], a refusal logged rather than returned:
+    /// what an executor does with an update it cannot send. The update's
+    /// uuid, if it was sent.
+    pub fn update(&mut self, status: TaskStatus) -> Option<Vec<u8>> {
+        match self.send_status_update(status) {
+            Ok(uuid) => Some(uuid),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot send a status update");
+                None
+            }
+        }
+    }
+
     /// Sends `status` to the agent, filling in a fresh uuid, the source
     /// (executor), the executor and agent ids and the timestamps. Returns
     /// the uuid, which the acknowledgement will carry.
