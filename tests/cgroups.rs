@@ -194,6 +194,36 @@ async fn a_memory_hog_fails_with_a_memory_limitation_from_the_agent() {
     );
 }
 
+/// Launches `task` running `script` under `framework`, waits for it to
+/// run and for agent 0's container of it to hold at least `processes`
+/// processes: the container's id, its freezer cgroup and those processes.
+async fn running_in_cgroup(
+    h: &Hierarchies,
+    cluster: &Cluster,
+    framework: &Framework,
+    task: &str,
+    script: &str,
+    processes: usize,
+) -> (String, PathBuf, Vec<i32>) {
+    framework
+        .launch(vec![command_task(task, script)], "cpus:0.5;mem:64", None)
+        .await;
+    framework.update(task, TaskState::Running, WAIT).await;
+    let container = the_container(cluster, 0).await;
+    let id = container["container_id"]
+        .as_str()
+        .expect("container_id")
+        .to_owned();
+    let freezer = cgroup(h, cluster, 0, "freezer", &id);
+    let members = common::poll_async(WAIT, || {
+        let p = pids(&freezer);
+        (p.len() >= processes).then_some(p)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the container holds {:?}", pids(&freezer)));
+    (id, freezer, members)
+}
+
 #[actix::test]
 async fn killing_a_task_that_forked_and_left_its_session_leaves_nothing() {
     let Some(h) = cgroups() else { return };
@@ -201,23 +231,9 @@ async fn killing_a_task_that_forked_and_left_its_session_leaves_nothing() {
     let framework = framework(&cluster, "forks", false).await;
     let script = "sleep 600 & (sleep 600 &) ; setsid sleep 600 & \
                   sh -c 'setsid sh -c \"sleep 600\" &' ; exec sleep 600";
-    framework
-        .launch(vec![command_task("forks", script)], "cpus:0.5;mem:64", None)
-        .await;
-    framework.update("forks", TaskState::Running, WAIT).await;
-    let container = the_container(&cluster, 0).await;
-    let id = container["container_id"]
-        .as_str()
-        .expect("container_id")
-        .to_owned();
-    let freezer = cgroup(&h, &cluster, 0, "freezer", &id);
     // The executor, its task and the five sleeps (one a shell's).
-    let members = common::poll_async(WAIT, || {
-        let p = pids(&freezer);
-        (p.len() >= 7).then_some(p)
-    })
-    .await
-    .unwrap_or_else(|| panic!("the container holds {:?}", pids(&freezer)));
+    let (id, freezer, members) =
+        running_in_cgroup(&h, &cluster, &framework, "forks", script, 7).await;
     framework.handle.kill_task(TaskId::new("forks"));
     framework.update("forks", TaskState::Killed, WAIT).await;
     all_gone(&members, &freezer).await;
@@ -229,26 +245,15 @@ async fn a_restarted_agent_recovers_its_cgroup_container_and_can_kill_it() {
     let Some(h) = cgroups() else { return };
     let mut cluster = cluster(&[]);
     let framework = framework(&cluster, "recovering", true).await;
-    framework
-        .launch(
-            vec![command_task("sleeper", "sleep 600 & exec sleep 600")],
-            "cpus:0.5;mem:64",
-            None,
-        )
-        .await;
-    framework.update("sleeper", TaskState::Running, WAIT).await;
-    let container = the_container(&cluster, 0).await;
-    let id = container["container_id"]
-        .as_str()
-        .expect("container_id")
-        .to_owned();
-    let freezer = cgroup(&h, &cluster, 0, "freezer", &id);
-    let before = common::poll_async(WAIT, || {
-        let p = pids(&freezer);
-        (p.len() >= 3).then_some(p)
-    })
-    .await
-    .expect("the container's processes");
+    let (id, freezer, before) = running_in_cgroup(
+        &h,
+        &cluster,
+        &framework,
+        "sleeper",
+        "sleep 600 & exec sleep 600",
+        3,
+    )
+    .await;
 
     cluster.agents[0].kill();
     cluster.restart_agent(0, FLAGS);
@@ -277,26 +282,15 @@ async fn the_containers_a_dead_agent_left_are_destroyed_by_the_next_one() {
     let mut cluster = cluster(&[]);
     // Not checkpointing: the next agent does not take its executor back.
     let framework = framework(&cluster, "orphaned", false).await;
-    framework
-        .launch(
-            vec![command_task("orphan", "setsid sleep 600 & exec sleep 600")],
-            "cpus:0.5;mem:64",
-            None,
-        )
-        .await;
-    framework.update("orphan", TaskState::Running, WAIT).await;
-    let container = the_container(&cluster, 0).await;
-    let id = container["container_id"]
-        .as_str()
-        .expect("container_id")
-        .to_owned();
-    let freezer = cgroup(&h, &cluster, 0, "freezer", &id);
-    let before = common::poll_async(WAIT, || {
-        let p = pids(&freezer);
-        (p.len() >= 3).then_some(p)
-    })
-    .await
-    .expect("the container's processes");
+    let (id, freezer, before) = running_in_cgroup(
+        &h,
+        &cluster,
+        &framework,
+        "orphan",
+        "setsid sleep 600 & exec sleep 600",
+        3,
+    )
+    .await;
 
     cluster.agents[0].kill();
     // Without its agent the executor of a framework that does not
