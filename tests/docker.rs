@@ -130,6 +130,20 @@ async fn no_mesos_container_left(docker: &Dockerd) {
     );
 }
 
+/// Waits until the master lists agent `id` as active again.
+async fn agent_back(cluster: &Cluster, id: &str) {
+    let back = common::poll_async(WAIT, || {
+        let slaves = cluster.master_json("/master/slaves");
+        slaves["slaves"]
+            .as_array()?
+            .iter()
+            .any(|s| s["id"] == id && s["active"] == true)
+            .then_some(())
+    })
+    .await;
+    assert!(back.is_some(), "the agent did not come back");
+}
+
 /// The task object with `id` anywhere in a state document.
 fn find_task(v: &serde_json::Value, id: &str) -> Option<serde_json::Value> {
     match v {
@@ -418,16 +432,7 @@ async fn an_agent_restart_recovers_a_running_docker_container() {
 
     cluster.agents[0].kill();
     cluster.restart_agent(0, &[]);
-    let back = common::poll_async(WAIT, || {
-        let slaves = cluster.master_json("/master/slaves");
-        slaves["slaves"]
-            .as_array()?
-            .iter()
-            .any(|s| s["id"] == agent_id.as_str() && s["active"] == true)
-            .then_some(())
-    })
-    .await;
-    assert!(back.is_some(), "the agent did not come back");
+    agent_back(&cluster, &agent_id).await;
     let stray_removed =
         poll(|| (docker.containers("mesos-") == [name.clone()]).then_some(())).await;
     assert!(
@@ -776,16 +781,7 @@ async fn an_agent_started_as_the_guides_start_it_runs_and_keeps_both_kinds() {
 
     cluster.agents[0].kill();
     cluster.restart_agent(0, &[]);
-    let back = common::poll_async(WAIT, || {
-        let slaves = cluster.master_json("/master/slaves");
-        slaves["slaves"]
-            .as_array()?
-            .iter()
-            .any(|s| s["id"] == agent_id.as_str() && s["active"] == true)
-            .then_some(())
-    })
-    .await;
-    assert!(back.is_some(), "the agent did not come back");
+    agent_back(&cluster, &agent_id).await;
     // Both kept running through the restart: the same processes, the same
     // container.
     assert_eq!(read(cgroup("freezer").join("cgroup.procs")), members);
