@@ -2,9 +2,7 @@
 //! and `--version`), set up logging, pick the address to listen on, and
 //! wait for a signal to stop.
 
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
-use std::sync::Mutex;
 
 use crate::flags::{usage, FlagError, Flags, Outcome, Spec};
 use crate::stop::{StopReason, StopWatch, Stopped};
@@ -37,67 +35,6 @@ pub fn fail(program: &str, error: &dyn std::fmt::Display) -> ! {
 /// Turns a typed-flag error into the same one-line exit.
 pub fn check<T>(program: &str, r: Result<T, FlagError>) -> T {
     r.unwrap_or_else(|e| fail(program, &e))
-}
-
-/// Logs to stderr and, with `--log_dir`, also to `<log_dir>/<program>.log`.
-/// `--logging_level` takes Mesos's names (INFO, WARNING, ERROR);
-/// `RUST_LOG`, when set, wins.
-pub fn init_logging(program: &str, level: &str, log_dir: Option<&str>) -> Result<(), String> {
-    let level = match level.to_ascii_uppercase().as_str() {
-        "INFO" => "info",
-        "WARNING" => "warn",
-        "ERROR" => "error",
-        other => {
-            return Err(format!(
-                "Failed to load flag 'logging_level': '{other}' is not INFO, WARNING or ERROR"
-            ))
-        }
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let file = match log_dir {
-        None => None,
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create --log_dir '{dir}': {e}"))?;
-            let path = std::path::Path::new(dir).join(format!("{program}.log"));
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|e| format!("cannot open log file '{}': {e}", path.display()))?;
-            Some(std::sync::Arc::new(Mutex::new(f)))
-        }
-    };
-    let writer = move || -> Box<dyn Write> {
-        match &file {
-            Some(f) => Box::new(Tee(f.clone())),
-            None => Box::new(std::io::stderr()),
-        }
-    };
-    // A second initialisation (tests) keeps the first.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_target(false)
-        .try_init();
-    Ok(())
-}
-
-/// Writes to stderr and to a shared log file.
-struct Tee(std::sync::Arc<Mutex<std::fs::File>>);
-
-impl Write for Tee {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let _ = std::io::stderr().write_all(buf);
-        let mut f = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        f.write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// The address to listen on when `--ip` is not given: the first IPv4

@@ -46,6 +46,7 @@
 //! | stout flags | [`flags`] |
 //! | stout `UUID::random`, jitter | [`random`] |
 //! | `src/master/main.cpp`, `src/slave/main.cpp`, `src/local/` | `src/bin/*`, [`run`], [`daemon`], [`stop`] |
+//! | glog set-up, `--logging_level`, `--log_dir`, the `/logging/toggle` verbosity | [`logging`] |
 
 pub mod agent;
 pub mod allocator;
@@ -55,6 +56,7 @@ pub mod executor;
 pub mod files;
 pub mod flags;
 pub mod log;
+pub mod logging;
 pub mod master;
 pub mod model;
 pub mod operator_api;

@@ -730,3 +730,65 @@ async fn the_oldest_subscriber_is_closed_past_the_maximum() {
         .map(|m| m["value"].clone());
     assert_eq!(subscribers, Some(json!(1.0)), "{metrics}");
 }
+
+/// Sends a request that is not valid HTTP, reads until the master closes
+/// the connection, and waits until the master has counted it as refused
+/// (it logs why, at debug, in the same step).
+fn send_garbage(address: SocketAddr, refused_before: f64) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nno colon here\r\n\r\n")
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    let counted = common::poll(WAIT, || {
+        let n = common::cluster::metric(address, "actors/http/bad_requests")?;
+        (n > refused_before).then_some(())
+    });
+    assert!(counted.is_some(), "the bad request is counted");
+}
+
+#[actix::test]
+async fn set_logging_level_shows_debug_lines_for_its_duration_only() {
+    let cluster = Cluster::start(&[], &["cpus:1;mem:128"]);
+    let master = cluster.master_address();
+    let logged = || cluster.master.log().matches("bad HTTP request").count();
+    let counted = || common::cluster::metric(master, "actors/http/bad_requests").unwrap_or(0.0);
+    let set = |level: u32, nanos: i64| {
+        call(
+            master,
+            json!({"type": "SET_LOGGING_LEVEL", "set_logging_level": {"level": level, "duration": {"nanoseconds": nanos}}}),
+        )
+    };
+
+    // At INFO the refusal is not logged; raised, it is.
+    send_garbage(master, counted());
+    set(1, 1_500_000_000);
+    send_garbage(master, counted());
+    let shown = common::poll(WAIT, || (logged() >= 1).then_some(()));
+    assert!(
+        shown.is_some(),
+        "the raised level shows the refusal at debug"
+    );
+    assert_eq!(logged(), 1, "only the refusal made at the raised level");
+
+    // After its duration the level is the daemon's own again.
+    let back = common::poll_async(WAIT, || {
+        (get(master, "GET_LOGGING_LEVEL") == json!({"level": 0})
+            && cluster.master.log().contains("logging level back"))
+        .then_some(())
+    })
+    .await;
+    assert!(back.is_some(), "the level comes back after its duration");
+    send_garbage(master, counted());
+    set(1, 60_000_000_000);
+    send_garbage(master, counted());
+    let shown = common::poll(WAIT, || (logged() >= 2).then_some(()));
+    assert!(shown.is_some(), "raised again, the refusal is shown again");
+    assert_eq!(
+        logged(),
+        2,
+        "the refusal made between the two raises was not logged"
+    );
+}

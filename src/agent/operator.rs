@@ -197,6 +197,7 @@ impl Agent {
                     Common::Reply(reply) => Ok(reply),
                     Common::SetLoggingLevel { level, duration } => {
                         tracing::info!(level, ?duration, "logging level set by an operator");
+                        crate::logging::raise(level, duration);
                         self.logging.set(level, duration, Instant::now());
                         Ok(operator_api::ok_empty())
                     }

@@ -1,14 +1,14 @@
 //! `mesos-agent`: the agent daemon.
 
 use mesos::agent::{flags, AgentFlags};
-use mesos::daemon;
+use mesos::{daemon, logging};
 
 const PROGRAM: &str = "mesos-agent";
 
 fn main() {
     let f = daemon::load_flags(PROGRAM, flags::SPECS);
     let flags = daemon::check(PROGRAM, AgentFlags::from_flags(f));
-    if let Err(e) = daemon::init_logging(PROGRAM, &flags.logging_level, flags.log_dir.as_deref()) {
+    if let Err(e) = logging::init(PROGRAM, &flags.logging_level, flags.log_dir.as_deref()) {
         daemon::fail(PROGRAM, &e);
     }
     let system = actix::System::new();

@@ -3,9 +3,9 @@
 //! `<work_dir>/agents/<n>`.
 
 use mesos::agent::{flags as agent_flags, AgentFlags};
-use mesos::daemon;
 use mesos::flags::{Flags, Outcome, Spec};
 use mesos::master::{flags as master_flags, MasterFlags};
+use mesos::{daemon, logging};
 
 const PROGRAM: &str = "mesos-local";
 
@@ -83,7 +83,7 @@ fn main() {
         );
     }
     let level = get("logging_level").unwrap_or("INFO").to_owned();
-    if let Err(e) = daemon::init_logging(PROGRAM, &level, get("log_dir")) {
+    if let Err(e) = logging::init(PROGRAM, &level, get("log_dir")) {
         daemon::fail(PROGRAM, &e);
     }
     let work_dir = get("work_dir").unwrap_or("/tmp/mesos-local").to_owned();

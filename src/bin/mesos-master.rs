@@ -1,14 +1,14 @@
 //! `mesos-master`: the master daemon.
 
-use mesos::daemon;
 use mesos::master::{flags, MasterFlags};
+use mesos::{daemon, logging};
 
 const PROGRAM: &str = "mesos-master";
 
 fn main() {
     let f = daemon::load_flags(PROGRAM, flags::SPECS);
     let flags = daemon::check(PROGRAM, MasterFlags::from_flags(f));
-    if let Err(e) = daemon::init_logging(PROGRAM, &flags.logging_level, flags.log_dir.as_deref()) {
+    if let Err(e) = logging::init(PROGRAM, &flags.logging_level, flags.log_dir.as_deref()) {
         daemon::fail(PROGRAM, &e);
     }
     let system = actix::System::new();

@@ -79,6 +79,7 @@ impl Master {
                     Common::Reply(reply) => reply,
                     Common::SetLoggingLevel { level, duration } => {
                         tracing::info!(level, ?duration, "logging level set by an operator");
+                        crate::logging::raise(level, duration);
                         self.operator.logging.set(level, duration, Instant::now());
                         operator_api::ok_empty()
                     }
