@@ -57,6 +57,7 @@ pub mod files;
 pub mod flags;
 pub mod log;
 pub mod logging;
+pub mod marathon;
 pub mod master;
 pub mod model;
 pub mod operator_api;

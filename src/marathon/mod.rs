@@ -1,0 +1,19 @@
+//! `marathon`: the long-running-service scheduler, a framework on this
+//! project's own scheduler driver with Marathon's REST API.
+//!
+//! What is here so far is the app model and the pure decisions the
+//! scheduler takes, each tested on its own:
+//! - [`path`]: app and group ids (`/prod/web`), resolved and checked.
+//! - [`app`]: the AppDefinition read with Marathon's defaults and rules
+//!   (400 for wrong types, 422 for broken rules, every problem at its JSON
+//!   pointer), written back as Marathon's JSON, and partial updates.
+//! - [`constraints`]: `UNIQUE`, `CLUSTER`, `GROUP_BY`, `LIKE`, `UNLIKE`,
+//!   `MAX_PER`, `IS` against an agent's hostname and attributes.
+//! - [`error`]: Marathon's error answers.
+//! - [`read`]: field-by-field JSON reading that records type errors.
+
+pub mod app;
+pub mod constraints;
+pub mod error;
+pub mod path;
+pub mod read;
