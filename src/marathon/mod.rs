@@ -11,9 +11,17 @@
 //!   `MAX_PER`, `IS` against an agent's hostname and attributes.
 //! - [`error`]: Marathon's error answers.
 //! - [`read`]: field-by-field JSON reading that records type errors.
+//! - [`ports`]: host ports drawn from offers, service ports assigned.
+//! - [`backoff`]: the launch delay after failures.
+//! - [`scale`]: which instances a scale-down kills.
+//! - [`env`]: the environment of a task.
 
 pub mod app;
+pub mod backoff;
 pub mod constraints;
+pub mod env;
 pub mod error;
 pub mod path;
+pub mod ports;
 pub mod read;
+pub mod scale;
