@@ -15,12 +15,15 @@
 //! - [`backoff`]: the launch delay after failures.
 //! - [`scale`]: which instances a scale-down kills.
 //! - [`env`]: the environment of a task.
+//! - [`instances`]: the scheduler's core: apps, their instances, and what
+//!   offers, status updates and time come to.
 
 pub mod app;
 pub mod backoff;
 pub mod constraints;
 pub mod env;
 pub mod error;
+pub mod instances;
 pub mod path;
 pub mod ports;
 pub mod read;
