@@ -172,8 +172,28 @@ impl Core {
     /// again with the new definition) and its backoff starts over.
     pub fn update(
         &mut self,
+        app: App,
+        version: &str,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), ApiError> {
+        self.replace(app, version, false, out)
+    }
+
+    /// A rolling restart: the same definition at a new version.
+    pub fn restart(
+        &mut self,
+        app: App,
+        version: &str,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), ApiError> {
+        self.replace(app, version, true, out)
+    }
+
+    fn replace(
+        &mut self,
         mut app: App,
         version: &str,
+        restart: bool,
         out: &mut Vec<Effect>,
     ) -> Result<(), ApiError> {
         let Some(old) = self.apps.get(&app.id) else {
@@ -182,7 +202,7 @@ impl Core {
         let mut same = app.clone();
         same.instances = old.instances;
         same.version = old.version.clone();
-        let config_changed = same != *old;
+        let config_changed = restart || same != *old;
         app.version = if config_changed {
             version.to_owned()
         } else {

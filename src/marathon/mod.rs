@@ -15,9 +15,12 @@
 //! - [`backoff`]: the launch delay after failures.
 //! - [`scale`]: which instances a scale-down kills.
 //! - [`env`]: the environment of a task.
+//! - [`api`]: the REST API v2 over the core, as statuses, bodies and
+//!   effects.
 //! - [`instances`]: the scheduler's core: apps, their instances, and what
 //!   offers, status updates and time come to.
 
+pub mod api;
 pub mod app;
 pub mod backoff;
 pub mod constraints;
