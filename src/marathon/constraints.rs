@@ -130,8 +130,14 @@ impl Constraint {
     /// Whether an agent whose field value is `value` (`None`: the agent has
     /// no such attribute) may take one more instance, where `placed` are
     /// the field values of the app's other live instances (one per
-    /// instance; `None` for instances on agents without it).
-    pub fn admits(&self, value: Option<&str>, placed: &[Option<&str>]) -> bool {
+    /// instance; `None` for instances on agents without it), and `known`
+    /// the values offers have shown so far (which `GROUP_BY` spreads over).
+    pub fn admits(
+        &self,
+        value: Option<&str>,
+        placed: &[Option<&str>],
+        known: &BTreeSet<String>,
+    ) -> bool {
         let Some(value) = value else {
             return self.operator == Operator::Unlike;
         };
@@ -157,7 +163,8 @@ impl Constraint {
                 // Spread evenly: this value may take one more while it holds
                 // no more than the least-used value known (with the expected
                 // number of values, unseen ones count as holding none).
-                let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+                let mut counts: BTreeMap<&str, usize> =
+                    known.iter().map(|k| (k.as_str(), 0)).collect();
                 for p in placed.iter().flatten() {
                     *counts.entry(p).or_default() += 1;
                 }
@@ -191,26 +198,29 @@ pub fn field_value<'a>(
     }
 }
 
-/// Whether all of an app's constraints admit an agent.
+/// Whether all of an app's constraints admit an agent; `known` holds the
+/// values seen so far of each field (`hostname` included).
 pub fn all_admit(
     constraints: &[Constraint],
     hostname: &str,
     attributes: &BTreeMap<String, String>,
     placed: &[(String, BTreeMap<String, String>)],
+    known: &BTreeMap<String, BTreeSet<String>>,
 ) -> bool {
+    let none = BTreeSet::new();
     constraints.iter().all(|c| {
         let values: Vec<Option<&str>> = placed
             .iter()
             .map(|(h, a)| field_value(&c.field, h, a))
             .collect();
-        c.admits(field_value(&c.field, hostname, attributes), &values)
+        let field = if c.field == "@hostname" {
+            "hostname"
+        } else {
+            c.field.as_str()
+        };
+        let known = known.get(field).unwrap_or(&none);
+        c.admits(field_value(&c.field, hostname, attributes), &values, known)
     })
-}
-
-/// The distinct values a `GROUP_BY`/`UNIQUE` constraint has seen, for
-/// spreading scale-down as scale-up spread.
-pub fn distinct<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> BTreeSet<&'a str> {
-    values.into_iter().flatten().collect()
 }
 
 /// A regular expression matched against the whole value, as Java's
@@ -329,7 +339,7 @@ mod tests {
         for (items, value, placed, want) in cases {
             let constraint = c(items).unwrap();
             assert_eq!(
-                constraint.admits(*value, placed),
+                constraint.admits(*value, placed, &BTreeSet::new()),
                 *want,
                 "{items:?} on {value:?} beside {placed:?}"
             );
@@ -372,12 +382,22 @@ mod tests {
         assert_eq!(field_value("zone", "h1", &attrs), None);
         let unique = c(&["hostname", "UNIQUE"]).unwrap();
         let placed = vec![("h1".to_owned(), attrs.clone())];
+        let known = BTreeMap::new();
         assert!(!all_admit(
             std::slice::from_ref(&unique),
             "h1",
             &attrs,
-            &placed
+            &placed,
+            &known
         ));
-        assert!(all_admit(&[unique], "h2", &attrs, &placed));
+        assert!(all_admit(&[unique], "h2", &attrs, &placed, &known));
+        // GROUP_BY spreads over every value offers have shown.
+        let group = c(&["rack", "GROUP_BY"]).unwrap();
+        let racks = BTreeSet::from(["r1".to_owned(), "r2".to_owned()]);
+        let known = BTreeMap::from([("rack".to_owned(), racks)]);
+        let on_r1 = vec![("h1".to_owned(), attrs.clone())];
+        let group = std::slice::from_ref(&group);
+        assert!(!all_admit(group, "h1", &attrs, &on_r1, &known));
+        assert!(all_admit(group, "h1", &attrs, &on_r1, &BTreeMap::new()));
     }
 }

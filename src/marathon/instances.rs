@@ -9,7 +9,7 @@
 //! `Running` (after the backoff if it failed), and forgotten with its slot
 //! when the goal is `Stopped`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -113,6 +113,10 @@ pub struct Core {
     apps: BTreeMap<PathId, App>,
     instances: BTreeMap<String, Instance>,
     backoffs: BTreeMap<PathId, Backoff>,
+    /// When `tick` last ran.
+    last_tick: Duration,
+    /// The values of `hostname` and each attribute offers have shown.
+    seen: BTreeMap<String, BTreeSet<String>>,
     /// Whether offers are wanted now (so that revive/suppress are sent
     /// only on a change).
     wanting: bool,
@@ -126,6 +130,8 @@ impl Core {
             apps: BTreeMap::new(),
             instances: BTreeMap::new(),
             backoffs: BTreeMap::new(),
+            seen: BTreeMap::new(),
+            last_tick: Duration::ZERO,
             wanting: false,
             rng: Rng::with_seed(seed),
         }
@@ -306,7 +312,9 @@ impl Core {
             .instances_of(id)
             .filter(|i| i.goal == Goal::Running)
             .collect();
+        let mut added = false;
         if running.len() < wanted {
+            added = true;
             for _ in running.len()..wanted {
                 let iid = format!("{}.instance-{}", id.safe(), crate::random::uuid_v4_string());
                 self.instances.insert(
@@ -344,7 +352,19 @@ impl Core {
                 self.stop(&iid, out);
             }
         }
-        self.want_offers(out);
+        if added {
+            // New work: offers declined for others are wanted again.
+            self.revive(out);
+        } else {
+            self.want_offers(out);
+        }
+    }
+
+    /// Asks for offers again even if already wanting: declined offers
+    /// stay filtered for `decline_seconds` unless revived.
+    fn revive(&mut self, out: &mut Vec<Effect>) {
+        self.wanting = true;
+        out.push(Effect::Revive);
     }
 
     /// Changes an app's instance count (the scale of `PUT {"instances": n}`).
@@ -439,6 +459,15 @@ impl Core {
             .iter()
             .map(|a| (a.name.clone(), attribute_text(&a.value)))
             .collect();
+        for (name, value) in attributes
+            .iter()
+            .chain([(&"hostname".to_owned(), &offer.hostname)])
+        {
+            self.seen
+                .entry(name.clone())
+                .or_default()
+                .insert(value.clone());
+        }
         let mut left = offer.resources.clone();
         let mut tasks = Vec::new();
         for (app_id, iid) in self.waiting(now) {
@@ -453,7 +482,13 @@ impl Core {
                 .filter_map(|i| i.live())
                 .map(|t| (t.host.clone(), t.attributes.clone()))
                 .collect();
-            if !constraints::all_admit(&app.constraints, &offer.hostname, &attributes, &placed) {
+            if !constraints::all_admit(
+                &app.constraints,
+                &offer.hostname,
+                &attributes,
+                &placed,
+                &self.seen,
+            ) {
                 continue;
             }
             let Some((resources, ports)) = take(app, &left, &self.settings.role, &mut self.rng)
@@ -538,18 +573,20 @@ impl Core {
                 self.instances.remove(&iid);
             }
             Goal::Running => {
-                let failed = !matches!(status.state, TaskState::Killed);
-                if failed {
-                    if let Some(app) = self.apps.get(&app_id) {
-                        let policy = Policy {
-                            seconds: app.backoff_seconds,
-                            factor: app.backoff_factor,
-                            max_seconds: app.max_launch_delay_seconds,
-                        };
-                        let previous = self.backoffs.get(&app_id).copied();
-                        self.backoffs
-                            .insert(app_id.clone(), Backoff::failed(previous, policy, now));
-                    }
+                // A kill does not delay the next launch; anything else does.
+                if status.state == TaskState::Killed {
+                    self.revive(out);
+                    return;
+                }
+                if let Some(app) = self.apps.get(&app_id) {
+                    let policy = Policy {
+                        seconds: app.backoff_seconds,
+                        factor: app.backoff_factor,
+                        max_seconds: app.max_launch_delay_seconds,
+                    };
+                    let previous = self.backoffs.get(&app_id).copied();
+                    self.backoffs
+                        .insert(app_id.clone(), Backoff::failed(previous, policy, now));
                 }
             }
         }
@@ -569,10 +606,20 @@ impl Core {
                 }
             }
         }
-        let delayed_ready = !self.waiting(now).is_empty();
-        if delayed_ready && !self.wanting {
-            self.wanting = true;
-            out.push(Effect::Revive);
+        // A delay that ended since the last tick: its slots want offers
+        // now, not when earlier declines run out.
+        let ended: Vec<PathId> = self
+            .backoffs
+            .iter()
+            .filter(|(_, b)| b.allows(now) && !b.allows(self.last_tick))
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.last_tick = now;
+        if ended
+            .iter()
+            .any(|id| self.waiting(now).iter().any(|(a, _)| a == id))
+        {
+            self.revive(out);
         }
     }
 

@@ -1,8 +1,7 @@
 //! `marathon`: the long-running-service scheduler, a framework on this
 //! project's own scheduler driver with Marathon's REST API.
 //!
-//! What is here so far is the app model and the pure decisions the
-//! scheduler takes, each tested on its own:
+//! The pure pieces, each tested on its own:
 //! - [`path`]: app and group ids (`/prod/web`), resolved and checked.
 //! - [`app`]: the AppDefinition read with Marathon's defaults and rules
 //!   (400 for wrong types, 422 for broken rules, every problem at its JSON
@@ -11,6 +10,7 @@
 //!   `MAX_PER`, `IS` against an agent's hostname and attributes.
 //! - [`error`]: Marathon's error answers.
 //! - [`read`]: field-by-field JSON reading that records type errors.
+//! - [`flags`]: Marathon's flags and `MARATHON_*` environment.
 //! - [`ports`]: host ports drawn from offers, service ports assigned.
 //! - [`backoff`]: the launch delay after failures.
 //! - [`scale`]: which instances a scale-down kills.
@@ -26,8 +26,16 @@ pub mod backoff;
 pub mod constraints;
 pub mod env;
 pub mod error;
+pub mod flags;
 pub mod instances;
 pub mod path;
 pub mod ports;
+pub mod process;
 pub mod read;
+pub mod run;
 pub mod scale;
+
+// The actor and its start (the house shape: thin handlers over the core):
+// - `process`: the marathon process, its routes, and the driver's
+//   callbacks forwarded to it.
+// - `run`: the node, the process and the driver of one instance.

@@ -58,8 +58,8 @@ mod start;
 pub use driver::{Scheduler, SchedulerCalls, SchedulerDriver, Status};
 pub use offers::pick_resources;
 pub use start::{
-    current_user, node_config_from_env, parse_master, run, run_with, start, DriverError, Options,
-    SchedulerHandle,
+    current_user, node_config_from_env, parse_master, run, run_with, start, DriverError,
+    MasterSource, Options, SchedulerHandle,
 };
 
 #[cfg(test)]

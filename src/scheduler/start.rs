@@ -166,54 +166,75 @@ pub fn run_with<S: Scheduler>(
     scheduler: S,
     options: Options,
 ) -> Result<(Status, S), DriverError> {
-    let zk = master.starts_with("zk://") || master.starts_with("file://");
-    let fixed = if zk {
-        None
-    } else {
-        Some(parse_master(master)?)
-    };
     let config = node_config_from_env(std::env::vars())?;
     let flag = master.to_owned();
     actix::System::new().block_on(async move {
         let node = Node::bind(config).await.map_err(DriverError::Bind)?;
-        let mut watch = None;
-        let master = match fixed {
-            Some(pid) => pid,
-            None => {
-                // Follow the leading master through ZooKeeper.
-                let detector = crate::zookeeper::detector_for(
-                    &flag,
-                    crate::zookeeper::DEFAULT_SESSION_TIMEOUT,
-                )
-                .map_err(|e| DriverError::BadMaster(format!("{flag}: {e}")))?;
-                let leader = detector
-                    .detect(None)
-                    .await
-                    .ok_or_else(|| DriverError::BadMaster(format!("{flag}: no leading master")))?;
-                let pid = leader
-                    .pid
-                    .parse::<Pid>()
-                    .map_err(|_| DriverError::BadMaster(leader.pid.clone()))?;
-                watch = Some(detector);
-                pid
-            }
-        };
-        let driver = start(&node, master, framework, scheduler, options)?;
-        let _following = match watch {
-            Some(detector) => {
-                let (n, to) = (node.clone(), driver.pid().clone());
-                let forward = detector.follow(move |leader| {
-                    n.send_local(&to, &to, crate::zookeeper::LeaderDetected { leader })
-                });
-                Some(forward.map_err(|e| DriverError::BadMaster(e.to_string()))?)
-            }
-            None => None,
-        };
+        let master = MasterSource::find(&flag).await?;
+        let driver = start(&node, master.pid().clone(), framework, scheduler, options)?;
+        let _following = master.follow(&node, driver.pid())?;
         let ended = driver.join().await;
         tokio::time::sleep(FLUSH_GRACE).await;
         node.shutdown();
         ended
     })
+}
+
+/// Where a driver finds its master: a fixed `host:port`, or the leader
+/// that ZooKeeper (`zk://`, `file://`) names, followed as it changes.
+pub struct MasterSource {
+    pid: Pid,
+    detector: Option<crate::zookeeper::MasterDetector>,
+}
+
+impl MasterSource {
+    /// The master `flag` names now (for ZooKeeper, the current leader).
+    pub async fn find(flag: &str) -> Result<MasterSource, DriverError> {
+        if !(flag.starts_with("zk://") || flag.starts_with("file://")) {
+            return Ok(MasterSource {
+                pid: parse_master(flag)?,
+                detector: None,
+            });
+        }
+        let detector =
+            crate::zookeeper::detector_for(flag, crate::zookeeper::DEFAULT_SESSION_TIMEOUT)
+                .map_err(|e| DriverError::BadMaster(format!("{flag}: {e}")))?;
+        let leader = detector
+            .detect(None)
+            .await
+            .ok_or_else(|| DriverError::BadMaster(format!("{flag}: no leading master")))?;
+        let pid = leader
+            .pid
+            .parse::<Pid>()
+            .map_err(|_| DriverError::BadMaster(leader.pid.clone()))?;
+        Ok(MasterSource {
+            pid,
+            detector: Some(detector),
+        })
+    }
+
+    pub fn pid(&self) -> &Pid {
+        &self.pid
+    }
+
+    /// Tells the driver `to` of every new leader; what it returns must be
+    /// kept for as long as the following should go on.
+    pub fn follow(
+        self,
+        node: &Node,
+        to: &Pid,
+    ) -> Result<Option<crate::zookeeper::Forwarding>, DriverError> {
+        let Some(detector) = self.detector else {
+            return Ok(None);
+        };
+        let (n, to) = (node.clone(), to.clone());
+        let forward = detector.follow(move |leader| {
+            n.send_local(&to, &to, crate::zookeeper::LeaderDetected { leader })
+        });
+        Ok(Some(
+            forward.map_err(|e| DriverError::BadMaster(e.to_string()))?,
+        ))
+    }
 }
 
 /// Spawns a driver process on `node` (inside its actix system) and starts
