@@ -90,6 +90,10 @@ impl Master {
                 self.run(cx, |core, _, out| core.update_weights(weights, out));
                 operator_api::ok_empty()
             }
+            Act::UpdateQuota(configs) => {
+                self.run(cx, |core, _, out| core.update_quota(configs, out));
+                operator_api::ok_empty()
+            }
             Act::Teardown(id) => {
                 tracing::info!(framework = %id, "tearing the framework down at an operator's request");
                 self.run(cx, |core, now, out| core.remove_framework(&id, now, out));
