@@ -385,6 +385,11 @@ pub fn endpoint(master: &MasterView<'_>, req: &Request) -> Endpoint {
     }
 }
 
+/// The registry operation that stores `configs`.
+pub fn registry_operation(configs: &[QuotaConfig]) -> RegistryOp {
+    RegistryOp::UpdateQuota(configs.to_vec())
+}
+
 fn scalars_json(amounts: &BTreeMap<String, Milli>) -> Value {
     Value::Object(
         amounts
@@ -449,14 +454,15 @@ pub fn role_quota_json(role: &str, quota: Option<&QuotaConfig>, consumed: Value)
 
 impl Core {
     /// New quotas for the roles named (a default config removes one): kept
-    /// in the records, written to the registry and told to the allocator.
+    /// in the records and told to the allocator. The process writes them
+    /// to the registry ([`registry_operation`]) and answers the operator
+    /// once they are stored, as Mesos does.
     pub fn update_quota(&mut self, configs: Vec<QuotaConfig>, out: &mut Effects) {
         let roles: Vec<&str> = configs.iter().map(|c| c.role.as_str()).collect();
         tracing::info!(?roles, "updating quota at an operator's request");
         for c in &configs {
             self.state.set_quota(c.clone());
         }
-        out.record(RegistryOp::UpdateQuota(configs.clone()));
         out.allocator(AllocatorCall::UpdateQuota(configs));
     }
 
@@ -577,11 +583,9 @@ mod tests {
         c.update_quota(vec![config.clone()], &mut out);
         assert_eq!(c.state().quotas().get("dev"), Some(&config));
         let mut registry = Registry::default();
-        for e in out.iter() {
-            if let Effect::Record(op) = e {
-                op.apply(&mut registry).unwrap();
-            }
-        }
+        registry_operation(std::slice::from_ref(&config))
+            .apply(&mut registry)
+            .unwrap();
         assert!(out
             .iter()
             .any(|e| matches!(e, Effect::Allocator(AllocatorCall::UpdateQuota(q)) if q.as_slice() == std::slice::from_ref(&config))));

@@ -89,7 +89,7 @@ impl Master {
     }
 
     /// Applies a registry operation; `reply` gets the outcome.
-    fn registry(
+    pub(super) fn registry(
         &self,
         operation: RegistryOp,
         reply: Box<dyn FnOnce(Result<bool, RegistrarError>) + Send>,

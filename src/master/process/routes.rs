@@ -159,10 +159,7 @@ impl Master {
     fn quota_endpoint(&mut self, req: Request, cx: &mut Cx<'_, Self>) -> Reply {
         match quota::endpoint(&self.view(), &req) {
             quota::Endpoint::Reply(reply) => reply,
-            quota::Endpoint::Update(configs) => {
-                self.run(cx, |core, _, out| core.update_quota(configs, out));
-                Reply::Now(Response::new(StatusCode::OK, ""))
-            }
+            quota::Endpoint::Update(configs) => self.store_quota(configs, cx),
         }
     }
 
