@@ -5,7 +5,7 @@
 //! [`AgentCall`].
 //!
 //! Calls this implementation does not carry out yet (reservations, volumes,
-//! quota changes, maintenance, the agent's streaming container calls) are
+//! maintenance, the agent's streaming container calls) are
 //! still read and checked, so that a malformed one is a 400 like any other,
 //! and come back as `Unsupported` with their type name for the server to
 //! answer 501.
