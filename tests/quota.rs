@@ -442,7 +442,9 @@ fn quota_survives_a_master_restart_and_bad_requests_are_refused() {
         ]),
         "{status_before}"
     );
-    let (status, body) = request(master, "DELETE", "/master/quota/big");
+    // Also served at the top level, as the master's endpoints are.
+    assert_eq!(get_json(master, "/quota"), status_before);
+    let (status, body) = request(master, "DELETE", "/quota/big");
     assert_eq!(status, 200, "{body}");
 
     // The master restarts on its work dir: the quota is read back from
