@@ -39,6 +39,9 @@ pub enum ApiError {
     /// 404: the call names something (an agent, a file) that is not there.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the request conflicts with the cluster as it is.
+    #[error("{0}")]
+    Conflict(String),
     /// 503: this process cannot serve calls yet.
     #[error("{0}")]
     Unavailable(String),
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -305,7 +305,10 @@ async fn operators_read_follow_and_change_the_cluster_through_the_v1_api() {
         "{roles}"
     );
     assert_eq!(get(master, "GET_OPERATIONS"), json!({}));
-    assert_eq!(get(master, "GET_QUOTA"), json!({"status": {}}));
+    assert_eq!(
+        get(master, "GET_QUOTA"),
+        json!({"status": {"infos": [], "configs": []}})
+    );
     assert_eq!(get(master, "GET_MAINTENANCE_STATUS"), json!({"status": {}}));
     assert_eq!(
         get(master, "GET_MAINTENANCE_SCHEDULE"),

@@ -139,6 +139,11 @@ impl AllocatorHandle {
         self.tell(msg::UpdateWeights { weights });
     }
 
+    /// New quotas for some roles (`UPDATE_QUOTA`, `SET_QUOTA`, `REMOVE_QUOTA`).
+    pub fn update_quota(&self, configs: Vec<wire::registry::QuotaConfig>) {
+        self.tell(msg::UpdateQuota { configs });
+    }
+
     pub fn revive(&self, framework_id: &FrameworkId, roles: Vec<String>) {
         self.tell(msg::Revive {
             framework_id: framework_id.clone(),

@@ -5,6 +5,7 @@
 //! | file | owns |
 //! |---|---|
 //! | `sorter.rs` | [`DrfSorter`]: clients ordered by weighted dominant share |
+//! | `quota.rs` | [`Quotas`] and [`QuotaCycle`]: roles' guarantees and limits, what each consumes, guarantees first, headroom, limits |
 //! | `config.rs` | [`AllocatorConfig`], the refused-offer filter durations ([`refuse_from_seconds`]) and [`AllocatorError`] |
 //! | `records.rs` | what it knows of each agent (total, holdings, available) and each framework (roles, suppression, filters) |
 //! | `state.rs` | [`HierarchicalAllocator`]: adding and removing agents and frameworks, recovering, suppressing, and the allocation cycle; no I/O, no clock |
@@ -14,13 +15,15 @@
 //! Messages in (local, from the master): [`AddFramework`], [`RemoveFramework`],
 //! [`ActivateFramework`], [`DeactivateFramework`], [`AddAgent`], [`RemoveAgent`],
 //! [`ActivateAgent`], [`DeactivateAgent`], [`UpdateAgentTotal`],
-//! [`RecoverResources`], [`Suppress`], [`Revive`], [`UpdateWeights`].
+//! [`RecoverResources`], [`Suppress`], [`Revive`], [`UpdateWeights`],
+//! [`UpdateQuota`].
 //! Out: batches of [`Allocation`] through the callback given at
 //! construction, which the master turns into offers.
 
 mod client;
 mod config;
 mod process;
+mod quota;
 mod records;
 mod sorter;
 mod state;
@@ -33,7 +36,8 @@ pub use config::{
 pub use process::{
     ActivateAgent, ActivateFramework, AddAgent, AddFramework, AllocatorProcess, DeactivateAgent,
     DeactivateFramework, OfferCallback, RecoverResources, RemoveAgent, RemoveFramework, Revive,
-    Suppress, UpdateAgentTotal, UpdateWeights,
+    Suppress, UpdateAgentTotal, UpdateQuota, UpdateWeights,
 };
+pub use quota::{QuotaCycle, Quotas};
 pub use sorter::{DrfSorter, Quantities, SortKey};
 pub use state::{Allocation, HierarchicalAllocator};

@@ -5,7 +5,7 @@
 //! [`RemoveFramework`], [`ActivateFramework`], [`DeactivateFramework`],
 //! [`AddAgent`], [`RemoveAgent`], [`ActivateAgent`], [`DeactivateAgent`],
 //! [`UpdateAgentTotal`], [`RecoverResources`], [`Suppress`], [`Revive`],
-//! [`UpdateWeights`]. Sends: each non-empty batch of [`Allocation`]s to the
+//! [`UpdateWeights`], [`UpdateQuota`]. Sends: each non-empty batch of [`Allocation`]s to the
 //! callback it was built with (the master's offer path).
 //!
 //! It allocates every agent each `allocation_interval`, and soon after an
@@ -22,6 +22,7 @@ use actors::metrics::{Counter, Gauge, Timer};
 use actors::{Cx, Handle, Install, Pid, Process};
 use tokio::time::Instant;
 use wire::ids::{AgentId, FrameworkId};
+use wire::registry::QuotaConfig;
 use wire::resources::Resources;
 
 use super::config::{AllocatorConfig, AllocatorError};
@@ -113,6 +114,12 @@ pub struct Revive {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateWeights {
     pub weights: HashMap<String, f64>,
+}
+
+/// Roles' new quotas (a default config removes one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateQuota {
+    pub configs: Vec<QuotaConfig>,
 }
 
 /// The periodic cycle over every agent.
@@ -263,6 +270,7 @@ impl Process for AllocatorProcess {
             .local::<Suppress>()
             .local::<Revive>()
             .local::<UpdateWeights>()
+            .local::<UpdateQuota>()
             .local::<BatchAllocation>()
             .local::<PromptAllocation>();
     }
@@ -277,7 +285,8 @@ impl Process for AllocatorProcess {
             let me = me.clone();
             Box::pin(async move {
                 me.call(|a, _| {
-                    a.core
+                    let mut out: Vec<(String, f64)> = a
+                        .core
                         .role_shares()
                         .into_iter()
                         .map(|(role, share)| {
@@ -286,7 +295,9 @@ impl Process for AllocatorProcess {
                                 share,
                             )
                         })
-                        .collect()
+                        .collect();
+                    out.extend(quota_metrics(&a.core));
+                    out
                 })
                 .await
                 .unwrap_or_default()
@@ -454,6 +465,47 @@ impl Handle<UpdateWeights> for AllocatorProcess {
             Err(e) => tracing::warn!("ignoring weights: {e}"),
         }
     }
+}
+
+impl Handle<UpdateQuota> for AllocatorProcess {
+    fn handle(&mut self, m: UpdateQuota, _from: &Pid, cx: &mut Cx<'_, Self>) {
+        let roles: Vec<&str> = m.configs.iter().map(|c| c.role.as_str()).collect();
+        tracing::info!(?roles, "updated role quotas");
+        self.core.update_quota(m.configs);
+        // Lower guarantees or higher limits may free resources at once.
+        self.want_prompt(None, cx);
+    }
+}
+
+/// `allocator/mesos/quota/roles/<role>/resources/<kind>/{guarantee,limit,offered_or_allocated}`
+/// for every role with a quota: its guarantees, its limits, and what it is
+/// offered or holds of each kind named in either.
+fn quota_metrics(core: &HierarchicalAllocator) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    for config in core.quotas().iter() {
+        let role = &config.role;
+        let key = |kind: &str, what: &str| {
+            format!("allocator/mesos/quota/roles/{role}/resources/{kind}/{what}")
+        };
+        for (kind, m) in &config.guarantees {
+            out.push((key(kind, "guarantee"), m.as_f64()));
+        }
+        for (kind, m) in &config.limits {
+            out.push((key(kind, "limit"), m.as_f64()));
+        }
+        let kinds: BTreeSet<&String> = config
+            .guarantees
+            .keys()
+            .chain(config.limits.keys())
+            .collect();
+        for kind in kinds {
+            out.push((
+                key(kind, "offered_or_allocated"),
+                core.role_offered_or_allocated(role, kind),
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@
 //! records it keeps are in `records.rs`; what configures it and the errors
 //! it returns are in `config.rs`.
 //!
-//! Not modelled (yet): quota, hierarchical roles (`eng/backend` is one flat
+//! Quota (guarantees first, headroom, limits) is decided in `quota.rs`;
+//! with no quota configured a cycle never consults it.
+//!
+//! Not modelled (yet): hierarchical roles (`eng/backend` is one flat
 //! name here, and reservations go to exactly their role), revocable and
 //! shared resources, maintenance and inverse offers, agent whitelists,
 //! framework capabilities and per-framework `offer_filters`.
@@ -22,11 +25,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use wire::ids::{AgentId, FrameworkId};
+use wire::registry::QuotaConfig;
 use wire::resources::{Resource, Resources, Value, UNRESERVED};
 
 use crate::random::Rng;
 
 use super::config::{validate_weights, AllocatorConfig, AllocatorError, MAX_REFUSE};
+use super::quota::{AgentView, QuotaCycle, Quotas, Stage};
 use super::records::{add_into, Agent, Filter, Framework};
 use super::sorter::{DrfSorter, Quantities, SortKey};
 
@@ -68,6 +73,8 @@ pub struct HierarchicalAllocator {
     /// Shuffles agents each cycle, as Mesos does, so none is always
     /// first; seeded from the config, so a run replays.
     rng: Rng,
+    /// Roles' guarantees and limits; empty unless an operator set some.
+    quotas: Quotas,
 }
 
 impl HierarchicalAllocator {
@@ -88,6 +95,7 @@ impl HierarchicalAllocator {
             framework_sorters: HashMap::new(),
             total: Quantities::default(),
             allocated: Quantities::default(),
+            quotas: Quotas::default(),
         })
     }
 
@@ -379,6 +387,23 @@ impl HierarchicalAllocator {
         Ok(())
     }
 
+    /// Replaces the quotas of the roles named (a default config removes
+    /// one); the next cycle follows them.
+    pub fn update_quota(&mut self, configs: Vec<QuotaConfig>) {
+        for config in configs {
+            self.quotas.set(config);
+        }
+    }
+
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
+    }
+
+    /// How much of scalar `kind` the role is offered or holds.
+    pub fn role_offered_or_allocated(&self, role: &str, kind: &str) -> f64 {
+        self.roles.allocation(role, kind) as f64 / 1000.0
+    }
+
     /// One allocation cycle over every agent (`None`) or over the agents
     /// named. Each agent's available resources go, whole, to the first
     /// framework in DRF order (roles first, then the role's frameworks) that
@@ -400,6 +425,9 @@ impl HierarchicalAllocator {
             }
         };
         self.rng.shuffle(&mut order);
+        if !self.quotas.is_empty() {
+            return self.allocate_with_quota(&order, now);
+        }
 
         let HierarchicalAllocator {
             config,
@@ -424,7 +452,7 @@ impl HierarchicalAllocator {
                 let role = role_key.name();
                 if let Some(sorter) = framework_sorters.get_mut(role) {
                     if let Some((chosen, framework_id)) =
-                        choose_framework(sorter, frameworks, role, agent, min, now)
+                        choose_framework(sorter, frameworks, role, agent, min, None, now)
                     {
                         let offer = agent.take_offer(role);
                         agent.hold(chosen.shared_name(), role_key.shared_name(), &offer);
@@ -442,6 +470,84 @@ impl HierarchicalAllocator {
                 role_cursor = Some(role_key);
                 if !allocatable(min, &agent.available) {
                     break;
+                }
+            }
+        }
+        out
+    }
+
+    /// A cycle with quota: first roles below their guarantee, over every
+    /// agent, then everyone, each offer cut as `quota.rs` allows.
+    fn allocate_with_quota(&mut self, order: &[usize], now: Duration) -> Vec<Allocation> {
+        let HierarchicalAllocator {
+            config,
+            agents,
+            frameworks,
+            roles,
+            framework_sorters,
+            allocated,
+            quotas,
+            ..
+        } = self;
+        let mut cycle = QuotaCycle::new(
+            quotas,
+            agents.iter().map(|a| AgentView {
+                total: &a.total,
+                available: &a.available,
+                holdings: a
+                    .holdings
+                    .iter()
+                    .map(|h| (&*h.role, &h.resources))
+                    .collect(),
+            }),
+        );
+        let min = &config.min_allocatable;
+        let mut out = Vec::new();
+        for stage in [Stage::Guarantees, Stage::Rest] {
+            for &index in order {
+                let Some(agent) = agents.get_mut(index) else {
+                    continue;
+                };
+                if !agent.active || !allocatable(min, &agent.available) {
+                    continue;
+                }
+                let mut role_cursor: Option<SortKey> = None;
+                while let Some(role_key) = roles.next_after(role_cursor.as_ref()) {
+                    let role = role_key.name();
+                    let serve = stage == Stage::Rest || cycle.below_guarantee(role);
+                    if let (true, Some(sorter)) = (serve, framework_sorters.get_mut(role)) {
+                        let offer = cycle.cut(role, stage, &agent.available.allocatable_to(role));
+                        let chosen = match allocatable(min, &offer) {
+                            true => choose_framework(
+                                sorter,
+                                frameworks,
+                                role,
+                                agent,
+                                min,
+                                Some(&offer),
+                                now,
+                            ),
+                            false => None,
+                        };
+                        if let Some((chosen, framework_id)) = chosen {
+                            agent.available = agent.available.minus(&offer);
+                            agent.hold(chosen.shared_name(), role_key.shared_name(), &offer);
+                            allocated.add(&offer);
+                            sorter.allocated(chosen.name(), &offer);
+                            roles.allocated(role, &offer);
+                            cycle.offered(role, &offer);
+                            out.push(Allocation {
+                                framework_id,
+                                role: role.to_owned(),
+                                agent_id: agent.id.clone(),
+                                resources: offer,
+                            });
+                        }
+                    }
+                    role_cursor = Some(role_key);
+                    if !allocatable(min, &agent.available) {
+                        break;
+                    }
                 }
             }
         }
@@ -596,22 +702,24 @@ impl HierarchicalAllocator {
 }
 
 /// The first framework of `role`, in DRF order, that may take what `agent`
-/// has for that role. Frameworks come out of the sorter only while active
-/// and unsuppressed, so only filters remain to check.
+/// has for that role (or `given`, that cut down). Frameworks come out of
+/// the sorter only while active and unsuppressed, so only filters remain
+/// to check.
 fn choose_framework(
     sorter: &mut DrfSorter,
     frameworks: &HashMap<String, Framework>,
     role: &str,
     agent: &Agent,
     min: &[Resources],
+    given: Option<&Resources>,
     now: Duration,
 ) -> Option<(SortKey, FrameworkId)> {
     let mut cursor = sorter.next_after(None)?;
-    if !allocatable_to_role(min, &agent.available, role) {
+    if given.is_none() && !allocatable_to_role(min, &agent.available, role) {
         return None;
     }
     // Built only if some framework has filters here: most have none.
-    let mut offer: Option<Resources> = None;
+    let mut offer: Option<Resources> = given.cloned();
     loop {
         if let Some(framework) = frameworks.get(cursor.name()) {
             let filtered = framework.has_filters(role, &agent.id) && {
@@ -1213,6 +1321,111 @@ mod tests {
         assert_eq!((out[0].role.as_str(), out[1].role.as_str()), ("a", "b"));
         assert_eq!(out[0].resources, res("cpus(a):1;cpus:1;mem:64"));
         assert_eq!(out[1].resources, res("cpus(b):2"));
+    }
+
+    fn quota(role: &str, guarantees: &str, limits: &str) -> QuotaConfig {
+        let amounts = |text: &str| {
+            res(text)
+                .iter()
+                .filter_map(|r| match r.value {
+                    Value::Scalar(m) => Some((r.name.clone(), m)),
+                    _ => None,
+                })
+                .collect()
+        };
+        QuotaConfig {
+            role: role.into(),
+            guarantees: amounts(guarantees),
+            limits: amounts(limits),
+        }
+    }
+
+    /// Offered cpus by role in `allocations`.
+    fn cpus_by_role(allocations: &[Allocation]) -> HashMap<String, f64> {
+        let mut out = HashMap::new();
+        for x in allocations {
+            *out.entry(x.role.clone()).or_default() += x.resources.scalar("cpus");
+        }
+        out
+    }
+
+    #[test]
+    fn a_role_below_its_guarantee_is_served_first_and_others_leave_it_room() {
+        // "aaa" sorts first by name, so without quota it would get the
+        // first agent; with "zzz" guaranteed 3 cpus of 4 agents' 4, "zzz"
+        // gets 3 and "aaa" only what is not held back.
+        let mut a = cluster(&[("f1", "aaa"), ("f2", "zzz")], 4, "cpus:1;mem:1024");
+        a.update_quota(vec![quota("zzz", "cpus:3", "")]);
+        let out = a.allocate(Duration::ZERO, None);
+        let cpus = cpus_by_role(&out);
+        assert_eq!(cpus.get("zzz"), Some(&3.0), "{out:?}");
+        assert_eq!(cpus.get("aaa"), Some(&1.0), "{out:?}");
+    }
+
+    #[test]
+    fn headroom_is_kept_for_a_guarantee_with_no_framework_yet() {
+        let mut a = cluster(&[("f1", "ops")], 2, "cpus:2;mem:1024");
+        a.update_quota(vec![quota("dev", "cpus:3", "")]);
+        let out = a.allocate(Duration::ZERO, None);
+        // Of 4 cpus, 3 are held back for dev; ops gets 1 (and all memory).
+        assert_eq!(cpus_by_role(&out).get("ops"), Some(&1.0), "{out:?}");
+        let mem: f64 = out.iter().map(|x| x.resources.scalar("mem")).sum();
+        assert_eq!(mem, 2048.0);
+        // dev arrives and gets what was kept for it.
+        a.add_framework(fw("d"), vec!["dev".into()], vec![], true)
+            .unwrap();
+        let out = a.allocate(SEC, None);
+        assert_eq!(cpus_by_role(&out).get("dev"), Some(&3.0), "{out:?}");
+        // Removing the quota frees nothing more here, but the next agent
+        // goes to anyone.
+        a.update_quota(vec![quota("dev", "", "")]);
+        assert!(a.quotas().is_empty());
+    }
+
+    #[test]
+    fn a_role_never_gets_past_its_limit() {
+        let mut a = cluster(&[("f1", "dev")], 3, "cpus:2;mem:1024");
+        a.update_quota(vec![quota("dev", "", "cpus:3")]);
+        let out = a.allocate(Duration::ZERO, None);
+        assert_eq!(cpus_by_role(&out).get("dev"), Some(&3.0), "{out:?}");
+        // More agents, more cycles: still no cpus beyond the limit.
+        a.add_agent(ag("more"), res("cpus:8;mem:64"), vec![])
+            .unwrap();
+        let out = a.allocate(SEC, None);
+        assert_eq!(cpus_by_role(&out).get("dev").copied().unwrap_or(0.0), 0.0);
+        assert_eq!(a.role_offered_or_allocated("dev", "cpus"), 3.0);
+        // Declined cpus come back and may be offered again, up to the limit.
+        let first = a
+            .agents
+            .iter()
+            .find_map(|ag| {
+                ag.holdings
+                    .first()
+                    .map(|h| (ag.id.clone(), h.resources.clone()))
+            })
+            .unwrap();
+        a.recover_resources(&fw("f1"), &first.0, "dev", &first.1, None, SEC);
+        let out = a.allocate(2 * SEC, None);
+        assert_eq!(
+            cpus_by_role(&out).get("dev").copied().unwrap_or(0.0),
+            first.1.scalar("cpus")
+        );
+        assert_eq!(a.role_offered_or_allocated("dev", "cpus"), 3.0);
+    }
+
+    #[test]
+    fn reservations_count_towards_guarantee_and_limit() {
+        let mut a = allocator();
+        a.add_framework(fw("d"), vec!["dev".into()], vec![], true)
+            .unwrap();
+        a.add_agent(ag("x"), res("cpus(dev):2;cpus:4;mem:1024"), vec![])
+            .unwrap();
+        a.update_quota(vec![quota("dev", "cpus:2", "cpus:3")]);
+        let out = a.allocate(Duration::ZERO, None);
+        // The 2 reserved cpus meet the guarantee; the limit leaves room for
+        // one unreserved cpu.
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].resources, res("cpus(dev):2;cpus:1;mem:1024"));
     }
 
     #[test]

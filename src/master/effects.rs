@@ -131,6 +131,8 @@ pub enum AllocatorCall {
     Revive(FrameworkId, Vec<String>),
     /// New weights of these roles (the others keep theirs).
     UpdateWeights(std::collections::HashMap<String, f64>),
+    /// New quotas of these roles (a default config removes one).
+    UpdateQuota(Vec<wire::registry::QuotaConfig>),
 }
 
 /// A timer the master sets; each fires as a message to itself.

@@ -137,12 +137,12 @@ pub const SPECS: &[Spec] = &[
     Spec::value(
         "allocator_agent_recovery_factor",
         Some("0.80"),
-        "With quota, the share of agents to await after a failover (no quota here: no effect)",
+        "With quota, the share of agents to await after a failover (not applied yet: offers start at once)",
     ),
     Spec::value(
         "allocator_recovery_timeout",
         Some("10mins"),
-        "With quota, the longest wait for agents after a failover (no quota here: no effect)",
+        "With quota, the longest wait for agents after a failover (not applied yet: offers start at once)",
     ),
     Spec::boolean("log_auto_initialize", true, "Initialize an empty replicated log by itself"),
     Spec::boolean("filter_gpu_resources", true, "Offer GPUs only to GPU-aware frameworks (accepted; no GPUs are offered here)"),

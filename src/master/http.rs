@@ -674,7 +674,7 @@ pub fn roles(master: &MasterView<'_>, req: &Request) -> Reply {
     let mut by_role: std::collections::BTreeMap<String, (Vec<&str>, Resources)> =
         Default::default();
     by_role.entry("*".into()).or_default();
-    for role in master.flags.weights.keys() {
+    for role in master.flags.weights.keys().chain(s.quotas().keys()) {
         by_role.entry(role.clone()).or_default();
     }
     for f in s.frameworks().values() {
@@ -698,6 +698,11 @@ pub fn roles(master: &MasterView<'_>, req: &Request) -> Reply {
                 "frameworks": frameworks,
                 "resources": model::resources(resources),
                 "allocated": model::resources(resources),
+                "quota": crate::master::quota::role_quota_json(
+                    name,
+                    s.quotas().get(name),
+                    model::resources(resources),
+                ),
             })
         })
         .collect();

@@ -76,6 +76,7 @@ pub mod metrics;
 mod offers;
 pub mod operator;
 pub mod process;
+pub mod quota;
 mod registry;
 mod removal;
 pub mod scheduler_api;

@@ -538,7 +538,10 @@ impl Handle<RegistryRecovered> for Master {
         for (from, message) in held {
             self.agent_arrives(message, &from, cx);
         }
-        self.run(cx, |core, _, out| core.recovery_timers(out));
+        self.run(cx, |core, _, out| {
+            core.recovery_timers(out);
+            core.announce_quota(out);
+        });
     }
 }
 

@@ -23,6 +23,7 @@ impl Core {
             self.flags.agent_reregister_timeout
         );
         self.recovered_total = registry.agents.len();
+        self.recover_quota(&registry);
         self.state.add_recovered(registry.agents);
         for (id, time) in registry.unreachable {
             self.state.mark_unreachable(id, time);

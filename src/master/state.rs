@@ -244,6 +244,8 @@ pub struct State {
     completed_frameworks: VecDeque<FrameworkRecord>,
     /// Outstanding offers, each also in its agent's and framework's sets.
     offers: HashMap<OfferId, Offer>,
+    /// Roles' quotas (from the registry and operators), none the default.
+    quotas: BTreeMap<String, wire::registry::QuotaConfig>,
     next_agent: u64,
     next_framework: u64,
     next_offer: u64,
@@ -254,6 +256,19 @@ impl State {
         State {
             master_id: master_id.to_owned(),
             ..State::default()
+        }
+    }
+
+    pub fn quotas(&self) -> &BTreeMap<String, wire::registry::QuotaConfig> {
+        &self.quotas
+    }
+
+    /// Replaces the role's quota; a default config removes it.
+    pub fn set_quota(&mut self, config: wire::registry::QuotaConfig) {
+        if config.is_default() {
+            self.quotas.remove(&config.role);
+        } else {
+            self.quotas.insert(config.role.clone(), config);
         }
     }
 

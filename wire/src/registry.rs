@@ -2,7 +2,8 @@
 //! `mesos.internal.Registry`): the last leading master, the admitted agents,
 //! and the agents marked unreachable or gone, with when. Frameworks and
 //! tasks are not in it; they are re-learned from agents and schedulers
-//! after a failover.
+//! after a failover. Quota configurations (`quota_configs`) are kept here
+//! too, so a role's guarantees and limits survive a failover.
 //!
 //! Operations ([`Operation`]) change a registry atomically: `apply` either
 //! changes it and says whether anything changed, or refuses with a reason
@@ -14,6 +15,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::AgentId;
 use crate::mesos::{AgentInfo, MasterInfo};
+use crate::resources::Milli;
+
+/// One role's quota (Mesos's `quota.QuotaConfig`): scalar guarantees
+/// and limits by resource name. No guarantees and no limits is the
+/// default quota, which is kept as no entry at all.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct QuotaConfig {
+    pub role: String,
+    pub guarantees: BTreeMap<String, Milli>,
+    pub limits: BTreeMap<String, Milli>,
+}
+
+impl QuotaConfig {
+    /// Whether this is the default quota (nothing guaranteed, no limit).
+    pub fn is_default(&self) -> bool {
+        self.guarantees.is_empty() && self.limits.is_empty()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Registry {
@@ -26,6 +45,9 @@ pub struct Registry {
     pub unreachable: Vec<(AgentId, f64)>,
     /// Agents an operator marked gone, with the time.
     pub gone: Vec<(AgentId, f64)>,
+    /// Roles' quotas, one per role, none of them the default.
+    #[serde(default)]
+    pub quota_configs: Vec<QuotaConfig>,
 }
 
 impl Registry {
@@ -62,6 +84,8 @@ pub enum Operation {
     /// Forget unreachable and gone entries older than `before`, and keep at
     /// most `max` of each (oldest dropped first).
     Prune { before: f64, max: usize },
+    /// Each config replaces its role's quota; a default one removes it.
+    UpdateQuota(Vec<QuotaConfig>),
 }
 
 /// Why an operation was refused.
@@ -149,6 +173,17 @@ impl Operation {
                 }
                 Ok(u != registry.unreachable.len() || g != registry.gone.len())
             }
+            Operation::UpdateQuota(configs) => {
+                let before = registry.quota_configs.clone();
+                for config in configs {
+                    registry.quota_configs.retain(|c| c.role != config.role);
+                    if !config.is_default() {
+                        registry.quota_configs.push(config.clone());
+                    }
+                }
+                registry.quota_configs.sort_by(|a, b| a.role.cmp(&b.role));
+                Ok(before != registry.quota_configs)
+            }
         }
     }
 }
@@ -218,6 +253,29 @@ mod tests {
         }
         .apply(&mut r)
         .is_err());
+    }
+
+    #[test]
+    fn quota_configs_are_replaced_by_role_and_the_default_removes_one() {
+        let config = |role: &str, cpus: i64| QuotaConfig {
+            role: role.into(),
+            guarantees: BTreeMap::from([("cpus".to_string(), Milli(cpus))]),
+            limits: BTreeMap::new(),
+        };
+        let mut r = Registry::default();
+        let op = Operation::UpdateQuota(vec![config("b", 1000), config("a", 500)]);
+        assert_eq!(op.apply(&mut r), Ok(true));
+        assert_eq!(op.apply(&mut r), Ok(false), "the same again");
+        assert_eq!(r.quota_configs, [config("a", 500), config("b", 1000)]);
+        let replaced = Operation::UpdateQuota(vec![config("a", 2000)]);
+        assert_eq!(replaced.apply(&mut r), Ok(true));
+        assert_eq!(r.quota_configs, [config("a", 2000), config("b", 1000)]);
+        let removed = Operation::UpdateQuota(vec![QuotaConfig {
+            role: "b".into(),
+            ..QuotaConfig::default()
+        }]);
+        assert_eq!(removed.apply(&mut r), Ok(true));
+        assert_eq!(r.quota_configs, [config("a", 2000)]);
     }
 
     #[test]

@@ -6,10 +6,12 @@ use actors::http::{Response, StatusCode};
 use actors::{Reply, Request};
 use serde_json::json;
 use wire::ids::{AgentId, FrameworkId};
+use wire::registry::QuotaConfig;
 use wire::v1::{parse_master_call, CommonCall, MasterCall};
 
 use super::json;
 use crate::master::http::leader_only;
+use crate::master::quota;
 use crate::master::view::MasterView;
 use crate::operator_api::{self, ok_json, response};
 use crate::v1_http::{self, ApiError};
@@ -23,6 +25,8 @@ pub enum Act {
     /// Open an event stream.
     Subscribe,
     UpdateWeights(Vec<(String, f64)>),
+    /// Checked quotas to apply (a default config removes a role's).
+    UpdateQuota(Vec<QuotaConfig>),
     Teardown(FrameworkId),
     MarkAgentGone(AgentId),
     DeactivateAgent(AgentId),
@@ -64,7 +68,21 @@ pub fn read_call(master: &MasterView<'_>, req: &Request) -> Result<Act, ApiError
         MasterCall::GetMaintenanceSchedule => {
             answer("GET_MAINTENANCE_SCHEDULE", json!({"schedule": {}}))
         }
-        MasterCall::GetQuota => answer("GET_QUOTA", json!({"status": {}})),
+        MasterCall::GetQuota => answer(
+            "GET_QUOTA",
+            json!({"status": quota::status_json(state.quotas())}),
+        ),
+        MasterCall::UpdateQuota(payload) => {
+            let (force, configs) = quota::parse_update(&payload)?;
+            Ok(Act::UpdateQuota(quota::check_update(
+                master, force, configs,
+            )?))
+        }
+        MasterCall::SetQuota(request) => {
+            let (force, config) = quota::parse_request(&request)?;
+            Ok(Act::UpdateQuota(quota::check_set(master, force, config)?))
+        }
+        MasterCall::RemoveQuota(role) => Ok(Act::UpdateQuota(quota::check_remove(master, &role)?)),
         MasterCall::Subscribe => Ok(Act::Subscribe),
         MasterCall::UpdateWeights(w) => Ok(Act::UpdateWeights(w)),
         MasterCall::Teardown(id) => {
@@ -136,6 +154,7 @@ mod tests {
             Ok(Act::Common(_)) => Ok("common".into()),
             Ok(Act::Subscribe) => Ok("subscribe".into()),
             Ok(Act::UpdateWeights(_)) => Ok("weights".into()),
+            Ok(Act::UpdateQuota(_)) => Ok("quota".into()),
             Ok(Act::Teardown(_)) => Ok("teardown".into()),
             Ok(Act::MarkAgentGone(_)) => Ok("gone".into()),
             Ok(Act::DeactivateAgent(_)) => Ok("deactivate".into()),
@@ -181,6 +200,27 @@ mod tests {
                 Err(400),
             ),
             (on("DRAIN_AGENT", &agent.value), Err(501)),
+            (
+                r#"{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"dev","guarantees":{"cpus":{"value":1}},"limits":{"cpus":{"value":2}}}]}}"#.into(),
+                Ok("quota".into()),
+            ),
+            (
+                r#"{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"dev","guarantees":{"cpus":{"value":3}},"limits":{"cpus":{"value":2}}}]}}"#.into(),
+                Err(400),
+            ),
+            (
+                r#"{"type":"UPDATE_QUOTA","update_quota":{"quota_configs":[{"role":"dev","guarantees":{"cpus":{"value":100000}}}]}}"#.into(),
+                Err(409),
+            ),
+            (
+                r#"{"type":"SET_QUOTA","set_quota":{"quota_request":{"role":"*","guarantee":[{"name":"cpus","type":"SCALAR","scalar":{"value":1}}]}}}"#.into(),
+                Err(400),
+            ),
+            (
+                r#"{"type":"REMOVE_QUOTA","remove_quota":{"role":"dev"}}"#.into(),
+                Err(400),
+            ),
+            (r#"{"type":"GET_QUOTA"}"#.into(), Ok("reply 200".into())),
             (r#"{"type":"GET_CONTAINERS"}"#.into(), Err(400)),
         ];
         for (body, expected) in table {

@@ -378,7 +378,7 @@ pub fn get_roles(
     let mut by_role: std::collections::BTreeMap<String, (Vec<Value>, Resources)> =
         Default::default();
     by_role.entry("*".into()).or_default();
-    for role in weights.keys() {
+    for role in weights.keys().chain(master.state.quotas().keys()) {
         by_role.entry(role.clone()).or_default();
     }
     for f in master.state.frameworks().values() {
@@ -405,6 +405,9 @@ pub fn get_roles(
             );
             put(&mut m, "frameworks", Value::Array(frameworks));
             put(&mut m, "resources", resources(&allocated, None));
+            if let Some(q) = master.state.quotas().get(&name) {
+                m.insert("quota".into(), crate::master::quota::config_json(q));
+            }
             Value::Object(m)
         })
         .collect();

@@ -8,12 +8,14 @@ use actors::metrics::{Counter, Gauge};
 use actors::{Cx, Handle, Pid, Reply, Request};
 use tokio::time::Instant;
 
-use super::Master;
+use super::{Master, RegistryFailed};
 use crate::master::events::HEARTBEAT_INTERVAL;
 use crate::master::operator::calls::{read_call, Act};
 use crate::master::operator::events::{self, OperatorEvent, Subscribers};
+use crate::master::quota;
 use crate::operator_api::{self, Common, LoggingLevel};
 use crate::v1_http;
+use wire::registry::QuotaConfig;
 
 /// The operator API's state on the process.
 #[derive(Default)]
@@ -90,6 +92,7 @@ impl Master {
                 self.run(cx, |core, _, out| core.update_weights(weights, out));
                 operator_api::ok_empty()
             }
+            Act::UpdateQuota(configs) => self.store_quota(configs, cx),
             Act::Teardown(id) => {
                 tracing::info!(framework = %id, "tearing the framework down at an operator's request");
                 self.run(cx, |core, now, out| core.remove_framework(&id, now, out));
@@ -108,6 +111,42 @@ impl Master {
                 operator_api::ok_empty()
             }
         }
+    }
+
+    /// Applies quotas an operator asked for; the answer waits until the
+    /// registry holds them, so a quota that was acknowledged survives a
+    /// failover.
+    pub(super) fn store_quota(
+        &mut self,
+        configs: Vec<QuotaConfig>,
+        cx: &mut Cx<'_, Self>,
+    ) -> Reply {
+        let (stored, outcome) = tokio::sync::oneshot::channel();
+        let me = cx.handle();
+        self.registry(
+            quota::registry_operation(&configs),
+            Box::new(move |result| {
+                if let Err(error) = &result {
+                    me.tell(
+                        me.pid(),
+                        RegistryFailed {
+                            error: error.clone(),
+                        },
+                    );
+                }
+                let _ = stored.send(result.is_ok());
+            }),
+        );
+        self.run(cx, |core, _, out| core.update_quota(configs, out));
+        Reply::later(async move {
+            match outcome.await {
+                Ok(true) => Response::new(StatusCode::OK, ""),
+                _ => Response::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The quota could not be stored in the registry",
+                ),
+            }
+        })
     }
 
     /// SUBSCRIBE: a stream that starts with the whole state.

@@ -89,7 +89,7 @@ impl Master {
     }
 
     /// Applies a registry operation; `reply` gets the outcome.
-    fn registry(
+    pub(super) fn registry(
         &self,
         operation: RegistryOp,
         reply: Box<dyn FnOnce(Result<bool, RegistrarError>) + Send>,
@@ -218,5 +218,6 @@ pub(super) fn call_allocator(a: &AllocatorHandle, call: AllocatorCall) {
         AllocatorCall::Suppress(id, roles) => a.suppress(&id, roles),
         AllocatorCall::Revive(id, roles) => a.revive(&id, roles),
         AllocatorCall::UpdateWeights(weights) => a.update_weights(weights),
+        AllocatorCall::UpdateQuota(configs) => a.update_quota(configs),
     }
 }

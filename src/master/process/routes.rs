@@ -14,6 +14,7 @@ use super::Master;
 use crate::master::effects::ToAgent;
 use crate::master::events::HEARTBEAT_INTERVAL;
 use crate::master::http;
+use crate::master::quota;
 use crate::master::scheduler_api::{self, ApiCall};
 use crate::v1_http;
 
@@ -46,6 +47,7 @@ pub(super) fn install(i: &mut Install<Master>) {
         .route("/roles", |m, req, _| http::roles(&m.view(), &req))
         .route("/redirect", |m, _, _| http::redirect(&m.view()))
         .route("/teardown", |m, req, cx| m.teardown_endpoint(req, cx))
+        .route("/quota", |m, req, cx| m.quota_endpoint(req, cx))
         .route("/version", |_, req, _| {
             http::json_reply(&req, http::version())
         });
@@ -153,6 +155,14 @@ impl Master {
     }
 
     /// `POST /master/teardown`: an operator removes a framework.
+    /// `/quota`: answered from the view, or quotas to apply.
+    fn quota_endpoint(&mut self, req: Request, cx: &mut Cx<'_, Self>) -> Reply {
+        match quota::endpoint(&self.view(), &req) {
+            quota::Endpoint::Reply(reply) => reply,
+            quota::Endpoint::Update(configs) => self.store_quota(configs, cx),
+        }
+    }
+
     fn teardown_endpoint(&mut self, req: Request, cx: &mut Cx<'_, Self>) -> Reply {
         match http::teardown(&self.view(), &req) {
             http::Teardown::Refuse(reply) => reply,

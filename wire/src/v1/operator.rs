@@ -5,7 +5,7 @@
 //! [`AgentCall`].
 //!
 //! Calls this implementation does not carry out yet (reservations, volumes,
-//! quota changes, maintenance, the agent's streaming container calls) are
+//! maintenance, the agent's streaming container calls) are
 //! still read and checked, so that a malformed one is a 400 like any other,
 //! and come back as `Unsupported` with their type name for the server to
 //! answer 501.
@@ -223,6 +223,12 @@ pub enum MasterCall {
     GetMaintenanceStatus,
     GetMaintenanceSchedule,
     GetQuota,
+    /// `update_quota` (`force`, `quota_configs`), read by the master,
+    /// which knows the cluster its checks need.
+    UpdateQuota(serde_json::Map<String, serde_json::Value>),
+    /// `set_quota.quota_request` (`role`, `guarantee`, `force`).
+    SetQuota(serde_json::Map<String, serde_json::Value>),
+    RemoveQuota(String),
     Teardown(FrameworkId),
     MarkAgentGone(AgentId),
     DeactivateAgent(AgentId),
@@ -254,16 +260,13 @@ pub enum AgentCall {
 
 /// The master's call types that are read but answered 501 for now, with
 /// their payload field (if they need one).
-const MASTER_UNSUPPORTED: [(&str, Option<&str>); 13] = [
+const MASTER_UNSUPPORTED: [(&str, Option<&str>); 10] = [
     ("RESERVE_RESOURCES", Some("reserve_resources")),
     ("UNRESERVE_RESOURCES", Some("unreserve_resources")),
     ("CREATE_VOLUMES", Some("create_volumes")),
     ("DESTROY_VOLUMES", Some("destroy_volumes")),
     ("GROW_VOLUME", Some("grow_volume")),
     ("SHRINK_VOLUME", Some("shrink_volume")),
-    ("UPDATE_QUOTA", Some("update_quota")),
-    ("SET_QUOTA", Some("set_quota")),
-    ("REMOVE_QUOTA", Some("remove_quota")),
     (
         "UPDATE_MAINTENANCE_SCHEDULE",
         Some("update_maintenance_schedule"),
@@ -395,6 +398,27 @@ pub fn parse_master_call(body: &[u8]) -> Result<MasterCall, CallError> {
         "GET_MAINTENANCE_STATUS" => MasterCall::GetMaintenanceStatus,
         "GET_MAINTENANCE_SCHEDULE" => MasterCall::GetMaintenanceSchedule,
         "GET_QUOTA" => MasterCall::GetQuota,
+        "UPDATE_QUOTA" => {
+            MasterCall::UpdateQuota(call.update_quota.ok_or_else(|| missing("update_quota"))?)
+        }
+        "SET_QUOTA" => {
+            let set = call.set_quota.ok_or_else(|| missing("set_quota"))?;
+            match set.get("quota_request") {
+                Some(serde_json::Value::Object(request)) => MasterCall::SetQuota(request.clone()),
+                Some(_) => {
+                    return Err(CallError::validation(
+                        "'set_quota.quota_request' must be an object",
+                    ))
+                }
+                None => return Err(missing("set_quota.quota_request")),
+            }
+        }
+        "REMOVE_QUOTA" => MasterCall::RemoveQuota(
+            call.remove_quota
+                .ok_or_else(|| missing("remove_quota"))?
+                .role
+                .ok_or_else(|| missing("remove_quota.role"))?,
+        ),
         "UPDATE_WEIGHTS" => {
             let update = call
                 .update_weights
