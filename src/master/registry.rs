@@ -23,6 +23,8 @@ impl Core {
             self.flags.agent_reregister_timeout
         );
         self.recovered_total = registry.agents.len();
+        *self.state.maintenance_mut() =
+            super::maintenance::Maintenance::recovered(registry.maintenance);
         self.state.add_recovered(registry.agents);
         for (id, time) in registry.unreachable {
             self.state.mark_unreachable(id, time);

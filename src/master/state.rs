@@ -49,6 +49,8 @@ pub struct AgentRecord {
     /// An operator deactivated it (`DEACTIVATE_AGENT`): no offers from it
     /// until it is reactivated, even across reconnections.
     pub deactivated: bool,
+    /// Its drain (`DRAIN_AGENT`), until it is reactivated.
+    pub drain: Option<super::drain::Drain>,
     /// Pings sent since the last pong.
     pub pings_missed: u32,
     /// Tasks on this agent, by framework.
@@ -81,6 +83,7 @@ impl AgentRecord {
             connected: true,
             active: true,
             deactivated: false,
+            drain: None,
             pings_missed: 0,
             tasks: BTreeMap::new(),
             offers: BTreeSet::new(),
@@ -244,6 +247,8 @@ pub struct State {
     completed_frameworks: VecDeque<FrameworkRecord>,
     /// Outstanding offers, each also in its agent's and framework's sets.
     offers: HashMap<OfferId, Offer>,
+    /// The maintenance schedule, machines and inverse offers.
+    maintenance: super::maintenance::Maintenance,
     next_agent: u64,
     next_framework: u64,
     next_offer: u64,
@@ -255,6 +260,14 @@ impl State {
             master_id: master_id.to_owned(),
             ..State::default()
         }
+    }
+
+    pub fn maintenance(&self) -> &super::maintenance::Maintenance {
+        &self.maintenance
+    }
+
+    pub fn maintenance_mut(&mut self) -> &mut super::maintenance::Maintenance {
+        &mut self.maintenance
     }
 
     pub fn new_agent_id(&mut self) -> AgentId {

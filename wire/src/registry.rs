@@ -26,6 +26,8 @@ pub struct Registry {
     pub unreachable: Vec<(AgentId, f64)>,
     /// Agents an operator marked gone, with the time.
     pub gone: Vec<(AgentId, f64)>,
+    /// The maintenance schedule and the machines in it.
+    pub maintenance: crate::maintenance::Maintenance,
 }
 
 impl Registry {
@@ -62,6 +64,9 @@ pub enum Operation {
     /// Forget unreachable and gone entries older than `before`, and keep at
     /// most `max` of each (oldest dropped first).
     Prune { before: f64, max: usize },
+    /// The maintenance schedule or a machine's mode changed: the whole of
+    /// what is kept of maintenance, as the master now has it.
+    UpdateMaintenance(crate::maintenance::Maintenance),
 }
 
 /// Why an operation was refused.
@@ -148,6 +153,11 @@ impl Operation {
                     list.drain(..excess);
                 }
                 Ok(u != registry.unreachable.len() || g != registry.gone.len())
+            }
+            Operation::UpdateMaintenance(m) => {
+                let changed = &registry.maintenance != m;
+                registry.maintenance = m.clone();
+                Ok(changed)
             }
         }
     }
