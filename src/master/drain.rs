@@ -5,8 +5,7 @@
 //! gone. `REACTIVATE_AGENT` ends the drain.
 //!
 //! The kill goes to the task's executor, which ends the task with the
-//! task's own kill policy; `max_grace_period` is recorded and shown (the
-//! executors here do not take a shorter grace period from the master).
+//! task's own kill policy, its grace period capped by `max_grace_period`.
 
 use serde_json::{json, Value};
 use wire::agent::KillTask;
@@ -91,6 +90,7 @@ impl Core {
                             .map(|t| KillTask {
                                 framework_id: f.clone(),
                                 task_id: t.clone(),
+                                grace_period: max_grace_period,
                             })
                     })
                     .collect()
@@ -152,13 +152,13 @@ mod tests {
     use wire::mesos::TaskStatus;
     use wire::task::TaskState;
 
-    fn kills(out: &Effects) -> Vec<String> {
+    fn kills(out: &Effects) -> Vec<(String, Option<f64>)> {
         out.iter()
             .filter_map(|e| match e {
                 Effect::ToAgent {
                     message: ToAgent::KillTask(k),
                     ..
-                } => Some(k.task_id.value.clone()),
+                } => Some((k.task_id.value.clone(), k.grace_period)),
                 _ => None,
             })
             .collect()
@@ -178,7 +178,7 @@ mod tests {
             run_task(&mut c, &framework, &agent, "t1");
             let mut out = Effects::default();
             c.drain_agent(&agent, Some(2.0), mark_gone, at(5.0), &mut out);
-            assert_eq!(kills(&out), vec!["t1".to_owned()]);
+            assert_eq!(kills(&out), vec![("t1".to_owned(), Some(2.0))]);
             let drain = |c: &Core| c.state().agent(&agent).and_then(|a| a.drain.clone());
             assert!(c.state().agent(&agent).unwrap().deactivated);
             assert_eq!(drain(&c).map(|d| d.state), Some(DrainState::Draining));
