@@ -50,6 +50,7 @@ fn offer(id: &str, agent: &str, resources: &str) -> Offer {
         attributes: Vec::new(),
         executor_ids: Vec::new(),
         role: "*".into(),
+        unavailability: None,
     }
 }
 

@@ -53,6 +53,7 @@ impl ScriptedMaster {
                     attributes: Vec::new(),
                     executor_ids: Vec::new(),
                     role: "*".into(),
+                    unavailability: None,
                 }],
             },
         );

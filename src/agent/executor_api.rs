@@ -43,7 +43,7 @@ impl ToExecutorEvent for RunTaskGroup {
 
 impl ToExecutorEvent for KillTask {
     fn to_event(&self) -> Event {
-        Event::kill(&self.task_id, None)
+        Event::kill(&self.task_id, self.grace_period)
     }
 }
 

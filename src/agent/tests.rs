@@ -549,6 +549,7 @@ async fn killing_a_running_task_is_relayed_to_its_executor() {
     c.master_sends(KillTask {
         framework_id: FrameworkId::new(FRAMEWORK_ID),
         task_id: TaskId::new("t1"),
+        grace_period: None,
     });
     let log = c.to_executor.clone();
     let kills = |log: &Log<ToExecutor>| {
@@ -573,6 +574,7 @@ async fn killing_a_queued_task_ends_it_killed_and_destroys_the_idle_executor() {
     c.master_sends(KillTask {
         framework_id: FrameworkId::new(FRAMEWORK_ID),
         task_id: TaskId::new("t1"),
+        grace_period: None,
     });
     c.expect_states("t1", &[TaskState::Killed]).await;
     let killed = updates(&c.to_master, "t1");
@@ -600,6 +602,7 @@ async fn an_unknown_task_is_reported_lost_when_killed() {
     c.master_sends(KillTask {
         framework_id: FrameworkId::new(FRAMEWORK_ID),
         task_id: TaskId::new("nowhere"),
+        grace_period: None,
     });
     c.expect_states("nowhere", &[TaskState::Lost]).await;
     assert_eq!(

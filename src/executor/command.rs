@@ -294,7 +294,7 @@ impl Executor for CommandExecutor {
     fn kill_task(&mut self, driver: &mut ExecutorDriver<'_, Self>, task_id: &TaskId) {
         match &self.task {
             Some(task) if task.id == *task_id => {
-                let grace = task.kill_grace;
+                let grace = driver.kill_grace(task.kill_grace);
                 self.kill(driver, grace);
             }
             _ => {

@@ -313,8 +313,12 @@ impl Executor for DefaultExecutor {
     }
 
     fn kill_task(&mut self, driver: &mut ExecutorDriver<'_, Self>, task_id: &TaskId) {
-        if self.tasks.contains_key(task_id) {
-            self.kill(driver, task_id, None);
+        if let Some(grace) = self
+            .tasks
+            .get(task_id)
+            .map(|c| driver.kill_grace(c.kill_grace))
+        {
+            self.kill(driver, task_id, Some(grace));
         } else {
             tracing::warn!(task = %task_id, "ignoring a kill of a task this executor does not run");
         }

@@ -689,8 +689,11 @@ impl Executor for DockerExecutor {
     }
 
     fn kill_task(&mut self, driver: &mut ExecutorDriver<'_, Self>, task_id: &TaskId) {
-        match &self.task {
-            Some(task) if task.id == *task_id => self.kill(driver),
+        match self.task.as_mut() {
+            Some(task) if task.id == *task_id => {
+                task.kill_grace = driver.kill_grace(task.kill_grace);
+                self.kill(driver)
+            }
             _ => {
                 tracing::warn!(task = %task_id, "ignoring a kill of a task this executor does not run")
             }

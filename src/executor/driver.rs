@@ -279,6 +279,7 @@ pub async fn start<E: Executor>(
         updates: Vec::new(),
         done: Some(done_tx),
         recovery_timer: None,
+        kill_grace_cap: None,
     };
     let id = node.generate_id("executor");
     let process = node.spawn(id, ExecutorProcess { state, executor })?;
@@ -367,6 +368,9 @@ struct State {
     done: Option<oneshot::Sender<DriverStatus>>,
     /// While waiting for a lost agent to come back.
     recovery_timer: Option<SpawnHandle>,
+    /// During `Executor::kill_task`: the cap on the grace period the kill
+    /// asks for, if any.
+    kill_grace_cap: Option<Duration>,
 }
 
 /// What an executor's callbacks act with (Mesos's `ExecutorDriver`, the
@@ -380,6 +384,14 @@ pub struct ExecutorDriver<'a, E: Executor> {
 impl<E: Executor> ExecutorDriver<'_, E> {
     pub fn config(&self) -> &DriverConfig {
         &self.state.config
+    }
+
+    /// Inside `Executor::kill_task`: the grace period `grace` of the
+    /// task's kill policy, capped by what the kill asks for.
+    pub fn kill_grace(&self, grace: Duration) -> Duration {
+        self.state
+            .kill_grace_cap
+            .map_or(grace, |cap| cap.min(grace))
     }
 
     /// The driver's pid.
@@ -737,7 +749,11 @@ impl<E: Executor> Handle<KillTask> for ExecutorProcess<E> {
             return;
         }
         tracing::debug!(task = %m.task_id, "killing task");
+        self.state.kill_grace_cap = m
+            .grace_period
+            .and_then(|s| Duration::try_from_secs_f64(s).ok());
         self.call(cx, |e, d| e.kill_task(d, &m.task_id));
+        self.state.kill_grace_cap = None;
     }
 }
 

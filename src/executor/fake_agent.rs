@@ -200,6 +200,7 @@ impl Handle<Order> for FakeAgent {
                 KillTask {
                     framework_id,
                     task_id,
+                    grace_period: None,
                 },
             ),
             Order::Shutdown => cx.send(

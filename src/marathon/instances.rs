@@ -879,6 +879,7 @@ mod tests {
                 .collect(),
             executor_ids: Vec::new(),
             role: "*".into(),
+            unavailability: None,
         }
     }
 

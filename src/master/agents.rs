@@ -40,6 +40,9 @@ impl Core {
             // A retry while the registrar admits it: the answer will come.
             return;
         }
+        if self.refuse_if_down(&msg.info.hostname, from, out) {
+            return;
+        }
         if let Some(existing) = self.state.agent_by_pid(&pid_text).map(|a| a.id.clone()) {
             // A retry of a registration that already succeeded.
             let connected = self.state.agent(&existing).is_some_and(|a| a.connected);
@@ -140,6 +143,9 @@ impl Core {
                     message: super::operator::GONE_MESSAGE.into(),
                 }),
             );
+            return;
+        }
+        if self.refuse_if_down(&msg.info.hostname, from, out) {
             return;
         }
         if self.state.agent(&id).is_some() {

@@ -65,6 +65,9 @@ pub enum ToScheduler {
     AgentLost(AgentLost),
     ExecutorExited(ExitedExecutor),
     Message(ExecutorToFramework),
+    /// Inverse offers (maintenance): an OFFERS event with
+    /// `inverse_offers`, for HTTP frameworks only.
+    InverseOffers(Vec<super::maintenance::InverseOffer>),
 }
 
 impl ToScheduler {
@@ -80,6 +83,7 @@ impl ToScheduler {
             ToScheduler::AgentLost(_) => AgentLost::EVENT,
             ToScheduler::ExecutorExited(_) => ExitedExecutor::EVENT,
             ToScheduler::Message(_) => ExecutorToFramework::EVENT,
+            ToScheduler::InverseOffers(_) => ResourceOffers::EVENT,
         }
     }
 
@@ -95,6 +99,7 @@ impl ToScheduler {
             ToScheduler::AgentLost(m) => m.to_event(framework, master),
             ToScheduler::ExecutorExited(m) => m.to_event(framework, master),
             ToScheduler::Message(m) => m.to_event(framework, master),
+            ToScheduler::InverseOffers(offers) => super::maintenance::inverse_offers_event(offers),
         }
     }
 }

@@ -218,6 +218,7 @@ impl Core {
     pub fn remove_framework(&mut self, framework_id: &FrameworkId, now: Now, out: &mut Effects) {
         out.push(Effect::CancelFailoverTimer(framework_id.clone()));
         self.rescind_offers_where(|o| &o.framework_id == framework_id, out);
+        self.state.maintenance_mut().forget_framework(framework_id);
         let Some(framework) = self.state.framework(framework_id) else {
             return;
         };

@@ -79,6 +79,9 @@ impl Serialize for AgentJson<'_> {
         )?;
         map.serialize_entry("active", &a.active)?;
         map.serialize_entry("deactivated", &a.deactivated)?;
+        if let Some(d) = &a.drain {
+            map.serialize_entry("drain_info", &d.to_json())?;
+        }
         map.serialize_entry("version", &a.version)?;
         map.serialize_entry("capabilities", &AGENT_CAPABILITIES)?;
         map.end()

@@ -21,6 +21,8 @@
 //! | `tasks.rs` | accept and launch, kill, status updates, acknowledgements, reconciliation, the one way a task is ended |
 //! | `validation.rs` | launch validation of tasks and task groups (pure) |
 //! | `registry.rs` | what registry recovery brings, the re-registration deadline, pruning, registry failures |
+//! | `maintenance.rs` | the maintenance schedule, machines DRAINING and DOWN, inverse offers and their answers |
+//! | `drain.rs` | `DRAIN_AGENT`: an agent's tasks killed, DRAINING then DRAINED, gone if asked |
 //! | `removal.rs` | marking agents unreachable, under `--agent_removal_rate_limit` |
 //! | `state.rs` | [`state::State`]: agents, frameworks, offers, tasks with their invariants; private fields |
 //! | `effects.rs` | what the core decides should happen: messages, allocator calls, registry operations, timers, exit |
@@ -65,6 +67,7 @@
 
 mod agents;
 pub mod core;
+pub mod drain;
 pub mod effects;
 pub mod events;
 pub mod flags;
@@ -72,6 +75,7 @@ mod frameworks;
 mod gauges;
 pub mod http;
 pub mod leadership;
+pub mod maintenance;
 pub mod metrics;
 mod offers;
 pub mod operator;

@@ -59,6 +59,7 @@ impl Core {
                 .unwrap_or_default();
             let (hostname, agent_pid) = (agent.info.hostname.clone(), agent.pid().to_owned());
             let attributes = agent.info.attributes.clone();
+            let unavailability = self.unavailability_of(agent);
             let offer = Offer {
                 id: self.state.new_offer_id(),
                 framework_id: allocation.framework_id.clone(),
@@ -69,6 +70,7 @@ impl Core {
                 attributes,
                 executor_ids,
                 role: allocation.role,
+                unavailability,
             };
             if let Some(timeout) = self.flags.offer_timeout {
                 out.set(Timer::Offer(offer.id.clone(), timeout));

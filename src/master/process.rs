@@ -14,6 +14,7 @@
 //! `mod.rs`.
 
 mod election;
+mod maintenance;
 mod operator;
 mod outbox;
 mod routes;
@@ -465,9 +466,21 @@ impl Handle<PongAgent> for Master {
     }
 }
 
+impl Handle<StatusUpdateMessage> for Master {
+    fn handle(&mut self, msg: StatusUpdateMessage, from: &Pid, cx: &mut Cx<'_, Self>) {
+        let agent = msg.update.agent_id.clone();
+        self.run(cx, |core, now, out| {
+            core.status_update(msg, from, out);
+            // A task of a draining agent ending may finish its drain.
+            if let Some(agent) = agent {
+                core.drain_progress(&agent, now, out);
+            }
+        });
+    }
+}
+
 to_core! {
     UnregisterAgent => unregister_agent,
-    StatusUpdateMessage => status_update,
     ExitedExecutor => executor_exited,
     ExecutorToFramework => executor_message,
 }

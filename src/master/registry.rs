@@ -24,6 +24,8 @@ impl Core {
         );
         self.recovered_total = registry.agents.len();
         self.recover_quota(&registry);
+        *self.state.maintenance_mut() =
+            super::maintenance::Maintenance::recovered(registry.maintenance);
         self.state.add_recovered(registry.agents);
         for (id, time) in registry.unreachable {
             self.state.mark_unreachable(id, time);

@@ -49,6 +49,8 @@ pub struct AgentRecord {
     /// An operator deactivated it (`DEACTIVATE_AGENT`): no offers from it
     /// until it is reactivated, even across reconnections.
     pub deactivated: bool,
+    /// Its drain (`DRAIN_AGENT`), until it is reactivated.
+    pub drain: Option<super::drain::Drain>,
     /// Pings sent since the last pong.
     pub pings_missed: u32,
     /// Tasks on this agent, by framework.
@@ -81,6 +83,7 @@ impl AgentRecord {
             connected: true,
             active: true,
             deactivated: false,
+            drain: None,
             pings_missed: 0,
             tasks: BTreeMap::new(),
             offers: BTreeSet::new(),
@@ -246,6 +249,8 @@ pub struct State {
     offers: HashMap<OfferId, Offer>,
     /// Roles' quotas (from the registry and operators), none the default.
     quotas: BTreeMap<String, wire::registry::QuotaConfig>,
+    /// The maintenance schedule, machines and inverse offers.
+    maintenance: super::maintenance::Maintenance,
     next_agent: u64,
     next_framework: u64,
     next_offer: u64,
@@ -270,6 +275,14 @@ impl State {
         } else {
             self.quotas.insert(config.role.clone(), config);
         }
+    }
+
+    pub fn maintenance(&self) -> &super::maintenance::Maintenance {
+        &self.maintenance
+    }
+
+    pub fn maintenance_mut(&mut self) -> &mut super::maintenance::Maintenance {
+        &mut self.maintenance
     }
 
     pub fn new_agent_id(&mut self) -> AgentId {

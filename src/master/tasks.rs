@@ -423,6 +423,7 @@ impl Core {
                     ToAgent::KillTask(KillTask {
                         framework_id: msg.framework_id,
                         task_id: msg.task_id,
+                        grace_period: None,
                     }),
                     out,
                 );

@@ -353,6 +353,7 @@ fn offer(id: &str, agent: &str) -> Offer {
         attributes: Vec::new(),
         executor_ids: Vec::new(),
         role: "*".into(),
+        unavailability: None,
     }
 }
 

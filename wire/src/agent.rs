@@ -85,6 +85,10 @@ pub struct RunTaskGroup {
 pub struct KillTask {
     pub framework_id: FrameworkId,
     pub task_id: TaskId,
+    /// At most this many seconds between the polite signal and the kill,
+    /// whatever the task's kill policy says (a drain's
+    /// `max_grace_period`).
+    pub grace_period: Option<f64>,
 }
 
 /// A status update on its way to the framework. `pid` is where the

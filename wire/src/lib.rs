@@ -11,6 +11,7 @@ pub mod codec;
 pub mod executor;
 pub mod ids;
 pub mod log;
+pub mod maintenance;
 pub mod mesos;
 pub mod registry;
 pub mod resources;

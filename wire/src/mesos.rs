@@ -359,6 +359,8 @@ pub struct Offer {
     pub attributes: Vec<Attribute>,
     pub executor_ids: Vec<ExecutorId>,
     pub role: String,
+    /// When the agent's machine is to be unavailable (maintenance).
+    pub unavailability: Option<crate::maintenance::Unavailability>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -48,6 +48,8 @@ pub struct Registry {
     /// Roles' quotas, one per role, none of them the default.
     #[serde(default)]
     pub quota_configs: Vec<QuotaConfig>,
+    /// The maintenance schedule and the machines in it.
+    pub maintenance: crate::maintenance::Maintenance,
 }
 
 impl Registry {
@@ -86,6 +88,9 @@ pub enum Operation {
     Prune { before: f64, max: usize },
     /// Each config replaces its role's quota; a default one removes it.
     UpdateQuota(Vec<QuotaConfig>),
+    /// The maintenance schedule or a machine's mode changed: the whole of
+    /// what is kept of maintenance, as the master now has it.
+    UpdateMaintenance(crate::maintenance::Maintenance),
 }
 
 /// Why an operation was refused.
@@ -183,6 +188,11 @@ impl Operation {
                 }
                 registry.quota_configs.sort_by(|a, b| a.role.cmp(&b.role));
                 Ok(before != registry.quota_configs)
+            }
+            Operation::UpdateMaintenance(m) => {
+                let changed = &registry.maintenance != m;
+                registry.maintenance = m.clone();
+                Ok(changed)
             }
         }
     }

@@ -89,6 +89,7 @@ impl Core {
 
     /// The agent is offered again (once connected).
     pub fn reactivate_agent(&mut self, id: &AgentId, out: &mut Effects) {
+        self.end_drain(id);
         let Some(agent) = self.state.agent_mut(id) else {
             return;
         };

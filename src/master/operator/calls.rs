@@ -7,6 +7,7 @@ use actors::{Reply, Request};
 use serde_json::json;
 use wire::ids::{AgentId, FrameworkId};
 use wire::registry::QuotaConfig;
+use wire::maintenance::{MachineId, Window};
 use wire::v1::{parse_master_call, CommonCall, MasterCall};
 
 use super::json;
@@ -31,6 +32,14 @@ pub enum Act {
     MarkAgentGone(AgentId),
     DeactivateAgent(AgentId),
     ReactivateAgent(AgentId),
+    UpdateMaintenanceSchedule(Vec<Window>),
+    StartMaintenance(Vec<MachineId>),
+    StopMaintenance(Vec<MachineId>),
+    DrainAgent {
+        agent_id: AgentId,
+        max_grace_period: Option<f64>,
+        mark_gone: bool,
+    },
 }
 
 /// Reads a request: refused, answered now, or an [`Act`] for the process.
@@ -64,9 +73,48 @@ pub fn read_call(master: &MasterView<'_>, req: &Request) -> Result<Act, ApiError
         MasterCall::GetRoles => answer("GET_ROLES", json::get_roles(master, &master.flags.weights)),
         MasterCall::GetWeights => answer("GET_WEIGHTS", json::get_weights(&master.flags.weights)),
         MasterCall::GetMaster => answer("GET_MASTER", json::get_master(master)),
-        MasterCall::GetMaintenanceStatus => answer("GET_MAINTENANCE_STATUS", json!({"status": {}})),
-        MasterCall::GetMaintenanceSchedule => {
-            answer("GET_MAINTENANCE_SCHEDULE", json!({"schedule": {}}))
+        MasterCall::GetMaintenanceStatus => answer(
+            "GET_MAINTENANCE_STATUS",
+            json!({"status": state.maintenance().status_json()}),
+        ),
+        MasterCall::GetMaintenanceSchedule => answer(
+            "GET_MAINTENANCE_SCHEDULE",
+            json!({"schedule": state.maintenance().schedule_json()}),
+        ),
+        MasterCall::UpdateMaintenanceSchedule(windows) => {
+            state
+                .maintenance()
+                .check_schedule(&windows)
+                .map_err(ApiError::BadRequest)?;
+            Ok(Act::UpdateMaintenanceSchedule(windows))
+        }
+        MasterCall::StartMaintenance(ids) => {
+            state
+                .maintenance()
+                .check_down(&ids)
+                .map_err(ApiError::BadRequest)?;
+            Ok(Act::StartMaintenance(ids))
+        }
+        MasterCall::StopMaintenance(ids) => {
+            state
+                .maintenance()
+                .check_up(&ids)
+                .map_err(ApiError::BadRequest)?;
+            Ok(Act::StopMaintenance(ids))
+        }
+        MasterCall::DrainAgent {
+            agent_id,
+            max_grace_period,
+            mark_gone,
+        } => {
+            state
+                .agent(&agent_id)
+                .ok_or_else(|| agent_not_found(&agent_id))?;
+            Ok(Act::DrainAgent {
+                agent_id,
+                max_grace_period,
+                mark_gone,
+            })
         }
         MasterCall::GetQuota => answer(
             "GET_QUOTA",
@@ -159,6 +207,10 @@ mod tests {
             Ok(Act::MarkAgentGone(_)) => Ok("gone".into()),
             Ok(Act::DeactivateAgent(_)) => Ok("deactivate".into()),
             Ok(Act::ReactivateAgent(_)) => Ok("reactivate".into()),
+            Ok(Act::UpdateMaintenanceSchedule(_)) => Ok("schedule".into()),
+            Ok(Act::StartMaintenance(_)) => Ok("down".into()),
+            Ok(Act::StopMaintenance(_)) => Ok("up".into()),
+            Ok(Act::DrainAgent { .. }) => Ok("drain".into()),
         }
     }
 
@@ -199,7 +251,22 @@ mod tests {
                 r#"{"type":"TEARDOWN","teardown":{"framework_id":{"value":"nope"}}}"#.into(),
                 Err(400),
             ),
-            (on("DRAIN_AGENT", &agent.value), Err(501)),
+            (on("DRAIN_AGENT", &agent.value), Ok("drain".into())),
+            (on("DRAIN_AGENT", "nope"), Err(404)),
+            (
+                r#"{"type":"STOP_MAINTENANCE","stop_maintenance":{"machines":[{"hostname":"h"}]}}"#
+                    .into(),
+                Err(400),
+            ),
+            (
+                r#"{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{"windows":[{"machine_ids":[{"hostname":"h"}],"unavailability":{"start":{"nanoseconds":1}}}]}}}"#
+                    .into(),
+                Ok("schedule".into()),
+            ),
+            (
+                r#"{"type":"GET_MAINTENANCE_STATUS"}"#.into(),
+                Ok("reply 200".into()),
+            ),
             (
                 r#"{"type":"UPDATE_QUOTA","update_quota":{"force":true,"quota_configs":[{"role":"dev","guarantees":{"cpus":{"value":1}},"limits":{"cpus":{"value":2}}}]}}"#.into(),
                 Ok("quota".into()),

@@ -35,6 +35,9 @@ pub fn agent(a: &AgentRecord) -> Value {
     );
     m.insert("active".into(), json!(a.active));
     m.insert("deactivated".into(), json!(a.deactivated));
+    if let Some(d) = &a.drain {
+        m.insert("drain_info".into(), d.to_json());
+    }
     m.insert("version".into(), json!(a.version));
     m.insert("pid".into(), json!(a.pid()));
     m.insert("registered_time".into(), time_info(a.registered_time));

@@ -110,6 +110,28 @@ impl Master {
                 self.run(cx, |core, _, out| core.reactivate_agent(&id, out));
                 operator_api::ok_empty()
             }
+            Act::UpdateMaintenanceSchedule(windows) => {
+                self.run(cx, |core, now, out| core.update_schedule(windows, now, out));
+                operator_api::ok_empty()
+            }
+            Act::StartMaintenance(ids) => {
+                self.run(cx, |core, _, out| core.start_maintenance(ids, out));
+                operator_api::ok_empty()
+            }
+            Act::StopMaintenance(ids) => {
+                self.run(cx, |core, _, out| core.stop_maintenance(ids, out));
+                operator_api::ok_empty()
+            }
+            Act::DrainAgent {
+                agent_id,
+                max_grace_period,
+                mark_gone,
+            } => {
+                self.run(cx, |core, now, out| {
+                    core.drain_agent(&agent_id, max_grace_period, mark_gone, now, out)
+                });
+                operator_api::ok_empty()
+            }
         }
     }
 

@@ -187,6 +187,9 @@ fn send_to_scheduler(to: &Pid, message: ToScheduler, cx: &Cx<'_, Master>) {
         ToScheduler::AgentLost(m) => cx.send(to, m),
         ToScheduler::ExecutorExited(m) => cx.send(to, m),
         ToScheduler::Message(m) => cx.send(to, m),
+        // The Rust driver has no inverse offer callback (nor the old
+        // message): only HTTP frameworks hear of them.
+        ToScheduler::InverseOffers(_) => {}
     }
 }
 

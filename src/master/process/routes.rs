@@ -15,6 +15,7 @@ use crate::master::effects::ToAgent;
 use crate::master::events::HEARTBEAT_INTERVAL;
 use crate::master::http;
 use crate::master::quota;
+use crate::master::maintenance::Answer;
 use crate::master::scheduler_api::{self, ApiCall};
 use crate::v1_http;
 
@@ -48,6 +49,12 @@ pub(super) fn install(i: &mut Install<Master>) {
         .route("/redirect", |m, _, _| http::redirect(&m.view()))
         .route("/teardown", |m, req, cx| m.teardown_endpoint(req, cx))
         .route("/quota", |m, req, cx| m.quota_endpoint(req, cx))
+        .route("/maintenance/schedule", |m, req, cx| {
+            m.maintenance_schedule(req, cx)
+        })
+        .route("/maintenance/status", |m, req, _| m.maintenance_status(req))
+        .route("/machine/down", |m, req, cx| m.machines(req, true, cx))
+        .route("/machine/up", |m, req, cx| m.machines(req, false, cx))
         .route("/version", |_, req, _| {
             http::json_reply(&req, http::version())
         });
@@ -140,11 +147,34 @@ impl Master {
             SchedulerCall::Acknowledge(m) => self.handle(m, pid, cx),
             SchedulerCall::Reconcile(m) => self.handle(m, pid, cx),
             SchedulerCall::Message(m) => self.handle(m, pid, cx),
-            // The hierarchical allocator ignores requests, as Mesos's does;
-            // there are no inverse offers without maintenance schedules.
-            SchedulerCall::Request { .. }
-            | SchedulerCall::AcceptInverseOffers { .. }
-            | SchedulerCall::DeclineInverseOffers { .. } => {}
+            SchedulerCall::AcceptInverseOffers {
+                framework_id,
+                inverse_offer_ids,
+                ..
+            } => self.run(cx, |core, now, _| {
+                core.answer_inverse_offers(
+                    &framework_id,
+                    &inverse_offer_ids,
+                    Answer::Accept,
+                    pid,
+                    now,
+                )
+            }),
+            SchedulerCall::DeclineInverseOffers {
+                framework_id,
+                inverse_offer_ids,
+                ..
+            } => self.run(cx, |core, now, _| {
+                core.answer_inverse_offers(
+                    &framework_id,
+                    &inverse_offer_ids,
+                    Answer::Decline,
+                    pid,
+                    now,
+                )
+            }),
+            // The hierarchical allocator ignores requests, as Mesos's does.
+            SchedulerCall::Request { .. } => {}
             SchedulerCall::AcknowledgeOperationStatus { .. }
             | SchedulerCall::ReconcileOperations { .. }
             | SchedulerCall::UpdateFramework { .. } => {

@@ -92,7 +92,7 @@
 
 pub mod base64;
 pub mod executor;
-mod json;
+pub(crate) mod json;
 pub mod operator;
 pub mod recordio;
 pub mod scheduler;

@@ -5,7 +5,7 @@
 //! [`AgentCall`].
 //!
 //! Calls this implementation does not carry out yet (reservations, volumes,
-//! maintenance, the agent's streaming container calls) are
+//! the agent's streaming container calls) are
 //! still read and checked, so that a malformed one is a 400 like any other,
 //! and come back as `Unsupported` with their type name for the server to
 //! answer 501.
@@ -13,6 +13,7 @@
 use serde::Deserialize;
 
 use crate::ids::{AgentId, ContainerId, FrameworkId};
+use crate::maintenance::{self, MachineId, Window};
 use crate::v1::json;
 use crate::v1::types::{DurationInfo, Resource};
 use crate::v1::CallError;
@@ -68,11 +69,22 @@ struct UpdateWeights {
 }
 
 /// The payloads that name one agent (`MarkAgentGone`, `DeactivateAgent`,
-/// `ReactivateAgent`, `DrainAgent`).
+/// `ReactivateAgent`).
 #[derive(Debug, Clone, Deserialize)]
 struct OfAgent {
     #[serde(default)]
     agent_id: Option<AgentId>,
+}
+
+/// `Call.DrainAgent`.
+#[derive(Debug, Clone, Deserialize)]
+struct DrainAgent {
+    #[serde(default)]
+    agent_id: Option<AgentId>,
+    #[serde(default)]
+    max_grace_period: Option<DurationInfo>,
+    #[serde(default)]
+    mark_gone: Option<bool>,
 }
 
 /// `Call.Teardown`.
@@ -168,7 +180,7 @@ struct Call {
     #[serde(default)]
     mark_agent_gone: Option<OfAgent>,
     #[serde(default)]
-    drain_agent: Option<OfAgent>,
+    drain_agent: Option<DrainAgent>,
     #[serde(default)]
     deactivate_agent: Option<OfAgent>,
     #[serde(default)]
@@ -233,6 +245,18 @@ pub enum MasterCall {
     MarkAgentGone(AgentId),
     DeactivateAgent(AgentId),
     ReactivateAgent(AgentId),
+    /// A new maintenance schedule (its windows).
+    UpdateMaintenanceSchedule(Vec<Window>),
+    /// Machines to bring down.
+    StartMaintenance(Vec<MachineId>),
+    /// Machines to bring back up.
+    StopMaintenance(Vec<MachineId>),
+    /// Drain an agent: `max_grace_period` in seconds.
+    DrainAgent {
+        agent_id: AgentId,
+        max_grace_period: Option<f64>,
+        mark_gone: bool,
+    },
     /// A well-formed call of this type that is not carried out yet.
     Unsupported(&'static str),
 }
@@ -260,20 +284,13 @@ pub enum AgentCall {
 
 /// The master's call types that are read but answered 501 for now, with
 /// their payload field (if they need one).
-const MASTER_UNSUPPORTED: [(&str, Option<&str>); 10] = [
+const MASTER_UNSUPPORTED: [(&str, Option<&str>); 6] = [
     ("RESERVE_RESOURCES", Some("reserve_resources")),
     ("UNRESERVE_RESOURCES", Some("unreserve_resources")),
     ("CREATE_VOLUMES", Some("create_volumes")),
     ("DESTROY_VOLUMES", Some("destroy_volumes")),
     ("GROW_VOLUME", Some("grow_volume")),
     ("SHRINK_VOLUME", Some("shrink_volume")),
-    (
-        "UPDATE_MAINTENANCE_SCHEDULE",
-        Some("update_maintenance_schedule"),
-    ),
-    ("START_MAINTENANCE", Some("start_maintenance")),
-    ("STOP_MAINTENANCE", Some("stop_maintenance")),
-    ("DRAIN_AGENT", Some("drain_agent")),
 ];
 
 /// The agent's call types that are read but answered 501 for now (the
@@ -453,6 +470,37 @@ pub fn parse_master_call(body: &[u8]) -> Result<MasterCall, CallError> {
         "REACTIVATE_AGENT" => {
             MasterCall::ReactivateAgent(agent_of(call.reactivate_agent, "reactivate_agent")?)
         }
+        "UPDATE_MAINTENANCE_SCHEDULE" => {
+            let schedule = call
+                .update_maintenance_schedule
+                .and_then(|mut p| p.remove("schedule"))
+                .ok_or_else(|| missing("update_maintenance_schedule.schedule"))?;
+            MasterCall::UpdateMaintenanceSchedule(
+                maintenance::schedule_from_value(schedule)
+                    .map_err(|e| CallError::validation(e.0))?,
+            )
+        }
+        "START_MAINTENANCE" => {
+            MasterCall::StartMaintenance(machines(call.start_maintenance, "start_maintenance")?)
+        }
+        "STOP_MAINTENANCE" => {
+            MasterCall::StopMaintenance(machines(call.stop_maintenance, "stop_maintenance")?)
+        }
+        "DRAIN_AGENT" => {
+            let drain = call.drain_agent.ok_or_else(|| missing("drain_agent"))?;
+            let agent_id = drain
+                .agent_id
+                .ok_or_else(|| missing("drain_agent.agent_id"))?;
+            let max_grace_period = match drain.max_grace_period {
+                Some(d) => Some(non_negative(&d, "drain_agent.max_grace_period")?),
+                None => None,
+            };
+            MasterCall::DrainAgent {
+                agent_id,
+                max_grace_period,
+                mark_gone: drain.mark_gone.unwrap_or(false),
+            }
+        }
         other => {
             let Some((kind, payload)) = MASTER_UNSUPPORTED.iter().find(|(n, _)| *n == other) else {
                 return Err(CallError::unknown_type(other));
@@ -463,6 +511,15 @@ pub fn parse_master_call(body: &[u8]) -> Result<MasterCall, CallError> {
     })
 }
 
+/// The `machines` of a START_MAINTENANCE or STOP_MAINTENANCE payload.
+fn machines(payload: Option<Opaque>, field: &str) -> Result<Vec<MachineId>, CallError> {
+    let list = payload
+        .and_then(|mut p| p.remove("machines"))
+        .unwrap_or_else(|| serde_json::Value::Array(Vec::new()));
+    maintenance::machine_ids_from_value(list)
+        .map_err(|e| CallError::validation(format!("{field}: {e}")))
+}
+
 /// The required parts of the payload of a call that is not carried out.
 fn check_unsupported_payload(call: &Call, field: &str) -> Result<(), CallError> {
     let present = match field {
@@ -470,7 +527,6 @@ fn check_unsupported_payload(call: &Call, field: &str) -> Result<(), CallError> 
         "unreserve_resources" => Some(call.unreserve_resources.as_ref().map(|p| &p.agent_id)),
         "create_volumes" => Some(call.create_volumes.as_ref().map(|p| &p.agent_id)),
         "destroy_volumes" => Some(call.destroy_volumes.as_ref().map(|p| &p.agent_id)),
-        "drain_agent" => Some(call.drain_agent.as_ref().map(|p| &p.agent_id)),
         _ => None,
     };
     match present {
@@ -484,9 +540,6 @@ fn check_unsupported_payload(call: &Call, field: &str) -> Result<(), CallError> 
         "update_quota" => call.update_quota.is_some(),
         "set_quota" => call.set_quota.is_some(),
         "remove_quota" => call.remove_quota.as_ref().is_some_and(|q| q.role.is_some()),
-        "update_maintenance_schedule" => call.update_maintenance_schedule.is_some(),
-        "start_maintenance" => call.start_maintenance.is_some(),
-        "stop_maintenance" => call.stop_maintenance.is_some(),
         _ => true,
     };
     if other {
@@ -587,8 +640,24 @@ mod tests {
                 MasterCall::Unsupported("RESERVE_RESOURCES"),
             ),
             (
-                r#"{"type":"START_MAINTENANCE","start_maintenance":{"machines":[]}}"#,
-                MasterCall::Unsupported("START_MAINTENANCE"),
+                r#"{"type":"START_MAINTENANCE","start_maintenance":{"machines":[{"hostname":"h"}]}}"#,
+                MasterCall::StartMaintenance(vec![MachineId::new(Some("h"), None)]),
+            ),
+            (
+                r#"{"type":"STOP_MAINTENANCE","stop_maintenance":{"machines":[{"ip":"1.2.3.4"}]}}"#,
+                MasterCall::StopMaintenance(vec![MachineId::new(None, Some("1.2.3.4"))]),
+            ),
+            (
+                r#"{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{"schedule":{}}}"#,
+                MasterCall::UpdateMaintenanceSchedule(Vec::new()),
+            ),
+            (
+                r#"{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":{"nanoseconds":1500000000}}}"#,
+                MasterCall::DrainAgent {
+                    agent_id: AgentId::new("a"),
+                    max_grace_period: Some(1.5),
+                    mark_gone: false,
+                },
             ),
         ];
         for (body, expected) in table {
@@ -622,6 +691,21 @@ mod tests {
                 "64-bit",
             ),
             (r#"{"type":"MARK_AGENT_GONE"}"#, 400, "'mark_agent_gone'"),
+            (
+                r#"{"type":"UPDATE_MAINTENANCE_SCHEDULE","update_maintenance_schedule":{}}"#,
+                400,
+                "'update_maintenance_schedule.schedule'",
+            ),
+            (
+                r#"{"type":"START_MAINTENANCE","start_maintenance":{"machines":{"hostname":"h"}}}"#,
+                400,
+                "Invalid list of machines",
+            ),
+            (
+                r#"{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"a"},"max_grace_period":{"nanoseconds":-1}}}"#,
+                400,
+                "must not be negative",
+            ),
             (
                 r#"{"type":"MARK_AGENT_GONE","mark_agent_gone":{}}"#,
                 400,

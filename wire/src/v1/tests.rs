@@ -642,6 +642,7 @@ fn offer() -> Offer {
         attributes: mesos::parse_attributes("rack:r1").unwrap(),
         executor_ids: Vec::new(),
         role: "*".into(),
+        unavailability: None,
     }
 }
 

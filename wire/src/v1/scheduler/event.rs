@@ -62,6 +62,9 @@ pub struct Subscribed {
 pub struct Offers {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offers: Vec<Offer>,
+    /// `InverseOffer`s (maintenance), as JSON.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inverse_offers: Vec<serde_json::Value>,
 }
 
 /// `Event.Rescind`.
@@ -159,6 +162,7 @@ impl Event {
                     .iter()
                     .map(|o| Offer::from_internal(o, framework))
                     .collect(),
+                inverse_offers: Vec::new(),
             }),
             ..Event::of(EventType::Offers)
         }

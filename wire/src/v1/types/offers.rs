@@ -32,6 +32,10 @@ pub struct Offer {
     pub executor_ids: Vec<ExecutorId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation_info: Option<AllocationInfo>,
+    /// `Unavailability` of the agent's machine, when it is scheduled for
+    /// maintenance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailability: Option<serde_json::Value>,
 }
 
 impl Offer {
@@ -52,6 +56,7 @@ impl Offer {
                 .collect(),
             executor_ids: offer.executor_ids.clone(),
             allocation_info: format.allocation_info(),
+            unavailability: offer.unavailability.map(|u| u.to_json()),
         }
     }
 }
