@@ -78,6 +78,7 @@ pub mod operator;
 pub mod process;
 mod registry;
 mod removal;
+pub mod reservation;
 pub mod scheduler_api;
 pub mod state;
 pub mod tasks;
