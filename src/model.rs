@@ -119,6 +119,38 @@ impl Serialize for ReservedJson<'_> {
     }
 }
 
+/// The format of the `*_full` fields: v1 resources after reservation
+/// refinement, without allocation info.
+const FULL: wire::v1::types::ResourceFormat = wire::v1::types::ResourceFormat {
+    allocation_role: None,
+    pre_refinement: false,
+};
+
+/// Reserved resources as role -> list of full v1 resources (each with its
+/// reservations and disk info): `reserved_resources_full`.
+pub struct ReservedFullJson<'a>(pub &'a Resources);
+
+impl Serialize for ReservedFullJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let by_role = self.0.reserved_by_role();
+        let mut map = s.serialize_map(Some(by_role.len()))?;
+        for (role, r) in &by_role {
+            map.serialize_entry(role, &wire::v1::types::resources_to_v1(r, &FULL))?;
+        }
+        map.end()
+    }
+}
+
+/// The unreserved part as a list of full v1 resources:
+/// `unreserved_resources_full`.
+pub struct UnreservedFullJson<'a>(pub &'a Resources);
+
+impl Serialize for UnreservedFullJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        wire::v1::types::resources_to_v1(&self.0.unreserved(), &FULL).serialize(s)
+    }
+}
+
 /// The unreserved part, as a resources object.
 pub struct UnreservedJson<'a>(pub &'a Resources);
 
@@ -300,6 +332,17 @@ mod tests {
         assert_eq!(v["zones"], json!("{a, b}"));
         assert_eq!(reserved_resources(&r)["web"]["cpus"], json!(1.0));
         assert_eq!(unreserved_resources(&r)["cpus"], json!(2.0));
+        assert_eq!(
+            to_value(ReservedFullJson(&r)),
+            json!({"web": [{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0},
+                            "reservations": [{"type": "STATIC", "role": "web"}]}]})
+        );
+        let full = to_value(UnreservedFullJson(&r));
+        assert_eq!(full.as_array().map(Vec::len), Some(4));
+        assert_eq!(
+            full[0],
+            json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 2.0}})
+        );
     }
 
     #[test]

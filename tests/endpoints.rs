@@ -101,7 +101,9 @@ fn endpoints_carry_mesos_fields() {
             "used_resources",
             "offered_resources",
             "reserved_resources",
+            "reserved_resources_full",
             "unreserved_resources",
+            "unreserved_resources_full",
             "attributes",
             "registered_time",
             "active",
@@ -112,6 +114,10 @@ fn endpoints_carry_mesos_fields() {
     );
     has_keys(&agent["resources"], RESOURCE_KEYS, "slave resources");
     assert_eq!(agent["resources"]["ports"], "[31000-32000]");
+    assert_eq!(
+        agent["unreserved_resources_full"][0]["type"], "SCALAR",
+        "unreserved_resources_full lists v1 resources"
+    );
     assert_eq!(agent["attributes"]["rack"], "r1");
     assert!(agent["pid"]
         .as_str()

@@ -74,8 +74,16 @@ impl Serialize for AgentJson<'_> {
             &model::ReservedJson(&a.info.resources),
         )?;
         map.serialize_entry(
+            "reserved_resources_full",
+            &model::ReservedFullJson(&a.info.resources),
+        )?;
+        map.serialize_entry(
             "unreserved_resources",
             &model::UnreservedJson(&a.info.resources),
+        )?;
+        map.serialize_entry(
+            "unreserved_resources_full",
+            &model::UnreservedFullJson(&a.info.resources),
         )?;
         map.serialize_entry("active", &a.active)?;
         map.serialize_entry("deactivated", &a.deactivated)?;

@@ -83,6 +83,7 @@ pub mod process;
 pub mod quota;
 mod registry;
 mod removal;
+pub mod reservation;
 pub mod scheduler_api;
 pub mod state;
 pub mod tasks;

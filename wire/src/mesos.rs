@@ -246,7 +246,7 @@ pub enum Check {
     Tcp { port: u16 },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
     pub key: String,
     pub value: Option<String>,

@@ -1,9 +1,13 @@
 //! Resources as Mesos models them: named scalars (`cpus`, `mem`, `disk`),
-//! ranges (`ports`) and sets, each unreserved (`*`) or reserved for a role.
+//! ranges (`ports`) and sets, each unreserved (`*`) or reserved for a role
+//! through a stack of reservations (static from the agent's flag, dynamic
+//! from RESERVE operations, each refinement a deeper role `a/b` on top of
+//! `a`), and for `disk` optionally a persistent volume ([`DiskInfo`]).
 //!
-//! [`Resources`] is a normalized bag: at most one entry per (name, role),
-//! scalars kept in fixed point with three decimals as Mesos compares them,
-//! ranges merged and sorted. Addition, subtraction and containment are the
+//! [`Resources`] is a normalized bag: at most one entry per (name,
+//! reservations, disk info), persistent volumes never merged, scalars kept
+//! in fixed point with three decimals as Mesos compares them, ranges merged
+//! and sorted. Addition, subtraction and containment are the
 //! arithmetic the allocator and the master's offer checks need. Text and
 //! JSON parsing follow the agent's `--resources` flag.
 
@@ -11,6 +15,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::mesos::Label;
 
 /// The role of unreserved resources.
 pub const UNRESERVED: &str = "*";
@@ -40,34 +46,196 @@ pub enum Value {
     Set(BTreeSet<String>),
 }
 
-/// One named resource with its role.
+/// `Resource.ReservationInfo.Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReservationKind {
+    /// From the agent's `--resources`; cannot be unreserved.
+    Static,
+    /// Made by a RESERVE operation; UNRESERVE takes it back.
+    Dynamic,
+}
+
+/// One reservation of a resource's stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub kind: ReservationKind,
+    pub role: String,
+    pub principal: Option<String>,
+    pub labels: Vec<Label>,
+}
+
+impl Reservation {
+    pub fn new_static(role: &str) -> Reservation {
+        Reservation {
+            kind: ReservationKind::Static,
+            role: role.to_owned(),
+            principal: None,
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn dynamic(role: &str, principal: Option<&str>) -> Reservation {
+        Reservation {
+            kind: ReservationKind::Dynamic,
+            role: role.to_owned(),
+            principal: principal.map(str::to_owned),
+            labels: Vec::new(),
+        }
+    }
+}
+
+/// `Resource.DiskInfo.Persistence`: what makes a disk a persistent volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Persistence {
+    pub id: String,
+    pub principal: Option<String>,
+}
+
+/// `Volume.Mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VolumeMode {
+    Rw,
+    Ro,
+}
+
+/// `Volume` as a disk resource carries it: where tasks see the volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    pub container_path: String,
+    pub mode: VolumeMode,
+}
+
+/// `Resource.DiskInfo.Source`: a disk that is not the agent's work dir.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskSource {
+    /// `PATH`, `MOUNT`, `BLOCK` or `RAW`.
+    pub kind: String,
+    /// `path.root` or `mount.root`.
+    pub root: Option<String>,
+}
+
+/// `Resource.DiskInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DiskInfo {
+    pub persistence: Option<Persistence>,
+    pub volume: Option<Volume>,
+    pub source: Option<DiskSource>,
+}
+
+/// One named resource with its reservations. `role` is the innermost
+/// reservation's role (`*` when unreserved), kept alongside the stack so
+/// that code that only cares about the role reads one field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     pub name: String,
     pub role: String,
     pub value: Value,
+    /// Outermost first; empty when unreserved.
+    #[serde(default)]
+    pub reservations: Vec<Reservation>,
+    #[serde(default)]
+    pub disk: Option<DiskInfo>,
 }
 
 impl Resource {
     pub fn scalar(name: &str, value: f64) -> Resource {
-        Resource {
-            name: name.to_owned(),
-            role: UNRESERVED.to_owned(),
-            value: Value::Scalar(Milli::from_f64(value)),
-        }
+        Resource::of(name, Value::Scalar(Milli::from_f64(value)))
     }
 
     pub fn ranges(name: &str, ranges: &[(u64, u64)]) -> Resource {
+        Resource::of(name, Value::Ranges(normalize_ranges(ranges.to_vec())))
+    }
+
+    /// An unreserved resource with `value`.
+    pub fn of(name: &str, value: Value) -> Resource {
         Resource {
             name: name.to_owned(),
             role: UNRESERVED.to_owned(),
-            value: Value::Ranges(normalize_ranges(ranges.to_vec())),
+            value,
+            reservations: Vec::new(),
+            disk: None,
         }
     }
 
+    /// Statically reserved for `role` (unreserved for `*`), replacing any
+    /// reservations, as the agent's `--resources` flag reserves.
     pub fn with_role(mut self, role: &str) -> Resource {
+        self.reservations = if role == UNRESERVED {
+            Vec::new()
+        } else {
+            vec![Reservation::new_static(role)]
+        };
         self.role = role.to_owned();
         self
+    }
+
+    /// With `reservations` as the stack (outermost first).
+    pub fn with_reservations(mut self, reservations: Vec<Reservation>) -> Resource {
+        self.role = reservations
+            .last()
+            .map_or_else(|| UNRESERVED.to_owned(), |r| r.role.clone());
+        self.reservations = reservations;
+        self
+    }
+
+    /// One more reservation on top (a reservation or its refinement).
+    pub fn push_reservation(self, reservation: Reservation) -> Resource {
+        let mut stack = self.reservations.clone();
+        stack.push(reservation);
+        self.with_reservations(stack)
+    }
+
+    /// Without the innermost reservation.
+    pub fn pop_reservation(self) -> Resource {
+        let mut stack = self.reservations.clone();
+        stack.pop();
+        self.with_reservations(stack)
+    }
+
+    pub fn with_disk(mut self, disk: Option<DiskInfo>) -> Resource {
+        self.disk = disk;
+        self
+    }
+
+    pub fn is_reserved(&self) -> bool {
+        !self.reservations.is_empty()
+    }
+
+    /// Whether the innermost reservation is dynamic.
+    pub fn is_dynamically_reserved(&self) -> bool {
+        self.reservations
+            .last()
+            .is_some_and(|r| r.kind == ReservationKind::Dynamic)
+    }
+
+    /// The persistence of a persistent volume.
+    pub fn persistence(&self) -> Option<&Persistence> {
+        self.disk.as_ref().and_then(|d| d.persistence.as_ref())
+    }
+
+    pub fn is_persistent_volume(&self) -> bool {
+        self.persistence().is_some()
+    }
+
+    /// Whether `role` may be given this resource: unreserved, reserved for
+    /// `role`, or reserved for an ancestor of `role` (`a` for `a/b`).
+    pub fn allocatable_to(&self, role: &str) -> bool {
+        self.role == UNRESERVED || self.role == role || is_strict_subrole(role, &self.role)
+    }
+
+    /// The same resource apart from its amount: entries with the same key
+    /// merge, others stay apart.
+    fn same_key(&self, other: &Resource) -> bool {
+        self.name == other.name
+            && self.role == other.role
+            && self.reservations == other.reservations
+            && self.disk == other.disk
+    }
+
+    /// Whether `other` may be merged into this entry. Persistent volumes
+    /// never merge: each is one thing with one id.
+    fn addable(&self, other: &Resource) -> bool {
+        self.same_key(other) && !self.is_persistent_volume()
     }
 
     fn is_empty(&self) -> bool {
@@ -114,11 +282,12 @@ impl Resources {
         if r.is_empty() {
             return Ok(());
         }
-        match self
-            .0
-            .iter_mut()
-            .find(|e| e.name == r.name && e.role == r.role)
-        {
+        if let Some(e) = self.0.iter().find(|e| e.name == r.name) {
+            if std::mem::discriminant(&e.value) != std::mem::discriminant(&r.value) {
+                return Err(ResourceError::KindMismatch(r.name));
+            }
+        }
+        match self.0.iter_mut().find(|e| e.addable(&r)) {
             None => self.0.push(r),
             Some(e) => match (&mut e.value, r.value) {
                 (Value::Scalar(a), Value::Scalar(b)) => a.0 += b.0,
@@ -145,10 +314,7 @@ impl Resources {
             if r.is_empty() {
                 continue;
             }
-            match out
-                .iter_mut()
-                .find(|e| e.name == r.name && e.role == r.role)
-            {
+            match out.iter_mut().find(|e| e.addable(r)) {
                 None => out.push(r.clone()),
                 Some(e) => match (&mut e.value, &r.value) {
                     (Value::Scalar(a), Value::Scalar(b)) => a.0 += b.0,
@@ -177,15 +343,18 @@ impl Resources {
     }
 
     /// `self - other`, dropping what becomes empty. Subtracting what is not
-    /// there leaves the rest unchanged (scalars floor at zero).
+    /// there leaves the rest unchanged (scalars floor at zero). A persistent
+    /// volume goes only as a whole.
     pub fn minus(&self, other: &Resources) -> Resources {
         let mut out = self.clone();
         for r in other.iter() {
-            if let Some(e) = out
-                .0
-                .iter_mut()
-                .find(|e| e.name == r.name && e.role == r.role)
-            {
+            if r.is_persistent_volume() {
+                if let Some(i) = out.0.iter().position(|e| e == r) {
+                    out.0.remove(i);
+                }
+                continue;
+            }
+            if let Some(e) = out.0.iter_mut().find(|e| e.same_key(r)) {
                 match (&mut e.value, &r.value) {
                     (Value::Scalar(a), Value::Scalar(b)) => a.0 = (a.0 - b.0).max(0),
                     (Value::Ranges(a), Value::Ranges(b)) => *a = subtract_ranges(a, b),
@@ -198,19 +367,35 @@ impl Resources {
         out
     }
 
-    /// Whether every resource of `other` is within `self` (same role).
+    /// Whether every resource of `other` is within `self` (same
+    /// reservations and disk info; a persistent volume whole).
     pub fn contains(&self, other: &Resources) -> bool {
-        other.iter().all(|r| {
-            self.0
-                .iter()
-                .find(|e| e.name == r.name && e.role == r.role)
-                .is_some_and(|e| match (&e.value, &r.value) {
-                    (Value::Scalar(a), Value::Scalar(b)) => a >= b,
-                    (Value::Ranges(a), Value::Ranges(b)) => subtract_ranges(b, a).is_empty(),
-                    (Value::Set(a), Value::Set(b)) => b.is_subset(a),
-                    _ => false,
-                })
-        })
+        if other.iter().any(Resource::is_persistent_volume) {
+            let mut left = self.clone();
+            for r in other.iter() {
+                if !left.contains_one(r) {
+                    return false;
+                }
+                left = left.minus(&Resources(vec![r.clone()]));
+            }
+            return true;
+        }
+        other.iter().all(|r| self.contains_one(r))
+    }
+
+    fn contains_one(&self, r: &Resource) -> bool {
+        if r.is_persistent_volume() {
+            return self.0.iter().any(|e| e == r);
+        }
+        self.0
+            .iter()
+            .find(|e| e.same_key(r))
+            .is_some_and(|e| match (&e.value, &r.value) {
+                (Value::Scalar(a), Value::Scalar(b)) => a >= b,
+                (Value::Ranges(a), Value::Ranges(b)) => subtract_ranges(b, a).is_empty(),
+                (Value::Set(a), Value::Set(b)) => b.is_subset(a),
+                _ => false,
+            })
     }
 
     /// The total of scalar `name` across roles.
@@ -226,15 +411,35 @@ impl Resources {
             / 1000.0
     }
 
-    /// The resources reserved for `role` plus the unreserved ones.
+    /// The resources `role` may be offered: the unreserved ones and those
+    /// reserved for `role` or one of its ancestors.
     pub fn allocatable_to(&self, role: &str) -> Resources {
-        Resources(
-            self.0
-                .iter()
-                .filter(|r| r.role == UNRESERVED || r.role == role)
-                .cloned()
-                .collect(),
-        )
+        self.filter(|r| r.allocatable_to(role))
+    }
+
+    /// The entries for which `keep` holds.
+    pub fn filter(&self, keep: impl Fn(&Resource) -> bool) -> Resources {
+        Resources(self.0.iter().filter(|r| keep(r)).cloned().collect())
+    }
+
+    /// The unreserved resources.
+    pub fn unreserved(&self) -> Resources {
+        self.filter(|r| !r.is_reserved())
+    }
+
+    /// The reserved resources, by innermost role, as `/master/state`'s
+    /// `reserved_resources` groups them.
+    pub fn reserved_by_role(&self) -> std::collections::BTreeMap<String, Resources> {
+        let mut out: std::collections::BTreeMap<String, Resources> = Default::default();
+        for r in self.0.iter().filter(|r| r.is_reserved()) {
+            let _ = out.entry(r.role.clone()).or_default().add(r.clone());
+        }
+        out
+    }
+
+    /// The persistent volumes.
+    pub fn persistent_volumes(&self) -> Resources {
+        self.filter(Resource::is_persistent_volume)
     }
 
     /// Parses the agent's `--resources` text (`cpus:4;mem:1024;ports(*):[31000-32000]`)
@@ -262,11 +467,7 @@ impl Resources {
                 return Err(ResourceError::Syntax(item.to_owned()));
             }
             let value = parse_value(name, value.trim())?;
-            out.add(Resource {
-                name: name.to_owned(),
-                role: role.to_owned(),
-                value,
-            })?;
+            out.add(Resource::of(name, value).with_role(role))?;
         }
         Ok(out)
     }
@@ -342,11 +543,7 @@ impl Resources {
                 other => return Err(bad(&format!("unsupported type {other}"))),
             };
             let role = r.role.clone().unwrap_or_else(|| default_role.to_owned());
-            out.add(Resource {
-                name: r.name,
-                role,
-                value,
-            })?;
+            out.add(Resource::of(&r.name, value).with_role(&role))?;
         }
         Ok(out)
     }
@@ -435,6 +632,14 @@ fn subtract_ranges(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
         }
     }
     out
+}
+
+/// Whether `role` lies strictly below `ancestor` in the role tree
+/// (`a/b/c` below `a/b` and `a`).
+pub fn is_strict_subrole(role: &str, ancestor: &str) -> bool {
+    role.len() > ancestor.len()
+        && role.starts_with(ancestor)
+        && role.as_bytes().get(ancestor.len()) == Some(&b'/')
 }
 
 /// Renders ranges as Mesos does in its JSON models: `[31000-32000, 40000-40100]`.
@@ -573,5 +778,170 @@ mod tests {
     fn ranges_render_as_mesos_does() {
         assert_eq!(format_ranges(&[(31000, 32000)]), "[31000-32000]");
         assert_eq!(format_ranges(&[(1, 2), (5, 9)]), "[1-2, 5-9]");
+    }
+
+    fn volume(id: &str, role: &str, mb: f64) -> Resource {
+        Resource::scalar("disk", mb)
+            .push_reservation(Reservation::dynamic(role, Some("ops")))
+            .with_disk(Some(DiskInfo {
+                persistence: Some(Persistence {
+                    id: id.to_owned(),
+                    principal: Some("ops".into()),
+                }),
+                volume: Some(Volume {
+                    container_path: "vol".into(),
+                    mode: VolumeMode::Rw,
+                }),
+                source: None,
+            }))
+    }
+
+    fn of(list: Vec<Resource>) -> Resources {
+        let mut out = Resources::new();
+        for r in list {
+            out.add(r).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn reservations_and_volumes_keep_entries_apart() {
+        let stat = Resource::scalar("cpus", 1.0).with_role("a");
+        let dynamic =
+            Resource::scalar("cpus", 1.0).push_reservation(Reservation::dynamic("a", None));
+        let refined = dynamic
+            .clone()
+            .push_reservation(Reservation::dynamic("a/b", None));
+        let other_principal =
+            Resource::scalar("cpus", 1.0).push_reservation(Reservation::dynamic("a", Some("p")));
+        let cases: Vec<(&str, Vec<Resource>, usize, f64)> = vec![
+            (
+                "same static merges",
+                vec![stat.clone(), stat.clone()],
+                1,
+                2.0,
+            ),
+            (
+                "static and dynamic apart",
+                vec![stat.clone(), dynamic.clone()],
+                2,
+                2.0,
+            ),
+            (
+                "dynamic and refined apart",
+                vec![dynamic.clone(), refined.clone()],
+                2,
+                2.0,
+            ),
+            (
+                "principals apart",
+                vec![dynamic.clone(), other_principal],
+                2,
+                2.0,
+            ),
+            (
+                "same dynamic merges",
+                vec![dynamic.clone(), dynamic.clone()],
+                1,
+                2.0,
+            ),
+            (
+                "volumes never merge",
+                vec![volume("v1", "a", 10.0), volume("v1", "a", 10.0)],
+                2,
+                0.0,
+            ),
+            (
+                "two volumes",
+                vec![volume("v1", "a", 10.0), volume("v2", "a", 10.0)],
+                2,
+                0.0,
+            ),
+        ];
+        for (what, list, entries, cpus) in cases {
+            let r = of(list);
+            assert_eq!(r.iter().count(), entries, "{what}");
+            assert_eq!(r.scalar("cpus"), cpus, "{what}");
+        }
+        assert_eq!(refined.role, "a/b");
+        assert_eq!(refined.clone().pop_reservation(), dynamic);
+        assert_eq!(
+            dynamic.clone().pop_reservation(),
+            Resource::scalar("cpus", 1.0)
+        );
+        assert!(dynamic.is_dynamically_reserved() && !stat.is_dynamically_reserved());
+        assert_eq!(
+            Resource::scalar("cpus", 1.0).with_role("*").reservations,
+            vec![]
+        );
+    }
+
+    #[test]
+    fn arithmetic_respects_reservations_and_volumes() {
+        let v1 = volume("v1", "a", 10.0);
+        let total = of(vec![
+            Resource::scalar("disk", 100.0),
+            Resource::scalar("disk", 50.0).push_reservation(Reservation::dynamic("a", Some("ops"))),
+            v1.clone(),
+        ]);
+        let plain = |mb| Resources::parse(&format!("disk:{mb}"), "*").unwrap();
+        let cases: Vec<(&str, Resources, bool)> = vec![
+            ("unreserved part", plain(100.0), true),
+            ("too much unreserved", plain(101.0), false),
+            ("the volume", of(vec![v1.clone()]), true),
+            ("the volume twice", of(vec![v1.clone(), v1.clone()]), false),
+            ("another volume", of(vec![volume("v2", "a", 10.0)]), false),
+            (
+                "the volume smaller",
+                of(vec![volume("v1", "a", 5.0)]),
+                false,
+            ),
+            (
+                "static instead of dynamic",
+                of(vec![Resource::scalar("disk", 1.0).with_role("a")]),
+                false,
+            ),
+        ];
+        for (what, part, contained) in cases {
+            assert_eq!(total.contains(&part), contained, "{what}");
+        }
+        let without = total.minus(&of(vec![v1.clone()]));
+        assert_eq!(without.persistent_volumes(), Resources::new());
+        assert_eq!(without.plus(&of(vec![v1.clone()])), total);
+        assert_eq!(
+            total.minus(&of(vec![volume("v1", "a", 5.0)])),
+            total,
+            "volumes go whole"
+        );
+        assert_eq!(total.unreserved(), plain(100.0));
+        let by_role = total.reserved_by_role();
+        assert_eq!(by_role.len(), 1);
+        assert_eq!(by_role.get("a").map(|r| r.iter().count()), Some(2));
+    }
+
+    #[test]
+    fn reservations_are_allocatable_to_their_role_and_its_subroles() {
+        let r = of(vec![
+            Resource::scalar("cpus", 1.0),
+            Resource::scalar("cpus", 2.0).with_role("a"),
+            Resource::scalar("cpus", 4.0)
+                .push_reservation(Reservation::dynamic("a", None))
+                .push_reservation(Reservation::dynamic("a/b", None)),
+            Resource::scalar("cpus", 8.0).with_role("ab"),
+        ]);
+        for (role, cpus) in [
+            ("*", 1.0),
+            ("a", 3.0),
+            ("a/b", 7.0),
+            ("a/b/c", 7.0),
+            ("a/c", 3.0),
+            ("ab", 9.0),
+            ("b", 1.0),
+        ] {
+            assert_eq!(r.allocatable_to(role).scalar("cpus"), cpus, "{role}");
+        }
+        assert!(is_strict_subrole("a/b", "a"));
+        assert!(!is_strict_subrole("a", "a"));
+        assert!(!is_strict_subrole("ab", "a"));
     }
 }

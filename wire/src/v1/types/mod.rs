@@ -58,8 +58,9 @@ pub use tasks::{
     VariableType,
 };
 pub use values::{
-    resources_from_v1, resources_to_v1, AllocationInfo, Attribute, Range, Ranges, ReservationInfo,
-    ReservationType, Resource, ResourceFormat, Scalar, Set, Text, ValueType,
+    resources_from_v1, resources_to_v1, AllocationInfo, Attribute, DiskInfoJson, DiskSourceJson,
+    DiskVolumeJson, PersistenceJson, Range, Ranges, ReservationInfo, ReservationType, Resource,
+    ResourceFormat, Scalar, Set, SourceRoot, Text, ValueType,
 };
 
 /// Builders the tests of several files share.

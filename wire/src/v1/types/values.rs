@@ -12,6 +12,7 @@ use crate::v1::json;
 
 use super::common::{MULTI_ROLE, RESERVATION_REFINEMENT};
 use super::error::{required, FieldError};
+use super::tasks::Labels;
 
 /// `Value.Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +126,204 @@ pub struct ReservationInfo {
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Labels>,
+}
+
+impl ReservationInfo {
+    /// The post-refinement form: type, role, principal, labels.
+    fn from_internal(r: &resources::Reservation) -> ReservationInfo {
+        ReservationInfo {
+            kind: Some(match r.kind {
+                resources::ReservationKind::Static => ReservationType::Static,
+                resources::ReservationKind::Dynamic => ReservationType::Dynamic,
+            }),
+            role: Some(r.role.clone()),
+            principal: r.principal.clone(),
+            labels: Labels::from_internal(&r.labels),
+        }
+    }
+
+    /// Reads one reservation of a stack. A missing type is STATIC for the
+    /// first and DYNAMIC for refinements, the only kinds they can be.
+    fn into_internal(
+        self,
+        index: usize,
+        fallback_role: Option<&str>,
+    ) -> Result<resources::Reservation, FieldError> {
+        let role = match self.role.as_deref().or(fallback_role) {
+            Some(role) => role.to_owned(),
+            None => return Err(FieldError::missing("role")),
+        };
+        if role.is_empty() || role == UNRESERVED {
+            return Err(FieldError::invalid(
+                "role",
+                format!("a reservation cannot be for role '{role}'"),
+            ));
+        }
+        let kind = match self.kind {
+            Some(ReservationType::Static) => resources::ReservationKind::Static,
+            Some(ReservationType::Dynamic) => resources::ReservationKind::Dynamic,
+            None if index == 0 => resources::ReservationKind::Static,
+            None => resources::ReservationKind::Dynamic,
+        };
+        let labels = match self.labels {
+            Some(l) => l.into_internal()?,
+            None => Vec::new(),
+        };
+        Ok(resources::Reservation {
+            kind,
+            role,
+            principal: self.principal,
+            labels,
+        })
+    }
+}
+
+/// `Resource.DiskInfo.Persistence`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersistenceJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+}
+
+/// `Volume`, as a disk resource carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskVolumeJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// `Resource.DiskInfo.Source.Path` / `.Mount`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRoot {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+}
+
+/// `Resource.DiskInfo.Source`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskSourceJson {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<SourceRoot>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<SourceRoot>,
+}
+
+/// `Resource.DiskInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DiskInfoJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<PersistenceJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<DiskVolumeJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<DiskSourceJson>,
+}
+
+impl DiskInfoJson {
+    fn from_internal(d: &resources::DiskInfo) -> DiskInfoJson {
+        DiskInfoJson {
+            persistence: d.persistence.as_ref().map(|p| PersistenceJson {
+                id: Some(p.id.clone()),
+                principal: p.principal.clone(),
+            }),
+            volume: d.volume.as_ref().map(|v| DiskVolumeJson {
+                container_path: Some(v.container_path.clone()),
+                mode: Some(
+                    match v.mode {
+                        resources::VolumeMode::Rw => "RW",
+                        resources::VolumeMode::Ro => "RO",
+                    }
+                    .to_owned(),
+                ),
+            }),
+            source: d.source.as_ref().map(|s| {
+                let root = Some(SourceRoot {
+                    root: s.root.clone(),
+                });
+                DiskSourceJson {
+                    kind: Some(s.kind.clone()),
+                    path: (s.kind == "PATH").then(|| root.clone()).flatten(),
+                    mount: (s.kind == "MOUNT").then_some(root).flatten(),
+                }
+            }),
+        }
+    }
+
+    fn into_internal(self) -> Result<resources::DiskInfo, FieldError> {
+        let persistence = match self.persistence {
+            None => None,
+            Some(p) => {
+                let id = required(p.id, "persistence.id")?;
+                if id.is_empty() || id.contains('/') || id == "." || id == ".." {
+                    return Err(FieldError::invalid(
+                        "persistence.id",
+                        "must be a non-empty name without '/'",
+                    ));
+                }
+                Some(resources::Persistence {
+                    id,
+                    principal: p.principal,
+                })
+            }
+        };
+        let volume = match self.volume {
+            None => None,
+            Some(v) => {
+                let container_path = required(v.container_path, "volume.container_path")?;
+                if container_path.is_empty() {
+                    return Err(FieldError::invalid(
+                        "volume.container_path",
+                        "must not be empty",
+                    ));
+                }
+                let mode = match required(v.mode, "volume.mode")?.as_str() {
+                    "RW" => resources::VolumeMode::Rw,
+                    "RO" => resources::VolumeMode::Ro,
+                    other => {
+                        return Err(FieldError::invalid(
+                            "volume.mode",
+                            format!("'{other}' is not RW or RO"),
+                        ))
+                    }
+                };
+                Some(resources::Volume {
+                    container_path,
+                    mode,
+                })
+            }
+        };
+        let source = match self.source {
+            None => None,
+            Some(s) => {
+                let kind = required(s.kind, "source.type")?;
+                let root = match kind.as_str() {
+                    "PATH" => s.path.and_then(|p| p.root),
+                    "MOUNT" => s.mount.and_then(|p| p.root),
+                    "BLOCK" | "RAW" => None,
+                    other => {
+                        return Err(FieldError::invalid(
+                            "source.type",
+                            format!("'{other}' is not PATH, MOUNT, BLOCK or RAW"),
+                        ))
+                    }
+                };
+                Some(resources::DiskSource { kind, root })
+            }
+        };
+        Ok(resources::DiskInfo {
+            persistence,
+            volume,
+            source,
+        })
+    }
 }
 
 /// How resources are written for one reader. Mesos adapts what it sends to
@@ -183,9 +382,15 @@ pub struct Resource {
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation_info: Option<AllocationInfo>,
+    /// Deprecated (pre-refinement format): the principal and labels of a
+    /// dynamic reservation for `role`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation: Option<ReservationInfo>,
     /// Reservations, innermost last (post-refinement format).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reservations: Vec<ReservationInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskInfoJson>,
 }
 
 impl Resource {
@@ -212,18 +417,27 @@ impl Resource {
                 }),
             ),
         };
-        let (role, reservations) = if format.pre_refinement {
-            (Some(r.role.clone()), Vec::new())
-        } else if r.role == UNRESERVED {
-            (None, Vec::new())
+        let (role, reservation, reservations) = if format.pre_refinement {
+            // The innermost reservation: a dynamic one keeps its principal
+            // and labels in `reservation`, a static one has none.
+            let reservation = r
+                .reservations
+                .last()
+                .filter(|x| x.kind == resources::ReservationKind::Dynamic)
+                .map(|x| ReservationInfo {
+                    kind: None,
+                    role: None,
+                    principal: x.principal.clone(),
+                    labels: Labels::from_internal(&x.labels),
+                });
+            (Some(r.role.clone()), reservation, Vec::new())
         } else {
-            // Reservations here come from the agent's --resources: static.
-            let reservation = ReservationInfo {
-                kind: Some(ReservationType::Static),
-                role: Some(r.role.clone()),
-                principal: None,
-            };
-            (None, vec![reservation])
+            let stack = r
+                .reservations
+                .iter()
+                .map(ReservationInfo::from_internal)
+                .collect();
+            (None, None, stack)
         };
         Resource {
             name: Some(r.name.clone()),
@@ -233,13 +447,17 @@ impl Resource {
             set,
             role,
             allocation_info: format.allocation_info(),
+            reservation,
             reservations,
+            disk: r.disk.as_ref().map(DiskInfoJson::from_internal),
         }
     }
 
-    /// The internal resource. The role is the innermost reservation's, else
-    /// the deprecated `role`, else `*`; `allocation_info` is not kept (the
-    /// master knows which role an offer was made to).
+    /// The internal resource. Its reservations are `reservations`, else
+    /// (pre-refinement) one for the deprecated `role` unless it is `*`:
+    /// DYNAMIC with the principal and labels of `reservation` when that is
+    /// given, STATIC otherwise. `allocation_info` is not kept (the master
+    /// knows which role an offer was made to).
     pub fn into_internal(self) -> Result<resources::Resource, FieldError> {
         let name = required(self.name, "name")?;
         if name.is_empty() {
@@ -274,14 +492,59 @@ impl Resource {
                 ))
             }
         };
-        let role = self
-            .reservations
-            .into_iter()
-            .next_back()
-            .and_then(|r| r.role)
-            .or(self.role)
-            .unwrap_or_else(|| UNRESERVED.to_owned());
-        Ok(resources::Resource { name, role, value })
+        let mut stack = Vec::with_capacity(self.reservations.len());
+        if !self.reservations.is_empty() {
+            let mut outer: Option<String> = None;
+            for (i, r) in self.reservations.into_iter().enumerate() {
+                let fallback = if i == 0 { self.role.as_deref() } else { None };
+                let r = r
+                    .into_internal(i, fallback)
+                    .map_err(|e| e.at_index(i).at("reservations"))?;
+                if let Some(outer) = &outer {
+                    if !resources::is_strict_subrole(&r.role, outer) {
+                        return Err(FieldError::invalid(
+                            "reservations",
+                            format!(
+                                "role '{}' does not refine the reservation for '{outer}'",
+                                r.role
+                            ),
+                        ));
+                    }
+                }
+                outer = Some(r.role.clone());
+                stack.push(r);
+            }
+        } else if let Some(role) = self.role.filter(|r| r != UNRESERVED) {
+            let reservation = match self.reservation {
+                Some(info) => resources::Reservation {
+                    kind: resources::ReservationKind::Dynamic,
+                    ..info
+                        .into_internal(0, Some(&role))
+                        .map_err(|e| e.at("reservation"))?
+                },
+                None => resources::Reservation::new_static(&role),
+            };
+            // The deprecated form has no role in `reservation`: it is `role`.
+            stack.push(resources::Reservation {
+                role: role.clone(),
+                ..reservation
+            });
+        }
+        let disk = match self.disk {
+            Some(d) => {
+                if name != "disk" {
+                    return Err(FieldError::invalid(
+                        "disk",
+                        format!("only 'disk' resources carry disk info, not '{name}'"),
+                    ));
+                }
+                Some(d.into_internal().map_err(|e| e.at("disk"))?)
+            }
+            None => None,
+        };
+        Ok(resources::Resource::of(&name, value)
+            .with_reservations(stack)
+            .with_disk(disk))
     }
 }
 
@@ -502,5 +765,114 @@ mod tests {
         let back: Vec<mesos::Attribute> =
             v1.into_iter().map(|a| a.into_internal().unwrap()).collect();
         assert_eq!(back, attrs);
+    }
+
+    fn read(v: serde_json::Value) -> Result<resources::Resource, String> {
+        serde_json::from_value::<Resource>(v)
+            .map_err(|e| e.to_string())?
+            .into_internal()
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reservations_and_volumes_read_and_write_as_mesos() {
+        let modern = ResourceFormat::for_framework(&framework(&["RESERVATION_REFINEMENT"]), "*");
+        let cases = [
+            // (post-refinement JSON, pre-refinement JSON)
+            (
+                json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0},
+                       "reservations": [{"type": "DYNAMIC", "role": "a", "principal": "ops",
+                                         "labels": {"labels": [{"key": "k", "value": "v"}]}}]}),
+                json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0}, "role": "a",
+                       "reservation": {"principal": "ops",
+                                       "labels": {"labels": [{"key": "k", "value": "v"}]}}}),
+            ),
+            (
+                json!({"name": "mem", "type": "SCALAR", "scalar": {"value": 64.0},
+                       "reservations": [{"type": "STATIC", "role": "a"}]}),
+                json!({"name": "mem", "type": "SCALAR", "scalar": {"value": 64.0}, "role": "a"}),
+            ),
+            (
+                json!({"name": "disk", "type": "SCALAR", "scalar": {"value": 10.0},
+                       "reservations": [{"type": "DYNAMIC", "role": "a", "principal": "ops"}],
+                       "disk": {"persistence": {"id": "v1", "principal": "ops"},
+                                "volume": {"container_path": "vol", "mode": "RW"}}}),
+                json!({"name": "disk", "type": "SCALAR", "scalar": {"value": 10.0}, "role": "a",
+                       "reservation": {"principal": "ops"},
+                       "disk": {"persistence": {"id": "v1", "principal": "ops"},
+                                "volume": {"container_path": "vol", "mode": "RW"}}}),
+            ),
+            (
+                json!({"name": "disk", "type": "SCALAR", "scalar": {"value": 10.0},
+                       "disk": {"source": {"type": "MOUNT", "mount": {"root": "/mnt/d1"}}}}),
+                json!({"name": "disk", "type": "SCALAR", "scalar": {"value": 10.0}, "role": "*",
+                       "disk": {"source": {"type": "MOUNT", "mount": {"root": "/mnt/d1"}}}}),
+            ),
+        ];
+        for (post, pre) in cases {
+            let from_post = read(post.clone()).unwrap();
+            let from_pre = read(pre.clone()).unwrap();
+            assert_eq!(from_post, from_pre, "{post}");
+            let out = |f: &ResourceFormat| {
+                serde_json::to_value(Resource::from_internal(&from_post, f)).unwrap()
+            };
+            assert_eq!(out(&modern), post);
+            assert_eq!(out(&ResourceFormat::LEGACY), pre);
+        }
+        // A refinement keeps the whole stack, innermost last.
+        let refined = json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0},
+            "reservations": [{"type": "STATIC", "role": "a"},
+                             {"type": "DYNAMIC", "role": "a/b", "principal": "p"}]});
+        let r = read(refined.clone()).unwrap();
+        assert_eq!(r.role, "a/b");
+        assert_eq!(r.reservations.len(), 2);
+        assert_eq!(
+            serde_json::to_value(Resource::from_internal(&r, &modern)).unwrap(),
+            refined
+        );
+    }
+
+    #[test]
+    fn bad_reservations_and_volumes_are_clear() {
+        let cases = [
+            (
+                json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+                       "reservations": [{"type": "DYNAMIC"}]}),
+                "missing required field 'reservations[0].role'",
+            ),
+            (
+                json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+                       "reservations": [{"type": "DYNAMIC", "role": "*"}]}),
+                "invalid field 'reservations[0].role': a reservation cannot be for role '*'",
+            ),
+            (
+                json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+                       "reservations": [{"role": "a"}, {"role": "b"}]}),
+                "invalid field 'reservations': role 'b' does not refine the reservation for 'a'",
+            ),
+            (
+                json!({"name": "cpus", "type": "SCALAR", "scalar": {"value": 1},
+                       "disk": {"persistence": {"id": "v"}}}),
+                "invalid field 'disk': only 'disk' resources carry disk info, not 'cpus'",
+            ),
+            (
+                json!({"name": "disk", "type": "SCALAR", "scalar": {"value": 1},
+                       "disk": {"persistence": {"id": "../x"}}}),
+                "invalid field 'disk.persistence.id': must be a non-empty name without '/'",
+            ),
+            (
+                json!({"name": "disk", "type": "SCALAR", "scalar": {"value": 1},
+                       "disk": {"volume": {"container_path": "v", "mode": "RX"}}}),
+                "invalid field 'disk.volume.mode': 'RX' is not RW or RO",
+            ),
+            (
+                json!({"name": "disk", "type": "SCALAR", "scalar": {"value": 1},
+                       "disk": {"source": {"type": "TAPE"}}}),
+                "invalid field 'disk.source.type': 'TAPE' is not PATH, MOUNT, BLOCK or RAW",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(read(input.clone()).unwrap_err(), expected, "{input}");
+        }
     }
 }
