@@ -86,7 +86,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                     c.http_listener, c.http_port
                 )
             })?;
-        println!("HTTP listening on {}", listener.local_addr()?);
+        // The banner every daemon of the project prints.
+        println!("Mesos-DNS started at http://{}", listener.local_addr()?);
         tokio::spawn(http::serve(shared.clone(), listener));
     }
     let source = tokio::spawn(source::run(Arc::clone(&shared)));

@@ -89,12 +89,25 @@ fn finish(
     };
     shared
         .metrics
-        .answered(qtype, &reply.response_code().to_string());
+        .answered(qtype, &rcode_name(reply.response_code()));
     let bytes = answer::encode_within(reply, max, shared.config.set_truncate_bit);
     if bytes.is_none() {
         shared.metrics.failed.fetch_add(1, Ordering::Relaxed);
     }
     bytes
+}
+
+/// The rcode's mnemonic (RFC 1035, 2136) for metric keys.
+fn rcode_name(rcode: ResponseCode) -> String {
+    match rcode {
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        other => u16::from(other).to_string(),
+    }
 }
 
 /// Forwards a pending query; `REFUSED` when no upstream answers.

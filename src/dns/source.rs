@@ -276,6 +276,16 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), SourceError> {
                 return Err(SourceError::NoLeader(timeout));
             }
         }
+        // A new leader's names change at once, before its state (a leader
+        // still recovering answers 503 until it is done).
+        if let Some(l) = &leader {
+            let address = format!("{}:{}", l.ip, l.port);
+            if shared.records().is_some() && source.cluster.leader.as_ref() != Some(&address) {
+                info!(leader = %address, "a new leading master");
+                source.cluster.leader = Some(address);
+                source.publish();
+            }
+        }
         // With ZooKeeper, only the detected leader is followed.
         let list = if leader_rx.is_some() {
             candidates(leader.as_ref(), &[])
@@ -303,7 +313,7 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), SourceError> {
         }
         match leader_rx.as_mut() {
             Some(rx) => {
-                let _ = tokio::time::timeout(RETRY * 10, rx.changed()).await;
+                let _ = tokio::time::timeout(RETRY, rx.changed()).await;
             }
             None => tokio::time::sleep(RETRY).await,
         }
