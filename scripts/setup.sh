@@ -15,10 +15,12 @@ fi
 # (dockerd and Debian's docker client at /usr/bin/docker) for the Docker
 # containerizer, whose tests start a private dockerd; busybox-static, the
 # rootfs of the image those tests build locally (no registry is reachable).
+# dnsutils for dig, which the mesos-dns tests query it with.
 missing=()
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 [ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] || missing+=(docker.io)
 [ -x /bin/busybox ] || missing+=(busybox-static)
+command -v dig >/dev/null 2>&1 || missing+=(dnsutils)
 for tool in curl tar unzip; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
@@ -58,4 +60,10 @@ fi
 # without declaring it, so requests is installed beside it.
 if ! "$VENV/bin/python" -c 'import avmesos.cli, requests' >/dev/null 2>&1; then
   "$VENV/bin/pip" install --quiet avmesos-cli==1.0.0 requests==2.32.3
+fi
+
+# dnspython, the resolver library the deployment guide's apps use, in the
+# same venv, for the mesos-dns tests.
+if ! "$VENV/bin/python" -c 'import dns.resolver' >/dev/null 2>&1; then
+  "$VENV/bin/pip" install --quiet dnspython==2.7.0
 fi

@@ -46,12 +46,14 @@
 //! | stout flags | [`flags`] |
 //! | stout `UUID::random`, jitter | [`random`] |
 //! | `src/master/main.cpp`, `src/slave/main.cpp`, `src/local/` | `src/bin/*`, [`run`], [`daemon`], [`stop`] |
+//! | Mesos-DNS (`mesosphere/mesos-dns`) | [`dns`], `src/bin/mesos-dns.rs` |
 //! | glog set-up, `--logging_level`, `--log_dir`, the `/logging/toggle` verbosity | [`logging`] |
 
 pub mod agent;
 pub mod allocator;
 pub mod container;
 pub mod daemon;
+pub mod dns;
 pub mod executor;
 pub mod files;
 pub mod flags;
