@@ -6,8 +6,8 @@ use actors::http::{Response, StatusCode};
 use actors::{Reply, Request};
 use serde_json::json;
 use wire::ids::{AgentId, FrameworkId};
-use wire::registry::QuotaConfig;
 use wire::maintenance::{MachineId, Window};
+use wire::registry::QuotaConfig;
 use wire::v1::{parse_master_call, CommonCall, MasterCall};
 
 use super::json;

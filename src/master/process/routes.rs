@@ -14,8 +14,8 @@ use super::Master;
 use crate::master::effects::ToAgent;
 use crate::master::events::HEARTBEAT_INTERVAL;
 use crate::master::http;
-use crate::master::quota;
 use crate::master::maintenance::Answer;
+use crate::master::quota;
 use crate::master::scheduler_api::{self, ApiCall};
 use crate::v1_http;
 
