@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::mpsc::{channel, Receiver};
@@ -136,7 +136,7 @@ impl Framework {
             }
         }
         let (tx, rx) = channel();
-        std::thread::spawn(move || read_records(r, tx));
+        std::thread::spawn(move || common::read_records(r, tx));
         let mut framework = Framework {
             master,
             id: String::new(),
@@ -290,48 +290,6 @@ impl Framework {
         };
         let event = self.next("an inverse offer", |e| of(e).is_some());
         of(&event).expect("an inverse offer")
-    }
-}
-
-/// Reads the chunked RecordIO of a stream into `tx`, one JSON event per
-/// record, until the stream or the receiver ends.
-fn read_records(mut r: BufReader<TcpStream>, tx: std::sync::mpsc::Sender<Value>) {
-    let mut line = String::new();
-    let mut pending: Vec<u8> = Vec::new();
-    loop {
-        line.clear();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let Ok(size) = usize::from_str_radix(line.trim(), 16) else {
-            return;
-        };
-        if size == 0 {
-            return;
-        }
-        let mut chunk = vec![0u8; size + 2];
-        if r.read_exact(&mut chunk).is_err() {
-            return;
-        }
-        pending.extend_from_slice(&chunk[..size]);
-        while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
-            let Some(len) = std::str::from_utf8(&pending[..nl])
-                .ok()
-                .and_then(|t| t.trim().parse::<usize>().ok())
-            else {
-                return;
-            };
-            if pending.len() < nl + 1 + len {
-                break;
-            }
-            let record: Vec<u8> = pending.drain(..nl + 1 + len).skip(nl + 1).collect();
-            let Ok(event) = serde_json::from_slice::<Value>(&record) else {
-                return;
-            };
-            if tx.send(event).is_err() {
-                return;
-            }
-        }
     }
 }
 

@@ -96,44 +96,7 @@ impl Scheduler {
         }
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            // Chunks carry RecordIO: `<len>\n<json>` records.
-            let mut pending: Vec<u8> = Vec::new();
-            let mut line = String::new();
-            loop {
-                line.clear();
-                if r.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                let Ok(size) = usize::from_str_radix(line.trim(), 16) else {
-                    return;
-                };
-                if size == 0 {
-                    return;
-                }
-                let mut chunk = vec![0u8; size + 2];
-                if r.read_exact(&mut chunk).is_err() {
-                    return;
-                }
-                pending.extend_from_slice(&chunk[..size]);
-                while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
-                    let Some(len) = std::str::from_utf8(&pending[..nl])
-                        .ok()
-                        .and_then(|t| t.parse::<usize>().ok())
-                    else {
-                        return;
-                    };
-                    if pending.len() < nl + 1 + len {
-                        break;
-                    }
-                    let record: Vec<u8> = pending.drain(..nl + 1 + len).skip(nl + 1).collect();
-                    let Ok(event) = serde_json::from_slice::<Value>(&record) else {
-                        return;
-                    };
-                    if tx.send(event).is_err() {
-                        return;
-                    }
-                }
-            }
+            common::read_records(r, tx);
         });
         let subscribed = rx.recv_timeout(WAIT).expect("SUBSCRIBED");
         assert_eq!(subscribed["type"], "SUBSCRIBED", "{subscribed}");

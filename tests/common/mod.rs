@@ -340,3 +340,49 @@ pub async fn poll_async<T>(deadline: Duration, mut f: impl FnMut() -> Option<T>)
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Reads the chunked RecordIO of a stream into `tx`, one JSON event per
+/// record, until the stream or the receiver ends.
+pub fn read_records(
+    mut r: std::io::BufReader<std::net::TcpStream>,
+    tx: std::sync::mpsc::Sender<serde_json::Value>,
+) {
+    use std::io::{BufRead, Read};
+    let mut line = String::new();
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let Ok(size) = usize::from_str_radix(line.trim(), 16) else {
+            return;
+        };
+        if size == 0 {
+            return;
+        }
+        let mut chunk = vec![0u8; size + 2];
+        if r.read_exact(&mut chunk).is_err() {
+            return;
+        }
+        pending.extend_from_slice(&chunk[..size]);
+        while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
+            let Some(len) = std::str::from_utf8(&pending[..nl])
+                .ok()
+                .and_then(|t| t.trim().parse::<usize>().ok())
+            else {
+                return;
+            };
+            if pending.len() < nl + 1 + len {
+                break;
+            }
+            let record: Vec<u8> = pending.drain(..nl + 1 + len).skip(nl + 1).collect();
+            let Ok(event) = serde_json::from_slice::<serde_json::Value>(&record) else {
+                return;
+            };
+            if tx.send(event).is_err() {
+                return;
+            }
+        }
+    }
+}
