@@ -45,8 +45,6 @@ pub enum Effect {
     Kill(TaskId),
     Revive,
     Suppress,
-    /// A Marathon event for `/v2/events` subscribers.
-    Event(Value),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,9 +239,6 @@ impl Core {
         for iid in ids {
             self.stop(&iid, out);
         }
-        out.push(Effect::Event(
-            json!({"eventType": "app_terminated_event", "appId": id.to_string()}),
-        ));
         self.want_offers(out);
         Ok(())
     }
@@ -553,17 +548,6 @@ impl Core {
             if status.state == TaskState::Running && task.started_at.is_none() {
                 task.started_at = Some(now);
             }
-            out.push(Effect::Event(json!({
-                "eventType": "status_update_event",
-                "slaveId": task.agent_id.to_string(),
-                "taskId": task.id.to_string(),
-                "taskStatus": state_name(status.state),
-                "message": status.message.clone().unwrap_or_default(),
-                "appId": app_id.to_string(),
-                "host": task.host,
-                "ports": task.ports,
-                "version": task.version,
-            })));
         }
         if !status.state.is_terminal() {
             return;

@@ -84,7 +84,6 @@ impl MarathonProcess {
                 Effect::Kill(task) => calls.kill_task(task),
                 Effect::Revive => calls.revive_offers(),
                 Effect::Suppress => calls.suppress_offers(),
-                Effect::Event(event) => tracing::debug!(%event, "event"),
             }
         }
     }
