@@ -436,6 +436,19 @@ pub fn agent_ip(agent: &AgentRecord) -> String {
 }
 
 impl Core {
+    /// The registered agents on any of `machines`.
+    fn agents_on(&self, machines: &[MachineId]) -> Vec<AgentId> {
+        self.state
+            .agents()
+            .values()
+            .filter(|a| {
+                let ip = agent_ip(a);
+                machines.iter().any(|m| m.matches(&a.info.hostname, &ip))
+            })
+            .map(|a| a.id.clone())
+            .collect()
+    }
+
     /// The unavailability offers of this agent carry, if its machine is
     /// scheduled.
     pub(super) fn unavailability_of(&self, agent: &AgentRecord) -> Option<Unavailability> {
@@ -502,16 +515,7 @@ impl Core {
             .filter(|id| before.get(*id) != after.get(*id))
             .cloned()
             .collect();
-        let agents: BTreeSet<AgentId> = self
-            .state
-            .agents()
-            .values()
-            .filter(|a| {
-                let ip = agent_ip(a);
-                changed.iter().any(|m| m.matches(&a.info.hostname, &ip))
-            })
-            .map(|a| a.id.clone())
-            .collect();
+        let agents: BTreeSet<AgentId> = self.agents_on(&changed).into_iter().collect();
         self.rescind_offers_where(|o| agents.contains(&o.agent_id), out);
         self.send_inverse_offers(now, out);
     }
@@ -525,16 +529,7 @@ impl Core {
         );
         self.state.maintenance_mut().set_down(&ids);
         self.record_maintenance(out);
-        let agents: Vec<AgentId> = self
-            .state
-            .agents()
-            .values()
-            .filter(|a| {
-                let ip = agent_ip(a);
-                ids.iter().any(|m| m.matches(&a.info.hostname, &ip))
-            })
-            .map(|a| a.id.clone())
-            .collect();
+        let agents = self.agents_on(&ids);
         let removed = Ending {
             state: TaskState::Dropped,
             reason: Reason::AgentRemoved,
