@@ -7,7 +7,8 @@
 //! (GET, also text/plain), `DELETE /v2/apps/{id}/tasks/{task}` (`scale`),
 //! `/v2/apps/{id}/restart`, `/v2/tasks` (with `status`, text/plain),
 //! `POST /v2/tasks/delete`, `/v2/queue` and `DELETE /v2/queue/{id}/delay`,
-//! `/v2/deployments`, `/v2/info`, `/v2/leader`, `/ping`.
+//! `/v2/deployments` (always empty: changes are applied at once, there are
+//! no deployment plans yet), `/v2/info`, `/v2/leader`, `/ping`.
 
 use std::time::Duration;
 

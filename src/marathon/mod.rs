@@ -11,7 +11,8 @@
 //! - [`error`]: Marathon's error answers.
 //! - [`read`]: field-by-field JSON reading that records type errors.
 //! - [`flags`]: Marathon's flags and `MARATHON_*` environment.
-//! - [`ports`]: host ports drawn from offers, service ports assigned.
+//! - [`ports`]: host ports drawn from offers; service-port assignment
+//!   (tested, not yet called: apps keep the service ports they give).
 //! - [`backoff`]: the launch delay after failures.
 //! - [`scale`]: which instances a scale-down kills.
 //! - [`env`]: the environment of a task.
