@@ -216,6 +216,12 @@ pub fn spawn_agent(
             },
         )?;
     }
+    // Reservations and volumes the master made survive the restart.
+    let mut info = info;
+    if let Some(old) = recovered.as_ref().map(|r| &r.agent) {
+        info.resources =
+            crate::agent::resources::with_checkpointed(&info.resources, &old.resources);
+    }
     let id = id.unwrap_or_else(|| node.generate_id("slave"));
     let agent = node
         .spawn(

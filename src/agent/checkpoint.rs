@@ -130,20 +130,23 @@ pub fn compatible(
     if old.port != new.port {
         return Err(format!("port changed from {} to {}", old.port, new.port));
     }
+    // What the master's operations made of the resources is compared as
+    // what it was made from.
+    let old_resources = super::resources::unconverted(&old.resources);
     let (resources_ok, attributes_ok) = match policy {
         Equal => (
-            old.resources == new.resources,
+            old_resources == new.resources,
             old.attributes == new.attributes,
         ),
         Additive => (
-            new.resources.contains(&old.resources),
+            new.resources.contains(&old_resources),
             old.attributes.iter().all(|a| new.attributes.contains(a)),
         ),
     };
     if !resources_ok {
         return Err(format!(
             "resources changed from '{}' to '{}'",
-            old.resources, new.resources
+            old_resources, new.resources
         ));
     }
     if !attributes_ok {

@@ -65,8 +65,9 @@ impl Agent {
     pub(super) fn launch_executor(
         &mut self,
         framework: &FrameworkInfo,
-        executor: ExecutorInfo,
+        mut executor: ExecutorInfo,
         command_executor: bool,
+        volumes: &wire::resources::Resources,
         cx: &mut Cx<'_, Self>,
     ) -> Result<(), String> {
         let (Some(framework_id), Some(agent_id)) = (framework.id.clone(), self.agent_id().cloned())
@@ -82,6 +83,20 @@ impl Agent {
             &container_id,
         )
         .map_err(|e| format!("cannot create the sandbox: {e}"))?;
+        // Persistent volumes of the executor and its first tasks.
+        match executor.container.take() {
+            Some(c) if c.is_docker() => {
+                executor.container = Some(
+                    super::volumes::into_docker(&self.flags.work_dir, c, volumes)
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            other => {
+                executor.container = other;
+                super::volumes::link(&self.flags.work_dir, &directory, volumes)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
         let mut env = self.executor_env(framework, &executor, &directory, cx.me());
         let (command, fetching) = super::fetcher::wrap(
             &executor.command,

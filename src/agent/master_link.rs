@@ -22,6 +22,7 @@ use wire::agent::{
 };
 use wire::ids::{AgentId, ExecutorId, FrameworkId, TaskId};
 use wire::mesos::{ExecutorInfo, FrameworkInfo, TaskInfo};
+use wire::resources::Resources;
 use wire::task::{Reason, TaskState};
 
 use super::launch;
@@ -56,6 +57,25 @@ impl Agent {
                     pid: Some(pid.clone()),
                 },
             );
+        }
+    }
+}
+
+/// The master's new total for this agent (reservations or volumes
+/// changed): checkpointed before anything else, so that it is what the
+/// agent reports after a restart, and volume directories follow it.
+impl Handle<wire::agent::CheckpointResources> for Agent {
+    fn handle(&mut self, msg: wire::agent::CheckpointResources, from: &Pid, _: &mut Cx<'_, Self>) {
+        if !self.is_master(from) {
+            return;
+        }
+        let old = std::mem::replace(&mut self.info.resources, msg.resources);
+        tracing::info!(resources = %self.info.resources, "checkpointing the total the master gave");
+        if let Err(e) = self.store.agent(&self.info) {
+            tracing::error!("{e}");
+        }
+        for e in super::volumes::sync(&self.flags.work_dir, &old, &self.info.resources) {
+            tracing::error!("{e}");
         }
     }
 }
@@ -229,6 +249,16 @@ impl Agent {
                     e.stage(&run.tasks, &framework_id, &agent_id);
                 }
                 let executor = e.info().clone();
+                // Volumes of a task joining a running executor (not for a
+                // Docker container, whose mounts are fixed at its start).
+                if !executor.container.as_ref().is_some_and(|c| c.is_docker()) {
+                    let volumes = Resources::sum(run.tasks.iter().map(|t| &t.resources));
+                    if let Err(err) =
+                        super::volumes::link(&self.flags.work_dir, e.directory(), &volumes)
+                    {
+                        tracing::warn!(framework = %framework_id, executor = %executor_id, "{err}");
+                    }
+                }
                 if run.group {
                     let message = RunTaskGroup {
                         framework: run.framework,
@@ -250,10 +280,18 @@ impl Agent {
             }
             Some(ExecutorPhase::Registering) => self.queue(key, run),
             None => {
+                let volumes = run
+                    .tasks
+                    .iter()
+                    .fold(run.executor.resources.clone(), |all, t| {
+                        all.plus(&t.resources)
+                    })
+                    .persistent_volumes();
                 let launched = self.launch_executor(
                     &run.framework,
                     run.executor.clone(),
                     run.command_executor,
+                    &volumes,
                     cx,
                 );
                 match launched {

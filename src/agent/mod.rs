@@ -61,6 +61,7 @@ pub mod resources;
 pub mod state;
 pub mod status_updates;
 mod updates;
+pub mod volumes;
 
 #[cfg(test)]
 mod tests;

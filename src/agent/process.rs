@@ -463,6 +463,7 @@ impl Process for Agent {
             .message::<FrameworkToExecutor>()
             .message::<UpdateFramework>()
             .message::<ShutdownAgent>()
+            .message::<wire::agent::CheckpointResources>()
             .message::<RegisterExecutor>()
             .message::<ReregisterExecutor>()
             .message::<StatusUpdateMessage>()

@@ -18,6 +18,8 @@
 use std::path::Path;
 
 use wire::mesos::{parse_attributes, Attribute};
+#[cfg(test)]
+use wire::resources::Reservation;
 use wire::resources::{Resource, ResourceError, Resources};
 
 const MB: u64 = 1024 * 1024;
@@ -168,6 +170,36 @@ fn filesystem_size(path: &Path) -> Option<u64> {
     u64::from(buf.f_blocks).checked_mul(u64::from(buf.f_frsize))
 }
 
+/// What `checkpointed` was before the master's operations on it: every
+/// dynamic reservation undone and every volume plain disk again, so that
+/// it can be compared with what `--resources` says after a restart.
+pub fn unconverted(checkpointed: &Resources) -> Resources {
+    let mut out = Resources::new();
+    for r in checkpointed.iter() {
+        let mut r = r.clone();
+        while r.is_dynamically_reserved() {
+            r = r.pop_reservation();
+        }
+        if let Some(mut disk) = r.disk.take() {
+            disk.persistence = None;
+            disk.volume = None;
+            if disk.source.is_some() {
+                r.disk = Some(disk);
+            }
+        }
+        // Plain entries of the same kind merge again; nothing can clash.
+        let _ = out.add(r);
+    }
+    out
+}
+
+/// The total an agent restarts with: what it checkpointed (reservations
+/// and volumes included) plus what `--resources` now adds to it. The
+/// caller has checked that `flags` holds at least `unconverted(checkpointed)`.
+pub fn with_checkpointed(flags: &Resources, checkpointed: &Resources) -> Resources {
+    checkpointed.plus(&flags.minus(&unconverted(checkpointed)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +329,34 @@ mod tests {
         assert!(facts.disk_bytes.is_some_and(|n| n > 0), "{facts:?}");
         let r = agent_resources(None, "*", &facts).unwrap();
         assert!(r.scalar("cpus") > 0.0 && r.scalar("mem") > 0.0 && r.scalar("disk") > 0.0);
+    }
+
+    #[test]
+    fn a_restart_keeps_reservations_and_volumes_and_adds_new_flags() {
+        let flags = Resources::parse("cpus:4;mem:1024;disk:100", "*").unwrap();
+        let mut checkpointed = Resources::new();
+        for r in Resources::parse("cpus:3;mem:1024;disk:60", "*")
+            .unwrap()
+            .iter()
+        {
+            checkpointed.add(r.clone()).unwrap();
+        }
+        for r in Resources::parse("cpus:1;disk:40", "*").unwrap().iter() {
+            checkpointed
+                .add(
+                    r.clone()
+                        .push_reservation(Reservation::dynamic("db", Some("ops"))),
+                )
+                .unwrap();
+        }
+        assert_eq!(unconverted(&checkpointed), flags);
+        assert_eq!(with_checkpointed(&flags, &checkpointed), checkpointed);
+        let more = Resources::parse("cpus:6;mem:1024;disk:100", "*").unwrap();
+        let after = with_checkpointed(&more, &checkpointed);
+        assert_eq!(after.scalar("cpus"), 6.0);
+        assert_eq!(after.reserved_by_role()["db"].scalar("cpus"), 1.0);
+        // Static reservations stay what the flag says.
+        let statics = Resources::parse("cpus(web):2", "*").unwrap();
+        assert_eq!(unconverted(&statics), statics);
     }
 }

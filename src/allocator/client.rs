@@ -144,6 +144,33 @@ impl AllocatorHandle {
         self.tell(msg::UpdateQuota { configs });
     }
 
+    /// An agent's total changed (an operator reserved, unreserved, or made
+    /// or destroyed volumes of resources nobody holds).
+    pub fn update_agent_total(&self, agent_id: &AgentId, total: Resources) {
+        self.tell(msg::UpdateAgentTotal {
+            agent_id: agent_id.clone(),
+            total,
+        });
+    }
+
+    /// A framework converted resources it holds on an agent.
+    pub fn update_allocation(
+        &self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        role: &str,
+        from: Resources,
+        to: Resources,
+    ) {
+        self.tell(msg::UpdateAllocation {
+            framework_id: framework_id.clone(),
+            agent_id: agent_id.clone(),
+            role: role.to_owned(),
+            from,
+            to,
+        });
+    }
+
     pub fn revive(&self, framework_id: &FrameworkId, roles: Vec<String>) {
         self.tell(msg::Revive {
             framework_id: framework_id.clone(),

@@ -36,7 +36,7 @@ pub use config::{
 pub use process::{
     ActivateAgent, ActivateFramework, AddAgent, AddFramework, AllocatorProcess, DeactivateAgent,
     DeactivateFramework, OfferCallback, RecoverResources, RemoveAgent, RemoveFramework, Revive,
-    Suppress, UpdateAgentTotal, UpdateQuota, UpdateWeights,
+    Suppress, UpdateAgentTotal, UpdateAllocation, UpdateQuota, UpdateWeights,
 };
 pub use quota::{QuotaCycle, Quotas};
 pub use sorter::{DrfSorter, Quantities, SortKey};

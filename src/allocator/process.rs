@@ -86,6 +86,17 @@ pub struct UpdateAgentTotal {
     pub total: Resources,
 }
 
+/// A framework converted resources it holds; see
+/// [`HierarchicalAllocator::update_allocation`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateAllocation {
+    pub framework_id: FrameworkId,
+    pub agent_id: AgentId,
+    pub role: String,
+    pub from: Resources,
+    pub to: Resources,
+}
+
 /// Resources a framework held come back; see
 /// [`HierarchicalAllocator::recover_resources`].
 #[derive(Debug, Clone, PartialEq)]
@@ -266,6 +277,7 @@ impl Process for AllocatorProcess {
             .local::<ActivateAgent>()
             .local::<DeactivateAgent>()
             .local::<UpdateAgentTotal>()
+            .local::<UpdateAllocation>()
             .local::<RecoverResources>()
             .local::<Suppress>()
             .local::<Revive>()
@@ -421,6 +433,14 @@ impl Handle<UpdateAgentTotal> for AllocatorProcess {
         tracing::debug!(agent = %m.agent_id, total = %m.total, "updating agent total");
         self.core.update_agent_total(&m.agent_id, m.total);
         self.want_prompt(Some(m.agent_id), cx);
+    }
+}
+
+impl Handle<UpdateAllocation> for AllocatorProcess {
+    fn handle(&mut self, m: UpdateAllocation, _from: &Pid, _cx: &mut Cx<'_, Self>) {
+        tracing::debug!(framework = %m.framework_id, agent = %m.agent_id, from = %m.from, to = %m.to, "converting held resources");
+        self.core
+            .update_allocation(&m.framework_id, &m.agent_id, &m.role, &m.from, &m.to);
     }
 }
 

@@ -291,6 +291,42 @@ impl HierarchicalAllocator {
         self.add_total(&total);
     }
 
+    /// `framework` converted resources it holds on `agent` under `role`
+    /// (RESERVE, UNRESERVE, CREATE or DESTROY in an accept): it holds `to`
+    /// in place of `from`, and the agent's total changes the same way.
+    /// Nothing happens unless it holds all of `from` there.
+    pub fn update_allocation(
+        &mut self,
+        framework: &FrameworkId,
+        agent: &AgentId,
+        role: &str,
+        from: &Resources,
+        to: &Resources,
+    ) {
+        let key = framework.as_str();
+        let Some(agent_state) = self.agent_mut(agent) else {
+            return;
+        };
+        if !agent_state
+            .held(key, role)
+            .is_some_and(|held| held.contains(from))
+        {
+            return;
+        }
+        let released = agent_state.release(key, role, from);
+        agent_state.total = agent_state.total.minus(&released).plus(to);
+        agent_state.recompute_available();
+        agent_state.add_used(key, role, to);
+        self.remove_total(&released);
+        self.add_total(to);
+        self.allocated.subtract(&released);
+        self.allocated.add(to);
+        if self.frameworks.contains_key(key) {
+            self.untrack_allocated(key, role, &released);
+            self.track_allocated(key, role, to);
+        }
+    }
+
     /// `resources` that `framework` held on `agent` under `role` come back:
     /// an offer declined, rescinded or timed out, the unused part of an
     /// accept, or a finished task's resources. With `refuse` longer than

@@ -50,6 +50,7 @@ pub enum ToAgent {
     FrameworkToExecutor(FrameworkToExecutor),
     UpdateFramework(UpdateFramework),
     Shutdown(ShutdownAgent),
+    CheckpointResources(wire::agent::CheckpointResources),
 }
 
 /// A message from the master to a framework's scheduler (a v1 event on an
@@ -68,6 +69,19 @@ pub enum ToScheduler {
     /// Inverse offers (maintenance): an OFFERS event with
     /// `inverse_offers`, for HTTP frameworks only.
     InverseOffers(Vec<super::maintenance::InverseOffer>),
+    /// Feedback on an offer operation the framework gave an id: an
+    /// UPDATE_OPERATION_STATUS event, for HTTP frameworks only.
+    OperationStatus(OperationStatus),
+}
+
+/// The state of an offer operation, for its framework.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationStatus {
+    pub operation_id: String,
+    /// `OPERATION_FINISHED`, `OPERATION_ERROR` or `OPERATION_FAILED`.
+    pub state: &'static str,
+    pub message: Option<String>,
+    pub agent_id: AgentId,
 }
 
 impl ToScheduler {
@@ -84,6 +98,7 @@ impl ToScheduler {
             ToScheduler::ExecutorExited(_) => ExitedExecutor::EVENT,
             ToScheduler::Message(_) => ExecutorToFramework::EVENT,
             ToScheduler::InverseOffers(_) => ResourceOffers::EVENT,
+            ToScheduler::OperationStatus(_) => "update_operation_status",
         }
     }
 
@@ -100,6 +115,13 @@ impl ToScheduler {
             ToScheduler::ExecutorExited(m) => m.to_event(framework, master),
             ToScheduler::Message(m) => m.to_event(framework, master),
             ToScheduler::InverseOffers(offers) => super::maintenance::inverse_offers_event(offers),
+            ToScheduler::OperationStatus(s) => Event::operation_status(
+                &s.operation_id,
+                s.state,
+                s.message.as_deref(),
+                Some(&s.agent_id),
+                &crate::random::uuid_v4(),
+            ),
         }
     }
 }
@@ -138,6 +160,19 @@ pub enum AllocatorCall {
     UpdateWeights(std::collections::HashMap<String, f64>),
     /// New quotas of these roles (a default config removes one).
     UpdateQuota(Vec<wire::registry::QuotaConfig>),
+    /// An agent's new total (an operator changed unused resources).
+    UpdateAgentTotal {
+        agent_id: AgentId,
+        total: Resources,
+    },
+    /// A framework converted offered resources it holds.
+    UpdateAllocation {
+        framework_id: FrameworkId,
+        agent_id: AgentId,
+        role: String,
+        from: Resources,
+        to: Resources,
+    },
 }
 
 /// A timer the master sets; each fires as a message to itself.

@@ -78,6 +78,7 @@ pub mod leadership;
 pub mod maintenance;
 pub mod metrics;
 mod offers;
+pub mod operations;
 pub mod operator;
 pub mod process;
 pub mod quota;

@@ -17,6 +17,7 @@ mod election;
 mod maintenance;
 mod operator;
 mod outbox;
+mod resources;
 mod routes;
 
 use election::ContendAgain;
@@ -219,10 +220,15 @@ impl Master {
     }
 
     /// Hands the core the time and a place for its decisions, then acts.
-    fn run(&mut self, cx: &mut Cx<'_, Self>, decide: impl FnOnce(&mut Core, Now, &mut Effects)) {
+    fn run<R>(
+        &mut self,
+        cx: &mut Cx<'_, Self>,
+        decide: impl FnOnce(&mut Core, Now, &mut Effects) -> R,
+    ) -> R {
         let mut out = Effects::default();
-        decide(&mut self.core, now(), &mut out);
+        let answer = decide(&mut self.core, now(), &mut out);
         self.act(out, cx);
+        answer
     }
 
     /// Carries out what the core decided, in order.

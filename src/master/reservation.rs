@@ -82,20 +82,25 @@ fn validate_reserve(rs: &Resources, who: &Requester<'_>) -> Result<(), OpError> 
                 r.persistence().map_or("", |p| p.id.as_str())
             ));
         }
-        match (who.principal, top.principal.as_deref()) {
-            (Some(p), Some(q)) if p != q => {
-                return invalid(format!(
-                    "A reserve operation was attempted by authenticated principal '{p}', which \
-                     does not match a reserved resource in the request with principal '{q}'"
-                ))
+        // As in Mesos, a principal is checked only when the caller has
+        // one (authentication on); without, any principal may be named.
+        if let Some(p) = who.principal {
+            match top.principal.as_deref() {
+                Some(q) if q != p => {
+                    return invalid(format!(
+                        "A reserve operation was attempted by authenticated principal '{p}', \
+                         which does not match a reserved resource in the request with \
+                         principal '{q}'"
+                    ))
+                }
+                None => {
+                    return invalid(format!(
+                        "A reserve operation was attempted by authenticated principal '{p}', \
+                         but a reserved resource in the request has no principal"
+                    ))
+                }
+                Some(_) => {}
             }
-            (None, Some(q)) => {
-                return invalid(format!(
-                    "A reserve operation was attempted by an unauthenticated principal, but a \
-                     reserved resource in the request has principal '{q}'"
-                ))
-            }
-            _ => {}
         }
         if let Some(roles) = who.framework_roles {
             if !roles.contains(&top.role) {
@@ -343,7 +348,12 @@ mod tests {
             (
                 ResourceOp::Reserve(dynamic("cpus:1", "web", Some("ops"))),
                 &operator,
-                Some("unauthenticated"),
+                None,
+            ),
+            (
+                ResourceOp::Reserve(dynamic("cpus:1", "web", None)),
+                &framework,
+                Some("has no principal"),
             ),
             (
                 ResourceOp::Reserve(dynamic("cpus:1", "db", Some("ops"))),

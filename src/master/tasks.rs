@@ -245,6 +245,27 @@ impl Core {
                         out,
                     );
                 }
+                Operation::Resources {
+                    id,
+                    kind,
+                    resources,
+                } => {
+                    self.launch_tasks(
+                        std::mem::take(&mut singles),
+                        (&framework, &agent_id, &agent_pid, &role),
+                        (&mut available, &mut launched),
+                        out,
+                    );
+                    let op = super::operations::AcceptedOp {
+                        framework: &framework,
+                        agent_id: &agent_id,
+                        role: &role,
+                        id,
+                        kind,
+                        resources,
+                    };
+                    self.accept_resource_op(op, &mut available, out);
+                }
             }
         }
         self.launch_tasks(

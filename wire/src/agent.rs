@@ -157,7 +157,17 @@ pub struct UpdateFramework {
     pub framework_pid: Option<String>,
 }
 
+/// The master tells an agent its new total after reservations or
+/// volumes changed (Mesos's `CheckpointResourcesMessage`, carrying the
+/// whole total here): the agent checkpoints it, makes or removes volume
+/// directories, and reports it when it registers again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointResources {
+    pub resources: crate::resources::Resources,
+}
+
 crate::messages! {
+    CheckpointResources => "mesos.agent.CheckpointResources",
     RegisterAgent => "mesos.agent.RegisterAgent",
     ReregisterAgent => "mesos.agent.ReregisterAgent",
     AgentRegistered => "mesos.agent.AgentRegistered",

@@ -391,6 +391,35 @@ pub enum Operation {
         executor: ExecutorInfo,
         task_group: Vec<TaskInfo>,
     },
+    /// RESERVE, UNRESERVE, CREATE or DESTROY of offered resources; `id`
+    /// is the framework's operation id, when it wants feedback.
+    Resources {
+        id: Option<String>,
+        kind: ResourceOpKind,
+        resources: Resources,
+    },
+}
+
+/// What an operation on offered (or, for an operator, unused) resources
+/// does to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceOpKind {
+    Reserve,
+    Unreserve,
+    Create,
+    Destroy,
+}
+
+impl ResourceOpKind {
+    /// Mesos's name of the offer operation.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceOpKind::Reserve => "RESERVE",
+            ResourceOpKind::Unreserve => "UNRESERVE",
+            ResourceOpKind::Create => "CREATE",
+            ResourceOpKind::Destroy => "DESTROY",
+        }
+    }
 }
 
 impl Operation {
@@ -399,6 +428,7 @@ impl Operation {
         match self {
             Operation::Launch { task_infos } => task_infos,
             Operation::LaunchGroup { task_group, .. } => task_group,
+            Operation::Resources { .. } => &[],
         }
     }
 }

@@ -40,6 +40,12 @@ pub enum Act {
         max_grace_period: Option<f64>,
         mark_gone: bool,
     },
+    /// Reserve, unreserve, create or destroy volumes of unused resources.
+    Resources {
+        agent_id: AgentId,
+        kind: wire::mesos::ResourceOpKind,
+        resources: wire::resources::Resources,
+    },
 }
 
 /// Reads a request: refused, answered now, or an [`Act`] for the process.
@@ -162,6 +168,20 @@ pub fn read_call(master: &MasterView<'_>, req: &Request) -> Result<Act, ApiError
             state.agent(&id).ok_or_else(|| agent_not_found(&id))?;
             Ok(Act::ReactivateAgent(id))
         }
+        MasterCall::Resources {
+            agent_id,
+            kind,
+            resources,
+        } => {
+            state
+                .agent(&agent_id)
+                .ok_or_else(|| agent_not_found(&agent_id))?;
+            Ok(Act::Resources {
+                agent_id,
+                kind,
+                resources,
+            })
+        }
         MasterCall::Unsupported(kind) => Err(ApiError::NotImplemented(format!(
             "The '{kind}' call is not supported by this master yet"
         ))),
@@ -211,6 +231,7 @@ mod tests {
             Ok(Act::StartMaintenance(_)) => Ok("down".into()),
             Ok(Act::StopMaintenance(_)) => Ok("up".into()),
             Ok(Act::DrainAgent { .. }) => Ok("drain".into()),
+            Ok(Act::Resources { .. }) => Ok("resources".into()),
         }
     }
 

@@ -21,7 +21,7 @@ fn ok() -> Reply {
 
 /// The leader-only, recovered-only checks every maintenance endpoint
 /// makes, then whether the method is one it serves.
-fn refused(master: &Master, req: &Request, methods: &[Method]) -> Option<Reply> {
+pub(super) fn refused(master: &Master, req: &Request, methods: &[Method]) -> Option<Reply> {
     if let Some(redirect) = leader_only(&master.view(), req) {
         return Some(redirect);
     }

@@ -132,6 +132,32 @@ impl Master {
                 });
                 operator_api::ok_empty()
             }
+            Act::Resources {
+                agent_id,
+                kind,
+                resources,
+            } => self.resource_operation(&agent_id, kind, resources, cx),
+        }
+    }
+
+    /// An operator's reservation or volume operation: 202 once applied
+    /// (the agent checkpoints it), 400 if wrong, 409 if the agent has not
+    /// the resources free (or the volume is in use).
+    pub(super) fn resource_operation(
+        &mut self,
+        agent_id: &wire::ids::AgentId,
+        kind: wire::mesos::ResourceOpKind,
+        resources: wire::resources::Resources,
+        cx: &mut Cx<'_, Self>,
+    ) -> Reply {
+        use crate::master::reservation::OpError;
+        let outcome = self.run(cx, |core, _, out| {
+            core.operator_resource_op(agent_id, kind, resources, out)
+        });
+        match outcome {
+            Ok(()) => Reply::Now(Response::new(StatusCode::ACCEPTED, "")),
+            Err(OpError::Invalid(m)) => Reply::Now(Response::text(StatusCode::BAD_REQUEST, &m)),
+            Err(OpError::Unavailable(m)) => Reply::Now(Response::text(StatusCode::CONFLICT, &m)),
         }
     }
 

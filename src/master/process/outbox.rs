@@ -173,6 +173,7 @@ pub(super) fn send_to_agent(to: &Pid, message: ToAgent, cx: &Cx<'_, Master>) {
         ToAgent::FrameworkToExecutor(m) => cx.send(to, m),
         ToAgent::UpdateFramework(m) => cx.send(to, m),
         ToAgent::Shutdown(m) => cx.send(to, m),
+        ToAgent::CheckpointResources(m) => cx.send(to, m),
     }
 }
 
@@ -190,6 +191,8 @@ fn send_to_scheduler(to: &Pid, message: ToScheduler, cx: &Cx<'_, Master>) {
         // The Rust driver has no inverse offer callback (nor the old
         // message): only HTTP frameworks hear of them.
         ToScheduler::InverseOffers(_) => {}
+        // Nor has it an operation status callback.
+        ToScheduler::OperationStatus(_) => {}
     }
 }
 
@@ -222,5 +225,15 @@ pub(super) fn call_allocator(a: &AllocatorHandle, call: AllocatorCall) {
         AllocatorCall::Revive(id, roles) => a.revive(&id, roles),
         AllocatorCall::UpdateWeights(weights) => a.update_weights(weights),
         AllocatorCall::UpdateQuota(configs) => a.update_quota(configs),
+        AllocatorCall::UpdateAgentTotal { agent_id, total } => {
+            a.update_agent_total(&agent_id, total)
+        }
+        AllocatorCall::UpdateAllocation {
+            framework_id,
+            agent_id,
+            role,
+            from,
+            to,
+        } => a.update_allocation(&framework_id, &agent_id, &role, from, to),
     }
 }

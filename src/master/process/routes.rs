@@ -7,6 +7,7 @@
 use actors::http::{Response, StatusCode};
 use actors::{Cx, Handle, Install, Pid, Reply, Request};
 use wire::agent::ShutdownExecutor;
+use wire::mesos::ResourceOpKind;
 use wire::scheduler::Subscribe;
 use wire::v1::SchedulerCall;
 
@@ -55,6 +56,18 @@ pub(super) fn install(i: &mut Install<Master>) {
         .route("/maintenance/status", |m, req, _| m.maintenance_status(req))
         .route("/machine/down", |m, req, cx| m.machines(req, true, cx))
         .route("/machine/up", |m, req, cx| m.machines(req, false, cx))
+        .route("/reserve", |m, req, cx| {
+            m.resources_endpoint(req, ResourceOpKind::Reserve, cx)
+        })
+        .route("/unreserve", |m, req, cx| {
+            m.resources_endpoint(req, ResourceOpKind::Unreserve, cx)
+        })
+        .route("/create-volumes", |m, req, cx| {
+            m.resources_endpoint(req, ResourceOpKind::Create, cx)
+        })
+        .route("/destroy-volumes", |m, req, cx| {
+            m.resources_endpoint(req, ResourceOpKind::Destroy, cx)
+        })
         .route("/version", |_, req, _| {
             http::json_reply(&req, http::version())
         });

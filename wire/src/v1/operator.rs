@@ -100,14 +100,9 @@ struct OfResources {
     #[serde(default)]
     agent_id: Option<AgentId>,
     #[serde(default)]
-    #[allow(dead_code)]
     resources: Vec<Resource>,
     #[serde(default)]
-    #[allow(dead_code)]
     volumes: Vec<Resource>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    source: Vec<Resource>,
 }
 
 /// `Call.RemoveQuota`.
@@ -257,6 +252,13 @@ pub enum MasterCall {
         max_grace_period: Option<f64>,
         mark_gone: bool,
     },
+    /// RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES or
+    /// DESTROY_VOLUMES on an agent.
+    Resources {
+        agent_id: AgentId,
+        kind: crate::mesos::ResourceOpKind,
+        resources: crate::resources::Resources,
+    },
     /// A well-formed call of this type that is not carried out yet.
     Unsupported(&'static str),
 }
@@ -284,11 +286,7 @@ pub enum AgentCall {
 
 /// The master's call types that are read but answered 501 for now, with
 /// their payload field (if they need one).
-const MASTER_UNSUPPORTED: [(&str, Option<&str>); 6] = [
-    ("RESERVE_RESOURCES", Some("reserve_resources")),
-    ("UNRESERVE_RESOURCES", Some("unreserve_resources")),
-    ("CREATE_VOLUMES", Some("create_volumes")),
-    ("DESTROY_VOLUMES", Some("destroy_volumes")),
+const MASTER_UNSUPPORTED: [(&str, Option<&str>); 2] = [
     ("GROW_VOLUME", Some("grow_volume")),
     ("SHRINK_VOLUME", Some("shrink_volume")),
 ];
@@ -501,6 +499,26 @@ pub fn parse_master_call(body: &[u8]) -> Result<MasterCall, CallError> {
                 mark_gone: drain.mark_gone.unwrap_or(false),
             }
         }
+        "RESERVE_RESOURCES" => resources_call(
+            call.reserve_resources,
+            "reserve_resources",
+            crate::mesos::ResourceOpKind::Reserve,
+        )?,
+        "UNRESERVE_RESOURCES" => resources_call(
+            call.unreserve_resources,
+            "unreserve_resources",
+            crate::mesos::ResourceOpKind::Unreserve,
+        )?,
+        "CREATE_VOLUMES" => resources_call(
+            call.create_volumes,
+            "create_volumes",
+            crate::mesos::ResourceOpKind::Create,
+        )?,
+        "DESTROY_VOLUMES" => resources_call(
+            call.destroy_volumes,
+            "destroy_volumes",
+            crate::mesos::ResourceOpKind::Destroy,
+        )?,
         other => {
             let Some((kind, payload)) = MASTER_UNSUPPORTED.iter().find(|(n, _)| *n == other) else {
                 return Err(CallError::unknown_type(other));
@@ -508,6 +526,32 @@ pub fn parse_master_call(body: &[u8]) -> Result<MasterCall, CallError> {
             check_unsupported_payload(&call, payload.unwrap_or_default())?;
             MasterCall::Unsupported(kind)
         }
+    })
+}
+
+/// A reservation or volume call: its agent and resources (`resources`
+/// for reservations, `volumes` for volumes).
+fn resources_call(
+    payload: Option<OfResources>,
+    field: &str,
+    kind: crate::mesos::ResourceOpKind,
+) -> Result<MasterCall, CallError> {
+    let payload = payload.ok_or_else(|| missing(field))?;
+    let agent_id = payload
+        .agent_id
+        .ok_or_else(|| missing(&format!("{field}.agent_id")))?;
+    let (inner, list) = match kind {
+        crate::mesos::ResourceOpKind::Reserve | crate::mesos::ResourceOpKind::Unreserve => {
+            ("resources", payload.resources)
+        }
+        _ => ("volumes", payload.volumes),
+    };
+    let resources = crate::v1::types::resources_from_v1(list)
+        .map_err(|e| CallError::validation(format!("Invalid '{field}.{inner}': {e}")))?;
+    Ok(MasterCall::Resources {
+        agent_id,
+        kind,
+        resources,
     })
 }
 
@@ -522,18 +566,6 @@ fn machines(payload: Option<Opaque>, field: &str) -> Result<Vec<MachineId>, Call
 
 /// The required parts of the payload of a call that is not carried out.
 fn check_unsupported_payload(call: &Call, field: &str) -> Result<(), CallError> {
-    let present = match field {
-        "reserve_resources" => Some(call.reserve_resources.as_ref().map(|p| &p.agent_id)),
-        "unreserve_resources" => Some(call.unreserve_resources.as_ref().map(|p| &p.agent_id)),
-        "create_volumes" => Some(call.create_volumes.as_ref().map(|p| &p.agent_id)),
-        "destroy_volumes" => Some(call.destroy_volumes.as_ref().map(|p| &p.agent_id)),
-        _ => None,
-    };
-    match present {
-        Some(None) => return Err(missing(field)),
-        Some(Some(None)) => return Err(missing(&format!("{field}.agent_id"))),
-        _ => {}
-    }
     let other = match field {
         "grow_volume" => call.grow_volume.is_some(),
         "shrink_volume" => call.shrink_volume.is_some(),
@@ -637,7 +669,11 @@ mod tests {
             ),
             (
                 r#"{"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":"a"},"resources":[]}}"#,
-                MasterCall::Unsupported("RESERVE_RESOURCES"),
+                MasterCall::Resources {
+                    agent_id: AgentId::new("a"),
+                    kind: crate::mesos::ResourceOpKind::Reserve,
+                    resources: crate::resources::Resources::new(),
+                },
             ),
             (
                 r#"{"type":"START_MAINTENANCE","start_maintenance":{"machines":[{"hostname":"h"}]}}"#,
@@ -730,6 +766,11 @@ mod tests {
                 r#"{"type":"CREATE_VOLUMES","create_volumes":{"volumes":[]}}"#,
                 400,
                 "'create_volumes.agent_id'",
+            ),
+            (
+                r#"{"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":"a"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":-1}}]}}"#,
+                400,
+                "Invalid 'reserve_resources.resources'",
             ),
             (r#"{"type":"UPDATE_QUOTA"}"#, 400, "'update_quota'"),
             (

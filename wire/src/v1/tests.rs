@@ -273,7 +273,8 @@ fn accept_keeps_launch_groups_in_order_and_names_unsupported_operations() {
     let body = json!({"framework_id": {"value": "f"}, "type": "ACCEPT", "accept": {
         "offer_ids": [{"value": "o1"}],
         "operations": [
-            {"type": "RESERVE", "reserve": {"resources": []}},
+            {"type": "RESERVE", "reserve": {"resources": [{"name": "cpus", "type": "SCALAR",
+                "scalar": {"value": 1}, "reservations": [{"type": "DYNAMIC", "role": "web"}]}]}},
             {"type": "LAUNCH_GROUP", "launch_group": {
                 "executor": {"type": "DEFAULT", "executor_id": {"value": "d"}},
                 "task_group": {"tasks": [{"name": "a", "task_id": {"value": "a"},
@@ -287,7 +288,11 @@ fn accept_keeps_launch_groups_in_order_and_names_unsupported_operations() {
     else {
         panic!("accept refused");
     };
-    let [mesos::Operation::LaunchGroup {
+    let [mesos::Operation::Resources {
+        id: None,
+        kind: mesos::ResourceOpKind::Reserve,
+        resources,
+    }, mesos::Operation::LaunchGroup {
         executor,
         task_group,
     }, mesos::Operation::Launch { task_infos }] = accept.operations.as_slice()
@@ -298,7 +303,8 @@ fn accept_keeps_launch_groups_in_order_and_names_unsupported_operations() {
     assert_eq!(executor.executor_id, ExecutorId::new("d"));
     assert!(executor.is_default());
     assert_eq!(task_group[0].task_id, TaskId::new("a"));
-    assert_eq!(unsupported, vec!["RESERVE", "SOMETHING_NEW"]);
+    assert_eq!(resources.reserved_by_role()["web"].scalar("cpus"), 1.0);
+    assert_eq!(unsupported, vec!["SOMETHING_NEW"]);
     assert_eq!(accept.filters, mesos::Filters::default(), "filters default");
 }
 

@@ -672,6 +672,46 @@ fn convert_accept(framework_id: FrameworkId, accept: Accept) -> Result<Scheduler
                     task_group: tasks,
                 });
             }
+            Some(name @ ("RESERVE" | "UNRESERVE" | "CREATE" | "DESTROY")) => {
+                let (kind, field, list) = match name {
+                    "RESERVE" => (
+                        mesos::ResourceOpKind::Reserve,
+                        "reserve",
+                        op.reserve.map(|r| r.resources),
+                    ),
+                    "UNRESERVE" => (
+                        mesos::ResourceOpKind::Unreserve,
+                        "unreserve",
+                        op.unreserve.map(|r| r.resources),
+                    ),
+                    "CREATE" => (
+                        mesos::ResourceOpKind::Create,
+                        "create",
+                        op.create.map(|c| c.volumes),
+                    ),
+                    _ => (
+                        mesos::ResourceOpKind::Destroy,
+                        "destroy",
+                        op.destroy.map(|d| d.volumes),
+                    ),
+                };
+                let inner = if matches!(
+                    kind,
+                    mesos::ResourceOpKind::Create | mesos::ResourceOpKind::Destroy
+                ) {
+                    "volumes"
+                } else {
+                    "resources"
+                };
+                let resources = required(list, field)
+                    .and_then(|l| resources_from_v1(l).within(inner).within(field))
+                    .map_err(at)?;
+                operations.push(mesos::Operation::Resources {
+                    id: op.id.map(|i| i.value),
+                    kind,
+                    resources,
+                });
+            }
             // An unknown name is unset in protobuf terms: Mesos ignores an
             // operation of type UNKNOWN.
             other => unsupported.push(json::one_line(other.unwrap_or("UNKNOWN"))),

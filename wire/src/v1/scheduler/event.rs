@@ -120,6 +120,9 @@ pub struct Event {
     pub failure: Option<Failure>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Error>,
+    /// `Event.UpdateOperationStatus`: `{"status": OperationStatus}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_operation_status: Option<serde_json::Value>,
 }
 
 impl Event {
@@ -133,6 +136,33 @@ impl Event {
             message: None,
             failure: None,
             error: None,
+            update_operation_status: None,
+        }
+    }
+
+    /// UPDATE_OPERATION_STATUS for the operation `id` the framework named:
+    /// `state` is `OPERATION_FINISHED`, `OPERATION_ERROR`, ...
+    pub fn operation_status(
+        id: &str,
+        state: &str,
+        message: Option<&str>,
+        agent_id: Option<&crate::ids::AgentId>,
+        uuid: &[u8],
+    ) -> Event {
+        let mut status = serde_json::json!({
+            "operation_id": {"value": id},
+            "state": state,
+            "uuid": {"value": crate::v1::base64::encode(uuid)},
+        });
+        if let Some(m) = message {
+            status["message"] = serde_json::Value::from(m);
+        }
+        if let Some(a) = agent_id {
+            status["agent_id"] = serde_json::json!({"value": a.as_str()});
+        }
+        Event {
+            update_operation_status: Some(serde_json::json!({ "status": status })),
+            ..Event::of(EventType::UpdateOperationStatus)
         }
     }
 

@@ -89,6 +89,28 @@ pub struct Operation {
     pub launch: Option<Launch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_group: Option<LaunchGroup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve: Option<OpResources>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreserve: Option<OpResources>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<OpVolumes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroy: Option<OpVolumes>,
+}
+
+/// `Offer.Operation.Reserve` / `.Unreserve`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OpResources {
+    #[serde(default)]
+    pub resources: Vec<Resource>,
+}
+
+/// `Offer.Operation.Create` / `.Destroy`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OpVolumes {
+    #[serde(default)]
+    pub volumes: Vec<Resource>,
 }
 
 /// `Request` (the payload of the scheduler's REQUEST call).
