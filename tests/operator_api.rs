@@ -318,10 +318,10 @@ async fn operators_read_follow_and_change_the_cluster_through_the_v1_api() {
     let (status, text) = post_with(
         master,
         &[JSON],
-        br#"{"type":"RESERVE_RESOURCES","reserve_resources":{"agent_id":{"value":"x"},"resources":[]}}"#,
+        br#"{"type":"GROW_VOLUME","grow_volume":{"agent_id":{"value":"x"}}}"#,
     );
     assert_eq!(status, 501, "{text}");
-    assert!(text.contains("RESERVE_RESOURCES"), "{text}");
+    assert!(text.contains("GROW_VOLUME"), "{text}");
 
     // The agent's own calls.
     assert_eq!(get(agent_address, "GET_HEALTH"), json!({"healthy": true}));

@@ -6,13 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::cluster::{get_json, http_get, metric, Cluster, Daemon};
+use common::scheduler::Scheduler;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -51,165 +51,6 @@ fn update_quota(address: SocketAddr, configs: Value, force: bool) -> (u16, Strin
         "update_quota": {"force": force, "quota_configs": configs},
     });
     post(address, "/api/v1", &call.to_string())
-}
-
-/// A v1 HTTP scheduler: its stream read on a thread of its own, its offers
-/// as they come.
-struct Scheduler {
-    address: SocketAddr,
-    framework_id: String,
-    stream_id: String,
-    rx: Receiver<Value>,
-    /// Outstanding offers, by id.
-    offers: Vec<Value>,
-    _stream: TcpStream,
-}
-
-impl Scheduler {
-    fn subscribe(address: SocketAddr, name: &str, role: &str) -> Scheduler {
-        let body = json!({
-            "type": "SUBSCRIBE",
-            "subscribe": {"framework_info": {"user": "root", "name": name, "role": role}},
-        })
-        .to_string();
-        let mut s = TcpStream::connect(address).expect("connect");
-        write!(
-            s,
-            "POST /api/v1/scheduler HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("write");
-        let mut r = BufReader::new(s.try_clone().expect("clone"));
-        let mut line = String::new();
-        let mut stream_id = String::new();
-        r.read_line(&mut line).expect("status line");
-        assert!(line.contains("200"), "SUBSCRIBE answered {line}");
-        loop {
-            line.clear();
-            r.read_line(&mut line).expect("header");
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("mesos-stream-id:") {
-                stream_id = v.trim().to_owned();
-            }
-        }
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            common::read_records(r, tx);
-        });
-        let subscribed = rx.recv_timeout(WAIT).expect("SUBSCRIBED");
-        assert_eq!(subscribed["type"], "SUBSCRIBED", "{subscribed}");
-        let framework_id = subscribed["subscribed"]["framework_id"]["value"]
-            .as_str()
-            .expect("framework id")
-            .to_owned();
-        Scheduler {
-            address,
-            framework_id,
-            stream_id,
-            rx,
-            offers: Vec::new(),
-            _stream: s,
-        }
-    }
-
-    /// Takes in what arrived on the stream.
-    fn drain(&mut self) {
-        while let Ok(event) = self.rx.try_recv() {
-            match event["type"].as_str() {
-                Some("OFFERS") => {
-                    if let Some(list) = event["offers"]["offers"].as_array() {
-                        self.offers.extend(list.iter().cloned());
-                    }
-                }
-                Some("RESCIND") => {
-                    let id = &event["rescind"]["offer_id"]["value"];
-                    self.offers.retain(|o| &o["id"]["value"] != id);
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// The cpus of the outstanding offers, all agents together.
-    fn offered_cpus(&mut self) -> f64 {
-        self.drain();
-        self.offers.iter().map(|o| scalar(o, "cpus")).sum()
-    }
-
-    /// Waits until the outstanding offers hold `cpus`, then checks they
-    /// still do (and no more) a while later, over several allocation
-    /// cycles.
-    fn offered_settles_at(&mut self, cpus: f64, what: &str) {
-        let reached = common::wait_until(WAIT, || (self.offered_cpus() - cpus).abs() < 1e-9);
-        assert!(
-            reached,
-            "{what}: offered {} cpus, not {cpus}",
-            self.offered_cpus()
-        );
-        let until = Instant::now() + Duration::from_millis(800);
-        while Instant::now() < until {
-            let now = self.offered_cpus();
-            assert!(
-                (now - cpus).abs() < 1e-9,
-                "{what}: offered {now} cpus, not {cpus}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn call(&self, call: Value) -> (u16, String) {
-        let (status, _, text) = common::http_post(
-            &self.address.to_string(),
-            "/api/v1/scheduler",
-            &[JSON, ("Mesos-Stream-Id", self.stream_id.as_str())],
-            call.to_string().as_bytes(),
-        );
-        (status, text)
-    }
-
-    /// Launches a task of `cpus` (and a little memory) on the first offer
-    /// with that much, declining what is left of it without a filter.
-    fn launch(&mut self, task: &str, cpus: f64) {
-        self.drain();
-        let index = self
-            .offers
-            .iter()
-            .position(|o| scalar(o, "cpus") >= cpus && scalar(o, "mem") >= 32.0)
-            .expect("an offer with room for the task");
-        let offer = self.offers.remove(index);
-        let call = json!({
-            "framework_id": {"value": self.framework_id},
-            "type": "ACCEPT",
-            "accept": {
-                "offer_ids": [offer["id"]],
-                "operations": [{"type": "LAUNCH", "launch": {"task_infos": [{
-                    "name": task,
-                    "task_id": {"value": task},
-                    "agent_id": offer["agent_id"],
-                    "resources": [
-                        {"name": "cpus", "type": "SCALAR", "scalar": {"value": cpus}},
-                        {"name": "mem", "type": "SCALAR", "scalar": {"value": 32}},
-                    ],
-                    "command": {"shell": true, "value": "sleep 60"},
-                }]}}],
-                "filters": {"refuse_seconds": 0},
-            },
-        });
-        let (status, text) = self.call(call);
-        assert_eq!(status, 202, "ACCEPT: {text}");
-    }
-}
-
-fn scalar(offer: &Value, name: &str) -> f64 {
-    offer["resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["name"] == name)
-        .filter_map(|r| r["scalar"]["value"].as_f64())
-        .sum()
 }
 
 fn quota_metric(master: SocketAddr, role: &str, kind: &str, what: &str) -> Option<f64> {

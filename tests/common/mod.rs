@@ -7,6 +7,7 @@
 pub mod cluster;
 pub mod docker;
 pub mod framework;
+pub mod scheduler;
 pub mod zookeeper;
 
 use std::path::PathBuf;
