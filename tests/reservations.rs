@@ -152,7 +152,8 @@ fn reservations_and_a_volume_survive_tasks_restarts_and_failover() {
 
     // Bad requests first: nothing changes.
     let one_cpu = json!([reserved("cpus", 1.0)]).to_string();
-    let cases: Vec<(&str, Vec<(&str, String)>, u16, &str)> = vec![
+    type Form<'a> = Vec<(&'a str, String)>;
+    let cases: Vec<(&str, Form<'_>, u16, &str)> = vec![
         (
             "/master/reserve",
             vec![("resources", one_cpu.clone())],
