@@ -314,14 +314,14 @@ async fn operators_read_follow_and_change_the_cluster_through_the_v1_api() {
         (&json!(true), &json!(false)),
         "{a}"
     );
-    // Calls not carried out yet say so.
+    // A volume call without its volume is refused.
     let (status, text) = post_with(
         master,
         &[JSON],
         br#"{"type":"GROW_VOLUME","grow_volume":{"agent_id":{"value":"x"}}}"#,
     );
-    assert_eq!(status, 501, "{text}");
-    assert!(text.contains("GROW_VOLUME"), "{text}");
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("grow_volume.volume"), "{text}");
 
     // The agent's own calls.
     assert_eq!(get(agent_address, "GET_HEALTH"), json!({"healthy": true}));

@@ -456,6 +456,7 @@ fn operations_refused_in_an_accept_are_dropped_with_feedback() {
     }
     let held = master_reserved(master);
     assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["name"], "cpus", "{held:?}");
     assert_eq!(held[0]["scalar"]["value"], 1.0, "{held:?}");
     // The operator API answers bad calls with a status and a reason.
     let calls = [
@@ -487,6 +488,43 @@ fn operations_refused_in_an_accept_are_dropped_with_feedback() {
         assert_eq!(got, status, "{call}: {body}");
         assert!(!body.is_empty(), "{call}: no reason given");
     }
+    // An operator makes a volume, grows it and shrinks it.
+    let agent = json!({"value": cluster.agent_id(0)});
+    let addition = reserved("disk", 16.0);
+    for call in [
+        json!({"type": "RESERVE_RESOURCES", "reserve_resources": {
+            "agent_id": agent, "resources": [reserved("disk", 32.0)]}}),
+        json!({"type": "CREATE_VOLUMES", "create_volumes": {
+            "agent_id": agent, "volumes": [volume(16.0)]}}),
+        json!({"type": "GROW_VOLUME", "grow_volume": {
+            "agent_id": agent, "volume": volume(16.0), "addition": addition}}),
+        json!({"type": "SHRINK_VOLUME", "shrink_volume": {
+            "agent_id": agent, "volume": volume(32.0), "subtract": {"value": 24}}}),
+    ] {
+        let (got, _, body) = common::http_post(
+            &master.to_string(),
+            "/api/v1",
+            &[("Content-Type", "application/json")],
+            call.to_string().as_bytes(),
+        );
+        assert_eq!(got, 202, "{call}: {body}");
+    }
+    let size: Vec<f64> = master_reserved(master)
+        .iter()
+        .filter(|r| r["disk"]["persistence"]["id"] == "vol1")
+        .filter_map(|r| r["scalar"]["value"].as_f64())
+        .collect();
+    assert_eq!(size, vec![8.0], "{:?}", master_reserved(master));
+    let (got, _, body) = common::http_post(
+        &master.to_string(),
+        "/api/v1",
+        &[("Content-Type", "application/json")],
+        json!({"type": "SHRINK_VOLUME", "shrink_volume": {
+            "agent_id": agent, "volume": volume(8.0), "subtract": {"value": 8}}})
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(got, 400, "{body}");
     let (got, _, body) = common::http_post(
         &master.to_string(),
         "/api/v1",
@@ -498,5 +536,6 @@ fn operations_refused_in_an_accept_are_dropped_with_feedback() {
     );
     // db's offers may hold the reserved cpu: they are rescinded for it.
     assert_eq!(got, 202, "{body}");
-    assert!(master_reserved(master).is_empty());
+    let held = master_reserved(master);
+    assert!(held.iter().all(|r| r["name"] == "disk"), "{held:?}");
 }

@@ -152,18 +152,16 @@ impl Core {
         }
     }
 
-    /// An operator's RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES
-    /// or DESTROY_VOLUMES (or `/master/reserve` ...) on resources no task
+    /// An operator's RESERVE_RESOURCES, UNRESERVE_RESOURCES, CREATE_VOLUMES,
+    /// DESTROY_VOLUMES, GROW_VOLUME or SHRINK_VOLUME (or `/master/reserve` ...) on resources no task
     /// uses. Offers of the agent are rescinded when what they hold is
     /// needed, as Mesos does.
     pub fn operator_resource_op(
         &mut self,
         agent_id: &AgentId,
-        kind: ResourceOpKind,
-        resources: Resources,
+        operation: ResourceOp,
         out: &mut Effects,
     ) -> Result<(), OpError> {
-        let operation = resource_op(kind, resources);
         validate(&operation, &Requester::default())?;
         let Some(agent) = self.state.agent(agent_id) else {
             return Err(OpError::Invalid(format!("Agent '{agent_id}' not found")));
@@ -185,7 +183,7 @@ impl Core {
             self.rescind_offers_where(|o| &o.agent_id == agent_id, out);
         }
         let total = apply(&total, &operation)?;
-        tracing::info!(agent = %agent_id, "applying {} operation of an operator", kind.name());
+        tracing::info!(agent = %agent_id, "applying {} operation of an operator", operation.name());
         out.allocator(AllocatorCall::UpdateAgentTotal {
             agent_id: agent_id.clone(),
             total: total.clone(),

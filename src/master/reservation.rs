@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use wire::resources::{DiskInfo, ReservationKind, Resource, Resources, UNRESERVED};
 
 /// An operation on reservations or volumes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ResourceOp {
     /// Push the innermost reservation of each resource onto what it sits on.
     Reserve(Resources),
@@ -20,6 +20,29 @@ pub enum ResourceOp {
     Create(Resources),
     /// Turn each persistent volume back into plain disk.
     Destroy(Resources),
+    /// Make a volume bigger by `addition`, plain disk of the same
+    /// reservation.
+    Grow {
+        volume: Resource,
+        addition: Resource,
+    },
+    /// Make a volume smaller by `subtract` MB, which becomes plain disk of
+    /// the same reservation.
+    Shrink { volume: Resource, subtract: f64 },
+}
+
+impl ResourceOp {
+    /// Mesos's name of the operation.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ResourceOp::Reserve(_) => "RESERVE",
+            ResourceOp::Unreserve(_) => "UNRESERVE",
+            ResourceOp::Create(_) => "CREATE",
+            ResourceOp::Destroy(_) => "DESTROY",
+            ResourceOp::Grow { .. } => "GROW_VOLUME",
+            ResourceOp::Shrink { .. } => "SHRINK_VOLUME",
+        }
+    }
 }
 
 /// Why an operation is refused; the text is what the caller answers.
@@ -53,7 +76,60 @@ pub fn validate(op: &ResourceOp, who: &Requester<'_>) -> Result<(), OpError> {
         ResourceOp::Unreserve(rs) => validate_unreserve(rs),
         ResourceOp::Create(rs) => validate_create(rs, who),
         ResourceOp::Destroy(rs) => validate_destroy(rs),
+        ResourceOp::Grow { volume, addition } => validate_grow(volume, addition),
+        ResourceOp::Shrink { volume, subtract } => validate_shrink(volume, *subtract),
     }
+}
+
+fn scalar_of(r: &Resource) -> Option<f64> {
+    match r.value {
+        wire::resources::Value::Scalar(m) => Some(m.as_f64()),
+        _ => None,
+    }
+}
+
+fn validate_grow(volume: &Resource, addition: &Resource) -> Result<(), OpError> {
+    if !volume.is_persistent_volume() {
+        return invalid(
+            "Invalid GROW_VOLUME operation: 'volume' is not a persistent volume".into(),
+        );
+    }
+    if addition.name != "disk"
+        || addition
+            .disk
+            .as_ref()
+            .is_some_and(|d| d.persistence.is_some())
+    {
+        return invalid(
+            "Invalid GROW_VOLUME operation: 'addition' must be disk that is not a volume".into(),
+        );
+    }
+    if !scalar_of(addition).is_some_and(|v| v > 0.0) {
+        return invalid("Invalid GROW_VOLUME operation: 'addition' must be positive".into());
+    }
+    if addition.reservations != volume.reservations {
+        return invalid(
+            "Invalid GROW_VOLUME operation: 'addition' must have the reservations of the volume"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+fn validate_shrink(volume: &Resource, subtract: f64) -> Result<(), OpError> {
+    if !volume.is_persistent_volume() {
+        return invalid(
+            "Invalid SHRINK_VOLUME operation: 'volume' is not a persistent volume".into(),
+        );
+    }
+    let size = scalar_of(volume).unwrap_or_default();
+    if !(subtract > 0.0 && subtract < size) {
+        return invalid(format!(
+            "Invalid SHRINK_VOLUME operation: 'subtract' must be more than 0 and less than the \
+             volume's {size}"
+        ));
+    }
+    Ok(())
 }
 
 fn validate_reserve(rs: &Resources, who: &Requester<'_>) -> Result<(), OpError> {
@@ -234,6 +310,32 @@ fn plain_disk(r: &Resource) -> Resource {
 /// The total of an agent after `op` (which the caller has validated), or why the agent
 /// cannot take it.
 pub fn apply(total: &Resources, op: &ResourceOp) -> Result<Resources, OpError> {
+    let (from, to) = match op {
+        ResourceOp::Grow { volume, addition } => {
+            let size =
+                scalar_of(volume).unwrap_or_default() + scalar_of(addition).unwrap_or_default();
+            let grown = volume.clone().with_size(size);
+            (one(volume.clone()).plus(&one(addition.clone())), one(grown))
+        }
+        ResourceOp::Shrink { volume, subtract } => {
+            let size = scalar_of(volume).unwrap_or_default() - subtract;
+            let freed = plain_disk(volume).with_size(*subtract);
+            (
+                one(volume.clone()),
+                one(volume.clone().with_size(size)).plus(&one(freed)),
+            )
+        }
+        _ => return apply_each(total, op),
+    };
+    if !total.contains(&from) {
+        return Err(OpError::Unavailable(format!(
+            "Insufficient resources: the agent does not have {from} available for this operation"
+        )));
+    }
+    Ok(total.minus(&from).plus(&to))
+}
+
+fn apply_each(total: &Resources, op: &ResourceOp) -> Result<Resources, OpError> {
     let mut out = total.clone();
     type Map = fn(&Resource) -> Resource;
     let (list, from, to): (&Resources, Map, Map) = match op {
@@ -241,6 +343,7 @@ pub fn apply(total: &Resources, op: &ResourceOp) -> Result<Resources, OpError> {
         ResourceOp::Unreserve(rs) => (rs, Resource::clone, |r| r.clone().pop_reservation()),
         ResourceOp::Create(rs) => (rs, plain_disk, Resource::clone),
         ResourceOp::Destroy(rs) => (rs, Resource::clone, plain_disk),
+        ResourceOp::Grow { .. } | ResourceOp::Shrink { .. } => return Ok(out),
     };
     for r in list.iter() {
         let needed = one(from(r));
@@ -491,5 +594,66 @@ mod tests {
             Err(OpError::Unavailable(_))
         ));
         assert_eq!(apply(&with, &ResourceOp::Destroy(vol)).unwrap(), total);
+    }
+
+    #[test]
+    fn volumes_grow_from_and_shrink_into_their_reservation() {
+        let total = dynamic("disk:100", "web", Some("ops"));
+        let vol = volume(40.0, "web", "v1");
+        let with = apply(&total, &ResourceOp::Create(one(vol.clone()))).unwrap();
+        let addition = dynamic("disk:20", "web", Some("ops"))
+            .iter()
+            .next()
+            .cloned()
+            .unwrap();
+        let grow = ResourceOp::Grow {
+            volume: vol.clone(),
+            addition: addition.clone(),
+        };
+        assert_eq!(validate(&grow, &Requester::default()), Ok(()));
+        let grown = apply(&with, &grow).unwrap();
+        assert_eq!(grown.persistent_volumes().scalar("disk"), 60.0);
+        assert_eq!(grown.scalar("disk"), 100.0);
+        let too_big = ResourceOp::Grow {
+            volume: vol.clone(),
+            addition: addition.clone().with_size(80.0),
+        };
+        assert!(matches!(
+            apply(&with, &too_big),
+            Err(OpError::Unavailable(_))
+        ));
+        let shrink = ResourceOp::Shrink {
+            volume: vol.clone().with_size(60.0),
+            subtract: 50.0,
+        };
+        let small = apply(&grown, &shrink).unwrap();
+        assert_eq!(small.persistent_volumes().scalar("disk"), 10.0);
+        assert_eq!(small.scalar("disk"), 100.0);
+        for (op, text) in [
+            (
+                ResourceOp::Shrink {
+                    volume: vol.clone(),
+                    subtract: 40.0,
+                },
+                "less than",
+            ),
+            (
+                ResourceOp::Grow {
+                    volume: addition.clone(),
+                    addition: addition.clone(),
+                },
+                "not a persistent volume",
+            ),
+            (
+                ResourceOp::Grow {
+                    volume: vol.clone(),
+                    addition: Resource::scalar("disk", 5.0),
+                },
+                "reservations of the volume",
+            ),
+        ] {
+            let err = validate(&op, &Requester::default()).unwrap_err();
+            assert!(err.to_string().contains(text), "{op:?}: {err}");
+        }
     }
 }

@@ -192,6 +192,12 @@ impl Resource {
         self.with_reservations(stack)
     }
 
+    /// The same scalar resource with another amount.
+    pub fn with_size(mut self, value: f64) -> Resource {
+        self.value = Value::Scalar(Milli::from_f64(value));
+        self
+    }
+
     pub fn with_disk(mut self, disk: Option<DiskInfo>) -> Resource {
         self.disk = disk;
         self

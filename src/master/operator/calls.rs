@@ -12,7 +12,9 @@ use wire::v1::{parse_master_call, CommonCall, MasterCall};
 
 use super::json;
 use crate::master::http::leader_only;
+use crate::master::operations;
 use crate::master::quota;
+use crate::master::reservation::ResourceOp;
 use crate::master::view::MasterView;
 use crate::operator_api::{self, ok_json, response};
 use crate::v1_http::{self, ApiError};
@@ -40,11 +42,11 @@ pub enum Act {
         max_grace_period: Option<f64>,
         mark_gone: bool,
     },
-    /// Reserve, unreserve, create or destroy volumes of unused resources.
-    Resources {
+    /// Reserve, unreserve, create, destroy, grow or shrink volumes of
+    /// unused resources.
+    ResourceOp {
         agent_id: AgentId,
-        kind: wire::mesos::ResourceOpKind,
-        resources: wire::resources::Resources,
+        op: ResourceOp,
     },
 }
 
@@ -172,20 +174,30 @@ pub fn read_call(master: &MasterView<'_>, req: &Request) -> Result<Act, ApiError
             agent_id,
             kind,
             resources,
-        } => {
-            state
-                .agent(&agent_id)
-                .ok_or_else(|| agent_not_found(&agent_id))?;
-            Ok(Act::Resources {
-                agent_id,
-                kind,
-                resources,
-            })
-        }
-        MasterCall::Unsupported(kind) => Err(ApiError::NotImplemented(format!(
-            "The '{kind}' call is not supported by this master yet"
-        ))),
+        } => resource_op(master, agent_id, operations::resource_op(kind, resources)),
+        MasterCall::GrowVolume {
+            agent_id,
+            volume,
+            addition,
+        } => resource_op(master, agent_id, ResourceOp::Grow { volume, addition }),
+        MasterCall::ShrinkVolume {
+            agent_id,
+            volume,
+            subtract,
+        } => resource_op(master, agent_id, ResourceOp::Shrink { volume, subtract }),
     }
+}
+
+fn resource_op(
+    master: &MasterView<'_>,
+    agent_id: AgentId,
+    op: ResourceOp,
+) -> Result<Act, ApiError> {
+    master
+        .state
+        .agent(&agent_id)
+        .ok_or_else(|| agent_not_found(&agent_id))?;
+    Ok(Act::ResourceOp { agent_id, op })
 }
 
 fn agent_not_found(id: &AgentId) -> ApiError {
@@ -231,7 +243,7 @@ mod tests {
             Ok(Act::StartMaintenance(_)) => Ok("down".into()),
             Ok(Act::StopMaintenance(_)) => Ok("up".into()),
             Ok(Act::DrainAgent { .. }) => Ok("drain".into()),
-            Ok(Act::Resources { .. }) => Ok("resources".into()),
+            Ok(Act::ResourceOp { .. }) => Ok("resources".into()),
         }
     }
 

@@ -132,11 +132,7 @@ impl Master {
                 });
                 operator_api::ok_empty()
             }
-            Act::Resources {
-                agent_id,
-                kind,
-                resources,
-            } => self.resource_operation(&agent_id, kind, resources, cx),
+            Act::ResourceOp { agent_id, op } => self.resource_operation(&agent_id, op, cx),
         }
     }
 
@@ -146,13 +142,12 @@ impl Master {
     pub(super) fn resource_operation(
         &mut self,
         agent_id: &wire::ids::AgentId,
-        kind: wire::mesos::ResourceOpKind,
-        resources: wire::resources::Resources,
+        op: crate::master::reservation::ResourceOp,
         cx: &mut Cx<'_, Self>,
     ) -> Reply {
         use crate::master::reservation::OpError;
         let outcome = self.run(cx, |core, _, out| {
-            core.operator_resource_op(agent_id, kind, resources, out)
+            core.operator_resource_op(agent_id, op, out)
         });
         match outcome {
             Ok(()) => Reply::Now(Response::new(StatusCode::ACCEPTED, "")),

@@ -64,7 +64,8 @@ impl Master {
                 "No agent found with specified ID",
             ));
         }
-        self.resource_operation(&agent_id, kind, resources, cx)
+        let op = crate::master::operations::resource_op(kind, resources);
+        self.resource_operation(&agent_id, op, cx)
     }
 }
 

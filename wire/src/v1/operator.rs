@@ -4,11 +4,10 @@
 //! [`parse_agent_call`], which check a body and give a [`MasterCall`] or an
 //! [`AgentCall`].
 //!
-//! Calls this implementation does not carry out yet (reservations, volumes,
-//! the agent's streaming container calls) are
-//! still read and checked, so that a malformed one is a 400 like any other,
-//! and come back as `Unsupported` with their type name for the server to
-//! answer 501.
+//! The agent's calls this implementation does not carry out yet (its
+//! streaming container calls) are still read and checked, so that a
+//! malformed one is a 400 like any other, and come back as `Unsupported`
+//! with their type name for the server to answer 501.
 
 use serde::Deserialize;
 
@@ -127,6 +126,35 @@ struct OfContainer {
     signal: Option<i32>,
 }
 
+/// `grow_volume`: a volume and the disk it grows by.
+#[derive(Debug, Clone, Deserialize)]
+struct GrowVolume {
+    #[serde(default)]
+    agent_id: Option<AgentId>,
+    #[serde(default)]
+    volume: Option<Resource>,
+    #[serde(default)]
+    addition: Option<Resource>,
+}
+
+/// `Value.Scalar`.
+#[derive(Debug, Clone, Deserialize)]
+struct ScalarValue {
+    #[serde(default, deserialize_with = "json::opt_number")]
+    value: Option<f64>,
+}
+
+/// `shrink_volume`: a volume and how much of it to give back.
+#[derive(Debug, Clone, Deserialize)]
+struct ShrinkVolume {
+    #[serde(default)]
+    agent_id: Option<AgentId>,
+    #[serde(default)]
+    volume: Option<Resource>,
+    #[serde(default)]
+    subtract: Option<ScalarValue>,
+}
+
 /// Any payload object this implementation does not look into.
 type Opaque = serde_json::Map<String, serde_json::Value>;
 
@@ -155,9 +183,9 @@ struct Call {
     #[serde(default)]
     destroy_volumes: Option<OfResources>,
     #[serde(default)]
-    grow_volume: Option<Opaque>,
+    grow_volume: Option<GrowVolume>,
     #[serde(default)]
-    shrink_volume: Option<Opaque>,
+    shrink_volume: Option<ShrinkVolume>,
     #[serde(default)]
     update_maintenance_schedule: Option<Opaque>,
     #[serde(default)]
@@ -259,8 +287,16 @@ pub enum MasterCall {
         kind: crate::mesos::ResourceOpKind,
         resources: crate::resources::Resources,
     },
-    /// A well-formed call of this type that is not carried out yet.
-    Unsupported(&'static str),
+    GrowVolume {
+        agent_id: AgentId,
+        volume: crate::resources::Resource,
+        addition: crate::resources::Resource,
+    },
+    ShrinkVolume {
+        agent_id: AgentId,
+        volume: crate::resources::Resource,
+        subtract: f64,
+    },
 }
 
 /// A call to the agent's `/api/v1`.
@@ -283,13 +319,6 @@ pub enum AgentCall {
     /// A well-formed call of this type that is not carried out yet.
     Unsupported(&'static str),
 }
-
-/// The master's call types that are read but answered 501 for now, with
-/// their payload field (if they need one).
-const MASTER_UNSUPPORTED: [(&str, Option<&str>); 2] = [
-    ("GROW_VOLUME", Some("grow_volume")),
-    ("SHRINK_VOLUME", Some("shrink_volume")),
-];
 
 /// The agent's call types that are read but answered 501 for now (the
 /// container calls, most of them streaming).
@@ -519,13 +548,30 @@ pub fn parse_master_call(body: &[u8]) -> Result<MasterCall, CallError> {
             "destroy_volumes",
             crate::mesos::ResourceOpKind::Destroy,
         )?,
-        other => {
-            let Some((kind, payload)) = MASTER_UNSUPPORTED.iter().find(|(n, _)| *n == other) else {
-                return Err(CallError::unknown_type(other));
-            };
-            check_unsupported_payload(&call, payload.unwrap_or_default())?;
-            MasterCall::Unsupported(kind)
+        "GROW_VOLUME" => {
+            let grow = call.grow_volume.ok_or_else(|| missing("grow_volume"))?;
+            MasterCall::GrowVolume {
+                agent_id: grow
+                    .agent_id
+                    .ok_or_else(|| missing("grow_volume.agent_id"))?,
+                volume: one_resource(grow.volume, "grow_volume.volume")?,
+                addition: one_resource(grow.addition, "grow_volume.addition")?,
+            }
         }
+        "SHRINK_VOLUME" => {
+            let shrink = call.shrink_volume.ok_or_else(|| missing("shrink_volume"))?;
+            MasterCall::ShrinkVolume {
+                agent_id: shrink
+                    .agent_id
+                    .ok_or_else(|| missing("shrink_volume.agent_id"))?,
+                volume: one_resource(shrink.volume, "shrink_volume.volume")?,
+                subtract: shrink
+                    .subtract
+                    .and_then(|s| s.value)
+                    .ok_or_else(|| missing("shrink_volume.subtract.value"))?,
+            }
+        }
+        other => return Err(CallError::unknown_type(other)),
     })
 }
 
@@ -564,21 +610,11 @@ fn machines(payload: Option<Opaque>, field: &str) -> Result<Vec<MachineId>, Call
         .map_err(|e| CallError::validation(format!("{field}: {e}")))
 }
 
-/// The required parts of the payload of a call that is not carried out.
-fn check_unsupported_payload(call: &Call, field: &str) -> Result<(), CallError> {
-    let other = match field {
-        "grow_volume" => call.grow_volume.is_some(),
-        "shrink_volume" => call.shrink_volume.is_some(),
-        "update_quota" => call.update_quota.is_some(),
-        "set_quota" => call.set_quota.is_some(),
-        "remove_quota" => call.remove_quota.as_ref().is_some_and(|q| q.role.is_some()),
-        _ => true,
-    };
-    if other {
-        Ok(())
-    } else {
-        Err(missing(field))
-    }
+/// A required single resource of a payload.
+fn one_resource(r: Option<Resource>, field: &str) -> Result<crate::resources::Resource, CallError> {
+    r.ok_or_else(|| missing(field))?
+        .into_internal()
+        .map_err(|e| CallError::validation(format!("Invalid '{field}': {e}")))
 }
 
 /// Reads a body POSTed to the agent's `/api/v1`.
