@@ -23,12 +23,15 @@ pub enum ResourceOp {
     /// Make a volume bigger by `addition`, plain disk of the same
     /// reservation.
     Grow {
-        volume: Resource,
-        addition: Resource,
+        volume: Box<Resource>,
+        addition: Box<Resource>,
     },
     /// Make a volume smaller by `subtract` MB, which becomes plain disk of
     /// the same reservation.
-    Shrink { volume: Resource, subtract: f64 },
+    Shrink {
+        volume: Box<Resource>,
+        subtract: f64,
+    },
 }
 
 impl ResourceOp {
@@ -314,15 +317,18 @@ pub fn apply(total: &Resources, op: &ResourceOp) -> Result<Resources, OpError> {
         ResourceOp::Grow { volume, addition } => {
             let size =
                 scalar_of(volume).unwrap_or_default() + scalar_of(addition).unwrap_or_default();
-            let grown = volume.clone().with_size(size);
-            (one(volume.clone()).plus(&one(addition.clone())), one(grown))
+            let grown = Resource::clone(volume).with_size(size);
+            (
+                one(Resource::clone(volume)).plus(&one(Resource::clone(addition))),
+                one(grown),
+            )
         }
         ResourceOp::Shrink { volume, subtract } => {
             let size = scalar_of(volume).unwrap_or_default() - subtract;
             let freed = plain_disk(volume).with_size(*subtract);
             (
-                one(volume.clone()),
-                one(volume.clone().with_size(size)).plus(&one(freed)),
+                one(Resource::clone(volume)),
+                one(Resource::clone(volume).with_size(size)).plus(&one(freed)),
             )
         }
         _ => return apply_each(total, op),
@@ -607,23 +613,23 @@ mod tests {
             .cloned()
             .unwrap();
         let grow = ResourceOp::Grow {
-            volume: vol.clone(),
-            addition: addition.clone(),
+            volume: Box::new(vol.clone()),
+            addition: Box::new(addition.clone()),
         };
         assert_eq!(validate(&grow, &Requester::default()), Ok(()));
         let grown = apply(&with, &grow).unwrap();
         assert_eq!(grown.persistent_volumes().scalar("disk"), 60.0);
         assert_eq!(grown.scalar("disk"), 100.0);
         let too_big = ResourceOp::Grow {
-            volume: vol.clone(),
-            addition: addition.clone().with_size(80.0),
+            volume: Box::new(vol.clone()),
+            addition: Box::new(addition.clone().with_size(80.0)),
         };
         assert!(matches!(
             apply(&with, &too_big),
             Err(OpError::Unavailable(_))
         ));
         let shrink = ResourceOp::Shrink {
-            volume: vol.clone().with_size(60.0),
+            volume: Box::new(vol.clone().with_size(60.0)),
             subtract: 50.0,
         };
         let small = apply(&grown, &shrink).unwrap();
@@ -632,22 +638,22 @@ mod tests {
         for (op, text) in [
             (
                 ResourceOp::Shrink {
-                    volume: vol.clone(),
+                    volume: Box::new(vol.clone()),
                     subtract: 40.0,
                 },
                 "less than",
             ),
             (
                 ResourceOp::Grow {
-                    volume: addition.clone(),
-                    addition: addition.clone(),
+                    volume: Box::new(addition.clone()),
+                    addition: Box::new(addition.clone()),
                 },
                 "not a persistent volume",
             ),
             (
                 ResourceOp::Grow {
-                    volume: vol.clone(),
-                    addition: Resource::scalar("disk", 5.0),
+                    volume: Box::new(vol.clone()),
+                    addition: Box::new(Resource::scalar("disk", 5.0)),
                 },
                 "reservations of the volume",
             ),

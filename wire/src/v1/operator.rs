@@ -289,12 +289,12 @@ pub enum MasterCall {
     },
     GrowVolume {
         agent_id: AgentId,
-        volume: crate::resources::Resource,
-        addition: crate::resources::Resource,
+        volume: Box<crate::resources::Resource>,
+        addition: Box<crate::resources::Resource>,
     },
     ShrinkVolume {
         agent_id: AgentId,
-        volume: crate::resources::Resource,
+        volume: Box<crate::resources::Resource>,
         subtract: f64,
     },
 }
@@ -554,8 +554,8 @@ pub fn parse_master_call(body: &[u8]) -> Result<MasterCall, CallError> {
                 agent_id: grow
                     .agent_id
                     .ok_or_else(|| missing("grow_volume.agent_id"))?,
-                volume: one_resource(grow.volume, "grow_volume.volume")?,
-                addition: one_resource(grow.addition, "grow_volume.addition")?,
+                volume: Box::new(one_resource(grow.volume, "grow_volume.volume")?),
+                addition: Box::new(one_resource(grow.addition, "grow_volume.addition")?),
             }
         }
         "SHRINK_VOLUME" => {
@@ -564,7 +564,7 @@ pub fn parse_master_call(body: &[u8]) -> Result<MasterCall, CallError> {
                 agent_id: shrink
                     .agent_id
                     .ok_or_else(|| missing("shrink_volume.agent_id"))?,
-                volume: one_resource(shrink.volume, "shrink_volume.volume")?,
+                volume: Box::new(one_resource(shrink.volume, "shrink_volume.volume")?),
                 subtract: shrink
                     .subtract
                     .and_then(|s| s.value)
