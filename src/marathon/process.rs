@@ -993,3 +993,121 @@ impl Scheduler for Forward {
         tracing::error!("the master refused the framework: {message}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marathon::store::MemoryStore;
+    use actors::{Node, NodeConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn request(node: &Node, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let mut s = tokio::net::TcpStream::connect(node.address())
+            .await
+            .unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).await.unwrap();
+        let status = raw
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    async fn marathon(store: Arc<MemoryStore>) -> Node {
+        let node = Node::bind(NodeConfig::default()).await.unwrap();
+        let me = node.address().to_string();
+        let process = MarathonProcess::new(Config {
+            settings: Settings::default(),
+            info: json!({"name": "marathon"}),
+            me,
+            framework: FrameworkInfo::new("root", "marathon"),
+            store,
+            election: None,
+            max_versions: 50,
+            ended: None,
+        });
+        node.spawn("marathon", process).unwrap();
+        node.set_delegate("marathon");
+        node
+    }
+
+    #[actix::test]
+    async fn a_failed_write_answers_503_and_changes_nothing() {
+        let store = Arc::new(MemoryStore::new());
+        let node = marathon(store.clone()).await;
+        let (status, body) = request(
+            &node,
+            "POST",
+            "/v2/apps",
+            r#"{"id": "kept", "cmd": "sleep 60", "cpus": 0.1}"#,
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        assert!(
+            store.records().contains_key("app/kept"),
+            "stored before the answer"
+        );
+
+        store.fail(true);
+        let (status, body) =
+            request(&node, "POST", "/v2/apps", r#"{"id": "lost", "cmd": "x"}"#).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be stored"));
+        assert_eq!(request(&node, "GET", "/v2/apps/lost", "").await.0, 404);
+        let (status, _) = request(&node, "PUT", "/v2/apps/kept", r#"{"instances": 4}"#).await;
+        assert_eq!(status, 503);
+        let (_, app) = request(&node, "GET", "/v2/apps/kept", "").await;
+        assert_eq!(app["app"]["instances"], 1, "the scale was not taken in");
+
+        // A refused request writes nothing at all.
+        let (status, _) = request(&node, "POST", "/v2/apps", r#"{"id": "Bad"}"#).await;
+        assert_eq!(status, 422);
+
+        store.fail(false);
+        let (status, _) = request(&node, "POST", "/v2/apps", r#"{"id": "lost", "cmd": "x"}"#).await;
+        assert_eq!(status, 201);
+        let (_, apps) = request(&node, "GET", "/v2/apps", "").await;
+        assert_eq!(apps["apps"].as_array().unwrap().len(), 2);
+        node.shutdown();
+    }
+
+    #[actix::test]
+    async fn an_app_too_large_to_store_is_422_and_recovery_reads_the_store() {
+        let store = Arc::new(MemoryStore::new());
+        let node = marathon(store.clone()).await;
+        let env: serde_json::Map<String, Value> = (0..1500)
+            .map(|n| (format!("K{n}"), json!("v".repeat(400))))
+            .collect();
+        let big = json!({"id": "big", "cmd": "x", "env": env}).to_string();
+        let (status, body) = request(&node, "POST", "/v2/apps", &big).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["message"], "Object is not valid");
+        assert!(store.records().is_empty());
+        let (status, _) = request(
+            &node,
+            "POST",
+            "/v2/apps",
+            r#"{"id": "small", "cmd": "x", "instances": 2}"#,
+        )
+        .await;
+        assert_eq!(status, 201);
+        node.shutdown();
+
+        // Another instance on the same store has the app.
+        let node = marathon(store).await;
+        let (status, app) = request(&node, "GET", "/v2/apps/small", "").await;
+        assert_eq!((status, app["app"]["instances"].clone()), (200, json!(2)));
+        node.shutdown();
+    }
+}
