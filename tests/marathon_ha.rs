@@ -386,3 +386,66 @@ fn a_restarted_marathon_keeps_its_apps_and_tasks_with_the_file_store() {
     assert_eq!(framework_ids(&cluster), framework);
     assert_eq!(running_at_master(&cluster), tasks);
 }
+
+#[test]
+fn a_lost_zookeeper_session_stops_the_leader_until_it_is_back() {
+    let mut zk = ZooKeeper::start();
+    let mut cluster = Cluster::start(&[], &[]);
+    cluster.add_agent_with("cpus:4;mem:1024;ports:[31000-31100]", &[]);
+    let mut m = marathon(
+        &cluster,
+        "marathon-zk",
+        &[format!("--zk={}", zk.url("/marathon"))],
+    );
+    let a = m.address();
+    await_leader(a, a, WAIT);
+    let created = send(
+        a,
+        "POST",
+        "/v2/apps",
+        r#"{"id": "steady", "cmd": "sleep 600", "cpus": 0.1, "mem": 16}"#,
+        &[],
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let tasks = await_running(a, "steady", 1);
+
+    // ZooKeeper goes: once the session is given up (2 s), the instance no
+    // longer leads and says so; the master keeps the framework, inactive.
+    zk.stop();
+    let start = Instant::now();
+    let stepped_down = common::poll(TAKEOVER_BOUND, || {
+        let answer = get(a, "/v2/apps");
+        (answer.status == 503).then_some(answer)
+    });
+    let answer = stepped_down.expect("the leader kept leading without ZooKeeper");
+    println!("stepped down {:?} after ZooKeeper went", start.elapsed());
+    assert_eq!(
+        answer.body["message"],
+        "Could not determine the current leader"
+    );
+    let inactive = common::poll(WAIT, || {
+        let frameworks = cluster.master_json("/master/frameworks");
+        (frameworks["frameworks"][0]["active"] == false).then_some(())
+    });
+    assert!(
+        inactive.is_some(),
+        "{}",
+        cluster.master_json("/master/frameworks")
+    );
+    assert_eq!(running_at_master(&cluster), tasks, "tasks are not touched");
+
+    // Back: it leads again with the same tasks.
+    zk.restart();
+    await_leader(a, a, WAIT);
+    assert_eq!(await_running(a, "steady", 1), tasks);
+    let active = common::poll(WAIT, || {
+        let frameworks = cluster.master_json("/master/frameworks");
+        (frameworks["frameworks"][0]["active"] == true).then_some(())
+    });
+    assert!(
+        active.is_some(),
+        "{}",
+        cluster.master_json("/master/frameworks")
+    );
+    m.kill();
+}
