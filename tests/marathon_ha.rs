@@ -1,8 +1,9 @@
 //! `marathon` keeping its state and failing over, with real binaries: two
 //! instances sharing a ZooKeeper elect a leader, the standby proxies to it,
 //! an abdication and a SIGKILL of the leader hand over to the other
-//! without restarting a task; a single instance with the file store keeps
-//! its apps and tasks across a restart.
+//! without restarting a task; a lost ZooKeeper session stops the leader;
+//! a single instance with the file store keeps its apps and running tasks
+//! across a restart and replaces the one that died meanwhile.
 
 mod common;
 
@@ -360,11 +361,38 @@ fn a_restarted_marathon_keeps_its_apps_and_tasks_with_the_file_store() {
     );
 
     m.kill();
+    // While no marathon runs, one task dies: the master tells the next one.
+    let sleeper = cluster
+        .processes_of_agent(0)
+        .into_iter()
+        .find(|p| common::cluster::command_name(*p) == "sleep")
+        .expect("a sleep task on the agent");
+    // SAFETY: a signal to a process of this test's agent.
+    unsafe { libc::kill(sleeper, libc::SIGKILL) };
+    let died = common::poll(WAIT, || {
+        (running_at_master(&cluster).len() == 1).then_some(())
+    });
+    assert!(died.is_some(), "{:?}", running_at_master(&cluster));
+    let survivor = running_at_master(&cluster);
+
     let m = marathon(&cluster, "marathon-2", &flags);
+    // What it shows at first is the state as stored; the reconciliation
+    // with the master then tells it one task died, and it replaces it.
+    let now = common::poll(WAIT, || {
+        let now = await_running(m.address(), "kept", 2);
+        (now != tasks).then_some(now)
+    })
+    .expect("the dead task was never replaced");
+    assert!(now.is_superset(&survivor), "the running task kept: {now:?}");
     assert_eq!(
-        await_running(m.address(), "kept", 2),
-        tasks,
-        "no task restarted"
+        now.intersection(&tasks).count(),
+        1,
+        "the dead one replaced: {now:?}"
+    );
+    let replaced = now.difference(&tasks).next().unwrap();
+    assert!(
+        replaced.ends_with("._app.3"),
+        "the same instance again: {replaced}"
     );
     let app = get(m.address(), "/v2/apps/kept");
     assert_eq!(app.body["app"]["cmd"], "sleep 700");
@@ -384,7 +412,7 @@ fn a_restarted_marathon_keeps_its_apps_and_tasks_with_the_file_store() {
         get(m.address(), "/v2/info").body
     );
     assert_eq!(framework_ids(&cluster), framework);
-    assert_eq!(running_at_master(&cluster), tasks);
+    assert_eq!(running_at_master(&cluster), now);
 }
 
 #[test]
