@@ -21,6 +21,7 @@ fn marathon(cluster: &Cluster) -> Daemon {
             format!("--master={}", cluster.master_address()),
             "--http_port=0".into(),
             "--disable_ha".into(),
+            format!("--work_dir={}", cluster.dir().join("marathon").display()),
         ],
         cluster.dir().join("marathon.log"),
     )

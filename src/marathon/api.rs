@@ -8,8 +8,10 @@
 //! `/v2/apps/{id}/restart`, `/v2/tasks` (with `status`, text/plain),
 //! `POST /v2/tasks/delete`, `/v2/queue` and `DELETE /v2/queue/{id}/delay`,
 //! `/v2/deployments` (always empty: changes are applied at once, there are
-//! no deployment plans yet), `/v2/info`, `/v2/leader`, `/ping`.
+//! no deployment plans yet), `/v2/info`, `GET /v2/leader`, `/ping`.
+//! `DELETE /v2/leader`, proxying and storage are the process's.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -100,6 +102,8 @@ pub struct Context<'a> {
     pub info: &'a Value,
     /// `host:port` of the leader (this instance, without HA).
     pub leader: &'a str,
+    /// The stored versions of each app, by version.
+    pub versions: &'a BTreeMap<PathId, BTreeMap<String, App>>,
 }
 
 /// Routes one request.
@@ -234,12 +238,27 @@ fn app_route(
             }
         }
         ("GET", ["versions"]) => match core.app(&id) {
-            Some(app) => Answer::json(200, json!({"versions": [app.version]})),
+            Some(app) => {
+                // Newest first, as Marathon lists them.
+                let mut versions: Vec<&str> = cx
+                    .versions
+                    .get(&id)
+                    .map(|v| v.keys().rev().map(String::as_str).collect())
+                    .unwrap_or_default();
+                if !versions.contains(&app.version.as_str()) {
+                    versions.insert(0, &app.version);
+                }
+                Answer::json(200, json!({ "versions": versions }))
+            }
             None => Answer::error(ApiError::app_not_found(&id.to_string())),
         },
         ("GET", ["versions", v]) => match core.app(&id) {
             Some(app) if app.version == *v => Answer::json(200, app.to_json()),
-            _ => Answer::error(ApiError::app_not_found(&id.to_string())),
+            Some(_) => match cx.versions.get(&id).and_then(|m| m.get(*v)) {
+                Some(old) => Answer::json(200, old.to_json()),
+                None => Answer::error(ApiError::app_not_found(&id.to_string())),
+            },
+            None => Answer::error(ApiError::app_not_found(&id.to_string())),
         },
         _ => Answer::json(405, json!({"message": "Method not allowed"})),
     }
@@ -517,12 +536,14 @@ mod tests {
 
     fn run(core: &mut Core, c: &Call) -> (Answer, Vec<Effect>) {
         let info = json!({"name": "marathon"});
+        let versions = BTreeMap::new();
         let cx = Context {
             version: "2026-12-03T11:00:00.000Z",
             deployment: "d-1",
             now: Duration::from_secs(1_764_759_600),
             info: &info,
             leader: "127.0.0.1:8080",
+            versions: &versions,
         };
         let mut out = Vec::new();
         let a = handle(core, c, &cx, &mut out);

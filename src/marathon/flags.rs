@@ -6,6 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// Where state is kept without ZooKeeper.
+pub const DEFAULT_WORK_DIR: &str = "/tmp/marathon";
+
 /// One flag: its name, default, and whether it is a toggle.
 struct Spec {
     name: &'static str,
@@ -41,7 +44,7 @@ const SPECS: &[Spec] = &[
     value(
         "zk",
         Some("zk://localhost:2181/marathon"),
-        "ZooKeeper for state and leader election",
+        "ZooKeeper for state and leader election; when not given, state is kept under --work_dir and there is no election",
     ),
     toggle(
         "ha",
@@ -104,7 +107,21 @@ const SPECS: &[Spec] = &[
         Some("120000"),
         "Milliseconds declined offers are refused",
     ),
-    value("work_dir", None, "Where state is kept without ZooKeeper"),
+    value(
+        "zk_timeout",
+        Some("10000"),
+        "Milliseconds a ZooKeeper read or write may take (ms)",
+    ),
+    value(
+        "zk_max_versions",
+        Some("50"),
+        "Versions of each app kept in the state",
+    ),
+    value(
+        "work_dir",
+        Some(DEFAULT_WORK_DIR),
+        "Where state is kept when --zk is not given",
+    ),
     value(
         "mesos_authentication_principal",
         None,
@@ -122,6 +139,9 @@ const SPECS: &[Spec] = &[
 pub struct MarathonFlags {
     pub master: String,
     pub zk: String,
+    /// Whether `--zk` (or `MARATHON_ZK`) was given: without it state is
+    /// kept in files under `work_dir` and there is no leader election.
+    pub zk_given: bool,
     pub ha: bool,
     pub http_port: u16,
     pub http_address: Option<String>,
@@ -139,7 +159,9 @@ pub struct MarathonFlags {
     pub reconciliation_interval: Duration,
     pub scale_apps_interval: Duration,
     pub decline_offer_duration: Duration,
-    pub work_dir: Option<String>,
+    pub zk_timeout: Duration,
+    pub zk_max_versions: usize,
+    pub work_dir: String,
     pub principal: Option<String>,
     pub secret_file: Option<String>,
     /// Every flag as given or defaulted, for `/v2/info`.
@@ -282,6 +304,7 @@ pub fn parse(
     Ok(Parsed::Run(Box::new(MarathonFlags {
         master,
         zk: get("zk").unwrap_or_default(),
+        zk_given: given.contains_key("zk"),
         ha: get("ha").as_deref() == Some("true"),
         http_port,
         http_address: get("http_address"),
@@ -299,7 +322,9 @@ pub fn parse(
         reconciliation_interval: millis("reconciliation_interval")?,
         scale_apps_interval: millis("scale_apps_interval")?,
         decline_offer_duration: millis("decline_offer_duration")?,
-        work_dir: get("work_dir"),
+        zk_timeout: millis("zk_timeout")?,
+        zk_max_versions: number("zk_max_versions")? as usize,
+        work_dir: get("work_dir").unwrap_or_default(),
         principal: get("mesos_authentication_principal"),
         secret_file: get("mesos_authentication_secret_file"),
         all,
@@ -338,7 +363,13 @@ mod tests {
         assert_eq!(f.failover_timeout, 604800.0);
         assert_eq!((f.local_port_min, f.local_port_max), (10000, 20000));
         assert!(f.ha);
+        assert!(f.zk_given);
         assert_eq!(f.decline_offer_duration, Duration::from_secs(120));
+        assert_eq!(f.zk_max_versions, 50);
+        assert_eq!(f.zk_timeout, Duration::from_secs(10));
+        let f = run(&["--master=m:5050"], &[]).unwrap();
+        assert!(!f.zk_given, "the default ZooKeeper is not a choice of one");
+        assert_eq!(f.work_dir, DEFAULT_WORK_DIR);
     }
 
     #[test]

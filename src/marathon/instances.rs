@@ -106,6 +106,7 @@ impl Default for Settings {
     }
 }
 
+#[derive(Clone)]
 pub struct Core {
     settings: Settings,
     apps: BTreeMap<PathId, App>,
@@ -169,6 +170,34 @@ impl Core {
         self.apps.insert(id.clone(), app);
         self.converge(&id, out);
         Ok(())
+    }
+
+    /// Takes in what a new leader recovered: the stored apps and the
+    /// instances that had tasks (their states as last stored, to be
+    /// reconciled with the master). Slots missing from an app's count are
+    /// added as by a scale; an instance of an app that is gone is stopped;
+    /// a stopped instance whose task may still run is killed again (the
+    /// kill may have been lost with the previous leader).
+    pub fn restore(&mut self, apps: Vec<App>, instances: Vec<Instance>, out: &mut Vec<Effect>) {
+        for app in apps {
+            self.apps.insert(app.id.clone(), app);
+        }
+        for mut instance in instances {
+            if !self.apps.contains_key(&instance.app) {
+                instance.goal = Goal::Stopped;
+            }
+            match (instance.goal, instance.live()) {
+                (Goal::Stopped, None) => continue,
+                (Goal::Stopped, Some(t)) => out.push(Effect::Kill(t.id.clone())),
+                (Goal::Running, _) => {}
+            }
+            self.instances.insert(instance.id.clone(), instance);
+        }
+        let ids: Vec<PathId> = self.apps.keys().cloned().collect();
+        for id in ids {
+            self.converge(&id, out);
+        }
+        self.want_offers(out);
     }
 
     /// Replaces an app. A change of anything but `instances` is a new
@@ -1090,6 +1119,44 @@ mod tests {
             [TaskId::new("stranger")],
             "a task not ours is killed"
         );
+    }
+
+    #[test]
+    fn a_restored_core_keeps_running_tasks_fills_missing_slots_and_kills_stopped_ones() {
+        let mut before = Core::new(Settings::default(), 6);
+        let mut out = Vec::new();
+        before
+            .create(
+                app(json!({"id": "/r", "cmd": "x", "cpus": 0.1, "mem": 1, "instances": 2})),
+                "v1",
+                &mut out,
+            )
+            .unwrap();
+        let mut out = Vec::new();
+        before.offers(vec![offer(1, "h1", BIG, &[])], Duration::ZERO, &mut out);
+        let tasks = launched(&out);
+        assert_eq!(tasks.len(), 2);
+        status(&mut before, &tasks[0].task_id, TaskState::Running, 1);
+        let apps: Vec<App> = before.apps().cloned().collect();
+        let mut instances: Vec<Instance> = before.instances().cloned().collect();
+        // One instance was stored stopped (a scale-down whose kill was lost).
+        let stopped = instances
+            .iter_mut()
+            .find(|i| i.task.as_ref().is_some_and(|t| t.id == tasks[1].task_id))
+            .unwrap();
+        stopped.goal = Goal::Stopped;
+
+        let mut after = Core::new(Settings::default(), 7);
+        let mut out = Vec::new();
+        after.restore(apps, instances, &mut out);
+        assert_eq!(kills(&out), std::slice::from_ref(&tasks[1].task_id));
+        assert!(out.contains(&Effect::Revive), "a slot waits: {out:?}");
+        let id = PathId::parse("/r", &PathId::root()).unwrap();
+        assert_eq!(after.counts(&id).running, 1, "not restarted");
+        assert_eq!(after.instances_of(&id).count(), 3, "2 wanted + 1 stopping");
+        let mut out = Vec::new();
+        after.offers(vec![offer(2, "h2", BIG, &[])], Duration::ZERO, &mut out);
+        assert_eq!(launched(&out).len(), 1, "only the missing one launches");
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //!   effects.
 //! - [`instances`]: the scheduler's core: apps, their instances, and what
 //!   offers, status updates and time come to.
+//! - [`store`]: the state as records (apps, their versions, instances,
+//!   the framework id) in ZooKeeper or in files, and what a round of work
+//!   must write.
+//! - [`leader`]: leader election among instances in ZooKeeper.
+//! - [`proxy`]: a standby's forwarding of requests to the leader.
 
 pub mod api;
 pub mod app;
@@ -29,14 +34,18 @@ pub mod env;
 pub mod error;
 pub mod flags;
 pub mod instances;
+pub mod leader;
 pub mod path;
 pub mod ports;
 pub mod process;
+pub mod proxy;
 pub mod read;
 pub mod run;
 pub mod scale;
+pub mod store;
 
 // The actor and its start (the house shape: thin handlers over the core):
-// - `process`: the marathon process, its routes, and the driver's
+// - `process`: the marathon process, its routes, its leadership, the
+//   rounds of work written to the store before they act, and the driver's
 //   callbacks forwarded to it.
-// - `run`: the node, the process and the driver of one instance.
+// - `run`: the node, the store and the process of one instance.

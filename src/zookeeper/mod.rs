@@ -77,7 +77,7 @@
 pub mod contender;
 pub mod detector;
 pub mod entry;
-mod group;
+pub(crate) mod group;
 pub mod replicas;
 pub mod url;
 
