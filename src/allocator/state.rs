@@ -491,16 +491,12 @@ impl HierarchicalAllocator {
                         choose_framework(sorter, frameworks, role, agent, min, None, now)
                     {
                         let offer = agent.take_offer(role);
-                        agent.hold(chosen.shared_name(), role_key.shared_name(), &offer);
-                        allocated.add(&offer);
-                        sorter.allocated(chosen.name(), &offer);
-                        roles.allocated(role, &offer);
-                        out.push(Allocation {
+                        let picked = Picked {
+                            framework: &chosen,
                             framework_id,
-                            role: role.to_owned(),
-                            agent_id: agent.id.clone(),
-                            resources: offer,
-                        });
+                            role: &role_key,
+                        };
+                        out.push(record_offer(agent, picked, offer, allocated, sorter, roles));
                     }
                 }
                 role_cursor = Some(role_key);
@@ -567,17 +563,13 @@ impl HierarchicalAllocator {
                         };
                         if let Some((chosen, framework_id)) = chosen {
                             agent.available = agent.available.minus(&offer);
-                            agent.hold(chosen.shared_name(), role_key.shared_name(), &offer);
-                            allocated.add(&offer);
-                            sorter.allocated(chosen.name(), &offer);
-                            roles.allocated(role, &offer);
                             cycle.offered(role, &offer);
-                            out.push(Allocation {
+                            let picked = Picked {
+                                framework: &chosen,
                                 framework_id,
-                                role: role.to_owned(),
-                                agent_id: agent.id.clone(),
-                                resources: offer,
-                            });
+                                role: &role_key,
+                            };
+                            out.push(record_offer(agent, picked, offer, allocated, sorter, roles));
                         }
                     }
                     role_cursor = Some(role_key);
@@ -741,6 +733,41 @@ impl HierarchicalAllocator {
 /// has for that role (or `given`, that cut down). Frameworks come out of
 /// the sorter only while active and unsuppressed, so only filters remain
 /// to check.
+/// The framework an offer goes to, and the role it is made in.
+struct Picked<'a> {
+    framework: &'a SortKey,
+    framework_id: FrameworkId,
+    role: &'a SortKey,
+}
+
+/// Books `offer` (already taken out of the agent's available resources)
+/// to the framework picked: held on the agent, counted in the totals and
+/// both sorters, and returned as the allocation to send.
+fn record_offer(
+    agent: &mut Agent,
+    picked: Picked<'_>,
+    offer: Resources,
+    allocated: &mut Quantities,
+    sorter: &mut DrfSorter,
+    roles: &mut DrfSorter,
+) -> Allocation {
+    let role = picked.role.name();
+    agent.hold(
+        picked.framework.shared_name(),
+        picked.role.shared_name(),
+        &offer,
+    );
+    allocated.add(&offer);
+    sorter.allocated(picked.framework.name(), &offer);
+    roles.allocated(role, &offer);
+    Allocation {
+        framework_id: picked.framework_id,
+        role: role.to_owned(),
+        agent_id: agent.id.clone(),
+        resources: offer,
+    }
+}
+
 fn choose_framework(
     sorter: &mut DrfSorter,
     frameworks: &HashMap<String, Framework>,
