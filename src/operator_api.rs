@@ -307,6 +307,15 @@ pub fn task(t: &Task) -> Value {
             to_value(wire::v1::types::ContainerInfoJson::from_internal(c)),
         );
     }
+    // As /master/state shows it: service discovery (mesos-dns) reads it.
+    if let Some(discovery) = t
+        .meta
+        .discovery
+        .as_deref()
+        .and_then(|d| serde_json::from_str::<Value>(d).ok())
+    {
+        m.insert("discovery".into(), discovery);
+    }
     Value::Object(m)
 }
 

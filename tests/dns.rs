@@ -313,13 +313,48 @@ fn answers_keep_coming_through_a_failover_and_follow_the_new_leader() {
     assert_eq!(a_records(&leader), vec![Ipv4Addr::LOCALHOST]);
 }
 
-/// An upstream resolver on loopback answering every A query with
-/// `10.9.8.7`; stops when the returned flag is set.
+/// How many A records the upstream has for `big.example.org`; over UDP it
+/// sends the first `BIG_OVER_UDP` with the TC bit.
+const BIG: u8 = 40;
+const BIG_OVER_UDP: u8 = 5;
+
+/// The upstream's reply to `packet`: `10.9.8.7` for every name but
+/// `big.example.org`, which has `BIG` addresses (truncated over UDP).
+fn upstream_reply(packet: &[u8], tcp: bool) -> Option<Vec<u8>> {
+    let request = Message::from_vec(packet).ok()?;
+    let q = request.queries().first()?;
+    let mut reply = Message::new();
+    reply
+        .set_id(request.id())
+        .set_message_type(hickory_proto::op::MessageType::Response)
+        .add_queries(request.queries().to_vec());
+    let ips: Vec<Ipv4Addr> = if q.name().to_ascii() == "big.example.org." {
+        let n = if tcp { BIG } else { BIG_OVER_UDP };
+        reply.set_truncated(!tcp);
+        (1..=n).map(|i| Ipv4Addr::new(10, 9, 8, i)).collect()
+    } else {
+        vec![Ipv4Addr::new(10, 9, 8, 7)]
+    };
+    for ip in ips {
+        reply.add_answer(Record::from_rdata(q.name().clone(), 30, RData::A(A(ip))));
+    }
+    reply.to_vec().ok()
+}
+
+/// An upstream resolver on loopback, UDP and TCP on one port (see
+/// [`upstream_reply`]); stops when the returned flag is set.
 fn upstream() -> (SocketAddr, Arc<AtomicBool>) {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let (socket, listener) = loop {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = socket.local_addr().expect("address").port();
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            break (socket, listener);
+        }
+    };
     socket
         .set_read_timeout(Some(Duration::from_millis(50)))
         .expect("timeout");
+    listener.set_nonblocking(true).expect("nonblocking");
     let address = socket.local_addr().expect("address");
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -329,39 +364,70 @@ fn upstream() -> (SocketAddr, Arc<AtomicBool>) {
             let Ok((n, peer)) = socket.recv_from(&mut buf) else {
                 continue;
             };
-            let Ok(request) = Message::from_vec(&buf[..n]) else {
-                continue;
-            };
-            let mut reply = Message::new();
-            reply
-                .set_id(request.id())
-                .set_message_type(hickory_proto::op::MessageType::Response)
-                .add_queries(request.queries().to_vec());
-            if let Some(q) = request.queries().first() {
-                reply.add_answer(Record::from_rdata(
-                    q.name().clone(),
-                    30,
-                    RData::A(A(Ipv4Addr::new(10, 9, 8, 7))),
-                ));
-            }
-            if let Ok(bytes) = reply.to_vec() {
+            if let Some(bytes) = upstream_reply(&buf[..n], false) {
                 let _ = socket.send_to(&bytes, peer);
             }
         }
     });
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        while !flag.load(Ordering::Relaxed) {
+            let Ok((mut stream, _)) = listener.accept() else {
+                // Non-blocking, so that the stop flag is seen.
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            std::thread::spawn(move || {
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut len = [0u8; 2];
+                while stream.read_exact(&mut len).is_ok() {
+                    let mut packet = vec![0u8; usize::from(u16::from_be_bytes(len))];
+                    if stream.read_exact(&mut packet).is_err() {
+                        return;
+                    }
+                    let Some(reply) = upstream_reply(&packet, true) else {
+                        return;
+                    };
+                    let n = (reply.len() as u16).to_be_bytes();
+                    if stream.write_all(&n).is_err() || stream.write_all(&reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
     (address, stop)
+}
+
+/// `dig +short NAME A` with `extra` options.
+fn dig_with(dns: SocketAddr, extra: &[&str], name: &str) -> Vec<String> {
+    let port = dns.port().to_string();
+    let mut args = vec!["@127.0.0.1", "-p", &port, "+short", "+tries=1", "+time=3"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[name, "A"]);
+    let out = std::process::Command::new("dig")
+        .args(&args)
+        .output()
+        .expect("dig");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
 fn names_outside_the_domain_go_to_the_upstream_and_bad_input_does_no_harm() {
     let dir = WorkDir::new("dns-forward");
     let (up, stop) = upstream();
-    // No master answers: forwarding does not wait for records.
+    // No master answers: forwarding does not wait for records. The
+    // `dead.` zone's resolver does not exist.
     let dns = MesosDns::start(
         guide_config(&[
             ("zk", json!("")),
             ("masters", json!(["127.0.0.1:1"])),
             ("resolvers", json!([up.to_string()])),
+            ("zoneResolvers", json!({"dead": ["127.0.0.1:1"]})),
             ("timeout", json!(1)),
         ]),
         &dir.path(),
@@ -370,23 +436,28 @@ fn names_outside_the_domain_go_to_the_upstream_and_bad_input_does_no_harm() {
     let forwarded = query(dns.dns, "www.example.org.", RecordType::A).expect("forwarded");
     assert_eq!(a_records(&forwarded), vec![Ipv4Addr::new(10, 9, 8, 7)]);
     assert_eq!(dig(dns.dns, "www.example.org", "A"), vec!["10.9.8.7"]);
-    // Over TCP as well (dig +tcp).
-    let tcp = std::process::Command::new("dig")
-        .args([
-            "@127.0.0.1",
-            "-p",
-            &dns.dns.port().to_string(),
-            "+tcp",
-            "+short",
-            "+tries=1",
-            "+time=3",
-            "www.example.org",
-            "A",
-        ])
-        .output()
-        .expect("dig");
-    // The upstream speaks UDP only: over TCP the relay fails, REFUSED.
-    assert!(String::from_utf8_lossy(&tcp.stdout).trim().is_empty());
+    assert_eq!(
+        dig_with(dns.dns, &["+tcp"], "www.example.org"),
+        vec!["10.9.8.7"]
+    );
+    // A truncated upstream answer is passed on with its TC bit; the
+    // client's retry over TCP is forwarded over TCP and gets it all.
+    let big = query(dns.dns, "big.example.org.", RecordType::A).expect("forwarded");
+    assert!(big.truncated(), "{big:?}");
+    assert_eq!(a_records(&big).len(), usize::from(BIG_OVER_UDP));
+    let retried = dig_with(dns.dns, &[], "big.example.org");
+    assert_eq!(
+        retried.len(),
+        usize::from(BIG),
+        "dig retries over TCP: {retried:?}"
+    );
+    assert_eq!(
+        dig_with(dns.dns, &["+ignore"], "big.example.org").len(),
+        usize::from(BIG_OVER_UDP)
+    );
+    // An upstream that does not answer: SERVFAIL, as Mesos-DNS answers.
+    let dead = query(dns.dns, "x.dead.", RecordType::A).expect("an answer");
+    assert_eq!(dead.response_code(), ResponseCode::ServFail);
     // Before the first load, names in the domain fail rather than lie.
     let early = query(dns.dns, "leader.mesos.", RecordType::A).expect("an answer");
     assert_eq!(early.response_code(), ResponseCode::ServFail);
@@ -485,4 +556,106 @@ fn the_guides_config_is_accepted_and_bad_configs_are_one_line_and_exit_1() {
     // The guide's config as written parses (it then waits for its
     // ZooKeeper; the parse is what is checked here, in-process).
     assert!(mesos::dns::Config::parse(dns_common::GUIDE_CONFIG).is_ok());
+}
+
+/// One HTTP request with a JSON body; the status and the JSON answer.
+fn send_json(address: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(address).expect("connect");
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("write");
+    s.write_all(body.as_bytes()).expect("write");
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn marathon_apps_resolve_by_their_app_names() {
+    let cluster = Cluster::start(&[], &["cpus:2;mem:512;ports:[31000-31099]"]);
+    let dir = cluster.dir();
+    let marathon = Daemon::start(
+        "marathon",
+        Path::new(env!("CARGO_BIN_EXE_marathon")),
+        &[
+            format!("--master={}", cluster.master_address()),
+            "--http_port=0".into(),
+            "--disable_ha".into(),
+        ],
+        dir.join("marathon.log"),
+    );
+    let dns = MesosDns::start(
+        guide_config(&[
+            ("zk", json!("")),
+            ("masters", json!([cluster.master_address().to_string()])),
+        ]),
+        &dir,
+        "mesos-dns",
+    );
+    let (status, created) = send_json(
+        marathon.address(),
+        "POST",
+        "/v2/apps",
+        r#"{"id": "mysql", "cmd": "sleep 600", "cpus": 0.1, "mem": 16, "instances": 1,
+            "portDefinitions": [{"port": 0, "name": "db", "protocol": "tcp"}]}"#,
+    );
+    assert_eq!(status, 201, "{created}");
+    let task = common::poll(WAIT, || {
+        let (_, app) = send_json(marathon.address(), "GET", "/v2/apps/mysql", "");
+        let task = app["app"]["tasks"].as_array()?.first()?.clone();
+        (task["state"] == "TASK_RUNNING").then_some(task)
+    })
+    .unwrap_or_else(|| panic!("mysql never ran: {}", marathon.log()));
+    let id = task["id"].as_str().expect("a task id");
+    let port = task["ports"][0].as_u64().expect("a host port") as u16;
+    assert!((31000..=31099).contains(&port), "{task}");
+    let tail = task["slaveId"]
+        .as_str()
+        .and_then(|a| a.rsplit('-').next())
+        .expect("an agent id")
+        .to_ascii_lowercase();
+    // Marathon gives its tasks a DiscoveryInfo (name and ports): the SRV
+    // target is the task's own name, and the `.slave.` form the agent's.
+    let hash = mesos::dns::records::task_hash(id);
+    let target = format!("mysql-{hash}-{tail}.marathon.mesos.");
+    let srv = format!("0 1 {port} {target}");
+    let answered = common::poll(WAIT, || {
+        let lines = dig(dns.dns, "_mysql._tcp.marathon.mesos", "SRV");
+        (!lines.is_empty()).then_some(lines)
+    });
+    assert_eq!(answered, Some(vec![srv.clone()]), "{}", dns.daemon.log());
+    assert_eq!(dig(dns.dns, "mysql.marathon.mesos", "A"), vec!["127.0.0.1"]);
+    assert_eq!(dig(dns.dns, &target, "A"), vec!["127.0.0.1"]);
+    assert_eq!(
+        dig(dns.dns, "_db._mysql._tcp.marathon.mesos", "SRV"),
+        vec![srv.clone()]
+    );
+    assert_eq!(
+        dig(dns.dns, "_mysql._tcp.marathon.slave.mesos", "SRV"),
+        vec![format!(
+            "0 1 {port} mysql-{hash}-{tail}.marathon.slave.mesos."
+        )]
+    );
+    assert_eq!(
+        dnspython(dns.dns, "_mysql._tcp.marathon.mesos", "SRV"),
+        vec![srv]
+    );
+    // The app destroyed: its names go.
+    let (status, _) = send_json(marathon.address(), "DELETE", "/v2/apps/mysql", "");
+    assert_eq!(status, 200);
+    assert!(
+        common::wait_until(WAIT, || dig(dns.dns, "mysql.marathon.mesos", "A")
+            .is_empty()),
+        "mysql still resolves"
+    );
 }

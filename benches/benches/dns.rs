@@ -7,13 +7,29 @@
 //! - baseline: the floor for any server on the same library: one UDP
 //!   loop that decodes the query with hickory-proto, looks the name up in
 //!   a static zone of ready-made records (the same names and data) and
-//!   encodes the reply; no shuffling, no SOA, no metrics.
+//!   encodes the reply within the client's UDP size (512 bytes, or its
+//!   EDNS0 size) with the library's own truncating encoder, as
+//!   hickory-server does; no shuffling, no additional section, no SOA,
+//!   no metrics.
 //!
 //! The client is one thread keeping `WINDOW` queries in flight over one
-//! socket, cycling through the tasks' names, for `SECONDS` per row. The
+//! socket, cycling through the tasks' names, `ROUNDS` times for `ROUND`
+//! per server and row, the two servers taking turns (the machine is
+//! shared: turns spread its other load over both). The
 //! servers run on a current-thread tokio runtime on a thread of their own,
 //! as `mesos-dns` does. Memory is counted by a global allocator that adds
 //! up live bytes, before and after building the record set.
+//!
+//! Then the time from a task's `TASK_RUNNING` at the master until its
+//! name resolves, for mesos-dns following the event stream and for the
+//! same server polling `/master/state` every `refreshSeconds` (what
+//! Mesos-DNS does): a stand-in master ([`fake_master`]) with 100 or
+//! 10,000 running tasks flips one more task to running, in its state and
+//! on its stream at the same instant, at a random phase of the refresh
+//! period; a client queries the task's name every millisecond until it
+//! answers. `refreshSeconds` is scaled down from the guide's 60 to
+//! `REFRESH_SECONDS` so the bench stays quick: a poller's wait scales with
+//! it, the stream's does not.
 //!
 //! Not a criterion bench (one row is seconds of load): `cargo bench -p
 //! benches --bench dns`. `DNS_BENCH_TASKS` changes the 10,000.
@@ -26,12 +42,17 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, MessageType, Query};
+use hickory_proto::op::{Edns, Message, MessageType, Query};
 use hickory_proto::rr::rdata::{A, SRV};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use mesos::dns::records::{self, Inputs};
 use mesos::dns::state::{Agent, Cluster, Framework, Task};
-use mesos::dns::{server, Config, Shared};
+use mesos::dns::{server, source, Config, Shared};
+
+#[path = "dns/fake_master.rs"]
+mod fake_master;
+use fake_master::{FakeMaster, FakeTask};
 
 /// Live heap bytes.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -64,7 +85,11 @@ static ALLOCATOR: Counting = Counting;
 const TASKS: usize = 10_000;
 const MEMORY_TASKS: usize = 100_000;
 const WINDOW: usize = 32;
-const SECONDS: u64 = 3;
+const ROUNDS: u32 = 6;
+const ROUND: Duration = Duration::from_millis(500);
+/// `refreshSeconds` of the update-latency rows (the guide's is 60).
+const REFRESH_SECONDS: u64 = 1;
+const TRIALS: usize = 10;
 
 fn config() -> Config {
     Config {
@@ -166,7 +191,11 @@ async fn baseline(socket: tokio::net::UdpSocket, zone: HashMap<(Name, RecordType
         if let Some(records) = zone.get(&(q.name().clone(), q.query_type())) {
             reply.add_answers(records.iter().cloned());
         }
-        if let Ok(bytes) = reply.to_vec() {
+        let max = request.max_payload().max(512);
+        let mut bytes = Vec::with_capacity(usize::from(max));
+        let mut encoder = BinEncoder::new(&mut bytes);
+        encoder.set_max_size(max);
+        if reply.emit(&mut encoder).is_ok() {
             let _ = socket.send_to(&bytes, peer).await;
         }
     }
@@ -204,8 +233,15 @@ fn zone(rs: &records::RecordSet) -> HashMap<(Name, RecordType), Vec<Record>> {
     zone
 }
 
-/// Queries per second answered by the server at `at`.
-fn load(at: SocketAddr, names: &[String], qtype: RecordType) -> f64 {
+/// Queries per second answered by the server at `at`; `edns` is the UDP
+/// size the queries offer (none: 512 bytes).
+fn load(
+    at: SocketAddr,
+    names: &[String],
+    qtype: RecordType,
+    edns: Option<u16>,
+    time: Duration,
+) -> f64 {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
     socket
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -217,10 +253,15 @@ fn load(at: SocketAddr, names: &[String], qtype: RecordType) -> f64 {
             let mut m = Message::new();
             m.set_id(i as u16)
                 .add_query(Query::query(Name::from_str(n).expect("name"), qtype));
+            if let Some(size) = edns {
+                let mut e = Edns::new();
+                e.set_max_payload(size);
+                m.set_edns(e);
+            }
             m.to_vec().expect("encode")
         })
         .collect();
-    let end = Instant::now() + Duration::from_secs(SECONDS);
+    let end = Instant::now() + time;
     let started = Instant::now();
     let (mut answered, mut next) = (0u64, 0usize);
     let mut buf = vec![0u8; 65535];
@@ -237,6 +278,116 @@ fn load(at: SocketAddr, names: &[String], qtype: RecordType) -> f64 {
         }
     }
     answered as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Whether `name` has an A record at `at` now.
+fn resolves(socket: &UdpSocket, at: SocketAddr, name: &Name) -> bool {
+    let mut m = Message::new();
+    m.set_id(fastrand::u16(..))
+        .add_query(Query::query(name.clone(), RecordType::A));
+    let Ok(packet) = m.to_vec() else {
+        return false;
+    };
+    if socket.send_to(&packet, at).is_err() {
+        return false;
+    }
+    // Replies to earlier queries that came after their timeout are skipped.
+    let mut buf = vec![0u8; 4096];
+    while let Ok(n) = socket.recv(&mut buf) {
+        if let Ok(reply) = Message::from_vec(&buf[..n]) {
+            if reply.id() == m.id() {
+                return !reply.answers().is_empty();
+            }
+        }
+    }
+    false
+}
+
+/// Times from `TASK_RUNNING` at a stand-in master with `tasks` running
+/// tasks to the task's name resolving, `TRIALS` times; `streams` says
+/// whether the master has an event stream (else mesos-dns polls it).
+fn update_latency(tasks: usize, streams: bool) -> Vec<Duration> {
+    let fake_tasks: Vec<FakeTask> = (0..tasks)
+        .map(|i| FakeTask {
+            id: format!("web{}.{i}", i % 100),
+            name: format!("web{}", i % 100),
+            agent: i % 3,
+            port: 31000 + (i % 1000) as u16,
+            state: "TASK_RUNNING",
+        })
+        .collect();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let master = FakeMaster::start(fake_tasks, streams).await;
+            let shared = Shared::new(Config {
+                masters: vec![master.address().to_string()],
+                refresh_seconds: REFRESH_SECONDS,
+                ..config()
+            });
+            let (udp, _tcp) = server::bind(&shared).await.expect("bind");
+            let at = udp.local_addr().expect("address");
+            tokio::spawn(server::serve_udp(shared.clone(), udp));
+            tokio::spawn(source::run(shared.clone()));
+            ready_tx.send((master, shared, at)).expect("ready");
+            std::future::pending::<()>().await;
+        });
+    });
+    let (master, shared, at) = ready_rx.recv().expect("started");
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let wait = |what: &str, mut done: Box<dyn FnMut() -> bool + '_>| {
+        let end = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(
+                Instant::now() < end,
+                "{what} did not happen within a minute"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    wait("the first load", Box::new(|| shared.records().is_some()));
+    let mut out = Vec::new();
+    for k in 0..TRIALS {
+        let mut task = FakeTask {
+            id: format!("new{k}.x"),
+            name: format!("new{k}"),
+            agent: k % 3,
+            port: 40000 + k as u16,
+            state: "TASK_STAGING",
+        };
+        let before = shared.records();
+        master.change(task.clone(), streams.then(|| FakeMaster::task_added(&task)));
+        if streams {
+            // The staging task's own rebuild is over before the clock starts.
+            wait(
+                "the staging task's rebuild",
+                Box::new(|| match (shared.records(), &before) {
+                    (Some(now), Some(then)) => !Arc::ptr_eq(&now, then),
+                    _ => false,
+                }),
+            );
+        }
+        // A random phase of the refresh period.
+        std::thread::sleep(Duration::from_millis(fastrand::u64(
+            0..REFRESH_SECONDS * 1000,
+        )));
+        let name = Name::from_str(&format!("new{k}.marathon.mesos.")).expect("name");
+        task.state = "TASK_RUNNING";
+        let event = streams.then(|| FakeMaster::task_updated(&task));
+        let running = Instant::now();
+        master.change(task, event);
+        wait("resolving", Box::new(|| resolves(&socket, at, &name)));
+        out.push(running.elapsed());
+    }
+    out.sort();
+    out
 }
 
 fn main() {
@@ -286,20 +437,52 @@ fn main() {
     );
     println!("| query | ours (qps) | static zone, same library (qps) | ours / baseline |");
     println!("|---|---|---|---|");
-    for (label, names, qtype) in [
-        ("A, canonical task name", &a_names, RecordType::A),
+    for (label, names, qtype, edns) in [
+        ("A, canonical task name", &a_names, RecordType::A, None),
         (
-            "SRV, `_web<n>._tcp.marathon.mesos.` (100 targets each)",
+            "SRV, `_web<n>._tcp.marathon.mesos.` (100 targets each), 512 bytes",
             &srv_names,
             RecordType::SRV,
+            None,
+        ),
+        (
+            "SRV, the same, EDNS0 4096 bytes",
+            &srv_names,
+            RecordType::SRV,
+            Some(4096),
         ),
     ] {
-        let theirs = load(theirs_at, names, qtype);
-        let ours = load(ours_at, names, qtype);
+        let (mut ours, mut theirs) = (0.0, 0.0);
+        for _ in 0..ROUNDS {
+            theirs += load(theirs_at, names, qtype, edns, ROUND) / f64::from(ROUNDS);
+            ours += load(ours_at, names, qtype, edns, ROUND) / f64::from(ROUNDS);
+        }
         println!(
             "| {label} | {ours:.0} | {theirs:.0} | {:.2} |",
             ours / theirs
         );
+    }
+
+    println!();
+    println!(
+        "| running tasks | source | refreshSeconds | TASK_RUNNING -> resolvable: median | max | \
+         rebuilding the record set |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for tasks in [100, tasks] {
+        let c = cluster(tasks);
+        let started = Instant::now();
+        let _ = build(&c, &config);
+        let rebuild = started.elapsed();
+        for (label, streams) in [("event stream", true), ("polling /master/state", false)] {
+            let times = update_latency(tasks, streams);
+            println!(
+                "| {tasks} | {label} | {REFRESH_SECONDS} | {:.1} ms | {:.1} ms | {:.1} ms |",
+                times[times.len() / 2].as_secs_f64() * 1000.0,
+                times[times.len() - 1].as_secs_f64() * 1000.0,
+                rebuild.as_secs_f64() * 1000.0,
+            );
+        }
     }
 
     let before = LIVE.load(Ordering::Relaxed);

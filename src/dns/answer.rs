@@ -4,15 +4,27 @@
 //! the zone's or the default resolvers, `SERVFAIL` before the first load;
 //! and fitting a reply into the client's size with the TC bit. Pure: the
 //! server does the sockets.
+//!
+//! A reply is encoded in one pass of hickory-proto's truncating encoder:
+//! answers are emitted until the next one would not fit. SRV answers and
+//! their targets' addresses are built once per name and record set
+//! ([`Cache`]); a query only shuffles indices into them.
 
-use std::net::SocketAddr;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::op::message::emit_message_parts;
+use hickory_proto::op::{Header, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, NS, SOA, SRV};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+use hickory_proto::ProtoError;
 
 use super::config::Config;
+use super::records::RecordSet;
 use super::Loaded;
 
 /// The smallest UDP size every client takes (RFC 1035 2.3.4).
@@ -21,27 +33,198 @@ pub const MIN_UDP_SIZE: usize = 512;
 /// What the server does with a query.
 #[derive(Debug)]
 pub enum Decision {
-    Reply(Message),
+    Reply(Reply),
     /// Outside the domain: relay to these upstreams, in order.
     Forward(Vec<SocketAddr>),
 }
 
-/// A reply to `request` with the header copied over.
-fn reply_to(request: &Message, config: &Config) -> Message {
-    let mut m = Message::new();
-    m.set_id(request.id())
-        .set_message_type(MessageType::Response)
-        .set_op_code(request.op_code())
-        .set_recursion_desired(request.recursion_desired())
-        .set_recursion_available(config.recurse_on)
-        .add_queries(request.queries().iter().cloned());
-    m
+/// One answer; its owner is the question's name.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    Ip(IpAddr),
+    /// The `n`th record of the name's [`SrvAnswers`].
+    Srv(usize),
+}
+
+/// A name's SRV records and, for the additional section, the first A and
+/// AAAA record of each distinct target.
+#[derive(Debug, Default)]
+pub struct SrvAnswers {
+    data: Vec<RData>,
+    additionals: Vec<Record>,
+}
+
+impl SrvAnswers {
+    fn build(targets: &[(String, u16)], rs: &RecordSet, config: &Config) -> SrvAnswers {
+        let ttl = config.ttl;
+        let mut out = SrvAnswers::default();
+        let mut added: HashSet<&str> = HashSet::new();
+        for (target, port) in targets {
+            let Ok(target_name) = Name::from_str(target) else {
+                continue;
+            };
+            out.data.push(RData::SRV(SRV::new(
+                0,
+                config.srv_record_default_weight,
+                *port,
+                target_name.clone(),
+            )));
+            if !added.insert(target) {
+                continue;
+            }
+            if let Some(ip) = rs.a.get(target).and_then(|l| l.first()) {
+                out.additionals.push(Record::from_rdata(
+                    target_name.clone(),
+                    ttl,
+                    RData::A(A(*ip)),
+                ));
+            }
+            if let Some(ip) = rs.aaaa.get(target).and_then(|l| l.first()) {
+                out.additionals
+                    .push(Record::from_rdata(target_name, ttl, RData::AAAA(AAAA(*ip))));
+            }
+        }
+        out
+    }
+}
+
+/// SRV answers by name, built on a name's first query and kept for as
+/// long as the record set they were built from.
+#[derive(Debug, Default)]
+pub struct Cache {
+    srv: Mutex<HashMap<String, Arc<SrvAnswers>>>,
+}
+
+impl Cache {
+    /// `name`'s SRV answers; `None` when it has no SRV record.
+    fn srv(&self, name: &str, rs: &RecordSet, config: &Config) -> Option<Arc<SrvAnswers>> {
+        let mut map = match self.srv.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(found) = map.get(name) {
+            return Some(found.clone());
+        }
+        let targets = rs.srv.get(name)?;
+        let built = Arc::new(SrvAnswers::build(targets, rs, config));
+        map.insert(name.to_string(), built.clone());
+        Some(built)
+    }
+}
+
+/// A reply ready to encode: the request's header and question, the
+/// answers (in the order sent), and the authority section.
+#[derive(Debug)]
+pub struct Reply {
+    header: Header,
+    query: Option<Query>,
+    answers: Vec<Answer>,
+    srv: Option<Arc<SrvAnswers>>,
+    authority: Vec<Record>,
+    /// The answers' TTL.
+    ttl: u32,
+}
+
+/// A resource record whose owner and data are borrowed.
+struct Rr<'a> {
+    owner: &'a Name,
+    ttl: u32,
+    data: Cow<'a, RData>,
+}
+
+impl BinEncodable for Rr<'_> {
+    fn emit(&self, encoder: &mut BinEncoder<'_>) -> Result<(), ProtoError> {
+        // The wire form of RFC 1035 4.1.3, as `Record` writes it.
+        self.owner.emit(encoder)?;
+        self.data.record_type().emit(encoder)?;
+        DNSClass::IN.emit(encoder)?;
+        encoder.emit_u32(self.ttl)?;
+        let place = encoder.place::<u16>()?;
+        self.data.emit(encoder)?;
+        let len = u16::try_from(encoder.len_since_place(&place))
+            .map_err(|_| ProtoError::from("record data over 64 KiB"))?;
+        place.replace(encoder, len)
+    }
+}
+
+impl Reply {
+    fn to(request: &Message, config: &Config) -> Reply {
+        let mut header = Header::new();
+        header
+            .set_id(request.id())
+            .set_message_type(MessageType::Response)
+            .set_op_code(request.op_code())
+            .set_recursion_desired(request.recursion_desired())
+            .set_recursion_available(config.recurse_on);
+        Reply {
+            header,
+            query: request.queries().first().cloned(),
+            answers: Vec::new(),
+            srv: None,
+            authority: Vec::new(),
+            ttl: config.ttl,
+        }
+    }
+
+    pub fn response_code(&self) -> ResponseCode {
+        self.header.response_code()
+    }
+
+    /// Encodes the reply into at most `max` bytes: answers, then
+    /// authority, then additional records, each section as far as it fits;
+    /// the TC bit set when anything was left out (and `set_truncate_bit`).
+    /// `None` only when even the header and question do not encode.
+    pub fn encode(&self, max: usize, set_truncate_bit: bool) -> Option<Vec<u8>> {
+        let max = u16::try_from(max).unwrap_or(u16::MAX);
+        let srv = self.srv.as_deref();
+        let rrs: Vec<Rr<'_>> = match &self.query {
+            Some(q) => self
+                .answers
+                .iter()
+                .filter_map(|a| {
+                    let data = match *a {
+                        Answer::Ip(IpAddr::V4(ip)) => Cow::Owned(RData::A(A(ip))),
+                        Answer::Ip(IpAddr::V6(ip)) => Cow::Owned(RData::AAAA(AAAA(ip))),
+                        Answer::Srv(n) => Cow::Borrowed(srv?.data.get(n)?),
+                    };
+                    Some(Rr {
+                        owner: q.name(),
+                        ttl: self.ttl,
+                        data,
+                    })
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let additionals = srv.map_or(&[][..], |s| s.additionals.as_slice());
+        let mut bytes = Vec::with_capacity(usize::from(max).min(4096));
+        let mut encoder = BinEncoder::new(&mut bytes);
+        encoder.set_max_size(max);
+        let header = emit_message_parts(
+            &self.header,
+            &mut self.query.iter(),
+            &mut rrs.iter(),
+            &mut self.authority.iter(),
+            &mut additionals.iter(),
+            None,
+            &[],
+            &mut encoder,
+        )
+        .ok()?;
+        if header.truncated() && !set_truncate_bit {
+            // TC is bit 1 of the header's third byte (RFC 1035 4.1.1).
+            if let Some(flags) = bytes.get_mut(2) {
+                *flags &= !0x02;
+            }
+        }
+        Some(bytes)
+    }
 }
 
 /// An error reply (`FORMERR`, `SERVFAIL`, `REFUSED`, ...).
-pub fn error_reply(request: &Message, config: &Config, rcode: ResponseCode) -> Message {
-    let mut m = reply_to(request, config);
-    m.set_response_code(rcode);
+pub fn error_reply(request: &Message, config: &Config, rcode: ResponseCode) -> Reply {
+    let mut m = Reply::to(request, config);
+    m.header.set_response_code(rcode);
     m
 }
 
@@ -55,16 +238,21 @@ pub fn format_error(packet: &[u8]) -> Option<Vec<u8>> {
 
 /// The lowercase question name with a trailing dot and `.*` removed.
 fn clean_name(query: &Query) -> String {
-    let mut name = query.name().to_ascii().to_ascii_lowercase();
+    let mut name = query.name().to_ascii();
+    name.make_ascii_lowercase();
     if !name.ends_with('.') {
         name.push('.');
     }
-    name.replace(".*", "")
+    if name.contains(".*") {
+        name = name.replace(".*", "");
+    }
+    name
 }
 
 fn in_zone(name: &str, zone: &str) -> bool {
     let name = name.trim_end_matches('.');
-    name == zone || name.ends_with(&format!(".{zone}"))
+    name.strip_suffix(zone)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
 }
 
 /// Decides the answer to `request` with the records in `loaded`.
@@ -123,82 +311,48 @@ fn authoritative(
     name: &str,
     loaded: &Loaded,
     config: &Config,
-) -> Message {
+) -> Reply {
     let rs = &loaded.records;
-    let owner = query.name().clone();
-    let ttl = config.ttl;
-    let mut m = reply_to(request, config);
-    m.set_authoritative(true);
+    let owner = query.name();
+    let mut m = Reply::to(request, config);
+    m.header.set_authoritative(true);
     let qtype = query.query_type();
     let any = qtype == RecordType::ANY;
-    let mut answers = Vec::new();
-    let mut additionals = Vec::new();
-    let mut authority = Vec::new();
     if qtype == RecordType::SRV || any {
-        let mut added: Vec<&str> = Vec::new();
-        for (target, port) in rs.srv.get(name).into_iter().flatten() {
-            let Some(target_name) = name_of(target) else {
-                continue;
-            };
-            answers.push(Record::from_rdata(
-                owner.clone(),
-                ttl,
-                RData::SRV(SRV::new(
-                    0,
-                    config.srv_record_default_weight,
-                    *port,
-                    target_name.clone(),
-                )),
-            ));
-            if added.contains(&target.as_str()) {
-                continue;
-            }
-            added.push(target);
-            if let Some(ip) = rs.a.get(target).and_then(|l| l.first()) {
-                additionals.push(Record::from_rdata(
-                    target_name.clone(),
-                    ttl,
-                    RData::A(A(*ip)),
-                ));
-            }
-            if let Some(ip) = rs.aaaa.get(target).and_then(|l| l.first()) {
-                additionals.push(Record::from_rdata(target_name, ttl, RData::AAAA(AAAA(*ip))));
-            }
+        if let Some(srv) = loaded.cache.srv(name, rs, config) {
+            m.answers.extend((0..srv.data.len()).map(Answer::Srv));
+            m.srv = Some(srv);
         }
     }
     if qtype == RecordType::A || any {
-        for ip in rs.a.get(name).into_iter().flatten() {
-            answers.push(Record::from_rdata(owner.clone(), ttl, RData::A(A(*ip))));
-        }
+        let ips = rs.a.get(name).into_iter().flatten();
+        m.answers.extend(ips.map(|ip| Answer::Ip(IpAddr::V4(*ip))));
     }
     if qtype == RecordType::AAAA || any {
-        for ip in rs.aaaa.get(name).into_iter().flatten() {
-            answers.push(Record::from_rdata(
-                owner.clone(),
-                ttl,
-                RData::AAAA(AAAA(*ip)),
-            ));
-        }
+        let ips = rs.aaaa.get(name).into_iter().flatten();
+        m.answers.extend(ips.map(|ip| Answer::Ip(IpAddr::V6(*ip))));
     }
     if qtype == RecordType::SOA || any {
-        authority.extend(soa(&owner, loaded, config));
+        m.authority.extend(soa(owner, loaded, config));
     }
     if qtype == RecordType::NS || any {
         if let Some(ns) = name_of(&config.soa_mname) {
-            authority.push(Record::from_rdata(owner.clone(), ttl, RData::NS(NS(ns))));
+            m.authority.push(Record::from_rdata(
+                owner.clone(),
+                config.ttl,
+                RData::NS(NS(ns)),
+            ));
         }
     }
-    if answers.is_empty() && !matches!(qtype, RecordType::SOA | RecordType::NS | RecordType::SRV) {
+    if m.answers.is_empty() && !matches!(qtype, RecordType::SOA | RecordType::NS | RecordType::SRV)
+    {
         // NXDOMAIN unless the name has records of another type (NODATA).
         if !rs.has_name(name) {
-            m.set_response_code(ResponseCode::NXDomain);
+            m.header.set_response_code(ResponseCode::NXDomain);
         }
-        authority.extend(soa(&owner, loaded, config));
+        m.authority.extend(soa(owner, loaded, config));
     }
-    fastrand::shuffle(&mut answers);
-    m.insert_answers(answers);
-    m.insert_name_servers(authority);
-    m.insert_additionals(additionals);
+    fastrand::shuffle(&mut m.answers);
     m
 }
 
@@ -211,104 +365,32 @@ pub fn udp_size(request: &Message) -> usize {
         .max(MIN_UDP_SIZE)
 }
 
-/// Encodes `m` into at most `max` bytes: additionals dropped first, then
-/// answers from the back, the TC bit set when anything was dropped (and
-/// `set_truncate_bit`). `None` only when even the bare reply does not
-/// encode.
-pub fn encode_within(mut m: Message, max: usize, set_truncate_bit: bool) -> Option<Vec<u8>> {
-    if let Ok(bytes) = m.to_vec() {
-        if bytes.len() <= max {
-            return Some(bytes);
-        }
-    }
-    m.set_truncated(set_truncate_bit);
-    m.take_additionals();
-    if let Ok(bytes) = m.to_vec() {
-        if bytes.len() <= max {
-            return Some(bytes);
-        }
-    }
-    let answers = m.take_answers();
-    // The most answers that fit, by bisection over how many are kept.
-    let (mut lo, mut hi) = (0usize, answers.len());
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        m.insert_answers(answers[..mid].to_vec());
-        let fits = m.to_vec().is_ok_and(|b| b.len() <= max);
-        m.take_answers();
-        if fits {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    m.insert_answers(answers[..lo].to_vec());
-    let bytes = m.to_vec().ok()?;
-    if bytes.len() <= max {
-        return Some(bytes);
-    }
-    m.take_name_servers();
-    m.to_vec().ok()
-}
-
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
+    use std::net::Ipv4Addr;
 
     use super::super::records::{self, Inputs};
-    use super::super::state::{Agent, Cluster, Framework, Task};
+    use super::super::state::{fixture, DiscoveryPort};
     use super::*;
 
     fn loaded(tasks: usize) -> Loaded {
-        let mut c = Cluster {
-            leader: Some("10.0.0.1:5050".into()),
-            ..Cluster::default()
-        };
-        c.agents.insert(
-            "X-S1".into(),
-            Agent {
-                host: "10.0.0.2".into(),
-                port: Some(5051),
-                ips: vec![IpAddr::from([10, 0, 0, 2])],
-            },
+        let c = fixture::cluster(
+            (0..tasks).map(|i| fixture::task(&format!("web.{i}"), "web", 31000 + i as u16)),
         );
-        c.frameworks.insert(
-            "F".into(),
-            Framework {
-                name: "marathon".into(),
-                ips: vec![],
-                port: None,
-            },
-        );
-        for i in 0..tasks {
-            let id = format!("web.{i}");
-            c.tasks.insert(
-                ("F".into(), id.clone()),
-                Task {
-                    id,
-                    name: "web".into(),
-                    framework_id: "F".into(),
-                    agent_id: "X-S1".into(),
-                    state: "TASK_RUNNING".into(),
-                    ports: vec![31000 + i as u16],
-                    ..Task::default()
-                },
-            );
-        }
         let config = Config {
             masters: vec!["10.0.0.1:5050".into()],
             ..Config::default()
         };
-        Loaded {
-            records: records::build(
+        Loaded::new(
+            records::build(
                 &c,
                 &Inputs {
                     config: &config,
                     self_ips: &[],
                 },
             ),
-            serial: 7,
-        }
+            7,
+        )
     }
 
     fn config() -> Config {
@@ -330,9 +412,10 @@ mod tests {
         m
     }
 
+    /// The reply as a client decodes it, without a size limit.
     fn reply(name: &str, qtype: RecordType, loaded: Option<&Loaded>) -> Message {
         match decide(&query(name, qtype), loaded, &config()) {
-            Decision::Reply(m) => m,
+            Decision::Reply(m) => Message::from_vec(&m.encode(65535, true).unwrap()).unwrap(),
             Decision::Forward(to) => panic!("forwarded to {to:?}"),
         }
     }
@@ -417,6 +500,122 @@ mod tests {
         }
     }
 
+    fn srv_ports(m: &Message) -> Vec<u16> {
+        m.answers()
+            .iter()
+            .filter_map(|r| match r.data() {
+                RData::SRV(srv) => Some(srv.port()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Tasks on IPv6 (`v6`, with a DiscoveryInfo port so that its SRV
+    /// target is the task's own address), on both (`dual`) and on the
+    /// agent's IPv4 address (`v4`).
+    fn loaded_v6() -> Loaded {
+        let mut v6 = fixture::task("v6.1", "v6", 31001);
+        v6.netinfo_ips = vec!["fd00::5".parse().unwrap()];
+        v6.discovery_name = "v6".into();
+        v6.discovery_ports = vec![DiscoveryPort {
+            number: 80,
+            name: "http".into(),
+            protocol: "tcp".into(),
+        }];
+        let mut dual = fixture::task("dual.1", "dual", 31002);
+        dual.netinfo_ips = vec![IpAddr::from([192, 168, 1, 5]), "fd00::6".parse().unwrap()];
+        let v4 = fixture::task("v4.1", "v4", 31003);
+        let c = fixture::cluster([v6, dual, v4]);
+        Loaded::new(
+            records::build(
+                &c,
+                &Inputs {
+                    config: &config(),
+                    self_ips: &[],
+                },
+            ),
+            7,
+        )
+    }
+
+    #[test]
+    fn aaaa_answers_and_nodata_follow_mesos_dns() {
+        use RecordType::{A as QA, AAAA as QAAAA, ANY};
+        let l = loaded_v6();
+        // name, qtype -> rcode, the answers' types, the authority's size.
+        let cases: [(&str, RecordType, ResponseCode, &[RecordType], usize); 9] = [
+            (
+                "v6.marathon.mesos.",
+                QAAAA,
+                ResponseCode::NoError,
+                &[QAAAA],
+                0,
+            ),
+            // NODATA: the name has records, none of the type; SOA comes.
+            ("v6.marathon.mesos.", QA, ResponseCode::NoError, &[], 1),
+            (
+                "v6.marathon.slave.mesos.",
+                QA,
+                ResponseCode::NoError,
+                &[QA],
+                0,
+            ),
+            (
+                "v6.marathon.slave.mesos.",
+                QAAAA,
+                ResponseCode::NoError,
+                &[],
+                1,
+            ),
+            ("dual.marathon.mesos.", QA, ResponseCode::NoError, &[QA], 0),
+            (
+                "dual.marathon.mesos.",
+                QAAAA,
+                ResponseCode::NoError,
+                &[QAAAA],
+                0,
+            ),
+            (
+                "dual.marathon.mesos.",
+                ANY,
+                ResponseCode::NoError,
+                &[QA, QAAAA],
+                2,
+            ),
+            ("v4.marathon.mesos.", QAAAA, ResponseCode::NoError, &[], 1),
+            (
+                "none.marathon.mesos.",
+                QAAAA,
+                ResponseCode::NXDomain,
+                &[],
+                1,
+            ),
+        ];
+        for (name, qtype, rcode, types, authority) in cases {
+            let m = reply(name, qtype, Some(&l));
+            let mut got: Vec<RecordType> = m.answers().iter().map(|r| r.record_type()).collect();
+            got.sort_unstable();
+            assert_eq!(
+                (m.response_code(), got.as_slice(), m.name_servers().len()),
+                (rcode, types, authority),
+                "{name} {qtype}"
+            );
+            if types.is_empty() {
+                assert_eq!(m.name_servers()[0].record_type(), RecordType::SOA);
+            }
+        }
+        let m = reply("v6.marathon.mesos.", QAAAA, Some(&l));
+        assert_eq!(
+            m.answers()[0].data(),
+            &RData::AAAA(AAAA("fd00::5".parse().unwrap()))
+        );
+        // An SRV target on IPv6 brings its AAAA record along.
+        let m = reply("_v6._tcp.marathon.mesos.", RecordType::SRV, Some(&l));
+        assert_eq!(srv_ports(&m), vec![80]);
+        let extra: Vec<&RData> = m.additionals().iter().map(|r| r.data()).collect();
+        assert_eq!(extra, vec![&RData::AAAA(AAAA("fd00::5".parse().unwrap()))]);
+    }
+
     #[test]
     fn srv_answers_carry_their_targets_addresses() {
         let l = loaded(1);
@@ -465,16 +664,36 @@ mod tests {
         let Decision::Reply(m) = decide(&request, Some(&l), &config()) else {
             panic!("forwarded");
         };
-        assert_eq!(m.answers().len(), 100);
-        let bytes = encode_within(m.clone(), udp_size(&request), true).unwrap();
+        let bytes = m.encode(udp_size(&request), true).unwrap();
         assert!(bytes.len() <= 512);
         let back = Message::from_vec(&bytes).unwrap();
         assert!(back.truncated());
         assert!(!back.answers().is_empty() && back.answers().len() < 100);
-        let plain = encode_within(m.clone(), 512, false).unwrap();
+        let plain = m.encode(512, false).unwrap();
         assert!(!Message::from_vec(&plain).unwrap().truncated());
-        let whole = encode_within(m, 65535, true).unwrap();
-        assert_eq!(Message::from_vec(&whole).unwrap().answers().len(), 100);
+        let whole = Message::from_vec(&m.encode(65535, true).unwrap()).unwrap();
+        assert_eq!(whole.answers().len(), 100);
+        assert!(!whole.truncated());
+        // All 100 targets are on one agent: one distinct address each.
+        assert_eq!(whole.additionals().len(), 100);
+    }
+
+    #[test]
+    fn answers_are_shuffled_per_query() {
+        let l = loaded(20);
+        let order = || {
+            srv_ports(&reply(
+                "_web._tcp.marathon.mesos.",
+                RecordType::SRV,
+                Some(&l),
+            ))
+        };
+        let first = order();
+        let mut sorted = first.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (31000..31020).collect::<Vec<u16>>());
+        // 20! orders: ten draws all equal to the first would be a bug.
+        assert!((0..10).any(|_| order() != first));
     }
 
     #[test]

@@ -36,6 +36,18 @@ pub struct Loaded {
     pub records: RecordSet,
     /// The SOA serial: unix seconds of the build.
     pub serial: u32,
+    /// Answers built from `records` on first use.
+    pub cache: answer::Cache,
+}
+
+impl Loaded {
+    pub fn new(records: RecordSet, serial: u32) -> Loaded {
+        Loaded {
+            records,
+            serial,
+            cache: answer::Cache::default(),
+        }
+    }
 }
 
 /// What the source hands to the servers: the current record set, swapped
@@ -70,7 +82,7 @@ impl Shared {
             .map(|d| d.as_secs() as u32)
             .unwrap_or(0);
         self.metrics.loaded(records.len());
-        let loaded = Arc::new(Loaded { records, serial });
+        let loaded = Arc::new(Loaded::new(records, serial));
         match self.current.write() {
             Ok(mut guard) => *guard = Some(loaded),
             Err(poisoned) => *poisoned.into_inner() = Some(loaded),

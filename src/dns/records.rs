@@ -61,8 +61,10 @@ impl RecordSet {
         self.len() == 0
     }
 
+    /// An A record for IPv4 (and IPv4-mapped IPv6, as Go's `To4` reads
+    /// it), AAAA for the rest.
     fn insert_ip(&mut self, name: &str, ip: IpAddr) -> bool {
-        match ip {
+        match ip.to_canonical() {
             IpAddr::V4(v4) => push_unique(self.a.entry(name.to_string()).or_default(), v4),
             IpAddr::V6(v6) => push_unique(self.aaaa.entry(name.to_string()).or_default(), v6),
         }
@@ -343,6 +345,7 @@ struct TaskRecords<'a> {
 
 impl TaskRecords<'_> {
     fn ip(&mut self, name: String, ip: IpAddr) {
+        let ip = ip.to_canonical();
         if self.rs.insert_ip(&name, ip) {
             self.enumerated.push(EnumRecord {
                 name,
@@ -425,7 +428,7 @@ impl TaskRecords<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::state::{Agent, DiscoveryPort, Framework};
+    use super::super::state::{fixture, DiscoveryPort};
     use super::*;
 
     #[test]
@@ -483,35 +486,7 @@ mod tests {
     }
 
     fn cluster(discovery: bool) -> Cluster {
-        let mut c = Cluster {
-            leader: Some("10.0.0.1:5050".into()),
-            ..Cluster::default()
-        };
-        c.agents.insert(
-            "X-S16".into(),
-            Agent {
-                host: "10.0.0.2".into(),
-                port: Some(5051),
-                ips: vec![IpAddr::from([10, 0, 0, 2])],
-            },
-        );
-        c.frameworks.insert(
-            "F".into(),
-            Framework {
-                name: "marathon".into(),
-                ips: vec![IpAddr::from([10, 0, 0, 3])],
-                port: Some(4000),
-            },
-        );
-        let mut task = Task {
-            id: "mysql.1".into(),
-            name: "mysql".into(),
-            framework_id: "F".into(),
-            agent_id: "X-S16".into(),
-            state: "TASK_RUNNING".into(),
-            ports: vec![31172],
-            ..Task::default()
-        };
+        let mut task = fixture::task("mysql.1", "mysql", 31172);
         if discovery {
             task.discovery_name = "mysql".into();
             task.discovery_ports = vec![DiscoveryPort {
@@ -521,8 +496,7 @@ mod tests {
             }];
             task.netinfo_ips = vec![IpAddr::from([192, 168, 1, 5])];
         }
-        c.tasks.insert(("F".into(), "mysql.1".into()), task);
-        c
+        fixture::cluster([task])
     }
 
     fn config() -> Config {
@@ -611,6 +585,82 @@ mod tests {
             rs.a["mysql.marathon.mesos."],
             vec![Ipv4Addr::new(10, 0, 0, 2)]
         );
+    }
+
+    #[test]
+    fn ipv6_addresses_make_aaaa_records() {
+        let v6: IpAddr = "fd00::5".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.168.1.6".parse().unwrap();
+        let v4 = IpAddr::from([192, 168, 1, 5]);
+        let agent_v4 = IpAddr::from([10, 0, 0, 2]);
+        // netinfo IPs -> the task name's A and AAAA records.
+        type Case = (&'static str, Vec<IpAddr>, Vec<IpAddr>, Vec<IpAddr>);
+        let cases: [Case; 4] = [
+            ("v6 only", vec![v6], vec![], vec![v6]),
+            ("dual stack", vec![v4, v6], vec![v4], vec![v6]),
+            (
+                "v4-mapped is v4",
+                vec![mapped],
+                vec![IpAddr::from([192, 168, 1, 6])],
+                vec![],
+            ),
+            ("none: the agent's", vec![], vec![agent_v4], vec![]),
+        ];
+        for (what, netinfo, a, aaaa) in cases {
+            let mut task = fixture::task("web.1", "web", 31000);
+            task.netinfo_ips = netinfo;
+            let rs = build_for(&fixture::cluster([task]), &config());
+            let canonical = format!("web-{}-s16.marathon.mesos.", task_hash("web.1"));
+            for name in ["web.marathon.mesos.", canonical.as_str()] {
+                let got_a: Vec<IpAddr> =
+                    rs.a.get(name)
+                        .into_iter()
+                        .flatten()
+                        .map(|ip| IpAddr::V4(*ip))
+                        .collect();
+                let got_aaaa: Vec<IpAddr> = rs
+                    .aaaa
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .map(|ip| IpAddr::V6(*ip))
+                    .collect();
+                assert_eq!((&got_a, &got_aaaa), (&a, &aaaa), "{what}: {name}");
+            }
+            // The agent-side names keep the agent's address.
+            assert_eq!(
+                rs.a["web.marathon.slave.mesos."],
+                vec![Ipv4Addr::new(10, 0, 0, 2)]
+            );
+            let enumerated: Vec<&str> = rs.frameworks[0].tasks[0]
+                .records
+                .iter()
+                .filter(|r| r.name == "web.marathon.mesos.")
+                .map(|r| r.rtype)
+                .collect();
+            let expected: Vec<&str> = a
+                .iter()
+                .map(|_| "A")
+                .chain(aaaa.iter().map(|_| "AAAA"))
+                .collect();
+            assert_eq!(enumerated, expected, "{what}");
+        }
+        // An agent on IPv6: `slave.` and the `.slave.` names are AAAA.
+        let mut c = fixture::cluster([fixture::task("web.1", "web", 31000)]);
+        c.agents.values_mut().for_each(|a| a.ips = vec![v6]);
+        let rs = build_for(&c, &config());
+        for name in [
+            "slave.mesos.",
+            "web.marathon.slave.mesos.",
+            "web.marathon.mesos.",
+        ] {
+            assert_eq!(
+                rs.aaaa.get(name),
+                Some(&vec!["fd00::5".parse::<Ipv6Addr>().unwrap()]),
+                "{name}"
+            );
+            assert!(!rs.a.contains_key(name), "{name}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tracing::{debug, warn};
 
-use super::answer::{self, Decision};
+use super::answer::{self, Decision, Reply};
 use super::Shared;
 
 /// The biggest datagram read; longer ones are cut and fail to decode.
@@ -79,7 +79,7 @@ pub fn respond(
 fn finish(
     shared: &Shared,
     request: &Message,
-    reply: Message,
+    reply: Reply,
     qtype: &str,
     transport: Transport,
 ) -> Option<Vec<u8>> {
@@ -90,7 +90,7 @@ fn finish(
     shared
         .metrics
         .answered(qtype, &rcode_name(reply.response_code()));
-    let bytes = answer::encode_within(reply, max, shared.config.set_truncate_bit);
+    let bytes = reply.encode(max, shared.config.set_truncate_bit);
     if bytes.is_none() {
         shared.metrics.failed.fetch_add(1, Ordering::Relaxed);
     }
@@ -110,7 +110,10 @@ fn rcode_name(rcode: ResponseCode) -> String {
     }
 }
 
-/// Forwards a pending query; `REFUSED` when no upstream answers.
+/// Forwards a pending query over the client's transport; `SERVFAIL` when
+/// no upstream answers (as Mesos-DNS answers a failed exchange). A
+/// truncated UDP answer is passed on as it is, TC bit and all, and the
+/// client's retry over TCP is forwarded over TCP.
 pub async fn relay(
     shared: &Shared,
     packet: &[u8],
@@ -127,7 +130,7 @@ pub async fn relay(
         .metrics
         .forward_failures
         .fetch_add(1, Ordering::Relaxed);
-    let reply = answer::error_reply(&pending.request, &shared.config, ResponseCode::Refused);
+    let reply = answer::error_reply(&pending.request, &shared.config, ResponseCode::ServFail);
     finish(shared, &pending.request, reply, &pending.qtype, transport)
 }
 

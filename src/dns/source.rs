@@ -5,10 +5,15 @@
 //! when the master has no event stream). A broken stream or a new leader
 //! means a new subscription; the record set in place keeps being served
 //! meanwhile, so there is no gap.
+//!
+//! Record sets are built on a thread of their own from snapshots of the
+//! cluster, the newest first: a rebuild (hundreds of milliseconds at
+//! 100,000 tasks) neither holds up the event stream nor the DNS answers,
+//! and events that arrive during one are built together in the next.
 
 use std::net::{IpAddr, UdpSocket};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -40,6 +45,8 @@ pub enum SourceError {
     NoLeader(u64),
     #[error(transparent)]
     ZooKeeper(#[from] crate::zookeeper::ZkError),
+    #[error("cannot start the thread that builds records: {0}")]
+    Builder(std::io::Error),
 }
 
 /// A stream without a record for this long is taken for broken.
@@ -258,11 +265,11 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), SourceError> {
         Some(MasterDetector::zookeeper(url, DEFAULT_SESSION_TIMEOUT)?)
     };
     let mut leader_rx = detector.as_ref().map(MasterDetector::subscribe);
-    let self_ips = self_ips(config.listener);
+    let builds = spawn_builder(shared.clone(), self_ips(config.listener))?;
     let mut source = Source {
         shared: shared.clone(),
-        self_ips,
-        cluster: Cluster::default(),
+        cluster: Arc::default(),
+        builds,
     };
     let started = Instant::now();
     loop {
@@ -282,7 +289,7 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), SourceError> {
             let address = format!("{}:{}", l.ip, l.port);
             if shared.records().is_some() && source.cluster.leader.as_ref() != Some(&address) {
                 info!(leader = %address, "a new leading master");
-                source.cluster.leader = Some(address);
+                Arc::make_mut(&mut source.cluster).leader = Some(address);
                 source.publish();
             }
         }
@@ -322,8 +329,43 @@ pub async fn run(shared: Arc<Shared>) -> Result<(), SourceError> {
 
 struct Source {
     shared: Arc<Shared>,
+    /// The cluster as the stream or the last state left it; shared with
+    /// the builder while it builds from it.
+    cluster: Arc<Cluster>,
+    /// Snapshots to build record sets of.
+    builds: std_mpsc::Sender<Arc<Cluster>>,
+}
+
+/// Starts the thread that builds and publishes a record set for each
+/// snapshot sent, skipping to the newest when several are waiting. It
+/// ends when the sender is dropped.
+fn spawn_builder(
+    shared: Arc<Shared>,
     self_ips: Vec<IpAddr>,
-    cluster: Cluster,
+) -> Result<std_mpsc::Sender<Arc<Cluster>>, SourceError> {
+    let (tx, rx) = std_mpsc::channel::<Arc<Cluster>>();
+    std::thread::Builder::new()
+        .name("dns-records".into())
+        .spawn(move || {
+            while let Ok(mut cluster) = rx.recv() {
+                while let Ok(newer) = rx.try_recv() {
+                    cluster = newer;
+                }
+                let set = records::build(
+                    &cluster,
+                    &Inputs {
+                        config: &shared.config,
+                        self_ips: &self_ips,
+                    },
+                );
+                // Before the swap, so that the source's next change
+                // need not copy the cluster.
+                drop(cluster);
+                shared.publish(set);
+            }
+        })
+        .map_err(SourceError::Builder)?;
+    Ok(tx)
 }
 
 fn unix_seconds() -> f64 {
@@ -344,15 +386,9 @@ fn discoverable(c: &Cluster) -> Vec<(&str, &str, &str)> {
 }
 
 impl Source {
+    /// Has the record set rebuilt from the cluster as it is now.
     fn publish(&self) {
-        let set = records::build(
-            &self.cluster,
-            &Inputs {
-                config: &self.shared.config,
-                self_ips: &self.self_ips,
-            },
-        );
-        self.shared.publish(set);
+        let _ = self.builds.send(self.cluster.clone());
     }
 
     fn state_timeout(&self) -> Duration {
@@ -407,13 +443,16 @@ impl Source {
                         };
                         self.shared.metrics.events.fetch_add(1, Ordering::Relaxed);
                         if event["type"] == "SUBSCRIBED" {
-                            self.cluster = Cluster::from_get_state(
+                            self.cluster = Arc::new(Cluster::from_get_state(
                                 &event["subscribed"]["get_state"],
                                 Some(master.clone()),
-                            );
+                            ));
                             subscribed = true;
                             changed = true;
-                        } else if subscribed && self.cluster.apply(&event) == Applied::Changed {
+                        } else if subscribed
+                            && event["type"] != "HEARTBEAT"
+                            && Arc::make_mut(&mut self.cluster).apply(&event) == Applied::Changed
+                        {
                             changed = true;
                             if let Some(t) = event["task_updated"]["status"]["timestamp"].as_f64() {
                                 let lag = ((unix_seconds() - t) * 1000.0).max(0.0) as u64;
@@ -440,8 +479,9 @@ impl Source {
                         warn!(%master, "the master's state differs from the event stream's: taking the state");
                         self.shared.metrics.state_mismatches.fetch_add(1, Ordering::Relaxed);
                         let leader = self.cluster.leader.clone();
-                        self.cluster = state;
-                        self.cluster.leader = self.cluster.leader.clone().or(leader);
+                        let mut state = state;
+                        state.leader = state.leader.or(leader);
+                        self.cluster = Arc::new(state);
                         self.publish();
                     }
                 }
@@ -464,7 +504,7 @@ impl Source {
             match fetch_state(address, self.state_timeout()).await {
                 Ok(cluster) => {
                     self.shared.metrics.reloads.fetch_add(1, Ordering::Relaxed);
-                    self.cluster = cluster;
+                    self.cluster = Arc::new(cluster);
                     self.publish();
                 }
                 Err(e) => {

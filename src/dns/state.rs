@@ -428,6 +428,60 @@ impl Cluster {
     }
 }
 
+/// The cluster the unit tests build records from: the leader at
+/// `10.0.0.1:5050`, agent `X-S16` at `10.0.0.2:5051`, framework `F`
+/// named `marathon` with its scheduler at `10.0.0.3:4000`, and running
+/// tasks of their choosing.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use std::net::IpAddr;
+
+    use super::{Agent, Cluster, Framework, Task};
+
+    pub const AGENT: &str = "X-S16";
+
+    pub fn cluster(tasks: impl IntoIterator<Item = Task>) -> Cluster {
+        let mut c = Cluster {
+            leader: Some("10.0.0.1:5050".into()),
+            ..Cluster::default()
+        };
+        c.agents.insert(
+            AGENT.into(),
+            Agent {
+                host: "10.0.0.2".into(),
+                port: Some(5051),
+                ips: vec![IpAddr::from([10, 0, 0, 2])],
+            },
+        );
+        c.frameworks.insert(
+            "F".into(),
+            Framework {
+                name: "marathon".into(),
+                ips: vec![IpAddr::from([10, 0, 0, 3])],
+                port: Some(4000),
+            },
+        );
+        for task in tasks {
+            c.tasks
+                .insert((task.framework_id.clone(), task.id.clone()), task);
+        }
+        c
+    }
+
+    /// A running task of `F` on `X-S16` with one host port.
+    pub fn task(id: &str, name: &str, port: u16) -> Task {
+        Task {
+            id: id.into(),
+            name: name.into(),
+            framework_id: "F".into(),
+            agent_id: AGENT.into(),
+            state: "TASK_RUNNING".into(),
+            ports: vec![port],
+            ..Task::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
