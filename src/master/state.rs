@@ -30,6 +30,8 @@ use wire::resources::Resources;
 use wire::task::TaskState;
 
 use super::metrics::FrameworkMetrics;
+use super::rendered::ActiveTasks;
+pub use super::rendered::TaskRecord;
 
 /// An admitted agent.
 #[derive(Debug, Clone)]
@@ -131,13 +133,13 @@ pub struct FrameworkRecord {
     pub reregistered_time: Option<f64>,
     pub unregistered_time: Option<f64>,
     /// Active tasks, including terminal ones not yet acknowledged.
-    tasks: HashMap<TaskId, Task>,
+    tasks: ActiveTasks,
     /// Finished tasks, oldest first, bounded.
-    completed_tasks: VecDeque<Task>,
+    completed_tasks: VecDeque<TaskRecord>,
     /// Tasks of agents marked unreachable, oldest first, bounded
     /// (`--max_unreachable_tasks_per_framework`): TASK_UNREACHABLE, or
     /// TASK_LOST for a framework that is not partition-aware.
-    unreachable_tasks: VecDeque<Task>,
+    unreachable_tasks: VecDeque<TaskRecord>,
     /// Its outstanding offers.
     offers: BTreeSet<OfferId>,
     /// Its per-framework metrics (calls, events, offers, tasks).
@@ -163,7 +165,7 @@ impl FrameworkRecord {
             registered_time: now,
             reregistered_time: None,
             unregistered_time: None,
-            tasks: HashMap::new(),
+            tasks: ActiveTasks::default(),
             completed_tasks: VecDeque::new(),
             unreachable_tasks: VecDeque::new(),
             offers: BTreeSet::new(),
@@ -176,17 +178,23 @@ impl FrameworkRecord {
     }
 
     /// Active tasks, including terminal ones not yet acknowledged.
-    pub fn tasks(&self) -> &HashMap<TaskId, Task> {
-        &self.tasks
+    pub fn tasks(&self) -> &HashMap<TaskId, TaskRecord> {
+        self.tasks.map()
+    }
+
+    /// The resources of its active tasks not terminal (summed once per
+    /// change of its tasks).
+    pub fn used(&self) -> &Resources {
+        self.tasks.used()
     }
 
     /// Finished tasks, oldest first.
-    pub fn completed_tasks(&self) -> &VecDeque<Task> {
+    pub fn completed_tasks(&self) -> &VecDeque<TaskRecord> {
         &self.completed_tasks
     }
 
     /// Tasks of agents marked unreachable, oldest first.
-    pub fn unreachable_tasks(&self) -> &VecDeque<Task> {
+    pub fn unreachable_tasks(&self) -> &VecDeque<TaskRecord> {
         &self.unreachable_tasks
     }
 
@@ -198,7 +206,7 @@ impl FrameworkRecord {
         completed_limit: usize,
         end: impl Fn(&FrameworkRecord, &Task) -> TaskStatus,
     ) -> Vec<TaskStatus> {
-        let (ending, kept): (VecDeque<Task>, VecDeque<Task>) =
+        let (ending, kept): (VecDeque<TaskRecord>, VecDeque<TaskRecord>) =
             std::mem::take(&mut self.unreachable_tasks)
                 .into_iter()
                 .partition(|t| which(t));
@@ -206,8 +214,9 @@ impl FrameworkRecord {
         let mut statuses = Vec::with_capacity(ending.len());
         for mut task in ending {
             let status = end(self, &task);
-            task.state = status.state;
-            task.statuses.push(status.clone());
+            let t = task.edit();
+            t.state = status.state;
+            t.statuses.push(status.clone());
             self.completed_tasks.push_back(task);
             statuses.push(status);
         }
@@ -545,6 +554,7 @@ impl State {
         self.frameworks
             .get(framework_id)
             .and_then(|f| f.tasks.get(task_id))
+            .map(TaskRecord::task)
     }
 
     /// Adds a task to its framework and agent, counting its resources as
@@ -560,7 +570,7 @@ impl State {
             }
         }
         if let Some(f) = self.frameworks.get_mut(&task.framework_id) {
-            f.tasks.insert(task.task_id.clone(), task);
+            f.tasks.insert(task);
         }
     }
 
@@ -584,7 +594,7 @@ impl State {
         uuid: Option<&Vec<u8>>,
     ) -> Option<Resources> {
         let framework = self.frameworks.get_mut(framework_id)?;
-        let task = framework.tasks.get_mut(&status.task_id)?;
+        let task = framework.tasks.get_mut(&status.task_id)?.edit();
         let was_terminal = task.state.is_terminal();
         // A terminal state is final: a late non-terminal update (a retry)
         // must not revive the task.
@@ -617,7 +627,7 @@ impl State {
             .get_mut(framework_id)
             .and_then(|f| f.tasks.get_mut(task_id))
         {
-            task.status_update_state = Some(state);
+            task.edit().status_update_state = Some(state);
         }
     }
 
@@ -632,11 +642,13 @@ impl State {
     ) -> Option<Task> {
         let task = self.take_task(framework_id, task_id)?;
         let framework = self.frameworks.get_mut(framework_id)?;
-        framework.completed_tasks.push_back(task.clone());
+        let removed = task.task().clone();
+        // Moved with its fragments: the task is the same.
+        framework.completed_tasks.push_back(task);
         while framework.completed_tasks.len() > completed_limit {
             framework.completed_tasks.pop_front();
         }
-        Some(task)
+        Some(removed)
     }
 
     /// Removes a task of an agent being marked unreachable: it leaves its
@@ -694,7 +706,7 @@ impl State {
 
     /// Takes a task out of its framework's and agent's active tasks,
     /// releasing its resources if it was not terminal.
-    fn take_task(&mut self, framework_id: &FrameworkId, task_id: &TaskId) -> Option<Task> {
+    fn take_task(&mut self, framework_id: &FrameworkId, task_id: &TaskId) -> Option<TaskRecord> {
         let framework = self.frameworks.get_mut(framework_id)?;
         let task = framework.tasks.remove(task_id)?;
         if let Some(a) = self.agents.get_mut(&task.agent_id) {
@@ -727,12 +739,48 @@ impl State {
             .collect()
     }
 
+    /// Every task record this master holds: active, unreachable and
+    /// completed, of active and completed frameworks.
+    fn task_records_mut(&mut self) -> impl Iterator<Item = &mut TaskRecord> {
+        self.frameworks
+            .values_mut()
+            .chain(self.completed_frameworks.iter_mut())
+            .flat_map(|f| {
+                f.tasks
+                    .values_mut()
+                    .chain(f.unreachable_tasks.iter_mut())
+                    .chain(f.completed_tasks.iter_mut())
+            })
+    }
+
+    /// Forgets every task's kept JSON (`rendered.rs`): the next render
+    /// is made afresh. For tests and measurements.
+    pub fn forget_rendered(&mut self) {
+        self.task_records_mut().for_each(TaskRecord::forget);
+    }
+
+    /// Bytes of JSON the tasks keep rendered (`rendered.rs`).
+    pub fn rendered_bytes(&self) -> usize {
+        self.frameworks
+            .values()
+            .chain(self.completed_frameworks.iter())
+            .flat_map(|f| {
+                f.tasks
+                    .map()
+                    .values()
+                    .chain(f.unreachable_tasks.iter())
+                    .chain(f.completed_tasks.iter())
+            })
+            .map(TaskRecord::rendered_len)
+            .sum()
+    }
+
     /// Counts of active tasks by state, for metrics; TASK_UNREACHABLE
     /// counts the unreachable tasks in that state, as Mesos counts them.
     pub fn task_counts(&self) -> BTreeMap<TaskState, usize> {
         let mut counts = BTreeMap::new();
         for f in self.frameworks.values() {
-            for t in f.tasks.values() {
+            for t in f.tasks.map().values() {
                 *counts.entry(t.state).or_insert(0) += 1;
             }
             let unreachable = f
