@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use tokio::time::Instant;
 
-use wire::ids::{AgentId, FrameworkId, OfferId, TaskId};
-use wire::mesos::{capability, AgentInfo, FrameworkInfo, Offer, Task, TaskStatus};
+use wire::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
+use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, Offer, Task, TaskStatus};
 use wire::resources::Resources;
 use wire::task::TaskState;
 
@@ -142,6 +142,10 @@ pub struct FrameworkRecord {
     unreachable_tasks: VecDeque<TaskRecord>,
     /// Its outstanding offers.
     offers: BTreeSet<OfferId>,
+    /// Its executors by agent, as Mesos's master knows them: from launches
+    /// with an `ExecutorInfo` and from agents' re-registrations, until the
+    /// executor exits, its agent is removed or the framework is.
+    executors: BTreeMap<AgentId, BTreeMap<ExecutorId, ExecutorInfo>>,
     /// Its per-framework metrics (calls, events, offers, tasks).
     pub metrics: FrameworkMetrics,
 }
@@ -169,6 +173,7 @@ impl FrameworkRecord {
             completed_tasks: VecDeque::new(),
             unreachable_tasks: VecDeque::new(),
             offers: BTreeSet::new(),
+            executors: BTreeMap::new(),
             metrics: Default::default(),
         }
     }
@@ -229,6 +234,11 @@ impl FrameworkRecord {
     /// Its outstanding offers.
     pub fn offers(&self) -> &BTreeSet<OfferId> {
         &self.offers
+    }
+
+    /// Its executors, by agent.
+    pub fn executors(&self) -> &BTreeMap<AgentId, BTreeMap<ExecutorId, ExecutorInfo>> {
+        &self.executors
     }
 }
 
@@ -354,6 +364,9 @@ impl State {
 
     pub fn remove_agent(&mut self, id: &AgentId) -> Option<AgentRecord> {
         let agent = self.agents.remove(id)?;
+        for f in self.frameworks.values_mut() {
+            f.executors.remove(id);
+        }
         self.forget_pid(&agent);
         Some(agent)
     }
@@ -498,6 +511,7 @@ impl State {
     /// of completed frameworks, marked unregistered at `now`.
     pub fn complete_framework(&mut self, id: &FrameworkId, now: f64, limit: usize) {
         if let Some(mut f) = self.frameworks.remove(id) {
+            f.executors.clear();
             f.connected = false;
             f.active = false;
             f.unregistered_time = Some(now);
@@ -548,6 +562,52 @@ impl State {
             a.offered = a.offered.minus(&offer.resources);
         }
         Some(offer)
+    }
+
+    /// Records an executor of a framework on an agent (launched, or
+    /// reported by the agent), unless either is unknown.
+    pub fn add_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        mut info: ExecutorInfo,
+    ) {
+        if !self.agents.contains_key(agent_id) {
+            return;
+        }
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            info.framework_id = Some(framework_id.clone());
+            f.executors
+                .entry(agent_id.clone())
+                .or_default()
+                .insert(info.executor_id.clone(), info);
+        }
+    }
+
+    /// Forgets every executor on an agent (it re-registers with those it
+    /// runs now).
+    pub fn forget_executors_on(&mut self, agent_id: &AgentId) {
+        for f in self.frameworks.values_mut() {
+            f.executors.remove(agent_id);
+        }
+    }
+
+    /// Forgets an executor that exited.
+    pub fn remove_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        executor_id: &ExecutorId,
+    ) {
+        let Some(f) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        if let Some(on_agent) = f.executors.get_mut(agent_id) {
+            on_agent.remove(executor_id);
+            if on_agent.is_empty() {
+                f.executors.remove(agent_id);
+            }
+        }
     }
 
     pub fn task(&self, framework_id: &FrameworkId, task_id: &TaskId) -> Option<&Task> {
@@ -1003,6 +1063,58 @@ pub(crate) mod tests {
             state.framework(&f).map(|f| f.completed_tasks().len()),
             Some(1)
         );
+    }
+
+    #[test]
+    fn executors_are_known_until_they_exit_or_their_agent_or_framework_goes() {
+        let mut state = State::new("m");
+        let (a, b) = (AgentId::new("m-S0"), AgentId::new("m-S1"));
+        state.add_agent(agent(&a));
+        state.add_agent(agent_at(&b, "slave(1)@2.2.2.2:5051"));
+        state.add_framework(framework(false));
+        let f = FrameworkId::new("m-0000");
+        let executor = |id: &str| ExecutorInfo {
+            executor_id: ExecutorId::new(id),
+            framework_id: None,
+            command: wire::mesos::CommandInfo::shell("true"),
+            resources: Resources::new(),
+            name: None,
+            shutdown_grace_period: None,
+            container: None,
+        };
+        let known = |s: &State| -> Vec<(String, String)> {
+            s.frameworks()
+                .values()
+                .chain(s.completed_frameworks())
+                .flat_map(|f| f.executors().iter())
+                .flat_map(|(agent, on)| {
+                    on.values().map(move |e| {
+                        assert!(e.framework_id.is_some(), "named after its framework");
+                        (agent.value.clone(), e.executor_id.value.clone())
+                    })
+                })
+                .collect()
+        };
+        state.add_executor(&f, &a, executor("e1"));
+        state.add_executor(&f, &a, executor("e2"));
+        state.add_executor(&f, &b, executor("e3"));
+        // Of an unknown agent or framework: not recorded.
+        state.add_executor(&f, &AgentId::new("m-S9"), executor("x"));
+        state.add_executor(&FrameworkId::new("m-9"), &a, executor("y"));
+        let pair = |a: &str, e: &str| (a.to_owned(), e.to_owned());
+        assert_eq!(
+            known(&state),
+            [pair("m-S0", "e1"), pair("m-S0", "e2"), pair("m-S1", "e3")]
+        );
+        state.remove_executor(&f, &a, &ExecutorId::new("e1"));
+        assert_eq!(known(&state), [pair("m-S0", "e2"), pair("m-S1", "e3")]);
+        state.remove_agent(&b);
+        assert_eq!(known(&state), [pair("m-S0", "e2")]);
+        state.forget_executors_on(&a);
+        assert!(known(&state).is_empty());
+        state.add_executor(&f, &a, executor("e4"));
+        state.complete_framework(&f, 1.0, 10);
+        assert!(known(&state).is_empty(), "a removed framework has none");
     }
 
     #[test]

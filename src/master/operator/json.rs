@@ -172,10 +172,26 @@ pub fn get_frameworks(state: &State) -> Value {
     ])
 }
 
-/// `Response.GetExecutors`: the master does not keep executors' infos (the
-/// agents do), so the list is empty.
-pub fn get_executors(_: &State) -> Value {
-    json!({})
+/// `Response.GetExecutors`: every executor the master knows (launched
+/// with an `ExecutorInfo`, or reported by a re-registering agent), with
+/// its agent, as Mesos's master lists its frameworks' executors.
+pub fn get_executors(state: &State) -> Value {
+    let format = &wire::v1::types::ResourceFormat::LEGACY;
+    let executors: Vec<Value> = state
+        .frameworks()
+        .values()
+        .chain(state.completed_frameworks().iter())
+        .flat_map(|f| f.executors().iter())
+        .flat_map(|(agent_id, on_agent)| {
+            on_agent.values().map(move |info| {
+                json!({
+                    "executor_info": wire::v1::types::ExecutorInfo::from_internal(info, format),
+                    "agent_id": agent_id,
+                })
+            })
+        })
+        .collect();
+    object(vec![("executors", Value::Array(executors))])
 }
 
 /// `Response.GetState`.
