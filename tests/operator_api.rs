@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use common::cluster::Cluster;
 use common::framework::{command_task, info, Framework};
 use serde_json::{json, Value};
+use wire::ids::ExecutorId;
+use wire::mesos::{CommandInfo, ExecutorInfo};
+use wire::resources::Resources;
 use wire::task::TaskState;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -758,4 +761,74 @@ async fn set_logging_level_shows_debug_lines_for_its_duration_only() {
         2,
         "the refusal made between the two raises was not logged"
     );
+}
+
+/// GET_EXECUTORS lists the executors the master knows: one launched with
+/// a task group, under its agent, until it exits.
+#[actix::test]
+async fn get_executors_lists_a_launched_executor_with_its_agent() {
+    let cluster = Cluster::start(&[], &["cpus:2;mem:512"]);
+    let master = cluster.master_address();
+    let agent_id = cluster.agent_id(0);
+    let framework = Framework::start(master, info("executors")).await;
+    let framework_id = framework.registered().await.to_string();
+    assert!(
+        get(master, "GET_EXECUTORS").get("executors").is_none(),
+        "none before a launch"
+    );
+    let executor = ExecutorInfo {
+        executor_id: ExecutorId::new("pod"),
+        framework_id: None,
+        command: CommandInfo {
+            value: None,
+            shell: false,
+            arguments: Vec::new(),
+            environment: Vec::new(),
+            uris: Vec::new(),
+            user: None,
+        },
+        resources: Resources::parse("cpus:0.1;mem:32", "*").expect("resources"),
+        name: Some("a pod".into()),
+        shutdown_grace_period: None,
+        container: None,
+    };
+    framework
+        .launch_group(
+            executor,
+            vec![command_task("short", "sleep 1")],
+            "cpus:0.5;mem:64",
+        )
+        .await;
+    framework.update("short", TaskState::Running, WAIT).await;
+    let executors = get(master, "GET_EXECUTORS");
+    let listed = executors["executors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(listed.len(), 1, "{executors}");
+    let e = &listed[0];
+    assert_eq!(e["agent_id"]["value"], agent_id, "{e}");
+    assert_eq!(e["executor_info"]["executor_id"]["value"], "pod", "{e}");
+    assert_eq!(
+        e["executor_info"]["framework_id"]["value"], framework_id,
+        "{e}"
+    );
+    assert_eq!(e["executor_info"]["name"], "a pod", "{e}");
+    let in_state = get(master, "GET_STATE");
+    assert_eq!(
+        in_state["get_executors"], executors,
+        "GET_STATE carries the same list"
+    );
+
+    // The group's only task ends, its executor exits and is forgotten.
+    framework.update("short", TaskState::Finished, WAIT).await;
+    let deadline = Instant::now() + WAIT;
+    while get(master, "GET_EXECUTORS").get("executors").is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the exited executor is still listed: {}",
+            get(master, "GET_EXECUTORS")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -126,7 +126,7 @@ fn render(c: &mut Criterion) {
         .state()
         .frameworks()
         .values()
-        .flat_map(|f| f.tasks().values().cloned())
+        .flat_map(|f| f.tasks().values().map(|t| t.task().clone()))
         .collect();
     let mut group = c.benchmark_group("endpoints_10k_agents_100k_tasks");
     group.sample_size(10);

@@ -20,7 +20,13 @@
 //! (20,000 and 20 by default); `MASTER_STATE_RUNS` the number of timed
 //! renders (5). With `MASTER_STATE_PROFILE` set, only the endpoint is
 //! rendered (for `perf record`); `MASTER_STATE_PROFILE=get_state` renders
-//! only the `GET_STATE` answer instead.
+//! only the `GET_STATE` answer instead; `=cold` and `=get_state_cold`
+//! forget the tasks' kept fragments before each render.
+//!
+//! Each task keeps its rendered JSON (`src/master/rendered.rs`), so each
+//! document is timed twice: with the fragments kept (every render after
+//! the first, while tasks do not change) and with none (the first render,
+//! or every task changed since the last).
 
 use std::time::{Duration, Instant};
 
@@ -43,7 +49,7 @@ fn main() {
     let runs = env_usize("MASTER_STATE_RUNS", 5).max(1);
 
     let built = Instant::now();
-    let state = build(agents, per_agent);
+    let mut state = build(agents, per_agent);
     let build_time = built.elapsed();
     let info = MasterInfo {
         id: "bench-master".into(),
@@ -54,28 +60,48 @@ fn main() {
         version: VERSION.into(),
     };
     let flags = MasterFlags::defaults();
-    let view = MasterView {
-        state: &state,
-        info: &info,
-        flags: &flags,
-        start_time: 0.0,
-        leader: Some(&info),
-        elected: true,
-        recovered: true,
+    let view = |state: &'_ State| -> String {
+        let view = MasterView {
+            state,
+            info: &info,
+            flags: &flags,
+            start_time: 0.0,
+            leader: Some(&info),
+            elected: true,
+            recovered: true,
+        };
+        mesos::master::http::state_json(&view)
     };
 
     if let Some(profile) = std::env::var_os("MASTER_STATE_PROFILE") {
         // Only the endpoint, for `perf record`: no check, no baseline.
-        if profile == "get_state" {
-            time(runs, || get_state(&state).len());
+        // `=cold` and `=get_state_cold` render with no kept fragments.
+        let cold = profile == "cold" || profile == "get_state_cold";
+        let render: Render = if profile == "get_state" || profile == "get_state_cold" {
+            |s, _| get_state(s).len()
         } else {
-            time(runs, || mesos::master::http::state_json(&view).len());
+            |s, v| v(s).len()
+        };
+        if !cold {
+            render(&state, &view);
+        }
+        for _ in 0..runs {
+            if cold {
+                state.forget_rendered();
+            }
+            let start = Instant::now();
+            std::hint::black_box(render(&state, &view));
+            eprintln!("{:.0} ms", start.elapsed().as_secs_f64() * 1e3);
         }
         return;
     }
 
-    // One render outside the timing: checks the document and warms up.
-    let doc = mesos::master::http::state_json(&view);
+    // One render of each outside the timing: checks the documents and
+    // fills the tasks' fragments (whose cost the resident set shows).
+    let rss_before = rss_bytes();
+    let doc = view(&state);
+    let answer = get_state(&state);
+    let rss_after = rss_bytes();
     let parsed: serde_json::Value = serde_json::from_str(&doc).expect("state is JSON");
     let slaves = parsed["slaves"].as_array().map_or(0, Vec::len);
     let tasks: usize = parsed["frameworks"]
@@ -90,7 +116,6 @@ fn main() {
     assert_eq!(tasks, agents * per_agent, "every task is in the document");
 
     // The same checks on the GET_STATE answer.
-    let answer = get_state(&state);
     let parsed_answer: serde_json::Value =
         serde_json::from_str(&answer).expect("GET_STATE is JSON");
     assert_eq!(parsed_answer["type"], "GET_STATE");
@@ -108,7 +133,17 @@ fn main() {
         "every task is in GET_STATE"
     );
 
-    let ours = time(runs, || mesos::master::http::state_json(&view).len());
+    // What the kept fragments cost: their text, and the growth of the
+    // resident set over the first renders (less the two documents, still
+    // held).
+    let kept = state.rendered_bytes();
+    let rss_growth = rss_after
+        .saturating_sub(rss_before)
+        .saturating_sub(doc.len() + answer.len());
+    let task_count = (agents * per_agent).max(1);
+
+    // Kept fragments: every render after the first.
+    let ours = time(runs, || view(&state).len());
     let baseline = time(runs, || {
         serde_json::to_string(&parsed).map_or(0, |s| s.len())
     });
@@ -116,6 +151,14 @@ fn main() {
     let baseline_get_state = time(runs, || {
         serde_json::to_string(&parsed_answer).map_or(0, |s| s.len())
     });
+    // No kept fragments: the first render after every task changed.
+    let ours_cold = time_with(runs, &mut state, |s| s.forget_rendered(), |s| view(s).len());
+    let ours_get_state_cold = time_with(
+        runs,
+        &mut state,
+        |s| s.forget_rendered(),
+        |s| get_state(s).len(),
+    );
 
     println!(
         "{agents} agents, {} tasks in {FRAMEWORKS} frameworks (state built in {:.1} s); /master/state {:.1} MB, GET_STATE {:.1} MB",
@@ -124,17 +167,38 @@ fn main() {
         doc.len() as f64 / 1e6,
         answer.len() as f64 / 1e6,
     );
+    println!(
+        "kept fragments: {:.1} MB of JSON ({:.0} bytes a task for both documents); resident set grew {:.1} MB ({:.0} bytes a task)",
+        kept as f64 / 1e6,
+        kept as f64 / task_count as f64,
+        rss_growth as f64 / 1e6,
+        rss_growth as f64 / task_count as f64,
+    );
     println!("| what | median | min | max | ratio to baseline |");
     println!("|---|---|---|---|---|");
-    row("/master/state (ours)", &ours, median(&baseline));
+    row(
+        "/master/state (ours, fragments kept)",
+        &ours,
+        median(&baseline),
+    );
+    row(
+        "/master/state (ours, every fragment made)",
+        &ours_cold,
+        median(&baseline),
+    );
     row(
         "baseline: serde_json of the same Value",
         &baseline,
         median(&baseline),
     );
     row(
-        "GET_STATE (ours)",
+        "GET_STATE (ours, fragments kept)",
         &ours_get_state,
+        median(&baseline_get_state),
+    );
+    row(
+        "GET_STATE (ours, every fragment made)",
+        &ours_get_state_cold,
         median(&baseline_get_state),
     );
     row(
@@ -142,6 +206,17 @@ fn main() {
         &baseline_get_state,
         median(&baseline_get_state),
     );
+}
+
+/// Renders one document of the state, given the `/master/state` renderer.
+type Render = fn(&State, &dyn Fn(&State) -> String) -> usize;
+
+/// The resident set of this process, from `/proc/self/statm`.
+fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
 }
 
 /// The body `POST /api/v1` answers `{"type":"GET_STATE"}` with, rendered
@@ -231,6 +306,25 @@ fn time(runs: usize, mut f: impl FnMut() -> usize) -> Vec<Duration> {
         .map(|_| {
             let start = Instant::now();
             std::hint::black_box(f());
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+/// Like [`time`], with `prepare` run untimed before each run.
+fn time_with<T>(
+    runs: usize,
+    on: &mut T,
+    mut prepare: impl FnMut(&mut T),
+    mut f: impl FnMut(&T) -> usize,
+) -> Vec<Duration> {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            prepare(on);
+            let start = Instant::now();
+            std::hint::black_box(f(on));
             start.elapsed()
         })
         .collect();

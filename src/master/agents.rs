@@ -207,6 +207,7 @@ impl Core {
             tracing::warn!(%from, "re-registration without an agent id; ignoring");
             return;
         };
+        let executors = msg.executors.clone();
         let mut removed = HashSet::new();
         if self.state.agent(&id).is_some() {
             self.state.set_agent_pid(&id, from.to_string());
@@ -228,6 +229,16 @@ impl Core {
             }
         } else {
             removed = self.readmit_agent(&id, msg, from, recovered, now, out);
+        }
+        // The executors it runs, of frameworks still held (Mesos's master
+        // learns them from the re-registration too).
+        self.state.forget_executors_on(&id);
+        for e in executors {
+            if let Some(fid) = e.framework_id.clone() {
+                if !removed.contains(&fid) {
+                    self.state.add_executor(&fid, &id, e);
+                }
+            }
         }
         out.push(Effect::LinkAgent(from.clone()));
         self.count(|m| &m.slave_reregistrations);

@@ -16,6 +16,7 @@ use wire::mesos::VERSION;
 use wire::resources::Resources;
 use wire::task::TaskState;
 
+use super::rendered::{StateTaskJson, TaskRecord};
 use super::state::{AgentRecord, FrameworkRecord};
 use super::view::MasterView;
 use crate::model::{self, Seq};
@@ -123,12 +124,7 @@ struct FrameworkJson<'a> {
 impl Serialize for FrameworkJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.f;
-        let used = Resources::sum(
-            f.tasks()
-                .values()
-                .filter(|t| !t.state.is_terminal())
-                .map(|t| &t.resources),
-        );
+        let used = f.used();
         let offers: Vec<&wire::mesos::Offer> = f
             .offers()
             .iter()
@@ -163,17 +159,18 @@ impl Serialize for FrameworkJson<'_> {
             map.serialize_entry("reregistered_time", &t)?;
         }
         map.serialize_entry("unregistered_time", &f.unregistered_time.unwrap_or(0.0))?;
-        map.serialize_entry("used_resources", &model::ResourcesJson(&used))?;
+        map.serialize_entry("used_resources", &model::ResourcesJson(used))?;
         map.serialize_entry("offered_resources", &model::ResourcesJson(&offered))?;
         map.serialize_entry("resources", &model::ResourcesJson(&used.plus(&offered)))?;
-        map.serialize_entry("tasks", &Seq(f.tasks().values().map(model::TaskJson)))?;
+        // Each task from its kept fragment (`rendered.rs`).
+        map.serialize_entry("tasks", &Seq(f.tasks().values().map(StateTaskJson)))?;
         map.serialize_entry(
             "unreachable_tasks",
-            &Seq(f.unreachable_tasks().iter().map(model::TaskJson)),
+            &Seq(f.unreachable_tasks().iter().map(StateTaskJson)),
         )?;
         map.serialize_entry(
             "completed_tasks",
-            &Seq(f.completed_tasks().iter().map(model::TaskJson)),
+            &Seq(f.completed_tasks().iter().map(StateTaskJson)),
         )?;
         map.serialize_entry("offers", &Seq(offers.iter().map(|o| OfferJson(o))))?;
         map.serialize_entry("executors", &[(); 0])?;
@@ -503,7 +500,7 @@ pub fn tasks(master: &MasterView<'_>, req: &Request) -> Reply {
     let framework = req.query("framework_id");
     let task_id = req.query("task_id");
     // Active and completed frameworks alike, as Mesos lists them.
-    let mut all: Vec<&wire::mesos::Task> = master
+    let mut all: Vec<&TaskRecord> = master
         .state
         .frameworks()
         .values()
@@ -519,7 +516,7 @@ pub fn tasks(master: &MasterView<'_>, req: &Request) -> Reply {
         .collect();
     // By the first status's time, as Mesos sorts; tasks without a status
     // come first in ascending order.
-    let time = |t: &wire::mesos::Task| {
+    let time = |t: &TaskRecord| {
         t.statuses
             .first()
             .map_or(f64::NEG_INFINITY, |s| s.timestamp)
@@ -528,13 +525,25 @@ pub fn tasks(master: &MasterView<'_>, req: &Request) -> Reply {
     if !ascending {
         all.reverse();
     }
-    let page: Vec<Value> = all
-        .into_iter()
+    let page = all
+        .iter()
         .skip(offset)
         .take(limit)
-        .map(model::task)
-        .collect();
-    json_reply(req, json!({ "tasks": page }))
+        .map(|t| StateTaskJson(t));
+    struct Tasks<I>(Seq<I>);
+    impl<I> Serialize for Tasks<I>
+    where
+        I: Iterator + Clone,
+        I::Item: Serialize,
+    {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(1))?;
+            map.serialize_entry("tasks", &self.0)?;
+            map.end()
+        }
+    }
+    let body = serde_json::to_string(&Tasks(Seq(page))).unwrap_or_default();
+    Reply::Now(with_jsonp(body, &req.query))
 }
 
 /// A paging parameter (`limit`, `offset`) of `req`: a count, `default`
@@ -580,9 +589,7 @@ pub fn redirect(master: &MasterView<'_>) -> Reply {
 }
 
 /// Counts of a set of tasks by state, as `"TASK_RUNNING": n` entries.
-fn task_counts<'a>(
-    tasks: impl Iterator<Item = &'a wire::mesos::Task>,
-) -> serde_json::Map<String, Value> {
+fn task_counts<'a>(tasks: impl Iterator<Item = &'a TaskRecord>) -> serde_json::Map<String, Value> {
     let mut counts: serde_json::Map<String, Value> = [
         TaskState::Staging,
         TaskState::Starting,
@@ -743,6 +750,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::master::flags::MasterFlags;
     use crate::master::state::State;
+    use actors::Request;
     use wire::ids::TaskId;
     use wire::mesos::{parse_attributes, AgentInfo, FrameworkInfo, MasterInfo, Task, TaskStatus};
 
@@ -796,6 +804,198 @@ pub(crate) mod tests {
             }
         }
         state
+    }
+
+    /// Every document that writes tasks from their kept fragments, as
+    /// rendered from `state` now.
+    fn documents(state: &State) -> Vec<String> {
+        let info = master_info();
+        let flags = MasterFlags::defaults();
+        let view = view(state, &info, &flags);
+        let query = |q: &[(&str, &str)]| Request {
+            method: actors::http::Method::GET,
+            path: "/master/x".into(),
+            route: "/x".into(),
+            query: q
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: Default::default(),
+            body: Default::default(),
+            remote: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
+        };
+        let body = |reply: Reply| match reply {
+            Reply::Now(actors::http::Response {
+                body: actors::http::Body::Full(b),
+                ..
+            }) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        vec![
+            state_json_on(&view, 1),
+            state_json_on(&view, 3),
+            body(tasks(&view, &query(&[("limit", "-1")]))),
+            body(frameworks(&view, &query(&[]))),
+            crate::master::operator::json::get_state_body(state),
+        ]
+    }
+
+    fn master_info() -> MasterInfo {
+        MasterInfo {
+            id: "m".into(),
+            ip: "127.0.0.1".into(),
+            port: 5050,
+            pid: "master@127.0.0.1:5050".into(),
+            hostname: "localhost".into(),
+            version: VERSION.into(),
+        }
+    }
+
+    fn view<'a>(state: &'a State, info: &'a MasterInfo, flags: &'a MasterFlags) -> MasterView<'a> {
+        MasterView {
+            state,
+            info,
+            flags,
+            start_time: 0.0,
+            leader: Some(info),
+            elected: true,
+            recovered: true,
+        }
+    }
+
+    /// One change to `state` through its methods, drawn by `rng`: any of
+    /// the ways a task's record changes or moves.
+    fn change(state: &mut State, rng: &mut crate::random::Rng, step: usize) {
+        let frameworks: Vec<FrameworkId> = state.frameworks().keys().cloned().collect();
+        let Some(framework) = frameworks
+            .get(rng.range(0, frameworks.len() as u64) as usize)
+            .cloned()
+        else {
+            return;
+        };
+        let tasks: Vec<TaskId> = state
+            .framework(&framework)
+            .map(|f| f.tasks().keys().cloned().collect())
+            .unwrap_or_default();
+        let task = tasks
+            .get(rng.range(0, tasks.len() as u64) as usize)
+            .cloned();
+        let agents: Vec<wire::ids::AgentId> = state.agents().keys().cloned().collect();
+        let agent = agents
+            .get(rng.range(0, agents.len() as u64) as usize)
+            .cloned();
+        let states = [
+            TaskState::Starting,
+            TaskState::Running,
+            TaskState::Killing,
+            TaskState::Finished,
+            TaskState::Failed,
+            TaskState::Lost,
+        ];
+        match (rng.range(0, 9), task, agent) {
+            (0..=2, Some(task), _) => {
+                let mut status =
+                    TaskStatus::new(task, states[rng.range(0, states.len() as u64) as usize]);
+                status.timestamp = step as f64;
+                status.healthy = rng.chance(1, 2).then(|| rng.chance(1, 2));
+                state.update_task(&framework, &status, Some(&vec![step as u8; 16]));
+            }
+            (3, Some(task), _) => {
+                state.set_status_update_state(&framework, &task, TaskState::Killing)
+            }
+            (4, Some(task), _) => {
+                state.remove_task(&framework, &task, 5);
+            }
+            (5, Some(task), _) => state.remove_unreachable_task(&framework, &task, 3),
+            (6, _, Some(agent)) => {
+                let end = |_: &FrameworkRecord, t: &wire::mesos::Task| {
+                    let mut s = TaskStatus::new(t.task_id.clone(), TaskState::Gone);
+                    s.timestamp = step as f64;
+                    s
+                };
+                state.complete_unreachable_tasks_on(&agent, 4, end);
+            }
+            (7, _, Some(agent)) => {
+                // A completed task comes back, or a new one starts.
+                let again = state
+                    .framework(&framework)
+                    .and_then(|f| f.completed_tasks().back())
+                    .map(|t| t.task().clone());
+                let mut t = match again {
+                    Some(t) => t,
+                    None => {
+                        let mut t = state
+                            .frameworks()
+                            .values()
+                            .flat_map(|f| f.tasks().values())
+                            .next()
+                            .map(|t| t.task().clone())
+                            .unwrap_or_else(|| {
+                                let tasks = super::tests::state(2);
+                                let f = tasks.frameworks().values().last().unwrap();
+                                f.tasks().values().next().unwrap().task().clone()
+                            });
+                        t.task_id = TaskId::new(format!("new-{step}"));
+                        t
+                    }
+                };
+                t.framework_id = framework.clone();
+                t.agent_id = agent;
+                t.state = TaskState::Running;
+                state.add_task_again(t);
+            }
+            (8, _, Some(agent)) => {
+                state.forget_unreachable(&agent);
+            }
+            _ => {
+                if rng.chance(1, 4) {
+                    state.complete_unreachable_tasks(&framework, 4, |t| {
+                        TaskStatus::new(t.task_id.clone(), TaskState::Killed)
+                    });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn kept_fragments_are_the_fresh_render_after_any_changes() {
+        let mut rng = crate::random::Rng::with_seed(11);
+        let mut state = state(4);
+        for step in 0..300 {
+            // Rendered once (fragments kept), changed, rendered again:
+            // byte for byte what a render without kept fragments gives.
+            let _ = documents(&state);
+            change(&mut state, &mut rng, step);
+            let kept = documents(&state);
+            state.forget_rendered();
+            assert_eq!(state.rendered_bytes(), 0);
+            let fresh = documents(&state);
+            for (kept, fresh) in kept.iter().zip(&fresh) {
+                assert_eq!(kept, fresh, "after step {step}");
+            }
+            if step == 150 {
+                let last = state.frameworks().keys().last().cloned().unwrap();
+                state.complete_framework(&last, 3.0, 2);
+            }
+        }
+        let counts = |s: &State| {
+            s.frameworks()
+                .values()
+                .chain(s.completed_frameworks())
+                .map(|f| {
+                    (
+                        f.tasks().len(),
+                        f.unreachable_tasks().len(),
+                        f.completed_tasks().len(),
+                    )
+                })
+                .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2))
+        };
+        let (active, unreachable, completed) = counts(&state);
+        assert!(
+            active > 0 && unreachable > 0 && completed > 0,
+            "the changes reached every list: {active} active, {unreachable} unreachable, {completed} completed"
+        );
     }
 
     #[test]

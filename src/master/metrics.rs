@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use actors::metrics::{Counter, Metrics};
 use wire::ids::FrameworkId;
-use wire::mesos::{Task, TaskStatus};
+use wire::mesos::TaskStatus;
 use wire::task::TaskState;
 
 pub struct MasterMetrics {
@@ -267,7 +267,8 @@ pub struct PublishedFramework<'a> {
     pub id: &'a FrameworkId,
     pub connected: bool,
     /// Its active tasks.
-    pub tasks: std::collections::hash_map::Values<'a, wire::ids::TaskId, Task>,
+    pub tasks:
+        std::collections::hash_map::Values<'a, wire::ids::TaskId, super::rendered::TaskRecord>,
 }
 
 /// Percent-encodes all but RFC 3986's unreserved characters, as Mesos

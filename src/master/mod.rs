@@ -25,6 +25,7 @@
 //! | `drain.rs` | `DRAIN_AGENT`: an agent's tasks killed, DRAINING then DRAINED, gone if asked |
 //! | `removal.rs` | marking agents unreachable, under `--agent_removal_rate_limit` |
 //! | `state.rs` | [`state::State`]: agents, frameworks, offers, tasks with their invariants; private fields |
+//! | `rendered.rs` | [`rendered::TaskRecord`]: a task with its JSON fragments for `/master/state` and the v1 API, forgotten on every change |
 //! | `effects.rs` | what the core decides should happen: messages, allocator calls, registry operations, timers, exit |
 //! | `view.rs` | [`view::MasterView`]: what endpoints and metrics read |
 //! | `http.rs` | the operator endpoints (`/master/state`, `/master/slaves`, ...) |
@@ -84,6 +85,7 @@ pub mod process;
 pub mod quota;
 mod registry;
 mod removal;
+pub mod rendered;
 pub mod reservation;
 pub mod scheduler_api;
 pub mod state;

@@ -122,7 +122,7 @@ mod tests {
     /// The ids and states of a framework's unreachable and completed tasks.
     fn listed(core: &Core, f: &wire::ids::FrameworkId) -> (Listed, Listed) {
         let record = core.state().framework(f).expect("held");
-        let ids = |tasks: &std::collections::VecDeque<wire::mesos::Task>| {
+        let ids = |tasks: &std::collections::VecDeque<crate::master::state::TaskRecord>| {
             tasks
                 .iter()
                 .map(|t| (t.task_id.value.clone(), t.state))

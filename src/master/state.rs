@@ -24,12 +24,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use tokio::time::Instant;
 
-use wire::ids::{AgentId, FrameworkId, OfferId, TaskId};
-use wire::mesos::{capability, AgentInfo, FrameworkInfo, Offer, Task, TaskStatus};
+use wire::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
+use wire::mesos::{capability, AgentInfo, ExecutorInfo, FrameworkInfo, Offer, Task, TaskStatus};
 use wire::resources::Resources;
 use wire::task::TaskState;
 
 use super::metrics::FrameworkMetrics;
+use super::rendered::ActiveTasks;
+pub use super::rendered::TaskRecord;
 
 /// An admitted agent.
 #[derive(Debug, Clone)]
@@ -131,15 +133,19 @@ pub struct FrameworkRecord {
     pub reregistered_time: Option<f64>,
     pub unregistered_time: Option<f64>,
     /// Active tasks, including terminal ones not yet acknowledged.
-    tasks: HashMap<TaskId, Task>,
+    tasks: ActiveTasks,
     /// Finished tasks, oldest first, bounded.
-    completed_tasks: VecDeque<Task>,
+    completed_tasks: VecDeque<TaskRecord>,
     /// Tasks of agents marked unreachable, oldest first, bounded
     /// (`--max_unreachable_tasks_per_framework`): TASK_UNREACHABLE, or
     /// TASK_LOST for a framework that is not partition-aware.
-    unreachable_tasks: VecDeque<Task>,
+    unreachable_tasks: VecDeque<TaskRecord>,
     /// Its outstanding offers.
     offers: BTreeSet<OfferId>,
+    /// Its executors by agent, as Mesos's master knows them: from launches
+    /// with an `ExecutorInfo` and from agents' re-registrations, until the
+    /// executor exits, its agent is removed or the framework is.
+    executors: BTreeMap<AgentId, BTreeMap<ExecutorId, ExecutorInfo>>,
     /// Its per-framework metrics (calls, events, offers, tasks).
     pub metrics: FrameworkMetrics,
 }
@@ -163,10 +169,11 @@ impl FrameworkRecord {
             registered_time: now,
             reregistered_time: None,
             unregistered_time: None,
-            tasks: HashMap::new(),
+            tasks: ActiveTasks::default(),
             completed_tasks: VecDeque::new(),
             unreachable_tasks: VecDeque::new(),
             offers: BTreeSet::new(),
+            executors: BTreeMap::new(),
             metrics: Default::default(),
         }
     }
@@ -176,17 +183,23 @@ impl FrameworkRecord {
     }
 
     /// Active tasks, including terminal ones not yet acknowledged.
-    pub fn tasks(&self) -> &HashMap<TaskId, Task> {
-        &self.tasks
+    pub fn tasks(&self) -> &HashMap<TaskId, TaskRecord> {
+        self.tasks.map()
+    }
+
+    /// The resources of its active tasks not terminal (summed once per
+    /// change of its tasks).
+    pub fn used(&self) -> &Resources {
+        self.tasks.used()
     }
 
     /// Finished tasks, oldest first.
-    pub fn completed_tasks(&self) -> &VecDeque<Task> {
+    pub fn completed_tasks(&self) -> &VecDeque<TaskRecord> {
         &self.completed_tasks
     }
 
     /// Tasks of agents marked unreachable, oldest first.
-    pub fn unreachable_tasks(&self) -> &VecDeque<Task> {
+    pub fn unreachable_tasks(&self) -> &VecDeque<TaskRecord> {
         &self.unreachable_tasks
     }
 
@@ -198,7 +211,7 @@ impl FrameworkRecord {
         completed_limit: usize,
         end: impl Fn(&FrameworkRecord, &Task) -> TaskStatus,
     ) -> Vec<TaskStatus> {
-        let (ending, kept): (VecDeque<Task>, VecDeque<Task>) =
+        let (ending, kept): (VecDeque<TaskRecord>, VecDeque<TaskRecord>) =
             std::mem::take(&mut self.unreachable_tasks)
                 .into_iter()
                 .partition(|t| which(t));
@@ -206,8 +219,9 @@ impl FrameworkRecord {
         let mut statuses = Vec::with_capacity(ending.len());
         for mut task in ending {
             let status = end(self, &task);
-            task.state = status.state;
-            task.statuses.push(status.clone());
+            let t = task.edit();
+            t.state = status.state;
+            t.statuses.push(status.clone());
             self.completed_tasks.push_back(task);
             statuses.push(status);
         }
@@ -220,6 +234,11 @@ impl FrameworkRecord {
     /// Its outstanding offers.
     pub fn offers(&self) -> &BTreeSet<OfferId> {
         &self.offers
+    }
+
+    /// Its executors, by agent.
+    pub fn executors(&self) -> &BTreeMap<AgentId, BTreeMap<ExecutorId, ExecutorInfo>> {
+        &self.executors
     }
 }
 
@@ -345,6 +364,9 @@ impl State {
 
     pub fn remove_agent(&mut self, id: &AgentId) -> Option<AgentRecord> {
         let agent = self.agents.remove(id)?;
+        for f in self.frameworks.values_mut() {
+            f.executors.remove(id);
+        }
         self.forget_pid(&agent);
         Some(agent)
     }
@@ -489,6 +511,7 @@ impl State {
     /// of completed frameworks, marked unregistered at `now`.
     pub fn complete_framework(&mut self, id: &FrameworkId, now: f64, limit: usize) {
         if let Some(mut f) = self.frameworks.remove(id) {
+            f.executors.clear();
             f.connected = false;
             f.active = false;
             f.unregistered_time = Some(now);
@@ -541,10 +564,57 @@ impl State {
         Some(offer)
     }
 
+    /// Records an executor of a framework on an agent (launched, or
+    /// reported by the agent), unless either is unknown.
+    pub fn add_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        mut info: ExecutorInfo,
+    ) {
+        if !self.agents.contains_key(agent_id) {
+            return;
+        }
+        if let Some(f) = self.frameworks.get_mut(framework_id) {
+            info.framework_id = Some(framework_id.clone());
+            f.executors
+                .entry(agent_id.clone())
+                .or_default()
+                .insert(info.executor_id.clone(), info);
+        }
+    }
+
+    /// Forgets every executor on an agent (it re-registers with those it
+    /// runs now).
+    pub fn forget_executors_on(&mut self, agent_id: &AgentId) {
+        for f in self.frameworks.values_mut() {
+            f.executors.remove(agent_id);
+        }
+    }
+
+    /// Forgets an executor that exited.
+    pub fn remove_executor(
+        &mut self,
+        framework_id: &FrameworkId,
+        agent_id: &AgentId,
+        executor_id: &ExecutorId,
+    ) {
+        let Some(f) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
+        if let Some(on_agent) = f.executors.get_mut(agent_id) {
+            on_agent.remove(executor_id);
+            if on_agent.is_empty() {
+                f.executors.remove(agent_id);
+            }
+        }
+    }
+
     pub fn task(&self, framework_id: &FrameworkId, task_id: &TaskId) -> Option<&Task> {
         self.frameworks
             .get(framework_id)
             .and_then(|f| f.tasks.get(task_id))
+            .map(TaskRecord::task)
     }
 
     /// Adds a task to its framework and agent, counting its resources as
@@ -560,7 +630,7 @@ impl State {
             }
         }
         if let Some(f) = self.frameworks.get_mut(&task.framework_id) {
-            f.tasks.insert(task.task_id.clone(), task);
+            f.tasks.insert(task);
         }
     }
 
@@ -584,7 +654,7 @@ impl State {
         uuid: Option<&Vec<u8>>,
     ) -> Option<Resources> {
         let framework = self.frameworks.get_mut(framework_id)?;
-        let task = framework.tasks.get_mut(&status.task_id)?;
+        let task = framework.tasks.get_mut(&status.task_id)?.edit();
         let was_terminal = task.state.is_terminal();
         // A terminal state is final: a late non-terminal update (a retry)
         // must not revive the task.
@@ -617,7 +687,7 @@ impl State {
             .get_mut(framework_id)
             .and_then(|f| f.tasks.get_mut(task_id))
         {
-            task.status_update_state = Some(state);
+            task.edit().status_update_state = Some(state);
         }
     }
 
@@ -632,11 +702,13 @@ impl State {
     ) -> Option<Task> {
         let task = self.take_task(framework_id, task_id)?;
         let framework = self.frameworks.get_mut(framework_id)?;
-        framework.completed_tasks.push_back(task.clone());
+        let removed = task.task().clone();
+        // Moved with its fragments: the task is the same.
+        framework.completed_tasks.push_back(task);
         while framework.completed_tasks.len() > completed_limit {
             framework.completed_tasks.pop_front();
         }
-        Some(task)
+        Some(removed)
     }
 
     /// Removes a task of an agent being marked unreachable: it leaves its
@@ -694,7 +766,7 @@ impl State {
 
     /// Takes a task out of its framework's and agent's active tasks,
     /// releasing its resources if it was not terminal.
-    fn take_task(&mut self, framework_id: &FrameworkId, task_id: &TaskId) -> Option<Task> {
+    fn take_task(&mut self, framework_id: &FrameworkId, task_id: &TaskId) -> Option<TaskRecord> {
         let framework = self.frameworks.get_mut(framework_id)?;
         let task = framework.tasks.remove(task_id)?;
         if let Some(a) = self.agents.get_mut(&task.agent_id) {
@@ -727,12 +799,48 @@ impl State {
             .collect()
     }
 
+    /// Every task record this master holds: active, unreachable and
+    /// completed, of active and completed frameworks.
+    fn task_records_mut(&mut self) -> impl Iterator<Item = &mut TaskRecord> {
+        self.frameworks
+            .values_mut()
+            .chain(self.completed_frameworks.iter_mut())
+            .flat_map(|f| {
+                f.tasks
+                    .values_mut()
+                    .chain(f.unreachable_tasks.iter_mut())
+                    .chain(f.completed_tasks.iter_mut())
+            })
+    }
+
+    /// Forgets every task's kept JSON (`rendered.rs`): the next render
+    /// is made afresh. For tests and measurements.
+    pub fn forget_rendered(&mut self) {
+        self.task_records_mut().for_each(TaskRecord::forget);
+    }
+
+    /// Bytes of JSON the tasks keep rendered (`rendered.rs`).
+    pub fn rendered_bytes(&self) -> usize {
+        self.frameworks
+            .values()
+            .chain(self.completed_frameworks.iter())
+            .flat_map(|f| {
+                f.tasks
+                    .map()
+                    .values()
+                    .chain(f.unreachable_tasks.iter())
+                    .chain(f.completed_tasks.iter())
+            })
+            .map(TaskRecord::rendered_len)
+            .sum()
+    }
+
     /// Counts of active tasks by state, for metrics; TASK_UNREACHABLE
     /// counts the unreachable tasks in that state, as Mesos counts them.
     pub fn task_counts(&self) -> BTreeMap<TaskState, usize> {
         let mut counts = BTreeMap::new();
         for f in self.frameworks.values() {
-            for t in f.tasks.values() {
+            for t in f.tasks.map().values() {
                 *counts.entry(t.state).or_insert(0) += 1;
             }
             let unreachable = f
@@ -955,6 +1063,58 @@ pub(crate) mod tests {
             state.framework(&f).map(|f| f.completed_tasks().len()),
             Some(1)
         );
+    }
+
+    #[test]
+    fn executors_are_known_until_they_exit_or_their_agent_or_framework_goes() {
+        let mut state = State::new("m");
+        let (a, b) = (AgentId::new("m-S0"), AgentId::new("m-S1"));
+        state.add_agent(agent(&a));
+        state.add_agent(agent_at(&b, "slave(1)@2.2.2.2:5051"));
+        state.add_framework(framework(false));
+        let f = FrameworkId::new("m-0000");
+        let executor = |id: &str| ExecutorInfo {
+            executor_id: ExecutorId::new(id),
+            framework_id: None,
+            command: wire::mesos::CommandInfo::shell("true"),
+            resources: Resources::new(),
+            name: None,
+            shutdown_grace_period: None,
+            container: None,
+        };
+        let known = |s: &State| -> Vec<(String, String)> {
+            s.frameworks()
+                .values()
+                .chain(s.completed_frameworks())
+                .flat_map(|f| f.executors().iter())
+                .flat_map(|(agent, on)| {
+                    on.values().map(move |e| {
+                        assert!(e.framework_id.is_some(), "named after its framework");
+                        (agent.value.clone(), e.executor_id.value.clone())
+                    })
+                })
+                .collect()
+        };
+        state.add_executor(&f, &a, executor("e1"));
+        state.add_executor(&f, &a, executor("e2"));
+        state.add_executor(&f, &b, executor("e3"));
+        // Of an unknown agent or framework: not recorded.
+        state.add_executor(&f, &AgentId::new("m-S9"), executor("x"));
+        state.add_executor(&FrameworkId::new("m-9"), &a, executor("y"));
+        let pair = |a: &str, e: &str| (a.to_owned(), e.to_owned());
+        assert_eq!(
+            known(&state),
+            [pair("m-S0", "e1"), pair("m-S0", "e2"), pair("m-S1", "e3")]
+        );
+        state.remove_executor(&f, &a, &ExecutorId::new("e1"));
+        assert_eq!(known(&state), [pair("m-S0", "e2"), pair("m-S1", "e3")]);
+        state.remove_agent(&b);
+        assert_eq!(known(&state), [pair("m-S0", "e2")]);
+        state.forget_executors_on(&a);
+        assert!(known(&state).is_empty());
+        state.add_executor(&f, &a, executor("e4"));
+        state.complete_framework(&f, 1.0, 10);
+        assert!(known(&state).is_empty(), "a removed framework has none");
     }
 
     #[test]

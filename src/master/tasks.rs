@@ -323,6 +323,9 @@ impl Core {
                         used,
                         role,
                     ));
+                    if let Some(e) = &task.executor {
+                        self.state.add_executor(framework_id, agent_id, e.clone());
+                    }
                     out.operator(OperatorEvent::TaskAdded {
                         framework_id: framework_id.clone(),
                         task_id: task.task_id.clone(),
@@ -414,6 +417,8 @@ impl Core {
             });
         }
         let ids: Vec<String> = tasks.iter().map(|t| t.task_id.value.clone()).collect();
+        self.state
+            .add_executor(framework_id, agent_id, executor.clone());
         tracing::info!(framework = %framework_id, executor = %executor.executor_id, agent = %agent_id, tasks = ?ids, "launching task group");
         out.to_agent(
             agent_pid.clone(),
@@ -617,6 +622,8 @@ impl Core {
             return;
         }
         let framework_id = msg.framework_id.clone();
+        self.state
+            .remove_executor(&framework_id, &msg.agent_id, &msg.executor_id);
         self.to_framework(&framework_id, ToScheduler::ExecutorExited(msg), out);
     }
 }

@@ -66,6 +66,7 @@ impl OperatorEvent {
                         .iter()
                         .rev()
                         .find(|t| &t.task_id == task_id)
+                        .map(|t| t.task())
                 })?;
                 json!({"type": "TASK_ADDED", "task_added": {"task": json::task(task)}})
             }

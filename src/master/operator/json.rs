@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use wire::resources::Resources;
 use wire::v1::types::{AgentInfo, FrameworkInfo, Offer};
 
+use crate::master::rendered::TaskRecord;
 use crate::master::state::{AgentRecord, FrameworkRecord, State};
 use crate::master::view::MasterView;
 use crate::operator_api::{object, put, to_value};
@@ -65,10 +66,7 @@ pub fn agent(a: &AgentRecord) -> Value {
 pub fn framework(f: &FrameworkRecord, state: &State) -> Value {
     let mut info = f.info.clone();
     info.id = Some(f.id.clone());
-    let mut allocated = Resources::new();
-    for t in f.tasks().values().filter(|t| !t.state.is_terminal()) {
-        allocated = allocated.plus(&t.resources);
-    }
+    let allocated = f.used();
     let offers: Vec<&wire::mesos::Offer> =
         f.offers().iter().filter_map(|id| state.offer(id)).collect();
     let mut offered = Resources::new();
@@ -100,7 +98,7 @@ pub fn framework(f: &FrameworkRecord, state: &State) -> Value {
                 .collect(),
         ),
     );
-    put(&mut m, "allocated_resources", resources(&allocated, None));
+    put(&mut m, "allocated_resources", resources(allocated, None));
     put(&mut m, "offered_resources", resources(&offered, None));
     Value::Object(m)
 }
@@ -116,9 +114,9 @@ pub fn get_tasks(state: &State) -> Value {
         .values()
         .chain(state.completed_frameworks().iter());
     for f in all {
-        tasks.extend(f.tasks().values().map(task));
-        unreachable.extend(f.unreachable_tasks().iter().map(task));
-        completed.extend(f.completed_tasks().iter().map(task));
+        tasks.extend(f.tasks().values().map(|t| task(t)));
+        unreachable.extend(f.unreachable_tasks().iter().map(|t| task(t)));
+        completed.extend(f.completed_tasks().iter().map(|t| task(t)));
     }
     object(vec![
         ("tasks", Value::Array(tasks)),
@@ -174,10 +172,26 @@ pub fn get_frameworks(state: &State) -> Value {
     ])
 }
 
-/// `Response.GetExecutors`: the master does not keep executors' infos (the
-/// agents do), so the list is empty.
-pub fn get_executors(_: &State) -> Value {
-    json!({})
+/// `Response.GetExecutors`: every executor the master knows (launched
+/// with an `ExecutorInfo`, or reported by a re-registering agent), with
+/// its agent, as Mesos's master lists its frameworks' executors.
+pub fn get_executors(state: &State) -> Value {
+    let format = &wire::v1::types::ResourceFormat::LEGACY;
+    let executors: Vec<Value> = state
+        .frameworks()
+        .values()
+        .chain(state.completed_frameworks().iter())
+        .flat_map(|f| f.executors().iter())
+        .flat_map(|(agent_id, on_agent)| {
+            on_agent.values().map(move |info| {
+                json!({
+                    "executor_info": wire::v1::types::ExecutorInfo::from_internal(info, format),
+                    "agent_id": agent_id,
+                })
+            })
+        })
+        .collect();
+    object(vec![("executors", Value::Array(executors))])
 }
 
 /// `Response.GetState`.
@@ -193,9 +207,10 @@ pub fn get_state(state: &State) -> Value {
 /// The body of the answer to `GET_STATE`, `{"get_state": ..., "type":
 /// "GET_STATE"}`, byte for byte what rendering
 /// `response("GET_STATE", get_state(state))` gives, but written one
-/// record at a time: each task, agent and framework becomes a value and
-/// is written and dropped before the next, so a large state is never a
-/// whole tree of values in memory. Keys are in the order a `Value`'s
+/// record at a time: each agent and framework becomes a value and is
+/// written and dropped before the next, so a large state is never a whole
+/// tree of values in memory, and each task is copied from the fragment it
+/// keeps (`rendered.rs`), made from that same value on first use. Keys are in the order a `Value`'s
 /// object writes them (sorted), and empty lists are left out as there.
 pub fn get_state_body(state: &State) -> String {
     serde_json::to_string(&GetStateAnswer(state)).unwrap_or_default()
@@ -264,15 +279,19 @@ impl Serialize for GetState<'_> {
             &Lists3(
                 (
                     "completed_tasks",
-                    Lazy(|| all().flat_map(|f| f.completed_tasks().iter().map(task))),
+                    Lazy(|| {
+                        all().flat_map(|f| f.completed_tasks().iter().map(TaskRecord::v1_json))
+                    }),
                 ),
                 (
                     "tasks",
-                    Lazy(|| all().flat_map(|f| f.tasks().values().map(task))),
+                    Lazy(|| all().flat_map(|f| f.tasks().values().map(TaskRecord::v1_json))),
                 ),
                 (
                     "unreachable_tasks",
-                    Lazy(|| all().flat_map(|f| f.unreachable_tasks().iter().map(task))),
+                    Lazy(|| {
+                        all().flat_map(|f| f.unreachable_tasks().iter().map(TaskRecord::v1_json))
+                    }),
                 ),
             ),
         )?;
@@ -280,13 +299,15 @@ impl Serialize for GetState<'_> {
     }
 }
 
-/// A list whose elements are made one at a time as they are written.
+/// A list whose elements are made one at a time as they are written
+/// (values, or tasks' kept fragments).
 struct Lazy<F>(F);
 
 impl<F, I> Lazy<F>
 where
     F: Fn() -> I,
-    I: Iterator<Item = Value>,
+    I: Iterator,
+    I::Item: Serialize,
 {
     fn is_empty(&self) -> bool {
         (self.0)().next().is_none()
@@ -296,7 +317,8 @@ where
 impl<F, I> Serialize for Lazy<F>
 where
     F: Fn() -> I,
-    I: Iterator<Item = Value>,
+    I: Iterator,
+    I::Item: Serialize,
 {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut seq = ser.serialize_seq(None)?;
@@ -312,7 +334,8 @@ fn put_list<M, F, I>(map: &mut M, (key, list): &(&str, Lazy<F>)) -> Result<(), M
 where
     M: SerializeMap,
     F: Fn() -> I,
-    I: Iterator<Item = Value>,
+    I: Iterator,
+    I::Item: Serialize,
 {
     if list.is_empty() {
         return Ok(());
@@ -326,9 +349,11 @@ struct Lists2<A, B>((&'static str, Lazy<A>), (&'static str, Lazy<B>));
 impl<A, B, IA, IB> Serialize for Lists2<A, B>
 where
     A: Fn() -> IA,
-    IA: Iterator<Item = Value>,
+    IA: Iterator,
+    IA::Item: Serialize,
     B: Fn() -> IB,
-    IB: Iterator<Item = Value>,
+    IB: Iterator,
+    IB::Item: Serialize,
 {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut map = ser.serialize_map(None)?;
@@ -348,11 +373,14 @@ struct Lists3<A, B, C>(
 impl<A, B, C, IA, IB, IC> Serialize for Lists3<A, B, C>
 where
     A: Fn() -> IA,
-    IA: Iterator<Item = Value>,
+    IA: Iterator,
+    IA::Item: Serialize,
     B: Fn() -> IB,
-    IB: Iterator<Item = Value>,
+    IB: Iterator,
+    IB::Item: Serialize,
     C: Fn() -> IC,
-    IC: Iterator<Item = Value>,
+    IC: Iterator,
+    IC::Item: Serialize,
 {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut map = ser.serialize_map(None)?;
