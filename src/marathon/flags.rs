@@ -88,6 +88,16 @@ const SPECS: &[Spec] = &[
         "Instances launched from one offer at most",
     ),
     value(
+        "kill_retry_timeout",
+        Some("10000"),
+        "Milliseconds before an unanswered kill is sent again",
+    ),
+    value(
+        "event_stream_max_outstanding_messages",
+        Some("50"),
+        "Events that may wait for a /v2/events client before it is dropped",
+    ),
+    value(
         "zk_session_timeout",
         Some("10000"),
         "ZooKeeper session timeout (ms)",
@@ -155,6 +165,8 @@ pub struct MarathonFlags {
     pub local_port_max: u32,
     pub env_vars_prefix: String,
     pub max_instances_per_offer: usize,
+    pub kill_retry_timeout: Duration,
+    pub event_stream_max_outstanding_messages: usize,
     pub zk_session_timeout: Duration,
     pub reconciliation_interval: Duration,
     pub scale_apps_interval: Duration,
@@ -318,6 +330,9 @@ pub fn parse(
         local_port_max,
         env_vars_prefix: get("env_vars_prefix").unwrap_or_default(),
         max_instances_per_offer: number("max_instances_per_offer")? as usize,
+        kill_retry_timeout: millis("kill_retry_timeout")?,
+        event_stream_max_outstanding_messages: number("event_stream_max_outstanding_messages")?
+            as usize,
         zk_session_timeout: millis("zk_session_timeout")?,
         reconciliation_interval: millis("reconciliation_interval")?,
         scale_apps_interval: millis("scale_apps_interval")?,

@@ -92,6 +92,9 @@ pub struct Settings {
     pub decline_seconds: f64,
     pub max_instances_per_offer: usize,
     pub task_launch_timeout: Duration,
+    /// How long a kill may go unanswered before it is sent again
+    /// (Marathon's `--kill_retry_timeout`).
+    pub kill_retry: Duration,
 }
 
 impl Default for Settings {
@@ -102,6 +105,7 @@ impl Default for Settings {
             decline_seconds: 120.0,
             max_instances_per_offer: 5,
             task_launch_timeout: Duration::from_secs(300),
+            kill_retry: Duration::from_secs(10),
         }
     }
 }
@@ -119,6 +123,10 @@ pub struct Core {
     /// Whether offers are wanted now (so that revive/suppress are sent
     /// only on a change).
     wanting: bool,
+    /// Tasks of stopped instances still live, and when a kill for each
+    /// was last known to be sent: a kill can be lost (an agent or master
+    /// failing over), so it is sent again after `kill_retry`.
+    killing: BTreeMap<TaskId, Duration>,
     rng: Rng,
 }
 
@@ -132,6 +140,7 @@ impl Core {
             seen: BTreeMap::new(),
             last_tick: Duration::ZERO,
             wanting: false,
+            killing: BTreeMap::new(),
             rng: Rng::with_seed(seed),
         }
     }
@@ -619,6 +628,7 @@ impl Core {
                 }
             }
         }
+        self.retry_kills(now, out);
         // A delay that ended since the last tick: its slots want offers
         // now, not when earlier declines run out.
         let ended: Vec<PathId> = self
@@ -633,6 +643,29 @@ impl Core {
             .any(|id| self.waiting(now).iter().any(|(a, _)| a == id))
         {
             self.revive(out);
+        }
+    }
+
+    /// Kills again the live tasks of stopped instances whose kill has
+    /// gone unanswered for `kill_retry`. A task first seen here was
+    /// killed when its instance stopped, so its clock starts now.
+    fn retry_kills(&mut self, now: Duration, out: &mut Vec<Effect>) {
+        let retry = self.settings.kill_retry;
+        let stopping: BTreeSet<TaskId> = self
+            .instances
+            .values()
+            .filter(|i| i.goal == Goal::Stopped)
+            .filter_map(|i| i.live())
+            .map(|t| t.id.clone())
+            .collect();
+        self.killing.retain(|id, _| stopping.contains(id));
+        for id in stopping {
+            let sent = self.killing.entry(id.clone()).or_insert(now);
+            if now.saturating_sub(*sent) >= retry {
+                tracing::info!(task = %id, "a kill went unanswered; sending it again");
+                out.push(Effect::Kill(id));
+                *sent = now;
+            }
         }
     }
 
@@ -1119,6 +1152,51 @@ mod tests {
             [TaskId::new("stranger")],
             "a task not ours is killed"
         );
+    }
+
+    #[test]
+    fn an_unanswered_kill_is_sent_again_after_the_retry_timeout() {
+        let mut core = Core::new(Settings::default(), 4);
+        let id = PathId::parse("/k", &PathId::root()).unwrap();
+        core.create(
+            app(json!({"id": "/k", "cmd": "x", "cpus": 0.1, "mem": 1, "instances": 2})),
+            "v1",
+            &mut Vec::new(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        core.offers(vec![offer(0, "h1", BIG, &[])], Duration::ZERO, &mut out);
+        let tasks = launched(&out);
+        assert_eq!(tasks.len(), 2);
+        for t in &tasks {
+            status(&mut core, &t.task_id, TaskState::Running, 1);
+        }
+        let mut out = Vec::new();
+        core.scale(&id, 1, &mut out).unwrap();
+        let killed = kills(&out);
+        assert_eq!(killed.len(), 1);
+        let tick = |core: &mut Core, at: u64| {
+            let mut out = Vec::new();
+            core.tick(Duration::from_secs(at), &mut out);
+            kills(&out)
+        };
+        // The kill is lost: nothing comes back.
+        assert!(tick(&mut core, 2).is_empty(), "the clock starts");
+        assert!(tick(&mut core, 11).is_empty(), "not yet 10 s");
+        assert_eq!(tick(&mut core, 12), killed, "sent again after 10 s");
+        assert!(tick(&mut core, 13).is_empty(), "then waits again");
+        assert_eq!(tick(&mut core, 22), killed);
+        // The task that kept running is not killed.
+        let kept: Vec<TaskId> = tasks
+            .iter()
+            .map(|t| t.task_id.clone())
+            .filter(|t| !killed.contains(t))
+            .collect();
+        assert_eq!(kept.len(), 1);
+        // Once the kill is answered, no more kills.
+        status(&mut core, &killed[0], TaskState::Killed, 23);
+        assert!(tick(&mut core, 40).is_empty());
+        assert_eq!(core.counts(&id).running, 1);
     }
 
     #[test]

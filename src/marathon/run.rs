@@ -82,6 +82,7 @@ pub fn run(flags: MarathonFlags) -> Result<(), String> {
             decline_seconds: flags.decline_offer_duration.as_secs_f64(),
             max_instances_per_offer: flags.max_instances_per_offer,
             task_launch_timeout: flags.task_launch_timeout,
+            kill_retry: flags.kill_retry_timeout,
         };
         let info = json!({
             "name": "marathon",
